@@ -1,0 +1,486 @@
+//! A project's images → per-image strain table, uncertainties, regressions, Poisson's ratio.
+
+use crate::points::{Fiducials, ImageStatus, ScalePoints};
+use crate::regression::{MIN_POINTS, Regression, RegressionError, linregress};
+use crate::strain::{Component, Deformation, StrainError, StrainMeasures, deformation_gradient};
+use crate::uncertainty::{Frame, propagate_frames};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One image as the engine sees it. Partial annotations are `None` (status says which).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageInput {
+    pub name: String,
+    pub fiducials: Option<Fiducials>,
+    pub scale: Option<ScalePoints>,
+    /// Deformation distance in mm.
+    pub deformation: Option<f64>,
+    /// How many points are placed even when incomplete (for the status); `None` = derive from the Options.
+    pub placed: Option<(usize, usize)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Axis {
+    X,
+    Y,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisOptions {
+    /// Real distance between the two scale points, mm (> 0).
+    pub scale_length: f64,
+    /// Name of the reference image; `None` = smallest deformation distance, ties by order.
+    pub reference: Option<String>,
+    /// Point-placement uncertainty, px (≥ 0).
+    pub sigma_px: f64,
+    /// Loading axis for Poisson's ratio; `None` = the axis whose small strain changes most.
+    pub loading_axis: Option<Axis>,
+    /// Components to regress; the default is εxx, εyy, εxy.
+    pub components: Vec<Component>,
+}
+
+impl Default for AnalysisOptions {
+    fn default() -> Self {
+        Self {
+            scale_length: 10.0,
+            reference: None,
+            sigma_px: 1.0,
+            loading_axis: None,
+            components: Component::DEFAULT.to_vec(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageResult {
+    /// Index into the input slice.
+    pub index: usize,
+    pub name: String,
+    pub deformation: f64,
+    pub mm_per_px: f64,
+    pub measures: StrainMeasures,
+    /// One standard uncertainty per field of `measures`, from `sigma_px`.
+    pub uncertainty: StrainMeasures,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComponentRegression {
+    pub component: Component,
+    pub regression: Regression,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Poisson {
+    pub loading_axis: Axis,
+    /// True when the axis was chosen by the engine (largest strain change).
+    pub auto_axis: bool,
+    /// −ε_lateral/ε_axial per result row (`None` where ε_axial = 0, e.g. the reference).
+    pub per_image: Vec<Option<f64>>,
+    /// −(slope lateral)/(slope axial).
+    pub from_slopes: f64,
+    /// Standard error of `from_slopes` (first-order propagation of the two slope errors).
+    pub from_slopes_stderr: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    /// Index (into the input slice) of the reference image.
+    pub reference: usize,
+    pub reference_name: String,
+    pub scale_length: f64,
+    pub sigma_px: f64,
+    /// One row per complete image, in input order, the reference included.
+    pub rows: Vec<ImageResult>,
+    pub regressions: Vec<ComponentRegression>,
+    /// `None` when the axial slope is 0.
+    pub poisson: Option<Poisson>,
+    /// Images left out of the analysis and why.
+    pub excluded: Vec<(String, ImageStatus)>,
+}
+
+/// An analysis error names the image it concerns, when there is one.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", display_error(self.image.as_deref(), &self.kind))]
+pub struct AnalysisError {
+    pub image: Option<String>,
+    pub kind: AnalysisErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnalysisErrorKind {
+    InvalidScaleLength(f64),
+    InvalidSigma(f64),
+    NonFiniteDistance(f64),
+    TooFewComplete {
+        complete: usize,
+        required: usize,
+        incomplete: Vec<(String, ImageStatus)>,
+    },
+    AllDistancesEqual(f64),
+    UnknownReference(String),
+    ReferenceIncomplete(ImageStatus),
+    Strain(StrainError),
+    Regression { component: Component, error: RegressionError },
+}
+
+/// Accepted scale lengths, mm: 1 pm to 1000 km; anything outside is a typing error (and
+/// would take the arithmetic near underflow or overflow).
+pub const SCALE_LENGTH_RANGE_MM: std::ops::RangeInclusive<f64> = 1e-9..=1e9;
+
+/// Accepted point-placement uncertainties, px.
+pub const SIGMA_RANGE_PX: std::ops::RangeInclusive<f64> = 0.0..=1e6;
+
+/// At most this many excluded images are named in a [`AnalysisErrorKind::TooFewComplete`] message.
+const MAX_NAMED: usize = 10;
+
+fn display_error(image: Option<&str>, kind: &AnalysisErrorKind) -> String {
+    match image {
+        Some(name) => format!("image '{name}': {kind}"),
+        None => kind.to_string(),
+    }
+}
+
+impl fmt::Display for AnalysisErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AnalysisErrorKind::InvalidScaleLength(v) => write!(
+                f,
+                "the scale length must be a number of mm greater than 0 (between 1e-9 and 1e9), got {v}"
+            ),
+            AnalysisErrorKind::InvalidSigma(v) => write!(
+                f,
+                "the point uncertainty sigma must be a number of px, 0 or more (at most 1e6), got {v}"
+            ),
+            AnalysisErrorKind::NonFiniteDistance(v) => {
+                write!(f, "the deformation distance is not a finite number ({v})")
+            }
+            AnalysisErrorKind::TooFewComplete {
+                complete,
+                required,
+                incomplete,
+            } => {
+                write!(
+                    f,
+                    "the analysis needs at least {required} complete images (5 fiducial points, \
+                     2 scale points and a deformation distance each), found {complete}"
+                )?;
+                if !incomplete.is_empty() {
+                    f.write_str("; not complete: ")?;
+                    for (i, (name, status)) in incomplete.iter().take(MAX_NAMED).enumerate() {
+                        if i > 0 {
+                            f.write_str(", ")?;
+                        }
+                        write!(f, "'{name}' ({status})")?;
+                    }
+                    if incomplete.len() > MAX_NAMED {
+                        write!(f, " and {} more", incomplete.len() - MAX_NAMED)?;
+                    }
+                }
+                Ok(())
+            }
+            AnalysisErrorKind::AllDistancesEqual(d) => write!(
+                f,
+                "all complete images have the same deformation distance ({d} mm): strain cannot \
+                 be regressed against distance"
+            ),
+            AnalysisErrorKind::UnknownReference(name) => {
+                write!(f, "the chosen reference image '{name}' is not in the project")
+            }
+            AnalysisErrorKind::ReferenceIncomplete(status) => write!(
+                f,
+                "the chosen reference image is not complete ({status}): it needs 5 fiducial \
+                 points, 2 scale points and a deformation distance"
+            ),
+            AnalysisErrorKind::Strain(e) => e.fmt(f),
+            AnalysisErrorKind::Regression { component, error } => {
+                write!(f, "regression of {} against deformation distance: {error}", component.label())
+            }
+        }
+    }
+}
+
+impl AnalysisError {
+    /// An error about one image.
+    pub fn for_image(image: impl Into<String>, kind: AnalysisErrorKind) -> Self {
+        Self {
+            image: Some(image.into()),
+            kind,
+        }
+    }
+
+    /// An error about the project as a whole.
+    pub fn general(kind: AnalysisErrorKind) -> Self {
+        Self { image: None, kind }
+    }
+}
+
+impl ImageInput {
+    /// A complete image: five fiducials, two scale points and a deformation distance (mm).
+    pub fn complete(name: impl Into<String>, fiducials: Fiducials, scale: ScalePoints, deformation: f64) -> Self {
+        Self {
+            name: name.into(),
+            fiducials: Some(fiducials),
+            scale: Some(scale),
+            deformation: Some(deformation),
+            placed: None,
+        }
+    }
+
+    /// Annotation status (SPEC §2). Complete exactly when fiducials, scale points and distance
+    /// are all present; otherwise derived from `placed` (or, when `None`, from which point sets
+    /// are present), never Complete.
+    pub fn status(&self) -> ImageStatus {
+        if self.fiducials.is_some() && self.scale.is_some() && self.deformation.is_some() {
+            return ImageStatus::Complete;
+        }
+        let (f, s) = self.placed.unwrap_or((
+            if self.fiducials.is_some() { Fiducials::COUNT } else { 0 },
+            if self.scale.is_some() { ScalePoints::COUNT } else { 0 },
+        ));
+        match ImageStatus::from_counts(f, s, self.deformation.is_some()) {
+            ImageStatus::Complete => ImageStatus::Incomplete,
+            status => status,
+        }
+    }
+}
+
+impl Axis {
+    /// The other in-plane axis.
+    pub fn other(self) -> Axis {
+        match self {
+            Axis::X => Axis::Y,
+            Axis::Y => Axis::X,
+        }
+    }
+
+    /// The small-strain normal component along this axis.
+    pub fn component(self) -> Component {
+        match self {
+            Axis::X => Component::EpsXx,
+            Axis::Y => Component::EpsYy,
+        }
+    }
+}
+
+impl fmt::Display for Axis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Axis::X => "x",
+            Axis::Y => "y",
+        })
+    }
+}
+
+impl Analysis {
+    /// The regression of `component`, if it was requested.
+    pub fn regression(&self, component: Component) -> Option<&Regression> {
+        self.regressions
+            .iter()
+            .find(|r| r.component == component)
+            .map(|r| &r.regression)
+    }
+}
+
+/// A complete image, unpacked.
+struct Complete<'a> {
+    index: usize,
+    name: &'a str,
+    fiducials: &'a Fiducials,
+    scale: &'a ScalePoints,
+    deformation: f64,
+}
+
+/// Strain of every complete image relative to the reference, its uncertainty, the regression
+/// of each requested component against deformation distance and Poisson's ratio.
+///
+/// Steps: validate the options (scale length in [`SCALE_LENGTH_RANGE_MM`], σ in
+/// [`SIGMA_RANGE_PX`]) and every
+/// given distance (finite); collect the complete images in input order (the others go to
+/// `excluded` with their status); resolve the reference (named, which must exist and be
+/// complete, or the smallest distance, ties by order); require at least 3 complete images and
+/// two different distances; compute F, the measures and their uncertainty per image (the
+/// reference row is exactly [`StrainMeasures::identity`] with zero uncertainty); regress each
+/// requested component over all complete images, reference included; Poisson's ratio.
+///
+/// Errors name the image they concern ([`AnalysisError::image`]). The result never holds NaN
+/// or infinity.
+pub fn analyze(images: &[ImageInput], options: &AnalysisOptions) -> Result<Analysis, AnalysisError> {
+    use AnalysisErrorKind as K;
+    if !(SCALE_LENGTH_RANGE_MM.contains(&options.scale_length)) {
+        return Err(AnalysisError::general(K::InvalidScaleLength(options.scale_length)));
+    }
+    if !(SIGMA_RANGE_PX.contains(&options.sigma_px)) {
+        return Err(AnalysisError::general(K::InvalidSigma(options.sigma_px)));
+    }
+    let mut complete = Vec::new();
+    let mut excluded = Vec::new();
+    for (index, image) in images.iter().enumerate() {
+        if let Some(d) = image.deformation
+            && !d.is_finite()
+        {
+            return Err(AnalysisError::for_image(&image.name, K::NonFiniteDistance(d)));
+        }
+        match (&image.fiducials, &image.scale, image.deformation) {
+            (Some(fiducials), Some(scale), Some(deformation)) => complete.push(Complete {
+                index,
+                name: &image.name,
+                fiducials,
+                scale,
+                deformation,
+            }),
+            _ => excluded.push((image.name.clone(), image.status())),
+        }
+    }
+
+    let reference_pos = match &options.reference {
+        Some(name) => {
+            let Some(image) = images.iter().find(|im| &im.name == name) else {
+                return Err(AnalysisError::general(K::UnknownReference(name.clone())));
+            };
+            let status = image.status();
+            match complete.iter().position(|c| c.name == name.as_str()) {
+                Some(pos) if status.is_complete() => Some(pos),
+                _ => return Err(AnalysisError::for_image(name, K::ReferenceIncomplete(status))),
+            }
+        }
+        None => None,
+    };
+    if complete.len() < MIN_POINTS {
+        return Err(AnalysisError::general(K::TooFewComplete {
+            complete: complete.len(),
+            required: MIN_POINTS,
+            incomplete: excluded,
+        }));
+    }
+    let first_d = complete[0].deformation;
+    if complete.iter().all(|c| c.deformation == first_d) {
+        return Err(AnalysisError::general(K::AllDistancesEqual(first_d)));
+    }
+    let reference_pos = reference_pos.unwrap_or_else(|| {
+        // Smallest distance; `fold` keeps the first of equal values.
+        (1..complete.len()).fold(0, |best, i| {
+            if complete[i].deformation < complete[best].deformation { i } else { best }
+        })
+    });
+    let reference = &complete[reference_pos];
+    let reference_frame = Frame::new(reference.fiducials, reference.scale, options.scale_length);
+    let strain_error = |name: &str, e: StrainError| AnalysisError::for_image(name, K::Strain(e));
+    // The reference markers must span an area: checked once, the error names the reference.
+    deformation_gradient(&reference_frame.mm, &reference_frame.mm).map_err(|e| strain_error(reference.name, e))?;
+
+    let mut rows = Vec::with_capacity(complete.len());
+    for (pos, image) in complete.iter().enumerate() {
+        let frame = Frame::new(image.fiducials, image.scale, options.scale_length);
+        let (measures, uncertainty) = if pos == reference_pos {
+            (StrainMeasures::identity(), StrainMeasures::default())
+        } else {
+            let deformation: Deformation = deformation_gradient(&reference_frame.mm, &frame.mm)
+                .map_err(|e| strain_error(image.name, e))?;
+            let measures = StrainMeasures::from_gradient(&deformation);
+            let uncertainty = propagate_frames(&reference_frame, &frame, &deformation, options.sigma_px);
+            (measures, uncertainty)
+        };
+        if !(measures.is_finite() && uncertainty.is_finite() && frame.mm_per_px.is_finite()) {
+            return Err(strain_error(image.name, StrainError::NonFinite));
+        }
+        rows.push(ImageResult {
+            index: image.index,
+            name: image.name.to_owned(),
+            deformation: image.deformation,
+            mm_per_px: frame.mm_per_px,
+            measures,
+            uncertainty,
+        });
+    }
+
+    let distances: Vec<f64> = rows.iter().map(|r| r.deformation).collect();
+    let regress = |component: Component| {
+        let y: Vec<f64> = rows.iter().map(|r| component.value(&r.measures)).collect();
+        linregress(&distances, &y).map_err(|error| AnalysisError::general(K::Regression { component, error }))
+    };
+    let mut regressions = Vec::with_capacity(options.components.len());
+    for &component in &options.components {
+        regressions.push(ComponentRegression {
+            component,
+            regression: regress(component)?,
+        });
+    }
+    let find_or_regress = |component: Component| match regressions.iter().find(|r| r.component == component) {
+        Some(r) => Ok(r.regression),
+        None => regress(component),
+    };
+    let fit_x = find_or_regress(Component::EpsXx)?;
+    let fit_y = find_or_regress(Component::EpsYy)?;
+    let poisson = poisson_ratio(&rows, &distances, options.loading_axis, &fit_x, &fit_y);
+
+    Ok(Analysis {
+        reference: reference.index,
+        reference_name: reference.name.to_owned(),
+        scale_length: options.scale_length,
+        sigma_px: options.sigma_px,
+        rows,
+        regressions,
+        poisson,
+        excluded,
+    })
+}
+
+/// Poisson's ratio ν = −ε_lateral/ε_axial, per image and from the two regression slopes.
+///
+/// The axial axis is `axis`, or (automatic) the one whose small normal strain has the larger
+/// |slope| against distance (x on a tie). From the slopes, `ν = −b_lat/b_ax` with first-order
+/// standard error `σ_ν² = (σ_lat² + ν²σ_ax² + 2ν·cov)/b_ax²`, where the covariance of the two
+/// slopes, `cov = Σ e_lat,i e_ax,i / ((n − 2)·Σ(d_i − d̄)²)` (e = fit residuals), is included:
+/// εxx and εyy of one image come from the same F and their errors are correlated.
+/// `None` when the axial slope is 0 (or the result is not finite).
+fn poisson_ratio(
+    rows: &[ImageResult],
+    distances: &[f64],
+    axis: Option<Axis>,
+    fit_x: &Regression,
+    fit_y: &Regression,
+) -> Option<Poisson> {
+    let (loading_axis, auto_axis) = match axis {
+        Some(a) => (a, false),
+        None if fit_y.slope.abs() > fit_x.slope.abs() => (Axis::Y, true),
+        None => (Axis::X, true),
+    };
+    let (axial, lateral) = match loading_axis {
+        Axis::X => (fit_x, fit_y),
+        Axis::Y => (fit_y, fit_x),
+    };
+    if axial.slope == 0.0 {
+        return None;
+    }
+    let (ax_c, lat_c) = (loading_axis.component(), loading_axis.other().component());
+    let per_image = rows
+        .iter()
+        .map(|r| {
+            let ax = ax_c.value(&r.measures);
+            let lat = lat_c.value(&r.measures);
+            let nu = -lat / ax;
+            (ax != 0.0 && nu.is_finite()).then_some(nu + 0.0)
+        })
+        .collect();
+    let n = distances.len() as f64;
+    let mean_d = distances.iter().sum::<f64>() / n;
+    let (mut sxx, mut cross) = (0.0, 0.0);
+    for (r, &d) in rows.iter().zip(distances) {
+        let e_ax = ax_c.value(&r.measures) - (axial.intercept + axial.slope * d);
+        let e_lat = lat_c.value(&r.measures) - (lateral.intercept + lateral.slope * d);
+        sxx += (d - mean_d) * (d - mean_d);
+        cross += e_ax * e_lat;
+    }
+    let cov = cross / ((n - 2.0) * sxx);
+    let nu = -lateral.slope / axial.slope;
+    let var = (lateral.stderr.powi(2) + nu * nu * axial.stderr.powi(2) + 2.0 * nu * cov) / axial.slope.powi(2);
+    let stderr = var.max(0.0).sqrt();
+    (nu.is_finite() && stderr.is_finite()).then_some(Poisson {
+        loading_axis,
+        auto_axis,
+        per_image,
+        from_slopes: nu + 0.0,
+        from_slopes_stderr: stderr,
+    })
+}

@@ -1,0 +1,448 @@
+//! Marker candidates: coarse dark blobs that look like markers, and their sub-pixel refinement
+//! at full resolution.
+
+use super::MarkerOptions;
+use super::plane::{self, Plane};
+use crate::points::Point;
+
+/// A marker-like blob, in full-resolution pixel coordinates.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Blob {
+    pub cx: f64,
+    pub cy: f64,
+    pub major: f64,
+    pub minor: f64,
+    pub contrast: f64,
+    /// Fraction of dark pixels in a ring around the blob (0 for an isolated marker; ticks and
+    /// glyph fragments sit among other dark marks).
+    pub ring: f64,
+    /// 0..1 marker-likeness.
+    pub score: f64,
+}
+
+impl Blob {
+    pub fn point(&self) -> Point {
+        Point::new(self.cx, self.cy)
+    }
+
+    /// Geometric-mean diameter.
+    pub fn size(&self) -> f64 {
+        (self.major * self.minor).sqrt()
+    }
+}
+
+/// Result of the coarse search.
+#[derive(Debug)]
+pub(crate) struct Found {
+    pub blobs: Vec<Blob>,
+    pub components: usize,
+    pub factor: usize,
+    /// Where the image is dark (most lenient level, before the opening): a marker pattern on a
+    /// clean specimen has little dark area inside its quadrilateral besides its markers; one made
+    /// of ruler digits and ticks has much.
+    pub clutter: Option<ClutterMap>,
+}
+
+/// Summed-area table of the lenient dark mask, for the dark fraction inside a quadrilateral.
+#[derive(Debug)]
+pub(crate) struct ClutterMap {
+    integral: plane::Integral,
+    w: usize,
+    h: usize,
+    f: f64,
+    x0: f64,
+    y0: f64,
+}
+
+impl ClutterMap {
+    /// Fraction of the quadrilateral `q` (cyclic order) that is dark, not counting cells within
+    /// 0.8 major axes of a marker. Sampled on a 12 × 12 grid of cells.
+    pub fn dark_fraction(&self, q: &[Point; 4], markers: &[Blob]) -> f64 {
+        const N: usize = 12;
+        let to_coarse = |p: Point| ((p.x - self.x0) / self.f - (self.f - 1.0) / (2.0 * self.f), (p.y - self.y0) / self.f - (self.f - 1.0) / (2.0 * self.f));
+        let c = q.map(to_coarse);
+        let (mut dark, mut total) = (0.0, 0.0);
+        for i in 0..N {
+            for j in 0..N {
+                let (s, t) = ((i as f64 + 0.5) / N as f64, (j as f64 + 0.5) / N as f64);
+                // Bilinear point in the quad: corners 0 (s=0,t=0), 1 (s=1,t=0), 2 (1,1), 3 (0,1).
+                let x = (1.0 - s) * (1.0 - t) * c[0].0 + s * (1.0 - t) * c[1].0 + s * t * c[2].0 + (1.0 - s) * t * c[3].0;
+                let y = (1.0 - s) * (1.0 - t) * c[0].1 + s * (1.0 - t) * c[1].1 + s * t * c[2].1 + (1.0 - s) * t * c[3].1;
+                let full = Point::new((x + (self.f - 1.0) / (2.0 * self.f)) * self.f + self.x0, (y + (self.f - 1.0) / (2.0 * self.f)) * self.f + self.y0);
+                if markers.iter().any(|m| m.point().distance(full) < 0.8 * m.major) {
+                    continue;
+                }
+                // Cell half-size: the local grid spacing.
+                let hx = 0.5 * ((c[1].0 - c[0].0).hypot(c[1].1 - c[0].1) + (c[2].0 - c[3].0).hypot(c[2].1 - c[3].1)) / (2.0 * N as f64);
+                let hy = 0.5 * ((c[3].0 - c[0].0).hypot(c[3].1 - c[0].1) + (c[2].0 - c[1].0).hypot(c[2].1 - c[1].1)) / (2.0 * N as f64);
+                let h = hx.min(hy).max(0.5);
+                let x0 = (x - h).round().max(0.0) as usize;
+                let y0 = (y - h).round().max(0.0) as usize;
+                let x1 = ((x + h).round().max(0.0) as usize + 1).min(self.w);
+                let y1 = ((y + h).round().max(0.0) as usize + 1).min(self.h);
+                if x1 <= x0 || y1 <= y0 {
+                    continue;
+                }
+                let area = ((x1 - x0) * (y1 - y0)) as f64;
+                dark += self.integral.sum(x0, y0, x1, y1) as f64 / area;
+                total += 1.0;
+            }
+        }
+        if total > 0.0 { dark / total } else { 0.0 }
+    }
+}
+
+/// A rectangle `[x0, x1) × [y0, y1)` in full-resolution pixels.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Roi {
+    pub x0: usize,
+    pub y0: usize,
+    pub x1: usize,
+    pub y1: usize,
+}
+
+/// Marker size limits (major axis, full-resolution px) for an image whose short side is `short`.
+pub(crate) fn diameter_limits(opts: &MarkerOptions, short: usize) -> (f64, f64) {
+    let s = short as f64;
+    let lo = opts.min_diameter_px.unwrap_or((0.008 * s).max(6.0));
+    let hi = opts.max_diameter_px.unwrap_or((0.15 * s).max(lo * 2.0));
+    (lo, hi.max(lo))
+}
+
+/// 0..1 marker-likeness from contrast, ellipse fill and axis ratio.
+pub(crate) fn blob_score(contrast: f64, fill: f64, ratio: f64, max_ratio: f64) -> f64 {
+    let s_c = (contrast / 0.6).clamp(0.0, 1.0);
+    let s_f = (1.0 - ((fill - 1.0).abs() - 0.12).max(0.0) * 3.0).clamp(0.0, 1.0);
+    let s_r = if ratio <= 2.0 || max_ratio <= 2.0 {
+        1.0
+    } else {
+        (1.0 - 0.5 * (ratio - 2.0) / (max_ratio - 2.0)).clamp(0.5, 1.0)
+    };
+    s_c * s_f * s_r
+}
+
+/// Dark, marker-shaped blobs of `p` (markers dark), best first. `roi` limits the search (the
+/// size limits still follow the whole image).
+pub(crate) fn find_candidates(p: &Plane, opts: &MarkerOptions, roi: Option<Roi>, min_contrast: f64) -> Found {
+    let short = p.w.min(p.h);
+    let (min_d, max_d) = diameter_limits(opts, short);
+    let long = p.w.max(p.h);
+    let by_size = long.div_ceil(opts.working_max_side.max(1) as usize).max(1);
+    let by_marker = ((min_d / 3.0).floor() as usize).max(1);
+    let f = by_size.min(by_marker).max(1);
+    let roi = roi.unwrap_or(Roi {
+        x0: 0,
+        y0: 0,
+        x1: p.w,
+        y1: p.h,
+    });
+    let sub = if roi.x0 == 0 && roi.y0 == 0 && roi.x1 >= p.w && roi.y1 >= p.h {
+        None
+    } else {
+        Some(p.crop(roi.x0, roi.y0, roi.x1, roi.y1))
+    };
+    let src = sub.as_ref().unwrap_or(p);
+    let coarse = src.downscale(f);
+    let empty = Found {
+        blobs: Vec::new(),
+        components: 0,
+        factor: f,
+        clutter: None,
+    };
+    if coarse.w < 8 || coarse.h < 8 {
+        return empty;
+    }
+    let ff = f as f64;
+    let r = ((max_d / ff) * 0.75).ceil().max(6.0) as usize;
+    let r = r.min(coarse.w.max(coarse.h) / 2).max(1);
+    let bg = plane::local_mean(&coarse, r);
+    // Several threshold levels (an MSER-like sweep): a marker much darker than a shadow or a
+    // contact line it touches separates from them at a stricter level.
+    let base = (min_contrast * 0.6).clamp(0.05, 0.9);
+    let mut levels = vec![base];
+    for l in [0.45, 0.7] {
+        if l > base + 0.1 {
+            levels.push(l);
+        }
+    }
+    let max_runs = coarse.w * coarse.h / 4 + 16;
+    let min_minor_coarse = 2.0;
+    let mut n_comps = 0;
+    let mut blobs: Vec<Blob> = Vec::new();
+    let mut clutter: Option<ClutterMap> = None;
+    let mut ring_integral: Option<plane::Integral> = None;
+    let off = (ff - 1.0) / 2.0;
+    for (level, &rel) in levels.iter().enumerate() {
+        let raw = plane::dark_mask(&coarse, &bg, 12, rel as f32);
+        if level == 0 {
+            let ones = Plane {
+                w: coarse.w,
+                h: coarse.h,
+                data: raw.iter().map(|&m| m as u8).collect(),
+            };
+            ring_integral = Some(plane::Integral::new(&ones));
+            // Clutter is measured before the opening, so that thin ticks count too.
+            clutter = Some(ClutterMap {
+                integral: plane::Integral::new(&ones),
+                w: coarse.w,
+                h: coarse.h,
+                f: ff,
+                x0: roi.x0 as f64,
+                y0: roi.y0 as f64,
+            });
+        }
+        let mask = plane::open3(&raw, coarse.w, coarse.h);
+        let comps = plane::components(&mask, &coarse, &bg, max_runs);
+        n_comps = n_comps.max(comps.len());
+        for c in comps.iter().filter(|c| !c.border && c.n >= 4.0) {
+            let s = c.shape();
+            let major = s.major * ff;
+            let minor = s.minor * ff;
+            if major < min_d || major > max_d || s.minor < min_minor_coarse {
+                continue;
+            }
+            let ratio = major / minor.max(1e-9);
+            if ratio > opts.max_axis_ratio || s.fill < opts.min_fill || s.fill > 1.35 {
+                continue;
+            }
+            let contrast = c.contrast();
+            if contrast < min_contrast {
+                continue;
+            }
+            let ring = ring_integral.as_ref().map_or(0.0, |ii| ring_fraction(ii, &coarse, &s));
+            if ring > 0.45 {
+                continue;
+            }
+            let isolation = (1.0 - (ring - 0.12).max(0.0) / 0.3).clamp(0.0, 1.0);
+            let score = blob_score(contrast, s.fill, ratio, opts.max_axis_ratio) * isolation;
+            // Centre of coarse pixel i is full-resolution coordinate i·f + (f − 1)/2.
+            let blob = Blob {
+                cx: s.cx * ff + off + roi.x0 as f64,
+                cy: s.cy * ff + off + roi.y0 as f64,
+                major,
+                minor,
+                contrast,
+                ring,
+                score,
+            };
+            // The same blob seen at another level: keep the better-scoring view.
+            match blobs
+                .iter_mut()
+                .find(|b| b.point().distance(blob.point()) < 0.5 * b.minor.min(blob.minor).max(2.0 * ff))
+            {
+                Some(b) if b.score >= blob.score => {}
+                Some(b) => *b = blob,
+                None => blobs.push(blob),
+            }
+        }
+    }
+    blobs.sort_by(|a, b| b.score.total_cmp(&a.score));
+    Found {
+        blobs,
+        components: n_comps,
+        factor: f,
+        clutter,
+    }
+}
+
+/// Fraction of set pixels of the lenient mask (summed in `ii`) in the square ring between
+/// 1.6 and 2.6 semi-major axes around a coarse component.
+fn ring_fraction(ii: &plane::Integral, coarse: &Plane, s: &plane::Shape) -> f64 {
+    let r_in = 0.8 * s.major + 1.0;
+    let r_out = r_in + (0.5 * s.major).max(2.0);
+    let bx = |r: f64| {
+        let x0 = (s.cx - r).round().max(0.0) as usize;
+        let y0 = (s.cy - r).round().max(0.0) as usize;
+        let x1 = ((s.cx + r).round().max(0.0) as usize + 1).min(coarse.w);
+        let y1 = ((s.cy + r).round().max(0.0) as usize + 1).min(coarse.h);
+        if x1 <= x0 || y1 <= y0 {
+            return (0.0, 0.0);
+        }
+        (ii.sum(x0, y0, x1, y1) as f64, ((x1 - x0) * (y1 - y0)) as f64)
+    };
+    let (so, ao) = bx(r_out);
+    let (si, ai) = bx(r_in);
+    if ao - ai <= 0.0 { 0.0 } else { ((so - si) / (ao - ai)).clamp(0.0, 1.0) }
+}
+
+/// A marker centre refined at full resolution.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refined {
+    pub point: Point,
+    pub major: f64,
+    pub minor: f64,
+    pub angle: f64,
+    pub contrast: f64,
+    /// 0..1 marker-likeness of the refined blob.
+    pub quality: f64,
+}
+
+/// Histogram percentile (0..1) of a set of bytes.
+fn percentile(hist: &[u32; 256], total: u32, q: f64) -> u8 {
+    let target = ((total as f64) * q).floor() as u32;
+    let mut acc = 0u32;
+    for (v, &c) in hist.iter().enumerate() {
+        acc += c;
+        if acc > target {
+            return v as u8;
+        }
+    }
+    255
+}
+
+/// Refine a blob around (`cx`, `cy`) of roughly `major` × `minor` px: local mid-level threshold,
+/// opening (cuts thin lines that touch the marker), the component nearest the seed, dilated by
+/// 2 px, and the coverage-weighted centroid over it.
+pub(crate) fn refine(p: &Plane, cx: f64, cy: f64, major: f64, minor: f64) -> Option<Refined> {
+    if !(cx.is_finite() && cy.is_finite() && major.is_finite() && minor.is_finite()) {
+        return None;
+    }
+    let r = (0.75 * major + 4.0).ceil().clamp(4.0, 4096.0);
+    let x0 = (cx - r).floor().max(0.0) as usize;
+    let y0 = (cy - r).floor().max(0.0) as usize;
+    let x1 = ((cx + r).ceil() as usize + 1).min(p.w);
+    let y1 = ((cy + r).ceil() as usize + 1).min(p.h);
+    if x1 < x0 + 5 || y1 < y0 + 5 {
+        return None;
+    }
+    let win = p.crop(x0, y0, x1, y1);
+    let (w, h) = (win.w, win.h);
+    // Background: median of the window's border; foreground: 2nd percentile of the window.
+    let mut border = [0u32; 256];
+    let mut nb = 0u32;
+    let mut all = [0u32; 256];
+    for y in 0..h {
+        for x in 0..w {
+            let v = win.data[y * w + x];
+            all[v as usize] += 1;
+            if x == 0 || y == 0 || x + 1 == w || y + 1 == h {
+                border[v as usize] += 1;
+                nb += 1;
+            }
+        }
+    }
+    let bg = percentile(&border, nb, 0.5) as f64;
+    let fg = percentile(&all, (w * h) as u32, 0.02) as f64;
+    if bg - fg < 8.0 {
+        return None;
+    }
+    let level = 0.5 * (bg + fg);
+    let mask: Vec<bool> = win.data.iter().map(|&v| (v as f64) < level).collect();
+    let r_open = (minor * 0.15).round().clamp(1.0, 4.0) as usize;
+    let seed = (cx - x0 as f64, cy - y0 as f64);
+    let expected = std::f64::consts::FRAC_PI_4 * major * minor;
+    let bgv = vec![bg.round().clamp(0.0, 255.0) as u8; w * h];
+    let pick = |m: &[bool]| -> Option<(Vec<u32>, u32)> {
+        let mut labels = Vec::new();
+        let comps = plane::components_labelled(m, &win, &bgv, &mut labels);
+        let best = comps
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.n >= 0.15 * expected.max(4.0))
+            .map(|(i, c)| {
+                let s = c.shape();
+                (i, (s.cx - seed.0).hypot(s.cy - seed.1))
+            })
+            .filter(|&(_, d)| d <= 0.5 * major + 2.0)
+            .min_by(|a, b| a.1.total_cmp(&b.1))?;
+        Some((labels, best.0 as u32 + 1))
+    };
+    let opened = plane::open_mask(&mask, w, h, r_open);
+    let (labels, id) = pick(&opened).or_else(|| pick(&mask))?;
+    let comp: Vec<bool> = labels.iter().map(|&l| l == id).collect();
+    let support = plane::dilate_mask(&comp, w, h, 2);
+    let span = bg - fg;
+    let (mut sw, mut sx, mut sy, mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut touches = false;
+    for y in 0..h {
+        for x in 0..w {
+            let i = y * w + x;
+            if !support[i] {
+                continue;
+            }
+            let wgt = ((bg - win.data[i] as f64) / span).clamp(0.0, 1.0);
+            if wgt <= 0.0 {
+                continue;
+            }
+            if comp[i] && (x == 0 || y == 0 || x + 1 == w || y + 1 == h) {
+                touches = true;
+            }
+            let (xf, yf) = (x as f64, y as f64);
+            sw += wgt;
+            sx += wgt * xf;
+            sy += wgt * yf;
+            sxx += wgt * xf * xf;
+            syy += wgt * yf * yf;
+            sxy += wgt * xf * yf;
+        }
+    }
+    if sw < 1.0 {
+        return None;
+    }
+    let (mx, my) = (sx / sw, sy / sw);
+    let vxx = (sxx / sw - mx * mx).max(0.0);
+    let vyy = (syy / sw - my * my).max(0.0);
+    let vxy = sxy / sw - mx * my;
+    let (l1, l2, angle) = plane::eigen2(vxx, vyy, vxy);
+    let rmajor = 4.0 * l1.max(1.0 / 12.0).sqrt();
+    let rminor = 4.0 * l2.max(1.0 / 12.0).sqrt();
+    let fill = sw / (std::f64::consts::FRAC_PI_4 * rmajor * rminor);
+    let contrast = if bg > 0.0 { (span / bg).clamp(0.0, 1.0) } else { 0.0 };
+    let mut quality = blob_score(contrast, fill, rmajor / rminor.max(1e-9), 5.0);
+    if touches {
+        quality *= 0.5;
+    }
+    Some(Refined {
+        point: Point::new(mx + x0 as f64, my + y0 as f64),
+        major: rmajor,
+        minor: rminor,
+        angle,
+        contrast,
+        quality,
+    })
+}
+
+/// Find the marker-like blob nearest `point` within `radius` and refine it.
+pub(crate) fn snap(p: &Plane, point: Point, radius: f64) -> Option<Refined> {
+    let r = radius.min(4096.0);
+    let x0 = (point.x - r).floor().max(0.0) as usize;
+    let y0 = (point.y - r).floor().max(0.0) as usize;
+    let x1 = ((point.x + r).ceil().max(0.0) as usize + 1).min(p.w);
+    let y1 = ((point.y + r).ceil().max(0.0) as usize + 1).min(p.h);
+    if x1 < x0 + 5 || y1 < y0 + 5 {
+        return None;
+    }
+    let win = p.crop(x0, y0, x1, y1);
+    let mut hist = [0u32; 256];
+    for &v in &win.data {
+        hist[v as usize] += 1;
+    }
+    let total = win.data.len() as u32;
+    let bg = percentile(&hist, total, 0.6) as f64;
+    let fg = percentile(&hist, total, 0.01) as f64;
+    if bg - fg < 12.0 {
+        return None;
+    }
+    let level = 0.5 * (bg + fg);
+    let mask: Vec<bool> = win.data.iter().map(|&v| (v as f64) < level).collect();
+    let mask = plane::open3(&mask, win.w, win.h);
+    let bgv = vec![bg as u8; win.data.len()];
+    let comps = plane::components(&mask, &win, &bgv, usize::MAX);
+    let (px, py) = (point.x - x0 as f64, point.y - y0 as f64);
+    let best = comps
+        .iter()
+        .filter(|c| c.n >= 4.0)
+        .map(|c| (c, c.shape()))
+        .filter(|(_, s)| s.fill >= 0.5 && s.major / s.minor.max(1e-9) <= 6.0)
+        .map(|(c, s)| {
+            let d = (s.cx - px).hypot(s.cy - py);
+            // Prefer blobs that do not run off the window (whole markers).
+            let penalty = if c.border { r } else { 0.0 };
+            (s, d + penalty)
+        })
+        .filter(|(_, d)| *d <= r)
+        .min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let s = best.0;
+    let refined = refine(p, s.cx + x0 as f64, s.cy + y0 as f64, s.major, s.minor)?;
+    (refined.point.distance(point) <= r + 1.0).then_some(refined)
+}

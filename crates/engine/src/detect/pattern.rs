@@ -1,0 +1,379 @@
+//! Choosing the five blobs that form the marker pattern (four corners around a centre marker)
+//! and labelling them 0 TL, 1 TR, 2 BR, 3 BL, 4 centre.
+
+use super::blobs::{self, Blob, Found};
+use super::plane::Plane;
+use super::{Candidate, DetectError, DetectedMarker, DetectionMethod, Diagnostics, MarkerDetection, MarkerOptions};
+use crate::points::{Fiducials, Point};
+
+/// At most this many candidates (best first) enter the combinatorial search.
+pub(crate) const MAX_CANDIDATES: usize = 40;
+/// At most this many diagonals (best-centred first) are kept per centre candidate.
+const MAX_DIAGONALS_PER_CENTRE: usize = 150;
+/// Spread of the centre-offset term (fraction of the diagonal).
+const OFFSET_SIGMA: f64 = 0.15;
+/// Spread of the size-similarity term (natural log of the largest / smallest major axis).
+const SIZE_SIGMA: f64 = 0.5;
+/// Smallest sine of the angle between the two diagonals (25°).
+const MIN_DIAGONAL_SINE: f64 = 0.42;
+
+/// How the four corners of a pattern get their labels.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Labeler<'a> {
+    /// By direction from the centre marker (TL up-left, …): right for rotations up to ~±35°.
+    ByAngle,
+    /// By the labelling that needs the smallest rotation from the previous photo's markers.
+    ByPrevious(&'a Fiducials),
+}
+
+/// The chosen pattern: indices into the candidate list in label order.
+#[derive(Debug, Clone)]
+pub(crate) struct Choice {
+    pub idx: [usize; 5],
+    pub score: f64,
+    /// 0..1: how unambiguous the labelling is (1 = corners exactly where the labels expect them).
+    pub label_certainty: f64,
+    pub considered: usize,
+    pub runner_up: Option<f64>,
+}
+
+fn orient(a: Point, b: Point, c: Point) -> f64 {
+    (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x)
+}
+
+fn mid(a: Point, b: Point) -> Point {
+    Point::new(0.5 * (a.x + b.x), 0.5 * (a.y + b.y))
+}
+
+/// Smallest absolute difference between two angles (radians).
+fn angle_diff(a: f64, b: f64) -> f64 {
+    let d = (a - b).rem_euclid(std::f64::consts::TAU);
+    d.min(std::f64::consts::TAU - d)
+}
+
+/// Offsets of the centre from the two diagonals' midpoints, as fractions of each diagonal,
+/// for labelled points (diagonals 0–2 and 1–3).
+pub(crate) fn centre_offsets(p: &[Point; 5]) -> [f64; 2] {
+    let off = |a: Point, b: Point| {
+        let len = a.distance(b);
+        if len <= 0.0 { f64::INFINITY } else { mid(a, b).distance(p[4]) / len }
+    };
+    [off(p[0], p[2]), off(p[1], p[3])]
+}
+
+/// Labels for four corners given in cyclic order: returns the label order (indices into
+/// `corners`, TL TR BR BL), a 0..1 certainty, and a multiplicative prior for the score.
+fn label(corners: &[Point; 4], centre: Point, labeler: &Labeler<'_>) -> Option<([usize; 4], f64, f64)> {
+    match labeler {
+        Labeler::ByAngle => {
+            use std::f64::consts::FRAC_PI_4;
+            let expected = [-3.0 * FRAC_PI_4, -FRAC_PI_4, FRAC_PI_4, 3.0 * FRAC_PI_4];
+            let angles = corners.map(|c| (c.y - centre.y).atan2(c.x - centre.x));
+            let mut costs: Vec<(f64, usize)> = (0..4)
+                .map(|s| {
+                    let cost = (0..4).map(|i| angle_diff(angles[(i + s) % 4], expected[i])).sum::<f64>();
+                    (cost, s)
+                })
+                .collect();
+            costs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let (best, s) = costs[0];
+            let margin = (costs[1].0 - best) / std::f64::consts::TAU;
+            let order = [s % 4, (s + 1) % 4, (s + 2) % 4, (s + 3) % 4];
+            Some((order, (2.0 * margin).clamp(0.0, 1.0), 1.0))
+        }
+        Labeler::ByPrevious(prev) => {
+            let prev = prev.points();
+            let mut best: Option<([usize; 4], f64, f64)> = None;
+            for s in 0..4 {
+                let order = [s % 4, (s + 1) % 4, (s + 2) % 4, (s + 3) % 4];
+                let cur = [corners[order[0]], corners[order[1]], corners[order[2]], corners[order[3]], centre];
+                let (rot, scale) = similarity(prev, &cur)?;
+                let prior = (-(rot / 35f64.to_radians()).powi(2)).exp() * (-(scale.ln() / 0.7).powi(2)).exp();
+                if best.is_none_or(|b| prior > b.2) {
+                    best = Some((order, 1.0, prior));
+                }
+            }
+            best
+        }
+    }
+}
+
+/// Rotation (radians) and scale of the least-squares similarity mapping `from` onto `to`.
+pub(crate) fn similarity(from: &[Point; 5], to: &[Point; 5]) -> Option<(f64, f64)> {
+    let n = 5.0;
+    let (fx, fy) = from.iter().fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
+    let (tx, ty) = to.iter().fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
+    let (mut re, mut im, mut norm) = (0.0, 0.0, 0.0);
+    for (f, t) in from.iter().zip(to) {
+        let (ax, ay) = (f.x - fx, f.y - fy);
+        let (bx, by) = (t.x - tx, t.y - ty);
+        // z = Σ b · conj(a) / Σ |a|²
+        re += bx * ax + by * ay;
+        im += by * ax - bx * ay;
+        norm += ax * ax + ay * ay;
+    }
+    if norm <= 1e-12 {
+        return None;
+    }
+    let (zr, zi) = (re / norm, im / norm);
+    let scale = zr.hypot(zi);
+    (scale > 1e-9 && scale.is_finite()).then(|| (zi.atan2(zr), scale))
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Diagonal {
+    a: usize,
+    b: usize,
+    off: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Scored {
+    score: f64,
+    idx: [usize; 5],
+    label_certainty: f64,
+}
+
+/// Choose the marker pattern among the candidates (sorted best first).
+pub(crate) fn choose(found: &Found, opts: &MarkerOptions, labeler: &Labeler<'_>) -> Result<Choice, DetectError> {
+    let blobs = &found.blobs;
+    let k = blobs.len().min(MAX_CANDIDATES);
+    if k < 5 {
+        return Err(DetectError::TooFewCandidates { found: blobs.len() });
+    }
+    let b = &blobs[..k];
+    let pts: Vec<Point> = b.iter().map(Blob::point).collect();
+    let mut all: Vec<Scored> = Vec::new();
+    let mut considered = 0usize;
+    let mut diags: Vec<Diagonal> = Vec::new();
+    for c in 0..k {
+        diags.clear();
+        for i in 0..k {
+            if i == c {
+                continue;
+            }
+            for j in i + 1..k {
+                if j == c {
+                    continue;
+                }
+                let len = pts[i].distance(pts[j]);
+                let big = b[i].major.max(b[j].major).max(b[c].major);
+                if len < 3.0 * big {
+                    continue;
+                }
+                let off = mid(pts[i], pts[j]).distance(pts[c]) / len;
+                if off <= opts.max_centre_offset {
+                    diags.push(Diagonal { a: i, b: j, off });
+                }
+            }
+        }
+        if diags.len() > MAX_DIAGONALS_PER_CENTRE {
+            diags.sort_by(|x, y| x.off.total_cmp(&y.off));
+            diags.truncate(MAX_DIAGONALS_PER_CENTRE);
+        }
+        for (n1, d1) in diags.iter().enumerate() {
+            for d2 in &diags[n1 + 1..] {
+                if d1.a == d2.a || d1.a == d2.b || d1.b == d2.a || d1.b == d2.b {
+                    continue;
+                }
+                if let Some(s) = score_pattern(b, &pts, c, d1, d2, labeler) {
+                    considered += 1;
+                    if s.score > 1e-4 {
+                        all.push(s);
+                    }
+                }
+            }
+        }
+    }
+    // Clutter: dark things inside the quadrilateral other than the five markers. Evaluated
+    // lazily from the best geometric score down; it only lowers scores.
+    all.sort_by(|x, y| y.score.total_cmp(&x.score));
+    let mut finals: Vec<Scored> = Vec::new();
+    let mut best_final = 0.0f64;
+    for s in &all {
+        if s.score < best_final * opts.ambiguity_ratio.min(0.5) || finals.len() >= 2000 {
+            break;
+        }
+        let f = Scored {
+            score: s.score * clutter_term(b, found, &s.idx),
+            ..*s
+        };
+        best_final = best_final.max(f.score);
+        finals.push(f);
+    }
+    let best = finals.iter().copied().max_by(|x, y| x.score.total_cmp(&y.score));
+    let Some(best) = best.filter(|s| s.score >= opts.min_pattern_score) else {
+        return Err(DetectError::NoPattern { candidates: blobs.len() });
+    };
+    let runner_up = finals
+        .iter()
+        .filter(|s| s.idx.iter().filter(|i| best.idx.contains(i)).count() <= 2)
+        .map(|s| s.score)
+        .max_by(f64::total_cmp);
+    if let Some(r) = runner_up
+        && r >= opts.ambiguity_ratio * best.score
+    {
+        return Err(DetectError::AmbiguousPattern {
+            best: best.score,
+            runner_up: r,
+        });
+    }
+    Ok(Choice {
+        idx: best.idx,
+        score: best.score,
+        label_certainty: best.label_certainty,
+        considered,
+        runner_up,
+    })
+}
+
+/// exp(−dark fraction / 2 %): dark area inside the quadrilateral other than the markers.
+fn clutter_term(b: &[Blob], found: &Found, idx: &[usize; 5]) -> f64 {
+    let Some(map) = &found.clutter else { return 1.0 };
+    let five = idx.map(|i| b[i]);
+    let q = [five[0].point(), five[1].point(), five[2].point(), five[3].point()];
+    (-map.dark_fraction(&q, &five) / 0.02).exp()
+}
+
+fn score_pattern(
+    b: &[Blob],
+    pts: &[Point],
+    c: usize,
+    d1: &Diagonal,
+    d2: &Diagonal,
+    labeler: &Labeler<'_>,
+) -> Option<Scored> {
+    let (pa, pb, pd, pe) = (pts[d1.a], pts[d1.b], pts[d2.a], pts[d2.b]);
+    // The diagonals must cross.
+    let s1 = orient(pa, pb, pd);
+    let s2 = orient(pa, pb, pe);
+    let s3 = orient(pd, pe, pa);
+    let s4 = orient(pd, pe, pb);
+    if s1 * s2 >= 0.0 || s3 * s4 >= 0.0 {
+        return None;
+    }
+    let l1 = pa.distance(pb);
+    let l2 = pd.distance(pe);
+    let cross = ((pb.x - pa.x) * (pe.y - pd.y) - (pb.y - pa.y) * (pe.x - pd.x)).abs();
+    if cross < MIN_DIAGONAL_SINE * l1 * l2 {
+        return None;
+    }
+    let five = [d1.a, d1.b, d2.a, d2.b, c];
+    let big = five.iter().map(|&i| b[i].major).fold(0.0, f64::max);
+    for (n, &i) in five.iter().enumerate() {
+        for &j in &five[n + 1..] {
+            if pts[i].distance(pts[j]) < 1.5 * big {
+                return None;
+            }
+        }
+    }
+    // Sizes compared by the major axis: compression squashes a dot but keeps its width.
+    let sizes = five.map(|i| b[i].major);
+    let (lo, hi) = sizes.iter().fold((f64::INFINITY, 0.0f64), |a, &s| (a.0.min(s), a.1.max(s)));
+    if lo <= 0.0 {
+        return None;
+    }
+    let size_term = (-((hi / lo).ln() / SIZE_SIGMA).powi(2)).exp();
+    let geom = (-(d1.off * d1.off + d2.off * d2.off) / (2.0 * OFFSET_SIGMA * OFFSET_SIGMA)).exp();
+    let quality = five.iter().map(|&i| b[i].score.max(1e-6).ln()).sum::<f64>() / 5.0;
+    let quality = quality.exp();
+    // Corners in cyclic order around the centre.
+    let centre = pts[c];
+    let mut corners = [d1.a, d1.b, d2.a, d2.b];
+    corners.sort_by(|&i, &j| {
+        let ai = (pts[i].y - centre.y).atan2(pts[i].x - centre.x);
+        let aj = (pts[j].y - centre.y).atan2(pts[j].x - centre.x);
+        ai.total_cmp(&aj)
+    });
+    let cp = corners.map(|i| pts[i]);
+    let (order, certainty, prior) = label(&cp, centre, labeler)?;
+    let idx = [corners[order[0]], corners[order[1]], corners[order[2]], corners[order[3]], c];
+    Some(Scored {
+        score: geom * size_term * quality * prior,
+        idx,
+        label_certainty: certainty,
+    })
+}
+
+/// Refine the chosen blobs at full resolution and build the result.
+pub(crate) fn finish(
+    p: &Plane,
+    found: &Found,
+    choice: &Choice,
+    method: DetectionMethod,
+) -> Result<MarkerDetection, DetectError> {
+    let mut markers = [DetectedMarker {
+        point: Point::default(),
+        confidence: 0.0,
+        major_px: 0.0,
+        minor_px: 0.0,
+        angle_deg: 0.0,
+        contrast: 0.0,
+    }; 5];
+    let mut quality = [0.0; 5];
+    for (label, &i) in choice.idx.iter().enumerate() {
+        let blob = found.blobs[i];
+        match blobs::refine(p, blob.cx, blob.cy, blob.major, blob.minor) {
+            Some(r) if r.point.distance(blob.point()) <= 0.5 * blob.major + 2.0 => {
+                markers[label] = DetectedMarker {
+                    point: r.point,
+                    confidence: 0.0,
+                    major_px: r.major,
+                    minor_px: r.minor,
+                    angle_deg: r.angle.to_degrees(),
+                    contrast: r.contrast,
+                };
+                quality[label] = r.quality;
+            }
+            _ => {
+                markers[label] = DetectedMarker {
+                    point: blob.point(),
+                    confidence: 0.0,
+                    major_px: blob.major,
+                    minor_px: blob.minor,
+                    angle_deg: 0.0,
+                    contrast: blob.contrast,
+                };
+                quality[label] = 0.3 * blob.score;
+            }
+        }
+    }
+    let points = markers.map(|m| m.point);
+    let offs = centre_offsets(&points);
+    let g = offs.map(|o| (-(o / 0.2).powi(2)).exp());
+    let geometry = [g[0], g[1], g[0], g[1], (g[0] * g[1]).sqrt()];
+    let ambiguity = choice.runner_up.map_or(1.0, |r| 1.0 - 0.5 * (r / choice.score.max(1e-12)).min(1.0));
+    let label_factor = 0.5 + 0.5 * choice.label_certainty;
+    for (i, m) in markers.iter_mut().enumerate() {
+        m.confidence = (quality[i] * (0.6 + 0.4 * geometry[i]) * label_factor * ambiguity).clamp(0.0, 1.0);
+    }
+    let fiducials = Fiducials::new(points).map_err(|_| DetectError::NoPattern {
+        candidates: found.blobs.len(),
+    })?;
+    Ok(MarkerDetection {
+        fiducials,
+        markers,
+        pattern_score: choice.score.clamp(0.0, 1.0),
+        method,
+        diagnostics: diagnostics(found, choice.considered, choice.runner_up),
+    })
+}
+
+pub(crate) fn diagnostics(found: &Found, considered: usize, runner_up: Option<f64>) -> Diagnostics {
+    Diagnostics {
+        working_scale: found.factor as u32,
+        components: found.components,
+        candidates: found
+            .blobs
+            .iter()
+            .map(|b| Candidate {
+                point: b.point(),
+                major_px: b.major,
+                minor_px: b.minor,
+                score: b.score,
+            })
+            .collect(),
+        patterns_considered: considered,
+        runner_up_score: runner_up,
+    }
+}

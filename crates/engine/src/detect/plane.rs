@@ -1,0 +1,569 @@
+//! Grey-level planes and the low-level operations detection is built on: conversion to luma,
+//! box downscaling, local mean by integral image, thresholding and connected components with
+//! their moments. Written by hand (rather than with imageproc) so that every pass is a single
+//! linear scan over a `&[u8]`, which keeps detection within the decode time of the photo.
+
+use image::{DynamicImage, GrayImage, Luma, RgbImage, RgbaImage};
+use std::borrow::Cow;
+
+/// An 8-bit grey plane, row-major, `w × h`.
+#[derive(Debug, Clone)]
+pub(crate) struct Plane {
+    pub w: usize,
+    pub h: usize,
+    pub data: Vec<u8>,
+}
+
+impl Plane {
+    pub fn from_gray(image: &GrayImage) -> Self {
+        Self {
+            w: image.width() as usize,
+            h: image.height() as usize,
+            data: image.as_raw().clone(),
+        }
+    }
+
+    /// Invert in place (255 − v): bright markers become dark ones.
+    pub fn invert(&mut self) {
+        for v in &mut self.data {
+            *v = 255 - *v;
+        }
+    }
+
+    /// Box-average downscale by an integer factor `f` (≥ 1). Trailing rows/columns that do not
+    /// fill a whole block are dropped.
+    pub fn downscale(&self, f: usize) -> Plane {
+        if f <= 1 {
+            return self.clone();
+        }
+        let (w, h) = (self.w / f, self.h / f);
+        let mut acc = vec![0u32; w];
+        let mut data = Vec::with_capacity(w * h);
+        let area = (f * f) as u32;
+        for by in 0..h {
+            acc.iter_mut().for_each(|a| *a = 0);
+            for y in by * f..by * f + f {
+                let row = &self.data[y * self.w..y * self.w + w * f];
+                for (a, chunk) in acc.iter_mut().zip(row.chunks_exact(f)) {
+                    *a += chunk.iter().map(|&v| v as u32).sum::<u32>();
+                }
+            }
+            data.extend(acc.iter().map(|&a| ((a + area / 2) / area) as u8));
+        }
+        Plane { w, h, data }
+    }
+
+    /// Copy of the rectangle `[x0, x1) × [y0, y1)` (clipped to the plane).
+    pub fn crop(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> Plane {
+        let (x1, y1) = (x1.min(self.w), y1.min(self.h));
+        let (x0, y0) = (x0.min(x1), y0.min(y1));
+        let w = x1 - x0;
+        let mut data = Vec::with_capacity(w * (y1 - y0));
+        for y in y0..y1 {
+            data.extend_from_slice(&self.data[y * self.w + x0..y * self.w + x1]);
+        }
+        Plane { w, h: y1 - y0, data }
+    }
+}
+
+/// Something detection can run on: converted to an 8-bit luma plane (borrowed when it already is
+/// one). Implemented for [`DynamicImage`], [`GrayImage`], [`RgbImage`] and [`RgbaImage`].
+pub trait AsLuma {
+    /// The image as 8-bit luma (Rec. 601 weights for colour images).
+    fn as_luma(&self) -> Cow<'_, GrayImage>;
+}
+
+impl AsLuma for GrayImage {
+    fn as_luma(&self) -> Cow<'_, GrayImage> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl AsLuma for RgbImage {
+    fn as_luma(&self) -> Cow<'_, GrayImage> {
+        Cow::Owned(luma_from_interleaved(self.width(), self.height(), self.as_raw(), 3))
+    }
+}
+
+impl AsLuma for RgbaImage {
+    fn as_luma(&self) -> Cow<'_, GrayImage> {
+        Cow::Owned(luma_from_interleaved(self.width(), self.height(), self.as_raw(), 4))
+    }
+}
+
+impl AsLuma for DynamicImage {
+    fn as_luma(&self) -> Cow<'_, GrayImage> {
+        match self {
+            DynamicImage::ImageLuma8(g) => Cow::Borrowed(g),
+            DynamicImage::ImageRgb8(rgb) => rgb.as_luma(),
+            DynamicImage::ImageRgba8(rgba) => rgba.as_luma(),
+            other => Cow::Owned(other.to_luma8()),
+        }
+    }
+}
+
+impl<T: AsLuma + ?Sized> AsLuma for &T {
+    fn as_luma(&self) -> Cow<'_, GrayImage> {
+        (**self).as_luma()
+    }
+}
+
+/// Fast integer Rec. 601 luma: (77 R + 150 G + 29 B + 128) / 256.
+fn luma_from_interleaved(w: u32, h: u32, raw: &[u8], channels: usize) -> GrayImage {
+    let data: Vec<u8> = raw
+        .chunks_exact(channels)
+        .map(|px| ((77 * px[0] as u32 + 150 * px[1] as u32 + 29 * px[2] as u32 + 128) >> 8) as u8)
+        .collect();
+    GrayImage::from_raw(w, h, data).unwrap_or_else(|| GrayImage::from_pixel(w, h, Luma([0])))
+}
+
+/// Summed-area table of a plane, `(w + 1) × (h + 1)`, for O(1) box means. `u32` is enough for
+/// planes up to 16.8 million pixels; larger ones are downscaled before they get here.
+#[derive(Debug)]
+pub(crate) struct Integral {
+    w1: usize,
+    sums: Vec<u32>,
+}
+
+impl Integral {
+    pub fn new(p: &Plane) -> Self {
+        let w1 = p.w + 1;
+        let mut sums = vec![0u32; w1 * (p.h + 1)];
+        for y in 0..p.h {
+            let mut row = 0u32;
+            let src = &p.data[y * p.w..(y + 1) * p.w];
+            let (prev, cur) = sums.split_at_mut((y + 1) * w1);
+            let prev = &prev[y * w1..];
+            let cur = &mut cur[..w1];
+            for x in 0..p.w {
+                row = row.wrapping_add(src[x] as u32);
+                cur[x + 1] = prev[x + 1].wrapping_add(row);
+            }
+        }
+        Self { w1, sums }
+    }
+
+    /// Sum over `[x0, x1) × [y0, y1)`.
+    #[inline]
+    pub fn sum(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> u32 {
+        let s = &self.sums;
+        s[y1 * self.w1 + x1]
+            .wrapping_sub(s[y0 * self.w1 + x1])
+            .wrapping_sub(s[y1 * self.w1 + x0])
+            .wrapping_add(s[y0 * self.w1 + x0])
+    }
+}
+
+/// Local mean of `p` over a `(2r+1)²` window clipped at the borders.
+pub(crate) fn local_mean(p: &Plane, r: usize) -> Vec<u8> {
+    let integral = Integral::new(p);
+    let mut out = vec![0u8; p.w * p.h];
+    for y in 0..p.h {
+        let y0 = y.saturating_sub(r);
+        let y1 = (y + r + 1).min(p.h);
+        let row = &mut out[y * p.w..(y + 1) * p.w];
+        for (x, o) in row.iter_mut().enumerate() {
+            let x0 = x.saturating_sub(r);
+            let x1 = (x + r + 1).min(p.w);
+            let n = ((x1 - x0) * (y1 - y0)) as u32;
+            *o = ((integral.sum(x0, y0, x1, y1) + n / 2) / n) as u8;
+        }
+    }
+    out
+}
+
+/// Dark-pixel mask: `bg − v ≥ max(abs_min, rel · bg)` where `bg` is the local mean.
+pub(crate) fn dark_mask(p: &Plane, bg: &[u8], abs_min: u8, rel: f32) -> Vec<bool> {
+    p.data
+        .iter()
+        .zip(bg)
+        .map(|(&v, &b)| {
+            let need = (abs_min as f32).max(rel * b as f32);
+            (b as f32 - v as f32) >= need
+        })
+        .collect()
+}
+
+/// Moments and extent of one connected component. Pixel coordinates are pixel centres.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Component {
+    pub n: f64,
+    pub sx: f64,
+    pub sy: f64,
+    pub sxx: f64,
+    pub syy: f64,
+    pub sxy: f64,
+    /// Σ of (local background − value) over the component.
+    pub dark: f64,
+    /// Σ of the local background over the component.
+    pub bg: f64,
+    /// Intensity-weighted sums (weight = background − value, clamped at 0).
+    pub wsum: f64,
+    pub wx: f64,
+    pub wy: f64,
+    pub x0: usize,
+    pub y0: usize,
+    pub x1: usize,
+    pub y1: usize,
+    pub border: bool,
+}
+
+/// Shape of a component from its second moments.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape {
+    pub cx: f64,
+    pub cy: f64,
+    /// Full length of the major / minor axis of the ellipse with the same second moments.
+    pub major: f64,
+    pub minor: f64,
+    /// Direction of the major axis, radians, in (−π/2, π/2].
+    pub angle: f64,
+    /// Area / area of that ellipse: ≈ 1 for filled ellipses, lower for rings, combs, glyphs.
+    pub fill: f64,
+}
+
+impl Component {
+    pub fn shape(&self) -> Shape {
+        let n = self.n.max(1.0);
+        let cx = self.sx / n;
+        let cy = self.sy / n;
+        // Pixel-sampled variance carries +1/12 of the pixel's own extent; remove it.
+        let vxx = (self.sxx / n - cx * cx).max(0.0);
+        let vyy = (self.syy / n - cy * cy).max(0.0);
+        let vxy = self.sxy / n - cx * cy;
+        let (l1, l2, angle) = eigen2(vxx, vyy, vxy);
+        let major = 4.0 * l1.max(1.0 / 12.0).sqrt();
+        let minor = 4.0 * l2.max(1.0 / 12.0).sqrt();
+        let fill = self.n / (std::f64::consts::FRAC_PI_4 * major * minor);
+        Shape { cx, cy, major, minor, angle, fill }
+    }
+
+    /// Mean (background − value) / background: 1 for a black blob, 0 for none.
+    pub fn contrast(&self) -> f64 {
+        if self.bg <= 0.0 { 0.0 } else { (self.dark / self.bg).clamp(0.0, 1.0) }
+    }
+
+    fn merge(&mut self, o: &Component) {
+        self.n += o.n;
+        self.sx += o.sx;
+        self.sy += o.sy;
+        self.sxx += o.sxx;
+        self.syy += o.syy;
+        self.sxy += o.sxy;
+        self.dark += o.dark;
+        self.bg += o.bg;
+        self.wsum += o.wsum;
+        self.wx += o.wx;
+        self.wy += o.wy;
+        self.x0 = self.x0.min(o.x0);
+        self.y0 = self.y0.min(o.y0);
+        self.x1 = self.x1.max(o.x1);
+        self.y1 = self.y1.max(o.y1);
+        self.border |= o.border;
+    }
+}
+
+/// Eigenvalues (l1 ≥ l2) of [[a, c], [c, b]] and the angle of the first eigenvector.
+pub(crate) fn eigen2(a: f64, b: f64, c: f64) -> (f64, f64, f64) {
+    let m = 0.5 * (a + b);
+    let d = (0.25 * (a - b) * (a - b) + c * c).sqrt();
+    let angle = 0.5 * (2.0 * c).atan2(a - b);
+    (m + d, (m - d).max(0.0), angle)
+}
+
+/// A horizontal run of mask pixels `[x0, x1)` on row `y`.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    y: usize,
+    x0: usize,
+    x1: usize,
+}
+
+fn find(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+fn union(parent: &mut [usize], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    if ra != rb {
+        let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+        parent[hi] = lo;
+    }
+}
+
+/// 8-connected components of `mask` (`w × h`) with their moments. `p` and `bg` give the values
+/// and local background for the contrast sums. At most `max_runs` horizontal runs are read, which
+/// bounds the work on pathological masks; the rows beyond are ignored.
+pub(crate) fn components(mask: &[bool], p: &Plane, bg: &[u8], max_runs: usize) -> Vec<Component> {
+    components_impl(mask, p, bg, max_runs, None)
+}
+
+/// [`components`], also writing each pixel's component number + 1 (0 = background) to `labels`.
+pub(crate) fn components_labelled(mask: &[bool], p: &Plane, bg: &[u8], labels: &mut Vec<u32>) -> Vec<Component> {
+    components_impl(mask, p, bg, usize::MAX, Some(labels))
+}
+
+fn components_impl(
+    mask: &[bool],
+    p: &Plane,
+    bg: &[u8],
+    max_runs: usize,
+    mut labels: Option<&mut Vec<u32>>,
+) -> Vec<Component> {
+    let (w, h) = (p.w, p.h);
+    let mut runs: Vec<Run> = Vec::new();
+    let mut parent: Vec<usize> = Vec::new();
+    let mut prev_start = 0usize;
+    let mut prev_end = 0usize;
+    'rows: for y in 0..h {
+        let row = &mask[y * w..(y + 1) * w];
+        let cur_start = runs.len();
+        let mut x = 0;
+        while x < w {
+            if !row[x] {
+                x += 1;
+                continue;
+            }
+            let x0 = x;
+            while x < w && row[x] {
+                x += 1;
+            }
+            let id = runs.len();
+            if id >= max_runs {
+                break 'rows;
+            }
+            runs.push(Run { y, x0, x1: x });
+            parent.push(id);
+            // 8-connectivity: previous-row runs overlapping [x0 − 1, x + 1).
+            for j in prev_start..prev_end {
+                let r = runs[j];
+                if r.x1 + 1 > x0 && r.x0 < x + 1 {
+                    union(&mut parent, id, j);
+                }
+            }
+        }
+        prev_start = cur_start;
+        prev_end = runs.len();
+    }
+    if let Some(l) = labels.as_deref_mut() {
+        l.clear();
+        l.resize(w * h, 0);
+    }
+    let mut index_of_root = vec![usize::MAX; runs.len()];
+    let mut comps: Vec<Component> = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        let root = find(&mut parent, i);
+        let mut c = Component {
+            x0: r.x0,
+            x1: r.x1 - 1,
+            y0: r.y,
+            y1: r.y,
+            border: r.x0 == 0 || r.x1 == w || r.y == 0 || r.y + 1 == h,
+            ..Component::default()
+        };
+        let yf = r.y as f64;
+        let base = r.y * w;
+        for x in r.x0..r.x1 {
+            let xf = x as f64;
+            let v = p.data[base + x] as f64;
+            let b = bg[base + x] as f64;
+            let d = (b - v).max(0.0);
+            c.n += 1.0;
+            c.sx += xf;
+            c.sxx += xf * xf;
+            c.sxy += xf * yf;
+            c.dark += b - v;
+            c.bg += b;
+            c.wsum += d;
+            c.wx += d * xf;
+            c.wy += d * yf;
+        }
+        c.sy = yf * c.n;
+        c.syy = yf * yf * c.n;
+        let slot = &mut index_of_root[root];
+        if *slot == usize::MAX {
+            *slot = comps.len();
+            comps.push(c);
+        } else {
+            comps[*slot].merge(&c);
+        }
+        if let Some(l) = labels.as_deref_mut() {
+            let id = *slot as u32 + 1;
+            l[base + r.x0..base + r.x1].iter_mut().for_each(|v| *v = id);
+        }
+    }
+    comps
+}
+
+/// Fast 3×3 opening of a whole-image mask (erode then dilate; outside counts as unset).
+pub(crate) fn open3(mask: &[bool], w: usize, h: usize) -> Vec<bool> {
+    let e = pass3(mask, w, h, true);
+    pass3(&e, w, h, false)
+}
+
+fn pass3(m: &[bool], w: usize, h: usize, erode: bool) -> Vec<bool> {
+    let mut horiz = vec![false; w * h];
+    if w >= 3 {
+        for y in 0..h {
+            let row = &m[y * w..(y + 1) * w];
+            let out = &mut horiz[y * w..(y + 1) * w];
+            for x in 1..w - 1 {
+                out[x] = if erode {
+                    row[x - 1] & row[x] & row[x + 1]
+                } else {
+                    row[x - 1] | row[x] | row[x + 1]
+                };
+            }
+            if !erode {
+                out[0] = row[0] | row[1];
+                out[w - 1] = row[w - 1] | row[w - 2];
+            }
+        }
+    }
+    let mut out = vec![false; w * h];
+    if h >= 3 {
+        for y in 1..h - 1 {
+            for x in 0..w {
+                let (a, b, c) = (horiz[(y - 1) * w + x], horiz[y * w + x], horiz[(y + 1) * w + x]);
+                out[y * w + x] = if erode { a & b & c } else { a | b | c };
+            }
+        }
+        if !erode {
+            for x in 0..w {
+                out[x] = horiz[x] | horiz[w + x];
+                out[(h - 1) * w + x] = horiz[(h - 1) * w + x] | horiz[(h - 2) * w + x];
+            }
+        }
+    }
+    out
+}
+
+/// Binary erosion then dilation (opening) of a small mask with a square of half-size `r`.
+/// Removes lines thinner than `2r + 1` px, such as a contact line touching a marker.
+pub(crate) fn open_mask(mask: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
+    if r == 0 {
+        return mask.to_vec();
+    }
+    let eroded = morph(mask, w, h, r, true);
+    morph(&eroded, w, h, r, false)
+}
+
+/// Dilation of a small mask with a square of half-size `r`.
+pub(crate) fn dilate_mask(mask: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
+    morph(mask, w, h, r, false)
+}
+
+/// Separable square erosion (`erode = true`: all set) or dilation (any set). Outside the window
+/// counts as unset.
+fn morph(mask: &[bool], w: usize, h: usize, r: usize, erode: bool) -> Vec<bool> {
+    let pass = |src: &[bool], horizontal: bool| -> Vec<bool> {
+        let mut out = vec![false; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let (lo, hi, len) = if horizontal { (x, x, w) } else { (y, y, h) };
+                let a = lo.saturating_sub(r);
+                let b = (hi + r).min(len - 1);
+                let clipped = lo < r || hi + r > len - 1;
+                let mut any = false;
+                let mut all = !clipped;
+                for k in a..=b {
+                    let v = if horizontal { src[y * w + k] } else { src[k * w + x] };
+                    any |= v;
+                    all &= v;
+                }
+                out[y * w + x] = if erode { all } else { any };
+            }
+        }
+        out
+    };
+    let first = pass(mask, true);
+    pass(&first, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plane(w: usize, h: usize, f: impl Fn(usize, usize) -> u8) -> Plane {
+        let mut data = Vec::with_capacity(w * h);
+        for y in 0..h {
+            for x in 0..w {
+                data.push(f(x, y));
+            }
+        }
+        Plane { w, h, data }
+    }
+
+    #[test]
+    fn detect_plane_integral_and_local_mean() {
+        let p = plane(7, 5, |x, y| (x + 10 * y) as u8);
+        let integral = Integral::new(&p);
+        let direct: u32 = (1..4).flat_map(|y| (2..6).map(move |x| (x + 10 * y) as u32)).sum();
+        assert_eq!(integral.sum(2, 1, 6, 4), direct);
+        let m = local_mean(&plane(9, 9, |_, _| 80), 2);
+        assert!(m.iter().all(|&v| v == 80));
+    }
+
+    #[test]
+    fn detect_plane_components_moments_of_a_disc() {
+        let p = plane(40, 40, |x, y| {
+            let (dx, dy) = (x as f64 - 20.0, y as f64 - 15.0);
+            if dx * dx / 100.0 + dy * dy / 25.0 <= 1.0 { 0 } else { 200 }
+        });
+        let bg = vec![200u8; 1600];
+        let mask = dark_mask(&p, &bg, 20, 0.2);
+        let comps = components(&mask, &p, &bg, usize::MAX);
+        assert_eq!(comps.len(), 1);
+        let s = comps[0].shape();
+        assert!((s.cx - 20.0).abs() < 1e-9 && (s.cy - 15.0).abs() < 1e-9);
+        assert!((s.major - 20.0).abs() < 1.0, "major {}", s.major);
+        assert!((s.minor - 10.0).abs() < 1.0, "minor {}", s.minor);
+        assert!(s.angle.abs() < 1e-9);
+        assert!(s.fill > 0.9 && s.fill < 1.1);
+        assert!((comps[0].contrast() - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn detect_plane_components_are_eight_connected_and_separate() {
+        // Two diagonal-touching pixels form one component; a distant pixel another.
+        let mut mask = vec![false; 25];
+        mask[0] = true;
+        mask[6] = true;
+        mask[24] = true;
+        let p = plane(5, 5, |_, _| 0);
+        let comps = components(&mask, &p, &[10; 25], usize::MAX);
+        assert_eq!(comps.len(), 2);
+        assert!(comps.iter().any(|c| c.n == 2.0 && c.border));
+    }
+
+    #[test]
+    fn detect_plane_opening_removes_thin_lines() {
+        let (w, h) = (30, 20);
+        let mut mask = vec![false; w * h];
+        for y in 5..15 {
+            for x in 5..15 {
+                mask[y * w + x] = true;
+            }
+        }
+        for x in 0..w {
+            mask[16 * w + x] = true;
+        }
+        let opened = open_mask(&mask, w, h, 1);
+        assert!(opened[10 * w + 10]);
+        assert!(!opened[16 * w + 25]);
+        let dilated = dilate_mask(&opened, w, h, 1);
+        assert!(dilated[4 * w + 10] && !dilated[3 * w + 10]);
+    }
+
+    #[test]
+    fn detect_plane_downscale_averages_blocks() {
+        let p = plane(5, 4, |x, _| if x % 2 == 0 { 0 } else { 100 });
+        let d = p.downscale(2);
+        assert_eq!((d.w, d.h), (2, 2));
+        assert!(d.data.iter().all(|&v| v == 50));
+    }
+}

@@ -1,0 +1,878 @@
+//! Ruler scale: find a millimetre graduation and place two scale points a whole number of
+//! millimetres apart on it.
+
+use super::plane::{self, Plane};
+use super::{AsLuma, DetectError, check_size};
+use crate::points::{Fiducials, Point, ScalePoints};
+use rustfft::FftPlanner;
+use rustfft::num_complex::Complex;
+use serde::{Deserialize, Serialize};
+
+/// Options of [`detect_ruler`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RulerOptions {
+    /// Distance between the two scale points in whole millimetres. `None`: the longest whole
+    /// number of centimetres the visible graduation offers (or of millimetres when no
+    /// centimetre lines are recognised).
+    pub span_mm: Option<u32>,
+    /// Centre the span on these markers' extent along the ruler, so that the scale is measured
+    /// at the markers' height (perspective makes mm/px vary along a ruler). `None`: centre it on
+    /// the visible graduation.
+    pub near_markers: Option<Fiducials>,
+    /// Fewest ticks a graduation needs. Default 15.
+    pub min_ticks: usize,
+    /// Ticks are found on a copy box-downscaled so that its long side is at most this many
+    /// pixels. Default 2400 (photos up to ~2400 px are used at full resolution).
+    pub working_max_side: u32,
+}
+
+impl Default for RulerOptions {
+    fn default() -> Self {
+        Self {
+            span_mm: None,
+            near_markers: None,
+            min_ticks: 15,
+            working_max_side: 2400,
+        }
+    }
+}
+
+/// The finest graduation of the ruler edge that was used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Graduation {
+    Millimetre,
+    HalfMillimetre,
+}
+
+/// What the two scale points sit on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RulerSpan {
+    /// Two centimetre lines (the longest graduation lines).
+    CentimetreLines,
+    /// Two millimetre lines (no centimetre lines recognised, or a span that is not whole cm).
+    MillimetreLines,
+}
+
+/// A ruler found in a photo.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RulerDetection {
+    /// Two points on graduation lines, `span_mm` apart along the ruler.
+    pub scale_points: ScalePoints,
+    /// Real distance between the scale points (mm).
+    pub span_mm: u32,
+    /// `span_mm` / pixel distance of the scale points: the scale averaged over the span.
+    pub mm_per_px: f64,
+    pub px_per_mm: f64,
+    pub span: RulerSpan,
+    /// True when the span was centred on `near_markers` and covers at least half of their
+    /// extent along the ruler.
+    pub local_to_markers: bool,
+    /// Local mm/px of the graduation at the middle of the markers' extent along the ruler (the
+    /// slope of the graduation there), when markers were given and lie alongside the graduation.
+    pub local_mm_per_px_at_markers: Option<f64>,
+    /// Smallest and largest local mm/px along the visible graduation (perspective).
+    pub mm_per_px_range: [f64; 2],
+    pub graduation: Graduation,
+    /// Direction of the ruler's axis, degrees from +x towards +y, in (−90, 90].
+    pub axis_angle_deg: f64,
+    /// Graduation ticks used.
+    pub ticks: usize,
+    /// RMS distance (px) of the ticks from a smooth (projective) index → position model.
+    pub fit_rms_px: f64,
+    /// Length of the visible graduation (whole mm).
+    pub visible_mm: u32,
+    /// Every centimetre line found, in order along the ruler (points on the lines).
+    pub cm_lines: Vec<Point>,
+    /// 0..1.
+    pub confidence: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Tick {
+    /// Position along the ruler axis and across it (working px).
+    u: f64,
+    v: f64,
+    len: f64,
+    width: f64,
+    angle: f64,
+}
+
+/// One graduation: ticks with an aligned end, indexed in units of the base period.
+#[derive(Debug, Clone)]
+struct Column {
+    ticks: Vec<Tick>,
+    /// Integer index of each tick (units of the finest graduation of this column).
+    n: Vec<i64>,
+    period: f64,
+    irregular: usize,
+    /// −1 when the ticks' low-v ends are aligned on the ruler's edge, +1 for the high-v ends.
+    side: f64,
+}
+
+/// Find a millimetre ruler and place two scale points on it.
+///
+/// # Errors
+///
+/// [`DetectError::NoRuler`] (with the reason) when no regular graduation is found,
+/// [`DetectError::RulerTooShort`] when the visible graduation is shorter than
+/// [`RulerOptions::span_mm`], [`DetectError::ImageTooSmall`], [`DetectError::InvalidOption`].
+pub fn detect_ruler<I: AsLuma + ?Sized>(image: &I, opts: &RulerOptions) -> Result<RulerDetection, DetectError> {
+    if opts.span_mm == Some(0) {
+        return Err(DetectError::InvalidOption {
+            name: "span_mm",
+            reason: "must be at least 1 mm".into(),
+        });
+    }
+    if opts.working_max_side < 64 {
+        return Err(DetectError::InvalidOption {
+            name: "working_max_side",
+            reason: "must be at least 64".into(),
+        });
+    }
+    let luma = image.as_luma();
+    check_size(luma.width(), luma.height())?;
+    let full = Plane::from_gray(&luma);
+    let long = full.w.max(full.h);
+    let f = long.div_ceil(opts.working_max_side as usize).max(1);
+    let work = full.downscale(f);
+    let ticks = find_ticks(&work)?;
+    let (theta, aligned) = dominant_direction(&ticks, opts.min_ticks)?;
+    let columns = columns(&aligned, opts.min_ticks);
+    if columns.is_empty() {
+        return Err(DetectError::NoRuler {
+            reason: format!(
+                "{} parallel tick-like marks but no regular graduation of at least {} ticks",
+                aligned.len(),
+                opts.min_ticks
+            ),
+        });
+    }
+    let mut best: Option<(f64, Result<RulerDetection, DetectError>)> = None;
+    for col in &columns {
+        let res = measure(col, theta, f, opts);
+        let rank = match &res {
+            Ok(d) => 1.0 + d.confidence * (d.ticks as f64).sqrt(),
+            Err(DetectError::RulerTooShort { .. }) => 0.5,
+            Err(_) => 0.0,
+        };
+        if best.as_ref().is_none_or(|b| rank > b.0) {
+            best = Some((rank, res));
+        }
+    }
+    match best {
+        Some((_, res)) => res,
+        None => Err(DetectError::NoRuler {
+            reason: "no graduation could be measured".into(),
+        }),
+    }
+}
+
+/// Thin, elongated dark components: the graduation ticks.
+///
+/// Ticks usually touch a dark line along the ruler's edge, which joins them into one comb-shaped
+/// component. So ticks are found twice: a first pass gives the dominant tick direction from the
+/// ticks that stand alone (centimetre lines, ticks on a clean edge); then only mask pixels on runs
+/// of at least a few pixels along that direction are kept, which cuts the edge line away, and the
+/// ticks are found again.
+fn find_ticks(work: &Plane) -> Result<Vec<Tick>, DetectError> {
+    let short = work.w.min(work.h);
+    let r = (short / 60).clamp(8, 40);
+    let bg = plane::local_mean(work, r);
+    let mask = plane::dark_mask(work, &bg, 20, 0.25);
+    let max_width = (short as f64 * 0.012).max(4.0);
+    let first = ticks_of(&mask, work, &bg, max_width);
+    if first.len() < 5 {
+        return Err(DetectError::NoRuler {
+            reason: format!("only {} tick-like marks in the image", first.len()),
+        });
+    }
+    let (theta, aligned) = dominant_direction(&first, 5)?;
+    let widths: Vec<f64> = aligned.iter().map(|t| t.width).collect();
+    let min_run = (2.5 * median(&widths)).max(6.0);
+    let cut = directional_runs(&mask, work.w, work.h, theta, min_run);
+    let ticks = ticks_of(&cut, work, &bg, max_width);
+    Ok(if ticks.len() >= first.len() { ticks } else { first })
+}
+
+fn ticks_of(mask: &[bool], work: &Plane, bg: &[u8], max_width: f64) -> Vec<Tick> {
+    let comps = plane::components(mask, work, bg, work.w * work.h / 4 + 16);
+    comps
+        .iter()
+        .filter(|c| !c.border && c.n >= 6.0 && c.wsum > 0.0)
+        .filter_map(|c| {
+            let s = c.shape();
+            let len = s.major / 1.1547;
+            let width = s.minor / 1.1547;
+            if len < 5.0 || len < 3.0 * width || width > max_width || !(0.6..=1.3).contains(&s.fill) {
+                return None;
+            }
+            Some(Tick {
+                u: c.wx / c.wsum,
+                v: c.wy / c.wsum,
+                len,
+                width,
+                angle: s.angle.rem_euclid(std::f64::consts::PI),
+            })
+        })
+        .collect()
+}
+
+/// Keep only mask pixels lying on a run of at least `min_len` px along direction `theta`
+/// (a morphological opening with a line): lines across that direction thinner than `min_len`
+/// disappear, lines along it stay whole. Digital lines are sheared rows (or columns), so this is
+/// one pass over the mask.
+fn directional_runs(mask: &[bool], w: usize, h: usize, theta: f64, min_len: f64) -> Vec<bool> {
+    let (dx, dy) = (theta.cos(), theta.sin());
+    let mut out = vec![false; w * h];
+    // Step along the major coordinate; the minor one follows the slope.
+    let horizontal = dx.abs() >= dy.abs();
+    let (n_major, n_minor) = if horizontal { (w, h) } else { (h, w) };
+    let slope = if horizontal { dy / dx } else { dx / dy };
+    let steps = (min_len * if horizontal { dx.abs() } else { dy.abs() }).ceil().max(1.0) as usize;
+    let offsets: Vec<i64> = (0..n_major).map(|k| (k as f64 * slope).round() as i64).collect();
+    let (lo, hi) = offsets.iter().fold((0i64, 0i64), |a, &o| (a.0.min(o), a.1.max(o)));
+    let idx = |major: usize, minor: usize| if horizontal { minor * w + major } else { major * w + minor };
+    for r in -hi..(n_minor as i64 - lo) {
+        let mut start: Option<usize> = None;
+        for k in 0..=n_major {
+            let set = k < n_major && {
+                let m = r + offsets[k];
+                m >= 0 && (m as usize) < n_minor && mask[idx(k, m as usize)]
+            };
+            match (set, start) {
+                (true, None) => start = Some(k),
+                (false, Some(s0)) => {
+                    if k - s0 >= steps {
+                        for kk in s0..k {
+                            out[idx(kk, (r + offsets[kk]) as usize)] = true;
+                        }
+                    }
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The dominant tick direction (radians, [0, π)) and the ticks within 4° of it, with (u, v)
+/// rewritten as (along the ruler axis, along the tick direction).
+fn dominant_direction(ticks: &[Tick], min_ticks: usize) -> Result<(f64, Vec<Tick>), DetectError> {
+    use std::f64::consts::PI;
+    let mut hist = [0.0f64; 180];
+    for t in ticks {
+        let bin = ((t.angle / PI * 180.0) as usize).min(179);
+        hist[bin] += t.len;
+    }
+    let smooth = |i: usize| (-2i64..=2).map(|k| hist[(i as i64 + k).rem_euclid(180) as usize]).sum::<f64>();
+    let peak = (0..180).max_by(|&a, &b| smooth(a).total_cmp(&smooth(b))).unwrap_or(0);
+    let centre = (peak as f64 + 0.5) * PI / 180.0;
+    let near = |a: f64| {
+        let d = (a - centre).rem_euclid(PI);
+        d.min(PI - d) <= 4f64.to_radians()
+    };
+    let chosen: Vec<&Tick> = ticks.iter().filter(|t| near(t.angle)).collect();
+    if chosen.len() < min_ticks {
+        return Err(DetectError::NoRuler {
+            reason: format!("only {} parallel tick-like marks (need {min_ticks})", chosen.len()),
+        });
+    }
+    // Weighted mean of doubled angles.
+    let (mut sc, mut ss) = (0.0, 0.0);
+    for t in &chosen {
+        sc += t.len * (2.0 * t.angle).cos();
+        ss += t.len * (2.0 * t.angle).sin();
+    }
+    let theta = (0.5 * ss.atan2(sc)).rem_euclid(PI);
+    let (d, a) = ((theta.cos(), theta.sin()), (-theta.sin(), theta.cos()));
+    let out = chosen
+        .iter()
+        .map(|t| Tick {
+            u: t.u * a.0 + t.v * a.1,
+            v: t.u * d.0 + t.v * d.1,
+            ..**t
+        })
+        .collect();
+    Ok((theta, out))
+}
+
+/// Median of a slice (copied).
+fn median(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let m = s.len() / 2;
+    if s.len() % 2 == 1 { s[m] } else { 0.5 * (s[m - 1] + s[m]) }
+}
+
+/// Groups of ticks whose low (or high) end lies on one line: the graduation columns along the
+/// ruler's edges. The edge line may be tilted against the ticks' normal (perspective narrows a
+/// ruler), so the line is searched over slopes. Ticks longer than the column's typical tick
+/// whose end lies a little inside the edge (centimetre lines drawn apart from the edge) join it
+/// too. Each group is indexed; irregular groups are dropped.
+fn columns(ticks: &[Tick], min_ticks: usize) -> Vec<Column> {
+    let widths: Vec<f64> = ticks.iter().map(|t| t.width).collect();
+    let tol = (1.5 * median(&widths)).max(4.0);
+    let mut out = Vec::new();
+    for side in [-1.0f64, 1.0] {
+        let end = |t: &Tick| t.v + side * 0.5 * t.len;
+        let mut remaining: Vec<Tick> = ticks.to_vec();
+        for _ in 0..3 {
+            if remaining.len() < min_ticks {
+                break;
+            }
+            let ends: Vec<f64> = remaining.iter().map(end).collect();
+            // Seed: the (slope, offset) line through the ends of the most ticks.
+            let (mut best, mut e0, mut k) = (0usize, 0.0, 0.0);
+            for ks in -12..=12 {
+                let kk = ks as f64 * 0.01;
+                let mut sorted: Vec<f64> = (0..remaining.len()).map(|i| ends[i] - kk * remaining[i].u).collect();
+                sorted.sort_by(f64::total_cmp);
+                let mut j = 0usize;
+                for i in 0..sorted.len() {
+                    while sorted[i] - sorted[j] > 2.0 * tol {
+                        j += 1;
+                    }
+                    if i + 1 - j > best {
+                        best = i + 1 - j;
+                        e0 = 0.5 * (sorted[i] + sorted[j]);
+                        k = kk;
+                    }
+                }
+            }
+            if best < min_ticks {
+                break;
+            }
+            // Refine the line by least squares over its members.
+            let mut members: Vec<usize> = Vec::new();
+            for _ in 0..3 {
+                members = (0..remaining.len())
+                    .filter(|&i| (ends[i] - (e0 + k * remaining[i].u)).abs() <= tol)
+                    .collect();
+                if members.len() < 3 {
+                    break;
+                }
+                let n = members.len() as f64;
+                let mu = members.iter().map(|&i| remaining[i].u).sum::<f64>() / n;
+                let me = members.iter().map(|&i| ends[i]).sum::<f64>() / n;
+                let (mut sxy, mut sxx) = (0.0, 0.0);
+                for &i in &members {
+                    let du = remaining[i].u - mu;
+                    sxy += du * (ends[i] - me);
+                    sxx += du * du;
+                }
+                k = if sxx > 0.0 { (sxy / sxx).clamp(-0.15, 0.15) } else { k };
+                e0 = me - k * mu;
+            }
+            if members.len() < min_ticks {
+                break;
+            }
+            // Longer ticks starting a little inside the edge.
+            let lens: Vec<f64> = members.iter().map(|&i| remaining[i].len).collect();
+            let typical = median(&lens);
+            for i in 0..remaining.len() {
+                let inside = -side * (ends[i] - (e0 + k * remaining[i].u));
+                if !members.contains(&i) && remaining[i].len > 1.2 * typical && inside > 0.0 && inside < 0.5 * typical {
+                    members.push(i);
+                }
+            }
+            let group: Vec<Tick> = members.iter().map(|&i| remaining[i]).collect();
+            let keep: Vec<Tick> = (0..remaining.len())
+                .filter(|i| !members.contains(i))
+                .map(|i| remaining[i])
+                .collect();
+            remaining = keep;
+            if let Some(c) = index_column(group, min_ticks, side) {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// Period of a set of positions from the autocorrelation of their impulse train (FFT),
+/// refined by parabolic interpolation; searched between `lo` and `hi` px.
+fn fft_period(u: &[f64], lo: f64, hi: f64) -> Option<f64> {
+    let (min, max) = u.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, &x| (a.0.min(x), a.1.max(x)));
+    let step = 0.25;
+    let bins = ((max - min) / step).ceil() as usize + 2;
+    if bins < 8 || bins > 1 << 22 {
+        return None;
+    }
+    let n = (2 * bins).next_power_of_two();
+    let mut buf = vec![Complex::new(0.0f64, 0.0); n];
+    for &x in u {
+        // Gaussian spread of 1 px keeps the peak smooth under perspective drift.
+        let c = (x - min) / step;
+        let lo_b = (c - 8.0).floor().max(0.0) as usize;
+        let hi_b = ((c + 8.0).ceil() as usize).min(bins - 1);
+        for (b, slot) in buf.iter_mut().enumerate().take(hi_b + 1).skip(lo_b) {
+            let d = (b as f64 - c) * step;
+            slot.re += (-0.5 * d * d).exp();
+        }
+    }
+    let mut planner = FftPlanner::new();
+    planner.plan_fft_forward(n).process(&mut buf);
+    for c in buf.iter_mut() {
+        *c = Complex::new(c.norm_sqr(), 0.0);
+    }
+    planner.plan_fft_inverse(n).process(&mut buf);
+    let ac: Vec<f64> = buf.iter().map(|c| c.re).collect();
+    let a = (lo / step).floor().max(2.0) as usize;
+    let b = ((hi / step).ceil() as usize).min(bins.saturating_sub(2));
+    if a + 2 >= b {
+        return None;
+    }
+    let peak = (a..=b).max_by(|&i, &j| ac[i].total_cmp(&ac[j]))?;
+    // The first lag whose local maximum reaches 70 % of the highest one is the base period.
+    let thresh = 0.7 * ac[peak];
+    let first = (a..=b).find(|&i| ac[i] >= thresh && ac[i] >= ac[i - 1] && ac[i] >= ac[i + 1])?;
+    let (y0, y1, y2) = (ac[first - 1], ac[first], ac[first + 1]);
+    let den = y0 - 2.0 * y1 + y2;
+    let delta = if den.abs() > 1e-12 { (0.5 * (y0 - y2) / den).clamp(-0.5, 0.5) } else { 0.0 };
+    Some((first as f64 + delta) * step)
+}
+
+/// Sort a column by position, drop duplicates, and give every tick an integer index by walking
+/// from the middle with a locally updated period.
+fn index_column(mut ticks: Vec<Tick>, min_ticks: usize, side: f64) -> Option<Column> {
+    ticks.sort_by(|a, b| a.u.total_cmp(&b.u));
+    let gaps: Vec<f64> = ticks.windows(2).map(|w| w[1].u - w[0].u).collect();
+    let g_med = median(&gaps);
+    if !(g_med.is_finite() && g_med >= 2.0) {
+        return None;
+    }
+    let us: Vec<f64> = ticks.iter().map(|t| t.u).collect();
+    let period = match fft_period(&us, 0.6 * g_med, 3.0 * g_med) {
+        Some(p) if (p / g_med - 1.0).abs() < 0.25 => p,
+        _ => g_med,
+    };
+    // Drop duplicates (a tick broken in two): keep the longer.
+    let mut dedup: Vec<Tick> = Vec::with_capacity(ticks.len());
+    for t in ticks {
+        match dedup.last_mut() {
+            Some(last) if t.u - last.u < 0.4 * period => {
+                if t.len > last.len {
+                    *last = t;
+                }
+            }
+            _ => dedup.push(t),
+        }
+    }
+    // Keep the longest run without a hole of more than 4 periods (stray marks beyond the
+    // graduation, other rulers' ticks).
+    let mut best = (0usize, 0usize);
+    let mut start = 0usize;
+    for i in 1..=dedup.len() {
+        if i == dedup.len() || dedup[i].u - dedup[i - 1].u > 4.0 * period {
+            if i - start > best.1 - best.0 {
+                best = (start, i);
+            }
+            start = i;
+        }
+    }
+    let ticks: Vec<Tick> = dedup[best.0..best.1].to_vec();
+    if ticks.len() < min_ticks {
+        return None;
+    }
+    let m = ticks.len() / 2;
+    let mut n = vec![0i64; ticks.len()];
+    let mut irregular = 0usize;
+    for dir in [1i64, -1] {
+        let mut p_local = period;
+        let mut i = m;
+        loop {
+            let j = if dir > 0 { i + 1 } else { i.wrapping_sub(1) };
+            if j >= ticks.len() {
+                break;
+            }
+            let gap = (ticks[j].u - ticks[i].u).abs();
+            let ratio = gap / p_local;
+            let steps = ratio.round().max(1.0);
+            if (ratio - steps).abs() > 0.3 {
+                irregular += 1;
+            }
+            if steps == 1.0 {
+                p_local = 0.8 * p_local + 0.2 * gap;
+            }
+            n[j] = n[i] + dir * steps as i64;
+            i = j;
+        }
+    }
+    if irregular * 5 > ticks.len() {
+        return None;
+    }
+    Some(Column {
+        ticks,
+        n,
+        period,
+        irregular,
+        side,
+    })
+}
+
+/// Weighted least squares of u = α n + β − γ n u (projective map index → position).
+fn projective_fit(n: &[f64], u: &[f64], keep: &[bool]) -> Option<[f64; 3]> {
+    let mut ata = nalgebra::Matrix3::<f64>::zeros();
+    let mut atb = nalgebra::Vector3::<f64>::zeros();
+    for i in 0..n.len() {
+        if !keep[i] {
+            continue;
+        }
+        let row = nalgebra::Vector3::new(n[i], 1.0, -n[i] * u[i]);
+        ata += row * row.transpose();
+        atb += row * u[i];
+    }
+    let sol = ata.lu().solve(&atb)?;
+    Some([sol[0], sol[1], sol[2]])
+}
+
+fn projective_eval(c: &[f64; 3], n: f64) -> f64 {
+    (c[0] * n + c[1]) / (c[2] * n + 1.0)
+}
+
+/// Local linear fit of u against n over ticks within `half` index units of `at`: (u(at), du/dn).
+fn local_fit(ns: &[f64], us: &[f64], keep: &[bool], at: f64, half: f64) -> Option<(f64, f64)> {
+    let mut h = half;
+    for _ in 0..3 {
+        let sel: Vec<usize> = (0..ns.len()).filter(|&i| keep[i] && (ns[i] - at).abs() <= h).collect();
+        if sel.len() >= 3 {
+            let k = sel.len() as f64;
+            let mn = sel.iter().map(|&i| ns[i]).sum::<f64>() / k;
+            let mu = sel.iter().map(|&i| us[i]).sum::<f64>() / k;
+            let (mut sxy, mut sxx) = (0.0, 0.0);
+            for &i in &sel {
+                sxy += (ns[i] - mn) * (us[i] - mu);
+                sxx += (ns[i] - mn).powi(2);
+            }
+            if sxx > 0.0 {
+                let slope = sxy / sxx;
+                return Some((mu + slope * (at - mn), slope));
+            }
+        }
+        h *= 2.0;
+    }
+    None
+}
+
+/// Projective index → position fit with outlier rejection: (coefficients, kept, RMS residual).
+fn robust_fit(ns: &[f64], us: &[f64], period: f64) -> Option<([f64; 3], Vec<bool>, f64)> {
+    let mut keep = vec![true; ns.len()];
+    let mut out = None;
+    for _ in 0..3 {
+        let c = projective_fit(ns, us, &keep)?;
+        let res: Vec<f64> = (0..ns.len()).map(|i| us[i] - projective_eval(&c, ns[i])).collect();
+        let kept: Vec<f64> = (0..ns.len()).filter(|&i| keep[i]).map(|i| res[i].abs()).collect();
+        let sigma = (1.4826 * median(&kept)).max(0.05);
+        for i in 0..ns.len() {
+            keep[i] = res[i].abs() <= (3.0 * sigma).max(0.1 * period).min(0.3 * period);
+        }
+        let kept_sq: Vec<f64> = (0..ns.len()).filter(|&i| keep[i]).map(|i| res[i] * res[i]).collect();
+        let rms = (kept_sq.iter().sum::<f64>() / kept_sq.len().max(1) as f64).sqrt();
+        out = Some((c, keep.clone(), rms));
+    }
+    out
+}
+
+/// Tick direction relative to `theta` as a linear function of the index, (a, b): δ(n) = a + b·n
+/// radians, weighted by squared tick length (long ticks give precise directions).
+fn tilt_model(col: &Column, keep: &[bool], theta: f64) -> (f64, f64) {
+    use std::f64::consts::PI;
+    let (mut sw, mut sn, mut sd, mut snn, mut snd) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for (i, t) in col.ticks.iter().enumerate() {
+        if !keep[i] {
+            continue;
+        }
+        let mut d = (t.angle - theta).rem_euclid(PI);
+        if d > PI / 2.0 {
+            d -= PI;
+        }
+        let w = t.len * t.len;
+        let n = col.n[i] as f64;
+        sw += w;
+        sn += w * n;
+        sd += w * d;
+        snn += w * n * n;
+        snd += w * n * d;
+    }
+    if sw <= 0.0 {
+        return (0.0, 0.0);
+    }
+    let (mn, md) = (sn / sw, sd / sw);
+    let var = snn / sw - mn * mn;
+    let b = if var > 1e-9 { (snd / sw - mn * md) / var } else { 0.0 };
+    let a = md - b * mn;
+    // Directions beyond ±10° are not a ruler's perspective: ignore the model then.
+    if (a + b * mn).abs() > 0.18 { (0.0, 0.0) } else { (a, b) }
+}
+
+/// Turn an indexed column into a scale.
+fn measure(col: &Column, theta: f64, f: usize, opts: &RulerOptions) -> Result<RulerDetection, DetectError> {
+    let no = |reason: &str| DetectError::NoRuler { reason: reason.into() };
+    let ns: Vec<f64> = col.n.iter().map(|&n| n as f64).collect();
+    let raw_u: Vec<f64> = col.ticks.iter().map(|t| t.u).collect();
+    let (_, keep, _) = robust_fit(&ns, &raw_u, col.period).ok_or_else(|| no("degenerate graduation"))?;
+    let used = keep.iter().filter(|&&k| k).count();
+    if used < opts.min_ticks {
+        return Err(no("too few ticks fit a regular graduation"));
+    }
+    // Finest graduation: half-millimetre when alternate ticks are clearly shorter.
+    let lens: Vec<(i64, f64)> = (0..ns.len()).filter(|&i| keep[i]).map(|i| (col.n[i], col.ticks[i].len)).collect();
+    let even: Vec<f64> = lens.iter().filter(|(n, _)| n.rem_euclid(2) == 0).map(|x| x.1).collect();
+    let odd: Vec<f64> = lens.iter().filter(|(n, _)| n.rem_euclid(2) == 1).map(|x| x.1).collect();
+    let (me, mo) = (median(&even), median(&odd));
+    let half = even.len() * 10 >= lens.len() * 3
+        && odd.len() * 10 >= lens.len() * 3
+        && (me / mo >= 1.25 || mo / me >= 1.25);
+    // In a half-mm column, whole-mm ticks are the longer parity.
+    let (unit_mm, modulus, mm_parity) = if half {
+        (0.5, 20i64, if me > mo { 0 } else { 1 })
+    } else {
+        (1.0, 10i64, 0)
+    };
+    // Centimetre residue: the residue class with the longest ticks, if clearly longest.
+    let all_len: Vec<f64> = lens.iter().map(|x| x.1).collect();
+    let med_len = median(&all_len);
+    let mut class_len = vec![Vec::new(); modulus as usize];
+    for (n, l) in &lens {
+        class_len[n.rem_euclid(modulus) as usize].push(*l);
+    }
+    let class_mean: Vec<f64> = class_len
+        .iter()
+        .map(|v| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 })
+        .collect();
+    let (cm_res, cm_len) = class_mean
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(r, &l)| (r as i64, l))
+        .unwrap_or((0, 0.0));
+    let second = class_mean
+        .iter()
+        .enumerate()
+        .filter(|(r, _)| *r as i64 != cm_res)
+        .map(|(_, &l)| l)
+        .fold(0.0, f64::max);
+    let half_res = (cm_res + modulus / 2).rem_euclid(modulus);
+    let has_cm = cm_len >= 1.2 * med_len && class_len[cm_res as usize].len() >= 2;
+    let five_ok = has_cm && (class_mean[half_res as usize] - second).abs() < 1e-9;
+    // Where across the ruler the scale is read: on the centimetre lines (the longest ticks) at
+    // their end towards the middle of the ruler, a little inside the line. Perspective makes the
+    // ticks converge, so every tick's position is carried along its own (fitted) direction to
+    // that line before the index → position model is fitted.
+    let is_long = |i: usize| !has_cm || (col.n[i] - cm_res).rem_euclid(modulus) == 0;
+    let inner: Vec<f64> = (0..ns.len())
+        .filter(|&i| keep[i] && is_long(i))
+        .map(|i| {
+            let t = &col.ticks[i];
+            t.v - col.side * (0.5 * t.len - 1.5 * t.width)
+        })
+        .collect();
+    let v_line = median(&inner);
+    let tilt = tilt_model(col, &keep, theta);
+    let us: Vec<f64> = (0..ns.len())
+        .map(|i| {
+            let t = &col.ticks[i];
+            t.u + (v_line - t.v) * (tilt.0 + tilt.1 * ns[i]).tan()
+        })
+        .collect();
+    let (coef, keep2, rms) = robust_fit(&ns, &us, col.period).ok_or_else(|| no("degenerate graduation"))?;
+    let keep: Vec<bool> = keep.iter().zip(&keep2).map(|(a, b)| *a && *b).collect();
+    let n_min = (0..ns.len()).filter(|&i| keep[i]).map(|i| col.n[i]).min().unwrap_or(0);
+    let n_max = (0..ns.len()).filter(|&i| keep[i]).map(|i| col.n[i]).max().unwrap_or(0);
+    let per_mm = (1.0 / unit_mm) as i64;
+    let visible_mm = ((n_max - n_min) as f64 * unit_mm).floor() as u32;
+    // Axis geometry.
+    let (d, a) = ((theta.cos(), theta.sin()), (-theta.sin(), theta.cos()));
+    let ff = f as f64;
+    let to_full = |u: f64, v: f64| {
+        let x = u * a.0 + v * d.0;
+        let y = u * a.1 + v * d.1;
+        Point::new((x + 0.5) * ff - 0.5, (y + 0.5) * ff - 0.5)
+    };
+    let marker_range = opts.near_markers.map(|m| {
+        let us: Vec<f64> = m
+            .points()
+            .iter()
+            .map(|p| ((p.x + 0.5) / ff - 0.5) * a.0 + ((p.y + 0.5) / ff - 0.5) * a.1)
+            .collect();
+        us.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |r, &u| (r.0.min(u), r.1.max(u)))
+    });
+    // Span in index units, and which start indices are allowed.
+    let span_mm = match opts.span_mm {
+        Some(s) => s,
+        None if has_cm => (visible_mm / 10 * 10).max(10),
+        None => visible_mm,
+    };
+    let span_units = span_mm as i64 * per_mm;
+    let on_cm = has_cm && span_mm % 10 == 0;
+    let allowed = |n: i64| {
+        if on_cm {
+            (n - cm_res).rem_euclid(modulus) == 0
+        } else {
+            (n - mm_parity).rem_euclid(per_mm) == 0
+        }
+    };
+    let span_half_units = (modulus / 2) as f64;
+    let pos = |n: i64| local_fit(&ns, &us, &keep, n as f64, span_half_units);
+    let target = match marker_range {
+        Some((lo, hi)) => 0.5 * (lo + hi),
+        None => 0.5 * (projective_eval(&coef, n_min as f64) + projective_eval(&coef, n_max as f64)),
+    };
+    // A scale point must be bracketed by graduation ticks (not extrapolated past the end of the
+    // visible graduation, e.g. to the ruler's zero end).
+    let kept_n: Vec<i64> = (0..ns.len()).filter(|&i| keep[i]).map(|i| col.n[i]).collect();
+    let bracketed = |n: i64| {
+        let below = kept_n.iter().filter(|&&k| k < n && n - k <= modulus / 2).count();
+        let above = kept_n.iter().filter(|&&k| k > n && k - n <= modulus / 2).count();
+        let at = kept_n.contains(&n);
+        (at && (below >= 1 || above >= 1) && below + above >= 2) || (below >= 2 && above >= 2)
+    };
+    let mut choice: Option<(f64, i64)> = None;
+    for s in n_min..=n_max - span_units {
+        if !allowed(s) || !bracketed(s) || !bracketed(s + span_units) {
+            continue;
+        }
+        let (Some((ua, _)), Some((ub, _))) = (pos(s), pos(s + span_units)) else {
+            continue;
+        };
+        let dist = (0.5 * (ua + ub) - target).abs();
+        if choice.is_none_or(|c| dist < c.0) {
+            choice = Some((dist, s));
+        }
+    }
+    let Some((_, s)) = choice else {
+        return Err(DetectError::RulerTooShort {
+            requested_mm: span_mm,
+            available_mm: visible_mm,
+        });
+    };
+    let (ua, _) = pos(s).ok_or_else(|| no("graduation fit failed"))?;
+    let (ub, _) = pos(s + span_units).ok_or_else(|| no("graduation fit failed"))?;
+    let p0 = to_full(ua, v_line);
+    let p1 = to_full(ub, v_line);
+    let scale_points = ScalePoints::new([p0, p1]).map_err(|_| no("scale points coincide"))?;
+    let dist_px = (ub - ua).abs() * ff;
+    let mm_per_px = span_mm as f64 / dist_px;
+    // Local scale along the graduation.
+    let local = |u_target: f64| -> Option<f64> {
+        // Index at that position by inverting the model numerically (monotone).
+        let mut best: Option<(f64, f64)> = None;
+        for n in n_min..=n_max {
+            let u = projective_eval(&coef, n as f64);
+            if best.is_none_or(|b| (u - u_target).abs() < (b.1 - u_target).abs()) {
+                best = Some((n as f64, u));
+            }
+        }
+        let (n, _) = best?;
+        let (_, slope) = local_fit(&ns, &us, &keep, n, span_half_units)?;
+        (slope.abs() > 0.0).then(|| unit_mm / (slope.abs() * ff))
+    };
+    let samples: Vec<f64> = (0..=8)
+        .filter_map(|k| {
+            let n = n_min as f64 + (n_max - n_min) as f64 * k as f64 / 8.0;
+            local_fit(&ns, &us, &keep, n, span_half_units).map(|(_, s)| unit_mm / (s.abs() * ff))
+        })
+        .filter(|v| v.is_finite())
+        .collect();
+    let range = samples
+        .iter()
+        .fold([f64::INFINITY, f64::NEG_INFINITY], |r, &v| [r[0].min(v), r[1].max(v)]);
+    let (u_lo, u_hi) = (projective_eval(&coef, n_min as f64), projective_eval(&coef, n_max as f64));
+    let (u_lo, u_hi) = (u_lo.min(u_hi), u_lo.max(u_hi));
+    let local_at = marker_range.and_then(|(lo, hi)| {
+        let mid = 0.5 * (lo + hi);
+        (mid >= u_lo && mid <= u_hi).then(|| local(mid)).flatten()
+    });
+    let local_to_markers = marker_range.is_some_and(|(lo, hi)| {
+        let (a0, a1) = (ua.min(ub), ua.max(ub));
+        let overlap = (a1.min(hi) - a0.max(lo)).max(0.0);
+        hi > lo && overlap >= 0.5 * (hi - lo)
+    });
+    let cm_lines: Vec<Point> = if has_cm {
+        (n_min..=n_max)
+            .filter(|n| (n - cm_res).rem_euclid(modulus) == 0)
+            .filter_map(|n| pos(n).map(|(u, _)| to_full(u, v_line)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Confidence: enough ticks, a tight fit, a clear centimetre pattern, few irregular gaps.
+    let c_ticks = (used as f64 / 40.0).min(1.0);
+    let c_fit = (1.0 - (rms / col.period - 0.03).max(0.0) * 5.0).clamp(0.0, 1.0);
+    let c_cm = if has_cm {
+        if five_ok { 1.0 } else { 0.8 }
+    } else {
+        0.6
+    };
+    let c_reg = 1.0 - (col.irregular as f64 / col.ticks.len() as f64).min(1.0);
+    let confidence = (c_ticks * c_fit * c_cm * c_reg).clamp(0.0, 1.0);
+    let mut axis = (theta + std::f64::consts::FRAC_PI_2).to_degrees();
+    while axis > 90.0 {
+        axis -= 180.0;
+    }
+    while axis <= -90.0 {
+        axis += 180.0;
+    }
+    Ok(RulerDetection {
+        scale_points,
+        span_mm,
+        mm_per_px,
+        px_per_mm: 1.0 / mm_per_px,
+        span: if on_cm {
+            RulerSpan::CentimetreLines
+        } else {
+            RulerSpan::MillimetreLines
+        },
+        local_to_markers,
+        local_mm_per_px_at_markers: local_at,
+        mm_per_px_range: if range[0].is_finite() { range } else { [mm_per_px, mm_per_px] },
+        graduation: if half {
+            Graduation::HalfMillimetre
+        } else {
+            Graduation::Millimetre
+        },
+        axis_angle_deg: axis,
+        ticks: used,
+        fit_rms_px: rms * ff,
+        visible_mm,
+        cm_lines,
+        confidence,
+    })
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn zz_debug_ruler() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/demo");
+        for name in ["deformation-30mm-force.png"] {
+            let img = image::open(dir.join(name)).unwrap();
+            let luma = img.as_luma();
+            let work = Plane::from_gray(&luma);
+            let ticks = find_ticks(&work).unwrap();
+            println!("{name}: {} ticks", ticks.len());
+            let (theta, aligned) = dominant_direction(&ticks, 15).unwrap();
+            println!("theta {:.2} deg, aligned {}", theta.to_degrees(), aligned.len());
+            let mut a2 = aligned.clone();
+            a2.sort_by(|a, b| a.u.total_cmp(&b.u));
+            for t in a2.iter().filter(|t| -t.u > 380.0 && -t.u < 380.0) {
+                println!("  u {:.1} v {:.1} len {:.1} w {:.1} lo {:.1} hi {:.1}", t.u, t.v, t.len, t.width, t.v - t.len / 2.0, t.v + t.len / 2.0);
+            }
+            for c in columns(&aligned, 15) {
+                println!("column: {} ticks period {:.2} irregular {}", c.ticks.len(), c.period, c.irregular);
+                let l: Vec<String> = c.ticks.iter().zip(&c.n).map(|(t, n)| format!("{n}:{:.0}@{:.0},{:.0}", t.len, -t.u, -t.v)).collect();
+                println!("   {}", l.join(" "));
+                println!("   {:?}", measure(&c, theta, 1, &RulerOptions { span_mm: Some(40), ..RulerOptions::default() }).map(|r| (r.scale_points, r.mm_per_px, r.graduation, r.span, r.confidence, r.ticks, r.fit_rms_px)));
+            }
+        }
+    }
+}

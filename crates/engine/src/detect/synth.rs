@@ -1,0 +1,520 @@
+//! Synthetic test photos with known marker centres and a known ruler, deterministic from a seed.
+//!
+//! A scene is a lighter specimen on a grey background with five dark elliptical markers
+//! (corners of a quadrilateral around a centre marker), optionally a steel-grey ruler with
+//! millimetre ticks (longer every 5 and 10 mm, half-millimetre ticks on one edge, blocky digits)
+//! and distractors (specks, a dark contact line, a soft shadow). The pattern is rotated, put in
+//! perspective and the lower markers squashed; the picture is then unevenly lit, blurred and
+//! given Gaussian noise.
+//!
+//! Every shape is drawn with exact area coverage (8×8 supersampling of the boundary pixels), and
+//! each marker ellipse is drawn centred on the true (perspective-mapped) centre, so
+//! [`SynthImage::markers`] is the centre of what is drawn, not an approximation.
+
+use crate::points::Point;
+use image::GrayImage;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// What to draw. Ranges are `[low, high]`, sampled uniformly per image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthConfig {
+    pub width: u32,
+    pub height: u32,
+    /// Diameter of the (unsquashed) markers, px.
+    pub marker_diameter: [f64; 2],
+    /// Height / width of the bottom and centre markers (1 = round, 0.35 = flat ellipse).
+    pub squash: [f64; 2],
+    /// Largest rotation of the pattern, degrees (either way).
+    pub max_rotation_deg: f64,
+    /// Strength of the perspective distortion of the pattern (0 = none, 0.15 = strong).
+    pub perspective: f64,
+    /// Gaussian blur sigma, px.
+    pub blur_sigma: [f64; 2],
+    /// Gaussian noise sigma, grey levels.
+    pub noise_sigma: [f64; 2],
+    /// Amplitude of the multiplicative lighting variation across the image (0..0.5).
+    pub lighting: f64,
+    /// Draw a ruler to the right of the specimen.
+    pub ruler: bool,
+    /// Number of random dark specks, plus a contact line and a soft shadow when non-zero.
+    pub distractors: usize,
+    /// How many markers to draw (5 normally; fewer for degenerate tests: 0 TL, 1 TR, … first).
+    pub marker_count: usize,
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        Self {
+            width: 640,
+            height: 480,
+            marker_diameter: [12.0, 26.0],
+            squash: [0.4, 1.0],
+            max_rotation_deg: 20.0,
+            perspective: 0.1,
+            blur_sigma: [0.4, 1.5],
+            noise_sigma: [1.0, 6.0],
+            lighting: 0.3,
+            ruler: true,
+            distractors: 12,
+            marker_count: 5,
+        }
+    }
+}
+
+/// The ruler drawn in a synthetic image: a projective map from ruler millimetres
+/// (along the graduation, across from the ticked edge) to image pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthRuler {
+    /// Row-major 3×3 homography (along_mm, across_mm, 1) → (x, y, w).
+    pub homography: [f64; 9],
+    /// Graduation drawn from 0 to this many mm.
+    pub length_mm: f64,
+    /// Width of the ruler, mm.
+    pub width_mm: f64,
+    /// Whether the left edge carries half-millimetre ticks.
+    pub half_mm: bool,
+}
+
+impl SynthRuler {
+    /// Image position of a ruler point.
+    pub fn to_image(&self, along_mm: f64, across_mm: f64) -> Point {
+        let h = &self.homography;
+        let w = h[6] * along_mm + h[7] * across_mm + h[8];
+        Point::new(
+            (h[0] * along_mm + h[1] * across_mm + h[2]) / w,
+            (h[3] * along_mm + h[4] * across_mm + h[5]) / w,
+        )
+    }
+
+    /// Ruler coordinates (along, across) in mm of an image point.
+    pub fn to_ruler(&self, p: Point) -> (f64, f64) {
+        let inv = invert3(&self.homography);
+        let w = inv[6] * p.x + inv[7] * p.y + inv[8];
+        (
+            (inv[0] * p.x + inv[1] * p.y + inv[2]) / w,
+            (inv[3] * p.x + inv[4] * p.y + inv[5]) / w,
+        )
+    }
+}
+
+/// A synthetic photo and its truth.
+#[derive(Debug, Clone)]
+pub struct SynthImage {
+    pub image: GrayImage,
+    /// True marker centres, 0 TL, 1 TR, 2 BR, 3 BL, 4 centre (all five, even when fewer are
+    /// drawn).
+    pub markers: [Point; 5],
+    pub ruler: Option<SynthRuler>,
+}
+
+fn invert3(m: &[f64; 9]) -> [f64; 9] {
+    let [a, b, c, d, e, f, g, h, i] = *m;
+    let det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
+    let s = if det.abs() < 1e-300 { 0.0 } else { 1.0 / det };
+    [
+        (e * i - f * h) * s,
+        (c * h - b * i) * s,
+        (b * f - c * e) * s,
+        (f * g - d * i) * s,
+        (a * i - c * g) * s,
+        (c * d - a * f) * s,
+        (d * h - e * g) * s,
+        (b * g - a * h) * s,
+        (a * e - b * d) * s,
+    ]
+}
+
+fn mul3(a: &[f64; 9], b: &[f64; 9]) -> [f64; 9] {
+    let mut out = [0.0; 9];
+    for r in 0..3 {
+        for c in 0..3 {
+            out[r * 3 + c] = (0..3).map(|k| a[r * 3 + k] * b[k * 3 + c]).sum();
+        }
+    }
+    out
+}
+
+fn apply_h(h: &[f64; 9], x: f64, y: f64) -> (f64, f64) {
+    let w = h[6] * x + h[7] * y + h[8];
+    ((h[0] * x + h[1] * y + h[2]) / w, (h[3] * x + h[4] * y + h[5]) / w)
+}
+
+/// Grey canvas of f32 levels.
+struct Canvas {
+    w: usize,
+    h: usize,
+    px: Vec<f32>,
+}
+
+impl Canvas {
+    /// Paint `level` with coverage given by `inside` (8×8 supersampling where `edge` says the
+    /// pixel may be partly covered; `edge` returns Some(true/false) for certainly in/out).
+    fn paint(
+        &mut self,
+        bbox: (f64, f64, f64, f64),
+        level: f32,
+        inside: &dyn Fn(f64, f64) -> bool,
+        certain: &dyn Fn(f64, f64) -> Option<bool>,
+    ) {
+        let x0 = bbox.0.floor().max(0.0) as usize;
+        let y0 = bbox.1.floor().max(0.0) as usize;
+        let x1 = (bbox.2.ceil().max(0.0) as usize + 1).min(self.w);
+        let y1 = (bbox.3.ceil().max(0.0) as usize + 1).min(self.h);
+        const N: usize = 8;
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let (xf, yf) = (x as f64, y as f64);
+                let cov = match certain(xf, yf) {
+                    Some(true) => 1.0,
+                    Some(false) => 0.0,
+                    None => {
+                        let mut k = 0;
+                        for sy in 0..N {
+                            for sx in 0..N {
+                                let px = xf - 0.5 + (sx as f64 + 0.5) / N as f64;
+                                let py = yf - 0.5 + (sy as f64 + 0.5) / N as f64;
+                                if inside(px, py) {
+                                    k += 1;
+                                }
+                            }
+                        }
+                        k as f32 / (N * N) as f32
+                    }
+                };
+                if cov > 0.0 {
+                    let p = &mut self.px[y * self.w + x];
+                    *p = *p * (1.0 - cov) + level * cov;
+                }
+            }
+        }
+    }
+
+    /// Filled ellipse centred at `c` with semi-axes `a` (along `angle`) and `b`.
+    fn ellipse(&mut self, c: Point, a: f64, b: f64, angle: f64, level: f32) {
+        let (ca, sa) = (angle.cos(), angle.sin());
+        let f = move |x: f64, y: f64| {
+            let (dx, dy) = (x - c.x, y - c.y);
+            let u = (dx * ca + dy * sa) / a;
+            let v = (-dx * sa + dy * ca) / b;
+            u * u + v * v
+        };
+        let inside = move |x: f64, y: f64| f(x, y) <= 1.0;
+        let margin = 1.0 / a.min(b);
+        let certain = move |x: f64, y: f64| {
+            let r = f(x, y).sqrt();
+            if r < 1.0 - 1.5 * margin {
+                Some(true)
+            } else if r > 1.0 + 1.5 * margin {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        let ext = a.max(b) + 2.0;
+        self.paint((c.x - ext, c.y - ext, c.x + ext, c.y + ext), level, &inside, &certain);
+    }
+
+    /// Filled convex polygon (vertices in order).
+    fn polygon(&mut self, v: &[(f64, f64)], level: f32) {
+        let n = v.len();
+        if n < 3 {
+            return;
+        }
+        let area2: f64 = (0..n).map(|i| v[i].0 * v[(i + 1) % n].1 - v[(i + 1) % n].0 * v[i].1).sum();
+        let sign = area2.signum();
+        let edges: Vec<(f64, f64, f64)> = (0..n)
+            .map(|i| {
+                let (a, b) = (v[i], v[(i + 1) % n]);
+                let (nx, ny) = (-(b.1 - a.1) * sign, (b.0 - a.0) * sign);
+                let len = nx.hypot(ny).max(1e-12);
+                (nx / len, ny / len, -(nx * a.0 + ny * a.1) / len)
+            })
+            .collect();
+        let dist = move |x: f64, y: f64| edges.iter().map(|e| e.0 * x + e.1 * y + e.2).fold(f64::INFINITY, f64::min);
+        let d2 = dist.clone();
+        let inside = move |x: f64, y: f64| dist(x, y) >= 0.0;
+        let certain = move |x: f64, y: f64| {
+            let d = d2(x, y);
+            if d > 0.75 {
+                Some(true)
+            } else if d < -0.75 {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        let bbox = v.iter().fold((f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY), |b, p| {
+            (b.0.min(p.0), b.1.min(p.1), b.2.max(p.0), b.3.max(p.1))
+        });
+        self.paint(bbox, level, &inside, &certain);
+    }
+
+    fn blur(&mut self, sigma: f64) {
+        if sigma < 0.05 {
+            return;
+        }
+        let r = (3.0 * sigma).ceil() as i64;
+        let k: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp() as f32).collect();
+        let sum: f32 = k.iter().sum();
+        let k: Vec<f32> = k.iter().map(|v| v / sum).collect();
+        let (w, h) = (self.w as i64, self.h as i64);
+        let mut tmp = vec![0f32; self.px.len()];
+        for y in 0..h {
+            for x in 0..w {
+                let mut acc = 0.0;
+                for (j, kv) in k.iter().enumerate() {
+                    let xx = (x + j as i64 - r).clamp(0, w - 1);
+                    acc += kv * self.px[(y * w + xx) as usize];
+                }
+                tmp[(y * w + x) as usize] = acc;
+            }
+        }
+        for y in 0..h {
+            for x in 0..w {
+                let mut acc = 0.0;
+                for (j, kv) in k.iter().enumerate() {
+                    let yy = (y + j as i64 - r).clamp(0, h - 1);
+                    acc += kv * tmp[(yy * w + x) as usize];
+                }
+                self.px[(y * w + x) as usize] = acc;
+            }
+        }
+    }
+}
+
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u1: f64 = rng.random_range(1e-12..1.0);
+    let u2: f64 = rng.random_range(0.0..1.0);
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+fn range(rng: &mut ChaCha8Rng, r: [f64; 2]) -> f64 {
+    if r[1] > r[0] { rng.random_range(r[0]..r[1]) } else { r[0] }
+}
+
+/// 7-segment digit segments (a..g) lit for 0–9.
+const SEGMENTS: [u8; 10] = [0x3f, 0x06, 0x5b, 0x4f, 0x66, 0x6d, 0x7d, 0x07, 0x7f, 0x6f];
+
+/// Draw one synthetic photo.
+pub fn generate(seed: u64, cfg: &SynthConfig) -> SynthImage {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (w, h) = (cfg.width.max(32) as usize, cfg.height.max(32) as usize);
+    let (wf, hf) = (w as f64, h as f64);
+    let background = rng.random_range(120.0..160.0) as f32;
+    let mut c = Canvas {
+        w,
+        h,
+        px: vec![background; w * h],
+    };
+    // Pattern geometry in its own frame.
+    let diameter = range(&mut rng, cfg.marker_diameter);
+    let short = wf.min(hf);
+    let half_w = rng.random_range(0.13..0.2) * short.min(0.6 * wf);
+    let half_h = half_w * rng.random_range(0.8..1.6);
+    let half_h = half_h.min(0.3 * hf);
+    let jitter = |rng: &mut ChaCha8Rng, s: f64| rng.random_range(-s..s);
+    let mut local = [(-half_w, -half_h), (half_w, -half_h), (half_w, half_h), (-half_w, half_h), (0.0, 0.0)];
+    for p in local.iter_mut().take(4) {
+        p.0 += jitter(&mut rng, 0.06 * half_w);
+        p.1 += jitter(&mut rng, 0.06 * half_h);
+    }
+    local[4].0 += jitter(&mut rng, 0.1 * half_w);
+    local[4].1 += jitter(&mut rng, 0.15 * half_h);
+    let rot = jitter(&mut rng, cfg.max_rotation_deg.max(1e-9)).to_radians();
+    let centre = (
+        rng.random_range(0.3..0.36) * wf + if cfg.ruler { 0.0 } else { 0.15 * wf },
+        rng.random_range(0.45..0.55) * hf,
+    );
+    let ps = cfg.perspective / (half_w + half_h);
+    let (p1, p2) = (jitter(&mut rng, ps.max(1e-12)), jitter(&mut rng, ps.max(1e-12)));
+    // Homography: perspective in the pattern frame, then rotation and translation.
+    let persp = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, p1, p2, 1.0];
+    let (cr, sr) = (rot.cos(), rot.sin());
+    let rigid = [cr, -sr, centre.0, sr, cr, centre.1, 0.0, 0.0, 1.0];
+    let hm = mul3(&rigid, &persp);
+    // Specimen: the pattern's frame rectangle, grown.
+    let grow = (half_w + diameter * 1.5, half_h + diameter * 1.5);
+    let specimen: Vec<(f64, f64)> = [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)]
+        .iter()
+        .map(|(sx, sy)| apply_h(&hm, sx * grow.0, sy * grow.1))
+        .collect();
+    let specimen_level = (background + rng.random_range(35.0..70.0)).min(235.0);
+    c.polygon(&specimen, specimen_level);
+    // Distractors under the markers: a soft shadow, a contact line along the specimen bottom.
+    if cfg.distractors > 0 {
+        let sx = rng.random_range(0.05..0.95) * wf;
+        let sy = rng.random_range(0.05..0.95) * hf;
+        c.ellipse(Point::new(sx, sy), 0.12 * short, 0.05 * short, 0.3, background * 0.8);
+        let (a, b) = (specimen[3], specimen[2]);
+        let t = rng.random_range(1.0..2.5);
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len = dx.hypot(dy).max(1e-9);
+        let (nx, ny) = (-dy / len * t * 0.5, dx / len * t * 0.5);
+        c.polygon(&[(a.0 + nx, a.1 + ny), (b.0 + nx, b.1 + ny), (b.0 - nx, b.1 - ny), (a.0 - nx, a.1 - ny)], 50.0);
+    }
+    // Markers: ellipses centred on the mapped centres, shaped by the local Jacobian.
+    let mut truth = [Point::default(); 5];
+    let marker_level = rng.random_range(10.0..45.0) as f32;
+    for (i, &(lx, ly)) in local.iter().enumerate() {
+        let (x, y) = apply_h(&hm, lx, ly);
+        truth[i] = Point::new(x, y);
+        if i >= cfg.marker_count {
+            continue;
+        }
+        let squash = if i == 0 || i == 1 {
+            rng.random_range(0.85..1.0)
+        } else {
+            range(&mut rng, cfg.squash)
+        };
+        let r = 0.5 * diameter * rng.random_range(0.9..1.1);
+        // Local Jacobian of the homography at the marker.
+        let e = 1e-3;
+        let (xa, ya) = apply_h(&hm, lx + e, ly);
+        let (xb, yb) = apply_h(&hm, lx, ly + e);
+        let j = [(xa - x) / e, (xb - x) / e, (ya - y) / e, (yb - y) / e];
+        // Ellipse in the pattern frame: semi-axes r (x) and r·squash (y), turned a little.
+        let tilt: f64 = rng.random_range(-0.2..0.2);
+        let (ct, st) = (tilt.cos(), tilt.sin());
+        let m = [r * ct, -r * squash * st, r * st, r * squash * ct];
+        // Image-space shape matrix A = J·M; the ellipse is {A u : |u| ≤ 1}.
+        let a = [
+            j[0] * m[0] + j[1] * m[2],
+            j[0] * m[1] + j[1] * m[3],
+            j[2] * m[0] + j[3] * m[2],
+            j[2] * m[1] + j[3] * m[3],
+        ];
+        // Semi-axes and angle from A Aᵀ.
+        let s_xx = a[0] * a[0] + a[1] * a[1];
+        let s_yy = a[2] * a[2] + a[3] * a[3];
+        let s_xy = a[0] * a[2] + a[1] * a[3];
+        let (l1, l2, ang) = super::plane::eigen2(s_xx, s_yy, s_xy);
+        c.ellipse(truth[i], l1.sqrt(), l2.sqrt().max(0.5), ang, marker_level);
+    }
+    // Ruler.
+    let ruler = cfg.ruler.then(|| draw_ruler(&mut c, &mut rng, short));
+    // Specks: too small to be markers.
+    for _ in 0..cfg.distractors {
+        let p = Point::new(rng.random_range(0.0..wf), rng.random_range(0.0..hf));
+        let r = rng.random_range(0.6..2.0);
+        c.ellipse(p, r, r * rng.random_range(0.5..1.0), 0.0, rng.random_range(30.0..90.0));
+    }
+    // Lighting, blur, noise.
+    let (gx, gy) = (jitter(&mut rng, 1.0) * cfg.lighting, jitter(&mut rng, 1.0) * cfg.lighting);
+    let (lcx, lcy) = (rng.random_range(0.0..wf), rng.random_range(0.0..hf));
+    let radial = cfg.lighting * 0.5;
+    for y in 0..h {
+        for x in 0..w {
+            let (u, v) = (x as f64 / wf - 0.5, y as f64 / hf - 0.5);
+            let r2 = ((x as f64 - lcx).powi(2) + (y as f64 - lcy).powi(2)) / (wf * wf + hf * hf);
+            let l = (1.0 + gx * u + gy * v - radial * r2).max(0.2);
+            c.px[y * w + x] *= l as f32;
+        }
+    }
+    let sigma = range(&mut rng, cfg.blur_sigma);
+    c.blur(sigma);
+    let noise = range(&mut rng, cfg.noise_sigma);
+    let data: Vec<u8> = c
+        .px
+        .iter()
+        .map(|&v| (v as f64 + noise * normal(&mut rng)).round().clamp(0.0, 255.0) as u8)
+        .collect();
+    let image = GrayImage::from_raw(w as u32, h as u32, data).unwrap_or_else(|| GrayImage::new(w as u32, h as u32));
+    SynthImage {
+        image,
+        markers: truth,
+        ruler,
+    }
+}
+
+fn draw_ruler(c: &mut Canvas, rng: &mut ChaCha8Rng, short: f64) -> SynthRuler {
+    let (wf, hf) = (c.w as f64, c.h as f64);
+    let width_mm = 16.0;
+    let length_mm = 200.0;
+    // Scale so that about 45–60 mm fit the image height.
+    let k = hf / rng.random_range(45.0..60.0);
+    let angle = rng.random_range(-4.0f64..4.0).to_radians();
+    // Ruler frame: along = up the image, across = to the right.
+    let (ux, uy) = (angle.sin(), -angle.cos());
+    let (vx, vy) = (angle.cos(), angle.sin());
+    let origin = (rng.random_range(0.68..0.74) * wf, hf * rng.random_range(0.85..0.95));
+    // Perspective: scale changes by up to ±8 % along the visible part.
+    let q = rng.random_range(-0.08..0.08) / (hf / k);
+    let affine = [vx * k, ux * k, origin.0, vy * k, uy * k, origin.1, 0.0, 0.0, 1.0];
+    // (along, across) → frame with the across axis first in the affine above.
+    let swap = [0.0, 1.0, 0.0, 1.0, 0.0, 0.0, q, 0.0, 1.0];
+    let hm = mul3(&affine, &swap);
+    let half_mm = rng.random_bool(0.5);
+    let ruler = SynthRuler {
+        homography: hm,
+        length_mm,
+        width_mm,
+        half_mm,
+    };
+    let metal = rng.random_range(115.0..150.0) as f32;
+    let ink = rng.random_range(10.0..40.0) as f32;
+    let quad = |r: &SynthRuler, s0: f64, s1: f64, t0: f64, t1: f64| -> Vec<(f64, f64)> {
+        [(s0, t0), (s1, t0), (s1, t1), (s0, t1)]
+            .iter()
+            .map(|&(s, t)| {
+                let p = r.to_image(s, t);
+                (p.x, p.y)
+            })
+            .collect()
+    };
+    let start = -5.0;
+    c.polygon(&quad(&ruler, start, length_mm, 0.0, width_mm), metal);
+    let tick_w = 0.2 * (short / 480.0).clamp(0.8, 1.5);
+    for mm2 in 0..(2 * length_mm as i64) {
+        let s = mm2 as f64 * 0.5;
+        let whole = mm2 % 2 == 0;
+        let mm = mm2 / 2;
+        // Right edge (across = width): whole millimetres only.
+        if whole {
+            let len = if mm % 10 == 0 {
+                5.0
+            } else if mm % 5 == 0 {
+                3.5
+            } else {
+                2.2
+            };
+            c.polygon(&quad(&ruler, s - tick_w / 2.0, s + tick_w / 2.0, width_mm - len, width_mm), ink);
+        }
+        // Left edge: whole (and half, if chosen) millimetres.
+        if whole || half_mm {
+            let len = if !whole {
+                1.2
+            } else if mm % 10 == 0 {
+                5.0
+            } else if mm % 5 == 0 {
+                3.0
+            } else {
+                2.0
+            };
+            c.polygon(&quad(&ruler, s - tick_w / 2.0, s + tick_w / 2.0, 0.0, len), ink);
+        }
+        // Digits at the centimetre lines.
+        if whole && mm % 10 == 0 && mm > 0 {
+            let digit = ((mm / 10) % 10) as usize;
+            let seg = SEGMENTS[digit];
+            // Segment rectangles in (along, across) around (s, 8 mm): 3 mm tall (across) digits
+            // written along the ruler.
+            let (s0, t0, dh, dw, th) = (s - 1.2, 6.8, 2.4, 3.2, 0.45);
+            let rects = [
+                (s0 + dh - th, s0 + dh, t0, t0 + dw),
+                (s0 + dh / 2.0, s0 + dh, t0 + dw - th, t0 + dw),
+                (s0, s0 + dh / 2.0, t0 + dw - th, t0 + dw),
+                (s0, s0 + th, t0, t0 + dw),
+                (s0, s0 + dh / 2.0, t0, t0 + th),
+                (s0 + dh / 2.0, s0 + dh, t0, t0 + th),
+                (s0 + dh / 2.0 - th / 2.0, s0 + dh / 2.0 + th / 2.0, t0, t0 + dw),
+            ];
+            for (bit, r) in rects.iter().enumerate() {
+                if seg & (1 << bit) != 0 {
+                    c.polygon(&quad(&ruler, r.0, r.1, r.2, r.3), ink);
+                }
+            }
+        }
+    }
+    ruler
+}

@@ -1,0 +1,18 @@
+//! Strain Seer's engine: pure computation from annotated points to strain and regression,
+//! plus marker and ruler detection on in-memory images. No file or network I/O, no web or CLI.
+
+pub mod analysis;
+pub mod detect;
+pub mod points;
+pub mod regression;
+pub mod strain;
+pub mod synthetic;
+pub mod uncertainty;
+
+pub use analysis::{
+    Analysis, AnalysisError, AnalysisErrorKind, AnalysisOptions, Axis, ComponentRegression, ImageInput, ImageResult,
+    Poisson, analyze,
+};
+pub use points::{Fiducials, ImageStatus, Point, PointError, PointRole, ScalePoints};
+pub use regression::{Regression, RegressionError, linregress};
+pub use strain::{Component, Deformation, Principal, StrainError, StrainMeasures, Tensor2};

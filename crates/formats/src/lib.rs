@@ -1,0 +1,126 @@
+//! Strain Seer file formats.
+//!
+//! - the Python Strain Seer's annotation JSON (read and write, SPEC §5): [`parse_python_annotations`],
+//!   [`to_annotation_json`];
+//! - Strain Seer's own project JSON (versioned, byte-identical round trip): [`parse_project_json`],
+//!   [`to_project_json`];
+//! - either of the two, detected from the content: [`detect_format`], [`parse_any`];
+//! - the common model both load into: [`Project`], [`ProjectImage`], [`AnnotatedPoint`], with
+//!   [`Project::to_engine_inputs`] and [`Project::analysis_options`] for the engine;
+//! - result tables: strain table CSV, regression CSV and JSON ([`tables`]);
+//! - plots of each component against deformation distance as SVG and PNG ([`plot`]).
+//!
+//! Errors: [`FormatError`] (bad input, with the image, point, field or line it concerns) and
+//! [`ExportError`] (a failure to produce an output). No file or network I/O happens here.
+
+pub mod error;
+mod lenient;
+pub mod model;
+pub mod plot;
+pub mod project_json;
+pub mod python;
+pub mod tables;
+#[cfg(test)]
+mod testutil;
+
+pub use error::{ExportError, FormatError, FormatErrorKind, Location, PointRef};
+pub use model::{AnnotatedPoint, PointSource, Project, ProjectImage};
+pub use project_json::{PROJECT_FORMAT, PROJECT_VERSION, parse_project_json, to_project_json};
+pub use python::{parse_python_annotations, to_annotation_json};
+pub use tables::{regression_csv, regression_json, strain_table_csv};
+
+use serde::Serialize;
+
+/// The two file formats [`parse_any`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileFormat {
+    /// The Python Strain Seer's annotation ("raw data") JSON: `{"files_data": …, "scale_length": …}`.
+    PythonAnnotations,
+    /// Strain Seer's project JSON: `{"format": "strain-seer-project", "version": 1, …}`.
+    Project,
+}
+
+impl FileFormat {
+    /// A short human name.
+    pub fn name(self) -> &'static str {
+        match self {
+            FileFormat::PythonAnnotations => "Python Strain Seer annotations",
+            FileFormat::Project => "Strain Seer project",
+        }
+    }
+}
+
+fn format_of(value: &serde_json::Value) -> Result<FileFormat, FormatError> {
+    let Some(object) = value.as_object() else {
+        return Err(FormatError::bare(FormatErrorKind::UnknownFormat));
+    };
+    if object.contains_key("format") {
+        Ok(FileFormat::Project)
+    } else if object.contains_key("files_data") {
+        Ok(FileFormat::PythonAnnotations)
+    } else {
+        Err(FormatError::bare(FormatErrorKind::UnknownFormat))
+    }
+}
+
+/// Which format `json` is in: a `"format"` key means a project file, a `"files_data"` key a
+/// Python annotation file. Errors if the text is not JSON or has neither key.
+pub fn detect_format(json: &str) -> Result<FileFormat, FormatError> {
+    format_of(&lenient::parse_value(json)?)
+}
+
+/// Reads either format into a validated [`Project`].
+pub fn parse_any(json: &str) -> Result<Project, FormatError> {
+    parse_any_with_format(json).map(|(project, _)| project)
+}
+
+/// Like [`parse_any`], also saying which format the file was in.
+pub fn parse_any_with_format(json: &str) -> Result<(Project, FileFormat), FormatError> {
+    let value = lenient::parse_value(json)?;
+    let format = format_of(&value)?;
+    let project = match format {
+        FileFormat::PythonAnnotations => python::from_python_value(value)?,
+        FileFormat::Project => project_json::from_project_value(value)?,
+    };
+    Ok((project, format))
+}
+
+/// Pretty JSON (2-space indentation) with a trailing newline. Serialising the crate's own
+/// output structs cannot fail (string keys, no maps with non-string keys), so a failure would
+/// be a bug; it yields `null` rather than a panic.
+pub(crate) fn to_pretty_json<T: Serialize>(value: &T) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = include_str!("../../../testdata/demo/annotations.json");
+
+    #[test]
+    fn detects_both_formats_and_refuses_others() {
+        assert_eq!(detect_format(DEMO).unwrap(), FileFormat::PythonAnnotations);
+        let project = parse_any(DEMO).unwrap();
+        let text = to_project_json(&project);
+        assert_eq!(detect_format(&text).unwrap(), FileFormat::Project);
+        assert_eq!(parse_any(&text).unwrap(), project);
+        assert_eq!(
+            detect_format("[1, 2]").unwrap_err().kind,
+            FormatErrorKind::UnknownFormat
+        );
+        assert_eq!(
+            detect_format("{\"a\": 1}").unwrap_err().kind,
+            FormatErrorKind::UnknownFormat
+        );
+        let err = parse_any("hello").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 1, column 1: not valid JSON: expected value"
+        );
+        let err = parse_any("").unwrap_err();
+        assert!(err.to_string().contains("EOF"), "{err}");
+    }
+}

@@ -1,0 +1,488 @@
+//! The common project model that both file formats load into and write from, and its conversion
+//! to the engine's inputs.
+
+use crate::error::{FormatError, FormatErrorKind, Location, PointRef};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use strain_seer_engine::{
+    AnalysisOptions, Fiducials, ImageInput, ImageStatus, Point, PointError, PointRole, ScalePoints,
+};
+
+/// Unit of lengths (scale length, deformation distance, residuals).
+pub const LENGTH_UNIT: &str = "mm";
+/// Unit of point coordinates.
+pub const POINT_UNIT: &str = "px";
+/// Default scale length (mm) of a new project, as in the Python tool.
+pub const DEFAULT_SCALE_LENGTH: f64 = 10.0;
+/// Default point-placement uncertainty (px).
+pub const DEFAULT_SIGMA_PX: f64 = 1.0;
+
+/// How a point was placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PointSource {
+    /// Placed or moved by a person.
+    #[default]
+    Manual,
+    /// Found by automatic detection and not moved since.
+    Auto,
+}
+
+/// A point with where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AnnotatedPoint {
+    /// Pixel coordinates (origin top-left, x right, y down).
+    pub point: Point,
+    pub source: PointSource,
+    /// Detection confidence in [0, 1] for automatic points; `None` for manual ones.
+    pub confidence: Option<f64>,
+}
+
+impl AnnotatedPoint {
+    /// A point placed by hand.
+    pub fn manual(point: Point) -> Self {
+        Self {
+            point,
+            source: PointSource::Manual,
+            confidence: None,
+        }
+    }
+
+    /// A point found by detection with its confidence.
+    pub fn auto(point: Point, confidence: Option<f64>) -> Self {
+        Self {
+            point,
+            source: PointSource::Auto,
+            confidence,
+        }
+    }
+}
+
+/// One photo of the sequence and its annotations. Partial annotations are allowed: fewer than
+/// five fiducials or two scale points, or no deformation distance, make the image not complete.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectImage {
+    /// Stable id (the Python tool's `files_data` key). Unique in the project, not empty.
+    pub id: String,
+    /// Image filename. Unique in the project, not empty; names the image in tables and errors.
+    pub filename: String,
+    /// Position in the sequence; images are analysed in (order, id) order.
+    pub order: i64,
+    /// SHA-256 of the image file, lowercase hex.
+    pub sha256: Option<String>,
+    /// Image size in pixels (after EXIF orientation).
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// Deformation distance in mm.
+    pub deformation_distance: Option<f64>,
+    /// 0–5 fiducial points in the order 0 TL, 1 TR, 2 BR, 3 BL, 4 centre.
+    pub fiducials: Vec<AnnotatedPoint>,
+    /// 0–2 scale points.
+    pub scale_points: Vec<AnnotatedPoint>,
+}
+
+impl ProjectImage {
+    /// An image with no annotations yet.
+    pub fn new(id: impl Into<String>, filename: impl Into<String>, order: i64) -> Self {
+        Self {
+            id: id.into(),
+            filename: filename.into(),
+            order,
+            sha256: None,
+            width: None,
+            height: None,
+            deformation_distance: None,
+            fiducials: Vec::new(),
+            scale_points: Vec::new(),
+        }
+    }
+
+    /// Annotation status (SPEC §2) from the point counts and the distance.
+    pub fn status(&self) -> ImageStatus {
+        ImageStatus::from_counts(
+            self.fiducials.len(),
+            self.scale_points.len(),
+            self.deformation_distance.is_some(),
+        )
+    }
+
+    fn location(&self) -> Location {
+        Location::image(&self.id, Some(&self.filename))
+    }
+
+    /// Checks counts, finiteness, confidences, distinct scale points and the distance.
+    pub fn validate(&self) -> Result<(), FormatError> {
+        if self.id.is_empty() {
+            return Err(FormatError::new(
+                self.location().with_field("id"),
+                FormatErrorKind::Empty,
+            ));
+        }
+        if self.filename.is_empty() {
+            return Err(FormatError::new(
+                self.location().with_field("filename"),
+                FormatErrorKind::Empty,
+            ));
+        }
+        for (role, points, max) in [
+            (PointRole::Fiducial, &self.fiducials, Fiducials::COUNT),
+            (PointRole::Scale, &self.scale_points, ScalePoints::COUNT),
+        ] {
+            if points.len() > max {
+                let field = match role {
+                    PointRole::Fiducial => "fiducials",
+                    PointRole::Scale => "scale_points",
+                };
+                return Err(FormatError::new(
+                    self.location().with_field(field),
+                    FormatErrorKind::TooManyPoints {
+                        role,
+                        got: points.len(),
+                        max,
+                    },
+                ));
+            }
+            for (index, p) in points.iter().enumerate() {
+                let at = |field: &str| {
+                    self.location()
+                        .with_point(PointRef {
+                            role,
+                            index,
+                            entry: None,
+                        })
+                        .with_field(field)
+                };
+                for (field, v) in [("x", p.point.x), ("y", p.point.y)] {
+                    if !v.is_finite() {
+                        return Err(FormatError::new(at(field), FormatErrorKind::NotFinite(v)));
+                    }
+                }
+                if let Some(c) = p.confidence {
+                    if !c.is_finite() {
+                        return Err(FormatError::new(
+                            at("confidence"),
+                            FormatErrorKind::NotFinite(c),
+                        ));
+                    }
+                    if !(0.0..=1.0).contains(&c) {
+                        return Err(FormatError::new(
+                            at("confidence"),
+                            FormatErrorKind::ConfidenceOutOfRange(c),
+                        ));
+                    }
+                }
+            }
+        }
+        if let [a, b] = self.scale_points.as_slice() {
+            if let Err(PointError::CoincidentScalePoints(p)) = ScalePoints::new([a.point, b.point])
+            {
+                return Err(FormatError::new(
+                    self.location().with_field("scale_points"),
+                    FormatErrorKind::CoincidentScalePoints(p),
+                ));
+            }
+        }
+        if let Some(d) = self.deformation_distance {
+            if !d.is_finite() {
+                return Err(FormatError::new(
+                    self.location().with_field("deformation_distance"),
+                    FormatErrorKind::NotFinite(d),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The engine's view of this image (call [`ProjectImage::validate`] first).
+    fn to_engine_input(&self) -> Result<ImageInput, FormatError> {
+        let to_err = |err: PointError| {
+            let (role, index) = match &err {
+                PointError::NotFinite { role, index, .. } => (*role, Some(*index)),
+                PointError::WrongCount { role, .. } => (*role, None),
+                PointError::CoincidentScalePoints(_) => (PointRole::Scale, None),
+            };
+            let mut location = self.location();
+            if let Some(index) = index {
+                location = location.with_point(PointRef {
+                    role,
+                    index,
+                    entry: None,
+                });
+            }
+            FormatError::new(location, FormatErrorKind::Invalid(err.to_string()))
+        };
+        let fiducials = if self.fiducials.len() == Fiducials::COUNT {
+            let pts: Vec<Point> = self.fiducials.iter().map(|p| p.point).collect();
+            Some(Fiducials::try_from(pts).map_err(to_err)?)
+        } else {
+            None
+        };
+        let scale = if self.scale_points.len() == ScalePoints::COUNT {
+            let pts: Vec<Point> = self.scale_points.iter().map(|p| p.point).collect();
+            Some(ScalePoints::try_from(pts).map_err(to_err)?)
+        } else {
+            None
+        };
+        Ok(ImageInput {
+            name: self.filename.clone(),
+            fiducials,
+            scale,
+            deformation: self.deformation_distance,
+            placed: Some((self.fiducials.len(), self.scale_points.len())),
+        })
+    }
+}
+
+/// A Strain Seer project: settings and annotated images. Both file formats load into this.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Project {
+    /// Project name ("" when the file had none, as the Python tool's files do not).
+    pub name: String,
+    /// Real distance between the two scale points, mm (> 0).
+    pub scale_length: f64,
+    /// Filename of the reference image; `None` = smallest deformation distance (ties by order).
+    pub reference: Option<String>,
+    /// Point-placement uncertainty, px (≥ 0).
+    pub sigma_px: f64,
+    /// Images in file order; [`Project::sorted_images`] gives analysis order.
+    pub images: Vec<ProjectImage>,
+}
+
+impl Default for Project {
+    fn default() -> Self {
+        Self::new("")
+    }
+}
+
+impl Project {
+    /// An empty project with the default scale length (10 mm) and σ (1 px).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            scale_length: DEFAULT_SCALE_LENGTH,
+            reference: None,
+            sigma_px: DEFAULT_SIGMA_PX,
+            images: Vec::new(),
+        }
+    }
+
+    /// Images sorted by `(order, id)`: the order of the analysis, the tables and the files.
+    pub fn sorted_images(&self) -> Vec<&ProjectImage> {
+        let mut images: Vec<&ProjectImage> = self.images.iter().collect();
+        images.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
+        images
+    }
+
+    /// Sorts [`Project::images`] in place by `(order, id)`.
+    pub fn sort_images(&mut self) {
+        self.images
+            .sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
+    }
+
+    /// The image with this filename.
+    pub fn image_by_filename(&self, filename: &str) -> Option<&ProjectImage> {
+        self.images.iter().find(|i| i.filename == filename)
+    }
+
+    /// Checks the settings and every image; the first problem found is returned with its location.
+    pub fn validate(&self) -> Result<(), FormatError> {
+        if !self.scale_length.is_finite() {
+            return Err(FormatError::new(
+                Location::field("scale_length"),
+                FormatErrorKind::NotFinite(self.scale_length),
+            ));
+        }
+        if self.scale_length <= 0.0 {
+            return Err(FormatError::new(
+                Location::field("scale_length"),
+                FormatErrorKind::ScaleLengthNotPositive(self.scale_length),
+            ));
+        }
+        if !self.sigma_px.is_finite() {
+            return Err(FormatError::new(
+                Location::field("sigma_px"),
+                FormatErrorKind::NotFinite(self.sigma_px),
+            ));
+        }
+        if self.sigma_px < 0.0 {
+            return Err(FormatError::new(
+                Location::field("sigma_px"),
+                FormatErrorKind::SigmaNegative(self.sigma_px),
+            ));
+        }
+        let mut ids: HashMap<&str, &ProjectImage> = HashMap::new();
+        let mut filenames: HashMap<&str, &ProjectImage> = HashMap::new();
+        for image in self.sorted_images() {
+            image.validate()?;
+            if ids.insert(&image.id, image).is_some() {
+                return Err(FormatError::new(
+                    image.location().with_field("id"),
+                    FormatErrorKind::DuplicateId(image.id.clone()),
+                ));
+            }
+            if let Some(first) = filenames.insert(&image.filename, image) {
+                return Err(FormatError::new(
+                    image.location().with_field("filename"),
+                    FormatErrorKind::DuplicateFilename {
+                        filename: image.filename.clone(),
+                        first_id: first.id.clone(),
+                        second_id: image.id.clone(),
+                    },
+                ));
+            }
+        }
+        if let Some(reference) = &self.reference {
+            if !filenames.contains_key(reference.as_str()) {
+                return Err(FormatError::new(
+                    Location::field("reference"),
+                    FormatErrorKind::UnknownReference(reference.clone()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The engine's inputs, one per image in `(order, id)` order, after [`Project::validate`].
+    /// Incomplete images are included (with `None` parts); the engine reports them as excluded.
+    pub fn to_engine_inputs(&self) -> Result<Vec<ImageInput>, FormatError> {
+        self.validate()?;
+        self.sorted_images()
+            .into_iter()
+            .map(ProjectImage::to_engine_input)
+            .collect()
+    }
+
+    /// Analysis options from the project settings (scale length, reference, σ); the loading axis
+    /// and the regressed components are the engine's defaults.
+    pub fn analysis_options(&self) -> AnalysisOptions {
+        AnalysisOptions {
+            scale_length: self.scale_length,
+            reference: self.reference.clone(),
+            sigma_px: self.sigma_px,
+            ..AnalysisOptions::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete_image(id: &str, order: i64, d: f64) -> ProjectImage {
+        let mut image = ProjectImage::new(id, format!("{id}.png"), order);
+        image.fiducials = [
+            (0.0, 0.0),
+            (10.0, 0.0),
+            (10.0, 10.0),
+            (0.0, 10.0),
+            (5.0, 5.0),
+        ]
+        .into_iter()
+        .map(|(x, y)| AnnotatedPoint::manual(Point::new(x, y)))
+        .collect();
+        image.scale_points = vec![
+            AnnotatedPoint::manual(Point::new(0.0, 20.0)),
+            AnnotatedPoint::auto(Point::new(10.0, 20.0), Some(0.9)),
+        ];
+        image.deformation_distance = Some(d);
+        image
+    }
+
+    #[test]
+    fn engine_inputs_follow_order_then_id() {
+        let mut p = Project::new("t");
+        p.images = vec![
+            complete_image("b", 1, 1.0),
+            complete_image("c", 0, 2.0),
+            complete_image("a", 1, 3.0),
+        ];
+        let inputs = p.to_engine_inputs().unwrap();
+        let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["c.png", "a.png", "b.png"]);
+        assert!(
+            inputs
+                .iter()
+                .all(|i| i.fiducials.is_some() && i.scale.is_some())
+        );
+        assert_eq!(inputs[0].placed, Some((5, 2)));
+    }
+
+    #[test]
+    fn partial_image_is_passed_with_none() {
+        let mut p = Project::new("t");
+        let mut img = complete_image("a", 0, 1.0);
+        img.fiducials.truncate(4);
+        img.deformation_distance = None;
+        assert_eq!(img.status(), ImageStatus::Incomplete);
+        p.images = vec![img];
+        let inputs = p.to_engine_inputs().unwrap();
+        assert!(inputs[0].fiducials.is_none());
+        assert_eq!(inputs[0].placed, Some((4, 2)));
+    }
+
+    #[test]
+    fn validation_names_image_point_and_field() {
+        let mut p = Project::new("t");
+        let mut img = complete_image("img7", 0, 1.0);
+        img.fiducials[3].point.y = f64::NAN;
+        p.images = vec![img];
+        let err = p.validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "image 'img7.png' (id 'img7'), fiducial point 3 (bottom-left), field 'y': NaN is not a finite number"
+        );
+    }
+
+    #[test]
+    fn duplicate_filenames_and_unknown_reference_are_refused() {
+        let mut p = Project::new("t");
+        let a = complete_image("a", 0, 1.0);
+        let mut b = complete_image("b", 1, 1.0);
+        b.filename = a.filename.clone();
+        p.images = vec![a, b];
+        assert!(matches!(
+            p.validate().unwrap_err().kind,
+            FormatErrorKind::DuplicateFilename { .. }
+        ));
+        p.images.pop();
+        p.reference = Some("nope.png".into());
+        assert_eq!(
+            p.validate().unwrap_err().to_string(),
+            "field 'reference': the reference image \"nope.png\" is not one of the project's images"
+        );
+    }
+
+    #[test]
+    fn coincident_scale_points_and_bad_confidence() {
+        let mut p = Project::new("t");
+        let mut img = complete_image("a", 0, 1.0);
+        img.scale_points[1].point = img.scale_points[0].point;
+        p.images = vec![img];
+        assert!(matches!(
+            p.validate().unwrap_err().kind,
+            FormatErrorKind::CoincidentScalePoints(_)
+        ));
+        p.images[0] = complete_image("a", 0, 1.0);
+        p.images[0].scale_points[1].confidence = Some(1.5);
+        assert!(matches!(
+            p.validate().unwrap_err().kind,
+            FormatErrorKind::ConfidenceOutOfRange(_)
+        ));
+    }
+
+    #[test]
+    fn scale_length_and_sigma_are_checked() {
+        let mut p = Project::new("t");
+        p.scale_length = 0.0;
+        assert_eq!(
+            p.validate().unwrap_err().to_string(),
+            "field 'scale_length': the scale length must be greater than 0 mm, got 0 mm"
+        );
+        p.scale_length = 5.0;
+        p.sigma_px = -1.0;
+        assert!(matches!(
+            p.validate().unwrap_err().kind,
+            FormatErrorKind::SigmaNegative(_)
+        ));
+    }
+}

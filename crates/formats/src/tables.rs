@@ -1,0 +1,373 @@
+//! Result tables: the strain table CSV, the regression CSV and the regression JSON (SPEC §5).
+//!
+//! The first columns and keys are exactly those of the Python Strain Seer, so spreadsheets built
+//! on its exports keep working; Strain Seer's extra columns come after them. Numbers are written
+//! in full precision (the shortest text that reads back to the same 64-bit float).
+
+use crate::error::ExportError;
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use strain_seer_engine::{Analysis, Component, ComponentRegression, ImageResult};
+
+/// The strain table's first columns, exactly as the Python tool wrote them.
+pub const STRAIN_TABLE_BASE_COLUMNS: [&str; 5] = [
+    "filename",
+    "deformation_distance",
+    "strain_xx",
+    "strain_yy",
+    "strain_xy",
+];
+
+/// The regression table's first columns, exactly as the Python tool wrote them.
+pub const REGRESSION_BASE_COLUMNS: [&str; 5] =
+    ["component", "slope", "intercept", "r_squared", "p_value"];
+
+/// The regression table's extra columns, after [`REGRESSION_BASE_COLUMNS`].
+pub const REGRESSION_EXTRA_COLUMNS: [&str; 6] = [
+    "stderr",
+    "intercept_stderr",
+    "slope_ci95_low",
+    "slope_ci95_high",
+    "r_value",
+    "n",
+];
+
+/// Column name of a component in the strain table (its standard uncertainty is `<name>_sd`).
+pub fn strain_column(component: Component) -> &'static str {
+    match component {
+        Component::EpsXx => "strain_xx",
+        Component::EpsYy => "strain_yy",
+        Component::EpsXy => "strain_xy",
+        Component::GammaXy => "gamma_xy",
+        Component::Exx => "green_xx",
+        Component::Eyy => "green_yy",
+        Component::Exy => "green_xy",
+        Component::HenckyXx => "hencky_xx",
+        Component::HenckyYy => "hencky_yy",
+        Component::HenckyXy => "hencky_xy",
+        Component::Eps1 => "strain_1",
+        Component::Eps2 => "strain_2",
+        Component::EpsAngle => "strain_angle_deg",
+        Component::EpsMaxShear => "strain_max_shear",
+        Component::E1 => "green_1",
+        Component::E2 => "green_2",
+        Component::EAngle => "green_angle_deg",
+        Component::EMaxShear => "green_max_shear",
+        Component::J => "J",
+        Component::Rotation => "rotation_deg",
+    }
+}
+
+/// Name of a component in the regression table and JSON: the Python tool's `x_axis`, `y_axis`,
+/// `shear` for εxx, εyy, εxy, the component key (e.g. `exx`) for the others.
+pub fn regression_name(component: Component) -> &'static str {
+    component.legacy_name().unwrap_or_else(|| component.key())
+}
+
+/// Columns after the three strains that are not per-component values.
+const TRAILING_COLUMNS: [&str; 7] = [
+    "f_xx",
+    "f_xy",
+    "f_yx",
+    "f_yy",
+    "residual_mm",
+    "mm_per_px",
+    "is_reference",
+];
+
+/// Components after the three default ones, in the order of their (value, sd) column pairs.
+fn extra_components() -> impl Iterator<Item = Component> {
+    Component::ALL
+        .into_iter()
+        .filter(|c| !Component::DEFAULT.contains(c))
+}
+
+/// Every column of the strain table, in order.
+pub fn strain_table_columns() -> Vec<String> {
+    let mut columns: Vec<String> = STRAIN_TABLE_BASE_COLUMNS
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    columns.extend(
+        Component::DEFAULT
+            .iter()
+            .map(|c| format!("{}_sd", strain_column(*c))),
+    );
+    for c in extra_components() {
+        columns.push(strain_column(c).to_owned());
+        columns.push(format!("{}_sd", strain_column(c)));
+    }
+    columns.extend(TRAILING_COLUMNS.iter().map(|s| (*s).to_owned()));
+    columns
+}
+
+/// A number in full precision: the shortest decimal that reads back to the same float
+/// (`0.1`, `2.5994328203143333e-18`, `40.0`); empty for NaN, `inf`/`-inf` for infinities.
+pub fn number(v: f64) -> String {
+    if v.is_nan() {
+        String::new()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "inf".to_owned()
+        } else {
+            "-inf".to_owned()
+        }
+    } else {
+        format!("{v:?}")
+    }
+}
+
+fn strain_row(analysis: &Analysis, row: &ImageResult) -> Vec<String> {
+    let m = &row.measures;
+    let u = &row.uncertainty;
+    let mut record = vec![row.name.clone(), number(row.deformation)];
+    record.extend(Component::DEFAULT.iter().map(|c| number(c.value(m))));
+    record.extend(Component::DEFAULT.iter().map(|c| number(c.value(u))));
+    for c in extra_components() {
+        record.push(number(c.value(m)));
+        record.push(number(c.value(u)));
+    }
+    record.extend(
+        [
+            m.f[0][0],
+            m.f[0][1],
+            m.f[1][0],
+            m.f[1][1],
+            m.residual_mm,
+            row.mm_per_px,
+        ]
+        .map(number),
+    );
+    record.push((row.index == analysis.reference).to_string());
+    record
+}
+
+fn write_csv<I>(header: &[String], rows: I) -> Result<String, ExportError>
+where
+    I: IntoIterator<Item = Vec<String>>,
+{
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let csv_error = |line: usize, err: &dyn std::fmt::Display| ExportError::Csv {
+        line,
+        message: err.to_string(),
+    };
+    writer.write_record(header).map_err(|e| csv_error(1, &e))?;
+    let mut line = 1;
+    for record in rows {
+        line += 1;
+        writer
+            .write_record(&record)
+            .map_err(|e| csv_error(line, &e))?;
+    }
+    let bytes = writer.into_inner().map_err(|e| csv_error(line, &e))?;
+    String::from_utf8(bytes).map_err(|e| csv_error(line, &e))
+}
+
+/// The strain table: one row per analysed image in image order, the columns of
+/// [`strain_table_columns`]: `filename,deformation_distance,strain_xx,strain_yy,strain_xy`, the
+/// standard uncertainties `strain_xx_sd,strain_yy_sd,strain_xy_sd`, every other component with its
+/// `_sd`, the deformation gradient `f_xx,f_xy,f_yx,f_yy`, the fit residual (mm), the image's mm per
+/// pixel and `is_reference` (`true`/`false`).
+pub fn strain_table_csv(analysis: &Analysis) -> Result<String, ExportError> {
+    write_csv(
+        &strain_table_columns(),
+        analysis.rows.iter().map(|row| strain_row(analysis, row)),
+    )
+}
+
+/// The regression table: one row per regressed component, columns
+/// `component,slope,intercept,r_squared,p_value` then [`REGRESSION_EXTRA_COLUMNS`].
+pub fn regression_csv(analysis: &Analysis) -> Result<String, ExportError> {
+    let header: Vec<String> = REGRESSION_BASE_COLUMNS
+        .iter()
+        .chain(REGRESSION_EXTRA_COLUMNS.iter())
+        .map(|s| (*s).to_owned())
+        .collect();
+    let rows = analysis.regressions.iter().map(|cr| {
+        let r = &cr.regression;
+        let mut record = vec![regression_name(cr.component).to_owned()];
+        record.extend(
+            [
+                r.slope,
+                r.intercept,
+                r.r_squared,
+                r.p_value,
+                r.stderr,
+                r.intercept_stderr,
+                r.slope_ci95[0],
+                r.slope_ci95[1],
+                r.r_value,
+            ]
+            .map(number),
+        );
+        record.push(r.n.to_string());
+        record
+    });
+    write_csv(&header, rows)
+}
+
+#[derive(Serialize)]
+struct RegressionEntry {
+    slope: f64,
+    intercept: f64,
+    r_squared: f64,
+    p_value: f64,
+    stderr: f64,
+    intercept_stderr: f64,
+    slope_ci95_low: f64,
+    slope_ci95_high: f64,
+    r_value: f64,
+    n: usize,
+}
+
+struct RegressionMap<'a>(&'a [ComponentRegression]);
+
+impl Serialize for RegressionMap<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for cr in self.0 {
+            let r = &cr.regression;
+            let entry = RegressionEntry {
+                slope: r.slope,
+                intercept: r.intercept,
+                r_squared: r.r_squared,
+                p_value: r.p_value,
+                stderr: r.stderr,
+                intercept_stderr: r.intercept_stderr,
+                slope_ci95_low: r.slope_ci95[0],
+                slope_ci95_high: r.slope_ci95[1],
+                r_value: r.r_value,
+                n: r.n,
+            };
+            map.serialize_entry(regression_name(cr.component), &entry)?;
+        }
+        map.end()
+    }
+}
+
+/// The regression JSON: `{"x_axis": {"slope": …, "intercept": …, "r_squared": …, "p_value": …,
+/// "stderr": …, "intercept_stderr": …, "slope_ci95_low": …, "slope_ci95_high": …, "r_value": …,
+/// "n": …}, "y_axis": …, "shear": …}` in the order of the analysis' regressions, pretty-printed
+/// with a trailing newline. A non-finite number is written as `null`.
+pub fn regression_json(analysis: &Analysis) -> String {
+    crate::to_pretty_json(&RegressionMap(&analysis.regressions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::demo_analysis;
+
+    #[test]
+    fn strain_table_of_the_demo() {
+        let text = strain_table_csv(&demo_analysis()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5);
+        assert!(lines[0].starts_with(
+            "filename,deformation_distance,strain_xx,strain_yy,strain_xy,strain_xx_sd,"
+        ));
+        assert!(
+            lines[2].starts_with(
+                "deformation-10mm-force.png,10.0,0.1062140641126128,-0.19192853294356427,0.018450129500321672,0.006,"
+            ),
+            "{}",
+            lines[2]
+        );
+        assert!(lines[1].ends_with(",true") && lines[2].ends_with(",false"));
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let green = header.iter().position(|h| h == "green_xx").unwrap();
+        let j = header.iter().position(|h| h == "J").unwrap();
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows[3][green].parse::<f64>().unwrap(), 0.3221986551511078);
+        assert_eq!(rows[3][j].parse::<f64>().unwrap(), 0.6710599072460792);
+        assert!(rows.iter().all(|r| r.len() == header.len()));
+    }
+
+    #[test]
+    fn filenames_with_commas_and_quotes_are_quoted() {
+        let mut a = demo_analysis();
+        a.rows[1].name = "a, \"b\".png".into();
+        let text = strain_table_csv(&a).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let names: Vec<String> = reader.records().map(|r| r.unwrap()[0].to_owned()).collect();
+        assert_eq!(names[1], "a, \"b\".png");
+    }
+
+    #[test]
+    fn regression_table_and_json_of_the_demo() {
+        let a = demo_analysis();
+        let text = regression_csv(&a).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "component,slope,intercept,r_squared,p_value,stderr,intercept_stderr,slope_ci95_low,slope_ci95_high,r_value,n"
+        );
+        assert!(lines[1].starts_with("x_axis,0.00910010373354716,0.0033337499592404063,0.9911750891251511,0.004422233512041961,"));
+        assert!(
+            lines[2].starts_with("y_axis,")
+                && lines[3].starts_with("shear,")
+                && lines[3].ends_with(",4")
+        );
+        let json = regression_json(&a);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["x_axis"]["slope"], 0.00910010373354716);
+        assert_eq!(v["shear"]["p_value"], 0.2409984630319192);
+        assert_eq!(v["y_axis"]["n"], 4);
+        let order: Vec<usize> = [
+            "\"x_axis\"",
+            "\"y_axis\"",
+            "\"shear\"",
+            "\"slope\"",
+            "\"intercept\"",
+            "\"r_squared\"",
+            "\"p_value\"",
+        ]
+        .iter()
+        .map(|k| json.find(k).unwrap())
+        .collect();
+        assert!(order[0] < order[1] && order[1] < order[2]);
+        assert!(order[3] < order[4] && order[4] < order[5] && order[5] < order[6]);
+        assert!(json.ends_with("}\n"));
+    }
+
+    #[test]
+    fn column_names_are_unique_and_start_with_the_python_ones() {
+        let columns = strain_table_columns();
+        assert_eq!(&columns[..5], STRAIN_TABLE_BASE_COLUMNS);
+        assert_eq!(
+            &columns[5..8],
+            ["strain_xx_sd", "strain_yy_sd", "strain_xy_sd"]
+        );
+        let mut sorted = columns.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), columns.len());
+        assert_eq!(columns.len(), 5 + 3 + 2 * 17 + 7);
+        assert_eq!(columns.last().map(String::as_str), Some("is_reference"));
+    }
+
+    #[test]
+    fn regression_names() {
+        assert_eq!(regression_name(Component::EpsXx), "x_axis");
+        assert_eq!(regression_name(Component::EpsYy), "y_axis");
+        assert_eq!(regression_name(Component::EpsXy), "shear");
+        assert_eq!(regression_name(Component::Exx), "exx");
+    }
+
+    #[test]
+    fn numbers_are_full_precision() {
+        assert_eq!(number(0.0), "0.0");
+        assert_eq!(number(40.0), "40.0");
+        assert_eq!(number(0.1), "0.1");
+        assert_eq!(number(2.5994328203143333e-18), "2.5994328203143333e-18");
+        assert_eq!(number(-0.19192853294356427), "-0.19192853294356427");
+        assert_eq!(number(f64::NAN), "");
+        assert_eq!(number(f64::NEG_INFINITY), "-inf");
+        for v in [1.0 / 3.0, 1e-300, 123_456_789.123_456_78, -7.5e22] {
+            assert_eq!(number(v).parse::<f64>().unwrap(), v);
+        }
+    }
+}

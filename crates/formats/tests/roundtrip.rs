@@ -1,0 +1,203 @@
+//! Property tests of the two JSON formats: random projects round-trip byte-identically through
+//! the project JSON, the Python annotation JSON keeps every point, and no input makes a parser
+//! panic.
+
+use proptest::prelude::*;
+use strain_seer_engine::Point;
+use strain_seer_formats::{
+    AnnotatedPoint, FileFormat, PointSource, Project, ProjectImage, detect_format, parse_any,
+    parse_any_with_format, parse_project_json, parse_python_annotations, to_annotation_json,
+    to_project_json,
+};
+
+/// Any finite float, including subnormals, ±0 and extremes.
+fn finite() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        prop::num::f64::NORMAL | prop::num::f64::SUBNORMAL | prop::num::f64::ZERO,
+        -5000.0..5000.0f64,
+        (-5000i32..5000).prop_map(f64::from),
+    ]
+}
+
+fn positive() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        prop::num::f64::POSITIVE | prop::num::f64::NORMAL,
+        0.001..1000.0f64
+    ]
+}
+
+fn point() -> impl Strategy<Value = AnnotatedPoint> {
+    (
+        finite(),
+        finite(),
+        any::<bool>(),
+        prop::option::of(0.0..=1.0f64),
+    )
+        .prop_map(|(x, y, auto, confidence)| {
+            if auto {
+                AnnotatedPoint::auto(Point::new(x, y), confidence)
+            } else {
+                AnnotatedPoint::manual(Point::new(x, y))
+            }
+        })
+}
+
+/// Text including quotes, backslashes, control characters and non-ASCII.
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof!["[a-z0-9_.-]{1,12}", "\\PC{1,10}", any::<String>()]
+}
+
+fn image(index: usize) -> impl Strategy<Value = ProjectImage> {
+    (
+        text(),
+        text(),
+        any::<i64>(),
+        prop::option::of("[0-9a-f]{64}"),
+        prop::option::of(any::<u32>()),
+        prop::option::of(any::<u32>()),
+        prop::option::of(finite()),
+        prop::collection::vec(point(), 0..=5),
+        prop::collection::vec(point(), 0..=2),
+    )
+        .prop_map(
+            move |(id, name, order, sha256, width, height, distance, fiducials, mut scale)| {
+                if let [a, b] = scale.as_mut_slice() {
+                    if a.point.distance(b.point) < 1e-6 {
+                        b.point.x = a.point.x + 10.0;
+                        b.point.y = a.point.y - 7.0;
+                    }
+                }
+                ProjectImage {
+                    id: format!("{index}:{id}"),
+                    filename: format!("{index}-{name}"),
+                    order,
+                    sha256,
+                    width,
+                    height,
+                    deformation_distance: distance,
+                    fiducials,
+                    scale_points: scale,
+                }
+            },
+        )
+}
+
+fn project() -> impl Strategy<Value = Project> {
+    (0usize..7)
+        .prop_flat_map(|n| {
+            let images: Vec<_> = (0..n).map(image).collect();
+            (
+                text(),
+                positive(),
+                prop_oneof![Just(0.0), positive()],
+                images,
+                any::<prop::sample::Index>(),
+                any::<bool>(),
+            )
+        })
+        .prop_map(
+            |(name, scale_length, sigma_px, images, pick, with_reference)| {
+                let reference = (with_reference && !images.is_empty())
+                    .then(|| images[pick.index(images.len())].filename.clone());
+                Project {
+                    name,
+                    scale_length,
+                    reference,
+                    sigma_px,
+                    images,
+                }
+            },
+        )
+}
+
+fn sorted(mut p: Project) -> Project {
+    p.sort_images();
+    p
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn project_json_round_trips_byte_identically(p in project()) {
+        prop_assert!(p.validate().is_ok(), "{:?}", p.validate());
+        let first = to_project_json(&p);
+        prop_assert_eq!(detect_format(&first).unwrap(), FileFormat::Project);
+        let back = parse_project_json(&first).unwrap();
+        prop_assert_eq!(&back, &sorted(p));
+        let second = to_project_json(&back);
+        prop_assert_eq!(second, first);
+    }
+
+    #[test]
+    fn annotation_json_keeps_every_point(p in project()) {
+        let text = to_annotation_json(&p);
+        let (back, format) = parse_any_with_format(&text).unwrap();
+        prop_assert_eq!(format, FileFormat::PythonAnnotations);
+        let p = sorted(p);
+        prop_assert_eq!(back.scale_length, p.scale_length);
+        prop_assert_eq!(back.images.len(), p.images.len());
+        for (a, b) in back.images.iter().zip(&p.images) {
+            prop_assert_eq!(&a.id, &b.id);
+            prop_assert_eq!(&a.filename, &b.filename);
+            prop_assert_eq!(a.order, b.order);
+            prop_assert_eq!(a.deformation_distance, b.deformation_distance);
+            let points = |v: &[AnnotatedPoint]| v.iter().map(|p| p.point).collect::<Vec<_>>();
+            prop_assert_eq!(points(&a.fiducials), points(&b.fiducials));
+            prop_assert_eq!(points(&a.scale_points), points(&b.scale_points));
+            prop_assert!(a.fiducials.iter().chain(&a.scale_points).all(|p| p.source == PointSource::Manual));
+            prop_assert_eq!(a.status(), b.status());
+        }
+        // Writing again gives the same Python file.
+        prop_assert_eq!(to_annotation_json(&back), text);
+    }
+
+    #[test]
+    fn parsers_never_panic_on_arbitrary_text(s in any::<String>()) {
+        let _ = parse_any(&s);
+        let _ = parse_python_annotations(&s);
+        let _ = parse_project_json(&s);
+    }
+
+    #[test]
+    fn parsers_never_panic_on_mutated_files(
+        p in project(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<char>()), 1..6),
+        python in any::<bool>(),
+    ) {
+        let text = if python { to_annotation_json(&p) } else { to_project_json(&p) };
+        let mut chars: Vec<char> = text.chars().collect();
+        for (at, c) in edits {
+            let i = at.index(chars.len());
+            chars[i] = c;
+        }
+        let mutated: String = chars.into_iter().collect();
+        if let Ok(project) = parse_any(&mutated) {
+            // Whatever is accepted is valid and can be written again.
+            prop_assert!(project.validate().is_ok());
+            let _ = to_project_json(&project);
+        }
+    }
+}
+
+#[test]
+fn non_finite_numbers_are_refused_with_a_location() {
+    let mut p = Project::new("x");
+    let mut image = ProjectImage::new("a", "a.png", 0);
+    image
+        .fiducials
+        .push(AnnotatedPoint::manual(Point::new(1.0, 2.0)));
+    p.images.push(image);
+    let text = to_project_json(&p);
+    for bad in ["NaN", "Infinity", "-Infinity", "1e999", "\"nan\""] {
+        let mutated = text.replacen("2.0", bad, 1);
+        let err = parse_any(&mutated).unwrap_err();
+        assert_eq!(
+            err.location.filename.as_deref(),
+            Some("a.png"),
+            "{bad}: {err}"
+        );
+        assert_eq!(err.location.field.as_deref(), Some("y"), "{bad}: {err}");
+        assert!(err.to_string().contains("is not a finite number"), "{err}");
+    }
+}

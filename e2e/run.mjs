@@ -1,0 +1,671 @@
+// Browser end-to-end test of the Strain Seer web app.
+//
+//   node e2e/run.mjs
+//
+// Starts `strain-seer serve` on a free port with a temporary data directory (binary from
+// STRAIN_SEER_BIN, default target/debug/strain-seer; or set STRAIN_SEER_URL to test a server
+// that is already running), drives Debian's chromium (/usr/bin/chromium, or CHROMIUM_PATH)
+// through playwright-core, and walks the whole workflow: create a project, upload the 4 demo
+// photos, place all 7 points on each photo BY CLICKING at the verified coordinates of
+// testdata/demo/annotations.json, check the distances pre-filled from the file names, set the
+// scale length, open the analysis, download strains.csv and compare it with truth.json,
+// reload and check that everything persisted, and check that the console stayed clean.
+// Screenshots go to test-output/e2e/. Prints "N passed, N failed" and exits 1 on failure.
+//
+// Optional: E2E_FIREFOX=1 also runs the workflow in Firefox when playwright-core can drive the
+// installed one (see docs/web.md); E2E_HEADED=1 shows the browser; E2E_CONTINUE=1 runs every
+// step even after one failed (by default the later steps of the workflow are not run).
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import playwright from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..');
+const DEMO = join(ROOT, 'testdata', 'demo');
+const OUT = join(ROOT, 'test-output', 'e2e');
+const BIN = process.env.STRAIN_SEER_BIN ? resolve(process.env.STRAIN_SEER_BIN) : join(ROOT, 'target', 'debug', 'strain-seer');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const FIREFOX = process.env.FIREFOX_PATH || '/usr/bin/firefox-esr';
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+/**
+ * The policy the front end must live with (no inline script, style attribute or handler). The
+ * server's own Content-Security-Policy is used when it sends one; else this one is added to the
+ * page so that any violation shows up as a console error and fails the run.
+ */
+const STRICT_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/** Strain agreement with truth.json that click placement explains (see docs/web.md). */
+const STRAIN_TOL = 0.005;
+/** How far a clicked point may land from the target, image px. */
+const CLICK_TOL_PX = 0.75;
+
+// ------------------------------------------------------------------ tiny test runner
+const results = [];
+let skipping = null;
+async function check(name, fn) {
+  if (skipping) {
+    results.push({ name, ok: false, skipped: true });
+    console.log(`  - SKIP ${name} (after: ${skipping})`);
+    return;
+  }
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false, error: e });
+    console.log(`  ✗ ${name}\n      ${String(e && e.stack ? e.stack : e).split('\n').slice(0, 6).join('\n      ')}`);
+    // the steps form one workflow: later steps need this one (E2E_CONTINUE=1 tries them anyway)
+    if (!process.env.E2E_CONTINUE) skipping = name;
+  }
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+function approx(a, b, tol, what) {
+  assert(Number.isFinite(a) && Math.abs(a - b) <= tol, `${what}: got ${a}, expected ${b} ± ${tol}`);
+}
+
+// ------------------------------------------------------------------ server
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function waitHealthy(base, proc, ms = 30000) {
+  const t0 = Date.now();
+  let last = '';
+  while (Date.now() - t0 < ms) {
+    if (proc && proc.exitCode !== null) throw new Error(`the server exited with code ${proc.exitCode} (see ${join(OUT, 'server.log')})`);
+    try {
+      const r = await fetch(`${base}/health`);
+      if (r.ok) return Date.now() - t0;
+      last = `HTTP ${r.status}`;
+    } catch (e) {
+      last = String(e.cause?.code ?? e.message);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the server did not become healthy within ${ms} ms (${last})`);
+}
+
+async function startServer() {
+  if (process.env.STRAIN_SEER_URL) return { base: process.env.STRAIN_SEER_URL.replace(/\/$/, ''), stop: async () => {} };
+  assert(existsSync(BIN), `no strain-seer binary at ${BIN}: build it first (cargo build) or set STRAIN_SEER_BIN`);
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'strain-seer-e2e-'));
+  const log = createWriteStream(join(OUT, 'server.log'));
+  const proc = spawn(BIN, ['serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' },
+  });
+  proc.stdout.pipe(log);
+  proc.stderr.pipe(log);
+  const base = `http://127.0.0.1:${port}`;
+  const ms = await waitHealthy(base, proc);
+  console.log(`  server ${BIN} healthy on ${base} after ${ms} ms (data dir ${dataDir})`);
+  return {
+    base,
+    dataDir,
+    stop: async () => {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        await Promise.race([new Promise((r) => proc.once('exit', r)), new Promise((r) => setTimeout(r, 10000))]);
+        if (proc.exitCode === null) proc.kill('SIGKILL');
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// ------------------------------------------------------------------ data
+function loadDemo() {
+  const ann = JSON.parse(readFileSync(join(DEMO, 'annotations.json'), 'utf8'));
+  const truth = JSON.parse(readFileSync(join(DEMO, 'truth.json'), 'utf8'));
+  const files = Object.values(ann.files_data).sort((a, b) => a.order - b.order);
+  return {
+    scaleLength: ann.scale_length,
+    images: files.map((f) => ({
+      filename: f.filename,
+      path: join(DEMO, f.filename),
+      points: f.points.map((p) => p.point), // 5 fiducials (0 TL, 1 TR, 2 BR, 3 BL, 4 C), then scale A, B
+      distance: f.deformation_distance,
+      truth: truth.images.find((t) => t.filename === f.filename),
+    })),
+  };
+}
+
+function parseCsv(text) {
+  const lines = text.trim().split(/\r?\n/);
+  const head = lines[0].split(',');
+  return lines.slice(1).map((l) => {
+    const cells = l.split(',');
+    return Object.fromEntries(head.map((h, i) => [h, cells[i]]));
+  });
+}
+
+// ------------------------------------------------------------------ page helpers
+/**
+ * Poll `fn(arg)` in the page until it returns a truthy value. (page.waitForFunction compiles
+ * its predicate with eval, which the app's Content-Security-Policy forbids; page.evaluate does
+ * not need eval.)
+ */
+async function poll(page, fn, arg, { timeout = 10000, what = 'condition' } = {}) {
+  const t0 = Date.now();
+  let last;
+  for (;;) {
+    try {
+      last = await page.evaluate(fn, arg);
+      if (last) return last;
+    } catch (e) {
+      last = e.message;
+    }
+    if (Date.now() - t0 > timeout) throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Viewport transform published by the annotator: client = rect + t + (x + 0.5)·zoom. */
+async function transform(page) {
+  return page.$eval('#viewport', (el) => {
+    const r = el.getBoundingClientRect();
+    return {
+      left: r.left,
+      top: r.top,
+      width: r.width,
+      height: r.height,
+      zoom: Number(el.dataset.zoom),
+      tx: Number(el.dataset.tx),
+      ty: Number(el.dataset.ty),
+      imageId: Number(el.dataset.imageId),
+    };
+  });
+}
+
+function toClient(t, [x, y]) {
+  return { x: t.left + t.tx + (x + 0.5) * t.zoom, y: t.top + t.ty + (y + 0.5) * t.zoom };
+}
+
+async function waitSaved(page) {
+  await poll(
+    page,
+    () => {
+      const el = document.getElementById('save-state');
+      return el && el.classList.contains('saved') && !el.classList.contains('saving');
+    },
+    null,
+    { what: 'the save indicator to say Saved' },
+  );
+}
+
+async function openImage(page, imageId) {
+  await poll(page, (id) => document.getElementById('viewport')?.dataset.imageId === String(id), imageId, { what: `image ${imageId} in the annotator` });
+  await poll(
+    page,
+    () => {
+      const img = document.querySelector('#viewport img.photo');
+      return img && img.complete && img.naturalWidth > 0;
+    },
+    null,
+    { timeout: 20000, what: 'the photo to load' },
+  );
+}
+
+async function api(page, path) {
+  return page.evaluate(async (p) => {
+    const r = await fetch(`api${p}`);
+    return { status: r.status, body: await r.json() };
+  }, path);
+}
+
+// ------------------------------------------------------------------ the workflow
+async function workflow(browserName, browser, base, demo, consoleProblems) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  let serverCsp = null;
+  await context.route(
+    (url) => url.origin === new URL(base).origin && url.pathname === '/',
+    async (route) => {
+      const response = await route.fetch();
+      const headers = response.headers();
+      serverCsp = headers['content-security-policy'] ?? null;
+      if (browserName === 'firefox') {
+        // Playwright's WebDriver BiDi evaluate() uses eval, which the CSP forbids; the CSP is
+        // checked in Chromium, so Firefox runs the page without it.
+        delete headers['content-security-policy'];
+      } else if (!serverCsp) {
+        headers['content-security-policy'] = STRICT_CSP;
+      }
+      await route.fulfill({ response, headers });
+    },
+  );
+  const page = await context.newPage();
+  let allowedNetworkErrors = 0;
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error' && msg.type() !== 'warning') return;
+    const text = msg.text();
+    // The one deliberate 4xx below (analysis not ready yet) is logged by the browser itself.
+    if (allowedNetworkErrors > 0 && /status of 422/.test(text)) {
+      allowedNetworkErrors--;
+      return;
+    }
+    consoleProblems.push(`[${browserName} console.${msg.type()}] ${text}`);
+  });
+  page.on('pageerror', (e) => consoleProblems.push(`[${browserName} pageerror] ${e.message}`));
+  page.on('requestfailed', (r) => {
+    const f = r.failure()?.errorText ?? '';
+    if (/ERR_ABORTED|NS_BINDING_ABORTED/.test(f)) return; // superseded requests we aborted on purpose
+    consoleProblems.push(`[${browserName} requestfailed] ${r.url()} ${f}`);
+  });
+  const shot = (name) => page.screenshot({ path: join(OUT, `${browserName}-${name}.png`) });
+  const ids = [];
+  let projectId = null;
+  const pre = `[${browserName}] `;
+
+  await check(`${pre}project list loads with no project (under a strict Content-Security-Policy)`, async () => {
+    await page.goto(base + '/');
+    if (browserName !== 'firefox') console.log(`      CSP: ${serverCsp ? `the server's: ${serverCsp}` : `none from the server; the test adds: ${STRICT_CSP}`}`);
+    await page.waitForSelector('#new-project-name');
+    assert((await page.title()).includes('Strain Seer'), 'title');
+    await page.waitForSelector('.project-list .empty');
+  });
+
+  await check(`${pre}create, rename and delete a project (with confirmation)`, async () => {
+    await page.fill('#new-project-name', 'Scratch <b>project</b>');
+    await page.click('#create-project');
+    await page.waitForURL(/#\/project\/\d+$/);
+    await page.click('a.crumb');
+    await page.waitForSelector('#project-list table');
+    const row = page.locator('#project-list tbody tr', { hasText: 'Scratch <b>project</b>' });
+    assert((await row.count()) === 1, 'the new project is listed, its name shown as text');
+    await row.getByRole('button', { name: /^Rename/ }).click();
+    await page.fill('dialog input', 'Scratch renamed');
+    await page.click('dialog button[type=submit]');
+    await page.waitForSelector('#project-list tbody tr:has-text("Scratch renamed")');
+    await page.locator('#project-list tbody tr', { hasText: 'Scratch renamed' }).getByRole('button', { name: /^Delete/ }).click();
+    await page.waitForSelector('dialog[open]');
+    await page.click('dialog button:has-text("Cancel")');
+    assert((await page.locator('#project-list tbody tr').count()) === 1, 'cancel keeps the project');
+    await page.locator('#project-list tbody tr', { hasText: 'Scratch renamed' }).getByRole('button', { name: /^Delete/ }).click();
+    await page.click('dialog button:has-text("Delete project")');
+    await page.waitForSelector('.project-list .empty');
+    await shot('01-projects');
+  });
+
+  await check(`${pre}create the demo project`, async () => {
+    await page.fill('#new-project-name', 'Plasticine compression (demo)');
+    await page.press('#new-project-name', 'Enter');
+    await page.waitForURL(/#\/project\/\d+$/);
+    projectId = Number(/project\/(\d+)/.exec(page.url())[1]);
+    await page.waitForSelector('#dropzone');
+    await shot('02-new-project');
+  });
+
+  await check(`${pre}upload the 4 demo photos; distances pre-filled from the file names`, async () => {
+    await page.setInputFiles('#file-input', demo.images.map((i) => i.path));
+    // the app opens the first image once the upload is done
+    await page.waitForURL(/#\/project\/\d+\/image\/\d+$/, { timeout: 60000 });
+    await poll(page, () => document.querySelectorAll('#image-list .vrow').length === 4, null, { what: '4 rows in the image list' });
+    const r = await api(page, `/projects/${projectId}`);
+    assert(r.status === 200, `GET project: ${r.status}`);
+    const imgs = r.body.images;
+    assert(imgs.length === 4, `4 images, got ${imgs.length}`);
+    imgs.forEach((im, i) => {
+      assert(im.filename === demo.images[i].filename, `order: ${im.filename}`);
+      assert(im.deformation_distance === demo.images[i].distance, `pre-filled distance of ${im.filename}: ${im.deformation_distance}`);
+      // a distance but no point yet: "Incomplete" (SPEC §2; "Missing" is for nothing at all)
+      assert(im.status === 'Incomplete', `status of ${im.filename}: ${im.status}`);
+      ids.push(im.id);
+    });
+    await openImage(page, ids[0]);
+    assert((await page.inputValue('#distance')) === '0', 'distance field of the first image shows 0');
+    const badges = await page.$$eval('#image-list .vrow .badge', (els) => els.map((e) => e.textContent));
+    assert(badges.length === 4 && badges.every((b) => b === 'Incomplete'), `badges: ${badges}`);
+  });
+
+  await check(`${pre}zoom with the wheel around the cursor and with the buttons, then fit`, async () => {
+    const t0 = await transform(page);
+    const target = demo.images[0].points[4];
+    const c = toClient(t0, target);
+    await page.mouse.move(c.x, c.y);
+    await page.mouse.wheel(0, -400);
+    await poll(page, (z) => Number(document.getElementById('viewport').dataset.zoom) > z * 1.5, t0.zoom, { what: 'the wheel to zoom in' });
+    const t1 = await transform(page);
+    const c1 = toClient(t1, target);
+    approx(c1.x, c.x, 1, 'the point under the cursor stays put (x)');
+    approx(c1.y, c.y, 1, 'the point under the cursor stays put (y)');
+    await page.click('#zoom-in');
+    const t2 = await transform(page);
+    assert(t2.zoom > t1.zoom, 'the + button zooms in');
+    await page.click('#zoom-fit');
+    const t3 = await transform(page);
+    approx(t3.zoom, t0.zoom, 1e-9, 'fit restores the fitted zoom');
+    // pan: drag on empty space moves the view and places nothing
+    await page.mouse.move(t3.left + 8, t3.top + 8);
+    await page.mouse.down();
+    await page.mouse.move(t3.left + 58, t3.top + 38, { steps: 5 });
+    await page.mouse.up();
+    const t4 = await transform(page);
+    approx(t4.tx - t3.tx, 50, 0.5, 'panned x');
+    approx(t4.ty - t3.ty, 30, 0.5, 'panned y');
+    const r = await api(page, `/projects/${projectId}/images/${ids[0]}`);
+    assert(r.body.fiducials.length === 0, 'a pan places no point');
+    await page.keyboard.press('0'); // fit again (keyboard)
+    approx((await transform(page)).tx, t3.tx, 1e-6, 'the 0 key fits');
+  });
+
+  for (let k = 0; k < demo.images.length; k++) {
+    const im = demo.images[k];
+    await check(`${pre}place 7 points by clicking on ${im.filename}`, async () => {
+      if (k > 0) {
+        await page.keyboard.press('PageDown');
+      }
+      await openImage(page, ids[k]);
+      const t = await transform(page);
+      for (let i = 0; i < 7; i++) {
+        const hint = await page.textContent('#next-hint');
+        assert(i < 5 ? hint.includes(`(${i})`) : /scale point/.test(hint), `hint before point ${i}: ${hint}`);
+        const c = toClient(t, im.points[i]);
+        await page.mouse.click(c.x, c.y);
+      }
+      await waitSaved(page);
+      const r = await api(page, `/projects/${projectId}/images/${ids[k]}`);
+      const got = [...r.body.fiducials, ...r.body.scale];
+      assert(got.length === 7, `7 points saved, got ${got.length}`);
+      got.forEach((p, i) => {
+        approx(p[0], im.points[i][0], CLICK_TOL_PX, `${im.filename} point ${i} x`);
+        approx(p[1], im.points[i][1], CLICK_TOL_PX, `${im.filename} point ${i} y`);
+      });
+      assert(r.body.status === 'Complete', `status after clicking: ${r.body.status}`);
+      const rows = await page.$$eval('#points-table tbody tr', (trs) => trs.map((tr) => tr.querySelectorAll('td')[2].textContent));
+      assert(rows.every((x) => x !== '—'), 'the coordinate table lists all 7 points');
+      if (k === 1) await shot('03-annotator');
+    });
+
+    if (k === 1) {
+      await check(`${pre}analysis refused with the reason while only 2 images are complete`, async () => {
+        allowedNetworkErrors = 1;
+        await page.click('#tab-analysis');
+        await page.waitForSelector('#analysis-reason');
+        const reason = await page.textContent('#analysis-reason');
+        assert(/3/.test(reason), `reason mentions the 3 images needed: ${reason}`);
+        const links = await page.$$eval('#incomplete-list a', (as) => as.map((a) => a.textContent));
+        assert(links.length === 2 && links.includes(demo.images[2].filename), `incomplete list: ${links}`);
+        await shot('04-analysis-not-ready');
+        await page.click(`#incomplete-list a:has-text("${demo.images[2].filename}")`);
+        await page.waitForURL(new RegExp(`image/${ids[2]}$`));
+        await openImage(page, ids[2]);
+        await page.keyboard.press('PageUp'); // back to image 2 so that PageDown continues the loop
+        await openImage(page, ids[1]);
+      });
+    }
+  }
+
+  await check(`${pre}keyboard: select, nudge (1, 10, 0.1 px), delete and re-place a point; undo`, async () => {
+    // on the last image; select scale point B through the table
+    const im = demo.images[3];
+    await page.click('#points-table tr[data-key="s1"] button.linklike');
+    const before = await api(page, `/projects/${projectId}/images/${ids[3]}`);
+    const b0 = before.body.scale[1];
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Shift+ArrowDown');
+    await page.keyboard.press('Alt+ArrowLeft');
+    await waitSaved(page);
+    await page.waitForTimeout(600); // the nudge save is debounced
+    await waitSaved(page);
+    const after = await api(page, `/projects/${projectId}/images/${ids[3]}`);
+    approx(after.body.scale[1][0], b0[0] + 0.9, 1e-6, 'nudged x');
+    approx(after.body.scale[1][1], b0[1] + 10, 1e-6, 'nudged y');
+    await page.keyboard.press('Control+z');
+    await waitSaved(page);
+    await poll(
+      page,
+      async ([pid, iid, x]) => {
+        const r = await fetch(`api/projects/${pid}/images/${iid}`);
+        const b = await r.json();
+        return Math.abs(b.scale[1][0] - x) < 1e-6;
+      },
+      [projectId, ids[3], b0[0]],
+    );
+    // delete B (Delete key) → Incomplete; click again → back
+    await page.click('#points-table tr[data-key="s1"] button.linklike');
+    await page.keyboard.press('Delete');
+    await waitSaved(page);
+    let r = await api(page, `/projects/${projectId}/images/${ids[3]}`);
+    assert(r.body.scale.length === 1 && r.body.status === 'Incomplete', `after Delete: ${r.body.scale.length} scale points, ${r.body.status}`);
+    const t = await transform(page);
+    const c = toClient(t, im.points[6]);
+    await page.mouse.click(c.x, c.y);
+    await waitSaved(page);
+    r = await api(page, `/projects/${projectId}/images/${ids[3]}`);
+    assert(r.body.status === 'Complete', `after re-placing: ${r.body.status}`);
+    approx(r.body.scale[1][0], im.points[6][0], CLICK_TOL_PX, 're-placed B x');
+    approx(r.body.scale[1][1], im.points[6][1], CLICK_TOL_PX, 're-placed B y');
+    // drag a marker and drop it back where it was
+    const p = toClient(t, im.points[4]);
+    await page.mouse.move(p.x, p.y);
+    await page.mouse.down();
+    await page.mouse.move(p.x + 30, p.y + 20, { steps: 4 });
+    await page.mouse.move(p.x, p.y, { steps: 4 });
+    await page.mouse.up();
+    await waitSaved(page);
+    r = await api(page, `/projects/${projectId}/images/${ids[3]}`);
+    approx(r.body.fiducials[4][0], im.points[4][0], CLICK_TOL_PX, 'dragged centre x');
+    approx(r.body.fiducials[4][1], im.points[4][1], CLICK_TOL_PX, 'dragged centre y');
+  });
+
+  await check(`${pre}enter the distances (typed) and the scale length 40 mm`, async () => {
+    for (let k = demo.images.length - 1; k >= 0; k--) {
+      await openImage(page, ids[k]);
+      assert((await page.inputValue('#distance')) === String(demo.images[k].distance), `pre-filled distance on ${demo.images[k].filename}`);
+      await page.fill('#distance', String(demo.images[k].distance));
+      await page.press('#distance', 'Enter');
+      if (k > 0) await page.keyboard.press('PageUp');
+    }
+    await page.fill('#scale-length', String(demo.scaleLength));
+    await page.press('#scale-length', 'Enter');
+    await waitSaved(page);
+    await poll(
+      page,
+      async ([pid, L]) => (await (await fetch(`api/projects/${pid}`)).json()).scale_length === L,
+      [projectId, demo.scaleLength],
+    );
+    const r = await api(page, `/projects/${projectId}`);
+    assert(r.body.images.every((x) => x.status === 'Complete'), 'all 4 images complete');
+    r.body.images.forEach((x, i) => assert(x.deformation_distance === demo.images[i].distance, `distance ${x.filename}`));
+  });
+
+  await check(`${pre}analysis: strain table, regressions, Poisson's ratio, plots`, async () => {
+    await page.click('#tab-analysis');
+    await page.waitForSelector('#strain-table');
+    const rows = await page.$$eval('#strain-table tbody tr', (trs) => trs.length);
+    assert(rows === 4, `4 rows in the strain table, got ${rows}`);
+    const regs = await page.$$eval('#regression-table tbody tr', (trs) => trs.map((t) => t.dataset.component));
+    for (const c of ['eps_xx', 'eps_yy', 'eps_xy']) assert(regs.includes(c), `regression of ${c}`);
+    const slopeText = await page.textContent('#regression-table tr[data-component="eps_xx"] td:nth-child(3)');
+    assert(/× 10⁻³/.test(slopeText), `slope in scientific notation: ${slopeText}`);
+    assert(/±/.test(await page.textContent('#stat-poisson')), "Poisson's ratio with its standard error");
+    const plots = await page.$$eval('.plot-card svg.plot', (svgs) => svgs.map((s) => s.querySelectorAll('.points circle').length));
+    assert(plots.length >= 3 && plots.every((n) => n === 4), `one plot per component with 4 points: ${plots}`);
+    const a = await api(page, `/projects/${projectId}/analysis`);
+    let worst = 0;
+    a.body.rows.forEach((row, i) => {
+      const t = demo.images[i].truth.strain;
+      for (const [f, key] of [['xx', 'eps_xx'], ['yy', 'eps_yy'], ['xy', 'eps_xy']]) {
+        worst = Math.max(worst, Math.abs(row.measures.small[f] - t[key]));
+        approx(row.measures.small[f], t[key], STRAIN_TOL, `${row.name} ε${f} (analysis JSON)`);
+      }
+    });
+    console.log(`      analysis of the clicked points vs truth.json: largest strain difference ${worst.toExponential(2)}`);
+    await shot('05-analysis');
+    await page.evaluate(() => document.querySelector('#regression-table').scrollIntoView());
+    await shot('06-analysis-tables');
+    await page.selectOption('#measure-select', 'green');
+    await page.waitForSelector('#regression-table tr[data-component="exx"]');
+    await page.selectOption('#measure-select', 'small');
+    await page.waitForSelector('#regression-table tr[data-component="eps_xx"]');
+  });
+
+  await check(`${pre}download strains.csv and compare with truth.json (±${STRAIN_TOL})`, async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#downloads button[data-download="strains.csv"]')]);
+    const file = join(OUT, `${browserName}-strains.csv`);
+    await download.saveAs(file);
+    const rows = parseCsv(readFileSync(file, 'utf8'));
+    assert(rows.length === 4, `4 rows, got ${rows.length}`);
+    let worst = 0;
+    rows.forEach((r, i) => {
+      const t = demo.images[i].truth;
+      assert(r.filename === t.filename, `row ${i}: ${r.filename}`);
+      approx(Number(r.deformation_distance), t.deformation_mm, 1e-9, `${r.filename} distance`);
+      for (const [col, key] of [['strain_xx', 'eps_xx'], ['strain_yy', 'eps_yy'], ['strain_xy', 'eps_xy']]) {
+        const d = Math.abs(Number(r[col]) - t.strain[key]);
+        worst = Math.max(worst, d);
+        approx(Number(r[col]), t.strain[key], STRAIN_TOL, `${r.filename} ${col}`);
+      }
+    });
+    console.log(`      largest strain difference from truth.json: ${worst.toExponential(2)}`);
+  });
+
+  await check(`${pre}every export downloads`, async () => {
+    for (const name of ['regression.csv', 'regression.json', 'annotations.json', 'project.json']) {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`#downloads button[data-download="${name}"]`)]);
+      const file = join(OUT, `${browserName}-${name}`);
+      await download.saveAs(file);
+      const text = readFileSync(file, 'utf8');
+      assert(text.length > 10, `${name} is not empty`);
+      if (name.endsWith('.json')) JSON.parse(text);
+    }
+  });
+
+  await check(`${pre}reload: the same image reopens and every point persisted`, async () => {
+    await page.goto(`${base}/#/project/${projectId}/image/${ids[2]}`);
+    await page.reload();
+    await openImage(page, ids[2]);
+    assert((await page.textContent('#image-title')) === demo.images[2].filename, 'same image reopened');
+    const cells = await page.$$eval('#points-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(2, 4).map((td) => Number(td.textContent.replace('\u2212', '-')))));
+    cells.forEach(([x, y], i) => {
+      approx(x, demo.images[2].points[i][0], CLICK_TOL_PX + 0.05, `table x of point ${i}`);
+      approx(y, demo.images[2].points[i][1], CLICK_TOL_PX + 0.05, `table y of point ${i}`);
+    });
+    assert((await page.inputValue('#scale-length')) === '40', 'scale length persisted');
+    await shot('07-after-reload');
+  });
+
+  await check(`${pre}help panel lists the shortcuts`, async () => {
+    await page.keyboard.press('?');
+    await page.waitForSelector('#help-dialog[open]');
+    const text = await page.textContent('#help-dialog');
+    for (const k of ['Page Down', 'Delete', 'Shift', 'Alt']) assert(text.includes(k), `help mentions ${k}`);
+    await shot('08-help');
+    await page.keyboard.press('Escape');
+  });
+
+  await check(`${pre}the image list reorders (move down, move up)`, async () => {
+    await page.click('#tab-overview');
+    await page.waitForSelector('#status-table');
+    const first = page.locator(`#image-list .vrow[data-image-id="${ids[0]}"]`);
+    await first.hover();
+    await first.getByRole('button', { name: /^Move .* down$/ }).click();
+    await waitSaved(page);
+    let r = await api(page, `/projects/${projectId}`);
+    assert(r.body.images[1].id === ids[0], 'moved down');
+    const moved = page.locator(`#image-list .vrow[data-image-id="${ids[0]}"]`);
+    await moved.hover();
+    await moved.getByRole('button', { name: /^Move .* up$/ }).click();
+    await waitSaved(page);
+    r = await api(page, `/projects/${projectId}`);
+    assert(r.body.images.map((x) => x.id).join() === ids.join(), 'order restored');
+    await shot('09-overview');
+  });
+
+  await check(`${pre}import the Python Strain Seer annotation JSON with its images`, async () => {
+    await page.goto(`${base}/#/`);
+    await page.click('#import-button');
+    await page.setInputFiles('#import-json', join(DEMO, 'annotations.json'));
+    await page.setInputFiles('#import-images', demo.images.map((i) => i.path));
+    await page.click('#import-submit');
+    await page.waitForURL(/#\/project\/\d+/, { timeout: 60000 });
+    const pid = Number(/project\/(\d+)/.exec(page.url())[1]);
+    assert(pid !== projectId, 'a new project');
+    const r = await api(page, `/projects/${pid}`);
+    assert(r.body.scale_length === demo.scaleLength, `imported scale length ${r.body.scale_length}`);
+    assert(r.body.images.length === 4 && r.body.images.every((x) => x.status === 'Complete'), 'the 4 imported images are complete');
+    await page.click('#tab-analysis');
+    await page.waitForSelector('#strain-table');
+    const eyy = await page.$$eval('#strain-table tbody tr', (trs) => trs.map((tr) => tr.querySelectorAll('td')[4].querySelector('.pm-val').textContent));
+    approx(Number(eyy[3].replace('\u2212', '-')), demo.images[3].truth.strain.eps_yy, 1e-4, 'εyy of the last image (verified points)');
+  });
+
+  await context.close();
+}
+
+// ------------------------------------------------------------------ main
+async function main() {
+  mkdirSync(OUT, { recursive: true });
+  const demo = loadDemo();
+  console.log('Strain Seer browser e2e');
+  const browsers = [
+    {
+      name: 'chromium',
+      launch: () => playwright.chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: !process.env.E2E_HEADED }),
+    },
+  ];
+  if (process.env.E2E_FIREFOX) {
+    // Debian's firefox-esr through WebDriver BiDi (playwright-core's experimental _bidiFirefox;
+    // no patched browser is downloaded).
+    browsers.push({ name: 'firefox', launch: () => playwright._bidiFirefox.launch({ executablePath: FIREFOX, headless: !process.env.E2E_HEADED }) });
+  }
+  for (const b of browsers) {
+    skipping = null;
+    const server = await startServer();
+    const consoleProblems = [];
+    let browser = null;
+    try {
+      await check(`[${b.name}] launches`, async () => {
+        browser = await b.launch();
+        console.log(`      ${b.name} ${browser.version()}`);
+      });
+      if (browser) await workflow(b.name, browser, server.base, demo, consoleProblems);
+      skipping = null;
+      await check(`[${b.name}] no console errors, page errors or failed requests`, async () => {
+        assert(browser, 'the browser did not start');
+        assert(consoleProblems.length === 0, consoleProblems.join('\n'));
+      });
+    } finally {
+      if (browser) await browser.close().catch(() => {});
+      await server.stop();
+    }
+  }
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.filter((r) => !r.ok && !r.skipped).length;
+  const skipped = results.filter((r) => r.skipped).length;
+  writeFileSync(join(OUT, 'results.json'), JSON.stringify(results.map(({ name, ok, skipped: s, error }) => ({ name, ok, skipped: !!s, error: error ? String(error.message ?? error) : undefined })), null, 2));
+  console.log(`\n${passed} passed, ${failed + skipped} failed${skipped ? ` (${skipped} not run after an earlier failure)` : ''}`);
+  process.exitCode = failed + skipped ? 1 : 0;
+}
+
+main().catch((e) => {
+  console.error(e);
+  console.log('\n0 passed, 1 failed');
+  process.exitCode = 1;
+});

@@ -1,0 +1,33 @@
+//! `strain-seer bench`: timings that print numbers (never asserted in tests).
+
+use clap::Subcommand;
+use std::process::ExitCode;
+
+mod detect;
+mod engine;
+mod server;
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub what: BenchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Points → strain table + all regressions for synthetic projects of N images.
+    Engine(engine::EngineBenchArgs),
+    /// Marker detection + tracking + ruler scale per photo, against the time to decode it;
+    /// and detection accuracy against verified coordinates.
+    Detect(detect::DetectBenchArgs),
+    /// Server start, first page load, edit round trip, memory.
+    Server(server::ServerBenchArgs),
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    match args.what {
+        BenchCommand::Engine(a) => engine::run(a),
+        BenchCommand::Detect(a) => detect::run(a),
+        BenchCommand::Server(a) => server::run(a),
+    }
+}

@@ -1,0 +1,110 @@
+//! Schema migrations, applied in order and recorded in `PRAGMA user_version`.
+//!
+//! Migration `i` (0-based) brings a database from `user_version = i` to `i + 1`. Never edit a
+//! migration that has shipped: append a new one.
+
+use rusqlite::Connection;
+
+/// Every migration, oldest first.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: projects, content-addressed image files (blobs) and the images of each project.
+    // AUTOINCREMENT: ids are never reused, so a URL such as /api/projects/3/images/7/file always
+    // means the same file and may be cached for good.
+    r#"
+    CREATE TABLE projects (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        name            TEXT    NOT NULL,
+        scale_length    REAL    NOT NULL DEFAULT 10.0,
+        reference_image INTEGER REFERENCES images(id) ON DELETE SET NULL,
+        sigma_px        REAL    NOT NULL DEFAULT 1.0,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL
+    );
+    CREATE TABLE blobs (
+        sha256         TEXT    PRIMARY KEY,
+        ext            TEXT    NOT NULL,
+        content_type   TEXT    NOT NULL,
+        width          INTEGER NOT NULL,
+        height         INTEGER NOT NULL,
+        size_bytes     INTEGER NOT NULL,
+        thumbnail      BLOB    NOT NULL,
+        thumbnail_type TEXT    NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE images (
+        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id           INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        sha256               TEXT    NOT NULL REFERENCES blobs(sha256),
+        filename             TEXT    NOT NULL,
+        ord                  INTEGER NOT NULL,
+        fiducials            TEXT    NOT NULL DEFAULT '[]',
+        scale                TEXT    NOT NULL DEFAULT '[]',
+        fiducial_meta        TEXT    NOT NULL DEFAULT '[]',
+        scale_meta           TEXT    NOT NULL DEFAULT '[]',
+        deformation_distance REAL,
+        status               TEXT    NOT NULL,
+        created_at           INTEGER NOT NULL,
+        updated_at           INTEGER NOT NULL
+    );
+    CREATE INDEX images_by_project ON images(project_id, ord);
+    CREATE INDEX images_by_sha ON images(sha256);
+    CREATE INDEX projects_by_reference ON projects(reference_image);
+    "#,
+];
+
+/// The schema version this build writes.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Bring the database up to [`latest_version`]; each migration runs in its own transaction.
+/// A database newer than this build is refused rather than guessed at.
+pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if current > latest_version() {
+        return Err(MigrationError::TooNew {
+            found: current,
+            supported: latest_version(),
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error(
+        "the database has schema version {found}, newer than this strain-seer supports \
+         ({supported}); use a newer strain-seer"
+    )]
+    TooNew { found: i64, supported: i64 },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() -> Result<(), Box<dyn std::error::Error>> {
+        let mut conn = Connection::open_in_memory()?;
+        migrate(&mut conn)?;
+        migrate(&mut conn)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        assert_eq!(version, latest_version());
+        Ok(())
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+        let mut conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "user_version", latest_version() + 1)?;
+        assert!(matches!(migrate(&mut conn), Err(MigrationError::TooNew { .. })));
+        Ok(())
+    }
+}

@@ -1,0 +1,163 @@
+//! `GET /api/projects/{id}/export/{file}` and `/export/plot/{component}.{svg|png}`: downloads
+//! computed from the current data on every request, with `Content-Disposition: attachment`.
+//!
+//! Files: `strains.csv`, `regression.csv`, `regression.json` (from the analysis: 422 like the
+//! analysis when it cannot be computed; query `sigma_px`, `components` as for the analysis),
+//! `annotations.json` (Python Strain Seer format), `project.json` (Strain Seer project format).
+//! Plots take `sigma_px`, `width`, `height` (px, 200–6000).
+
+use super::analysis::{AnalysisQuery, compute, parse_components, to_formats_project};
+use super::error::{AppError, AppPath, AppQuery};
+use super::images::content_disposition;
+use super::{AppState, blocking};
+use crate::formats::{self, plot, tables};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Response, header};
+use axum::routing::get;
+use serde::Deserialize;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/projects/{id}/export/{file}", get(export))
+        .route("/api/projects/{id}/export/plot/{file}", get(export_plot))
+}
+
+/// The file names `export/{file}` serves.
+pub const EXPORT_FILES: [&str; 5] = [
+    "strains.csv",
+    "regression.csv",
+    "regression.json",
+    "annotations.json",
+    "project.json",
+];
+
+/// A file-name-safe form of a project name: ASCII letters, digits, `-` and `_`, at most 60
+/// characters; `project` when nothing is left.
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+        if out.len() >= 60 {
+            break;
+        }
+    }
+    let trimmed = out.trim_matches('-');
+    if trimmed.is_empty() { "project".to_owned() } else { trimmed.to_owned() }
+}
+
+fn download(body: impl Into<Body>, content_type: &str, filename: &str) -> Result<Response<Body>, AppError> {
+    Response::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CONTENT_DISPOSITION, content_disposition("attachment", filename))
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(body.into())
+        .map_err(|e| AppError::internal(e.to_string()))
+}
+
+fn export_failed(err: &formats::ExportError) -> AppError {
+    AppError::internal(format!("export failed: {err}"))
+}
+
+async fn export(
+    State(state): State<AppState>,
+    AppPath((id, file)): AppPath<(i64, String)>,
+    AppQuery(query): AppQuery<AnalysisQuery>,
+) -> Result<Response<Body>, AppError> {
+    if !EXPORT_FILES.contains(&file.as_str()) {
+        return Err(AppError::not_found(format!(
+            "no export named {file:?}; available: {}, plot/<component>.svg, plot/<component>.png",
+            EXPORT_FILES.join(", ")
+        )));
+    }
+    let (text, content_type, name) = blocking(&state, move |s| {
+        let (project, images) = s.project_with_images(id)?;
+        let text = match file.as_str() {
+            "annotations.json" => formats::to_annotation_json(&to_formats_project(&project, &images)),
+            "project.json" => formats::to_project_json(&to_formats_project(&project, &images)),
+            computed => {
+                let analysis = compute(&project, &images, &query)?;
+                match computed {
+                    "strains.csv" => tables::strain_table_csv(&analysis).map_err(|e| export_failed(&e))?,
+                    "regression.csv" => tables::regression_csv(&analysis).map_err(|e| export_failed(&e))?,
+                    _ => tables::regression_json(&analysis),
+                }
+            }
+        };
+        let content_type = if file.ends_with(".csv") {
+            "text/csv; charset=utf-8"
+        } else {
+            "application/json"
+        };
+        Ok((text, content_type, format!("{}-{file}", slug(&project.name))))
+    })
+    .await?;
+    download(text, content_type, &name)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlotQuery {
+    sigma_px: Option<f64>,
+    width: Option<u32>,
+    height: Option<u32>,
+}
+
+async fn export_plot(
+    State(state): State<AppState>,
+    AppPath((id, file)): AppPath<(i64, String)>,
+    AppQuery(query): AppQuery<PlotQuery>,
+) -> Result<Response<Body>, AppError> {
+    let (key, ext) = file
+        .rsplit_once('.')
+        .filter(|(_, ext)| *ext == "svg" || *ext == "png")
+        .ok_or_else(|| AppError::not_found(format!("no plot named {file:?}: expected <component>.svg or <component>.png")))?;
+    let component = parse_components(key)?
+        .first()
+        .copied()
+        .ok_or_else(|| AppError::bad_request("no component named"))?;
+    let png = ext == "png";
+    let default = if png { plot::DEFAULT_PNG_SIZE } else { plot::DEFAULT_SIZE };
+    let size = (query.width.unwrap_or(default.0), query.height.unwrap_or(default.1));
+    let analysis_query = AnalysisQuery {
+        sigma_px: query.sigma_px,
+        components: Some(component.key().to_owned()),
+        loading_axis: None,
+    };
+    let (bytes, name) = blocking(&state, move |s| {
+        let (project, images) = s.project_with_images(id)?;
+        let analysis = compute(&project, &images, &analysis_query)?;
+        let bytes = if png {
+            plot::to_png(&analysis, component, size)
+        } else {
+            plot::to_svg(&analysis, component, size).map(String::into_bytes)
+        }
+        .map_err(|e| match e {
+            formats::ExportError::PlotSize { .. } => AppError::bad_request(e.to_string()),
+            other => export_failed(&other),
+        })?;
+        let name = format!("{}-{}.{}", slug(&project.name), plot::plot_file_stem(component), if png { "png" } else { "svg" });
+        Ok((bytes, name))
+    })
+    .await?;
+    download(bytes, if png { "image/png" } else { "image/svg+xml" }, &name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("Demo run 3"), "demo-run-3");
+        assert_eq!(slug("  ../étude <x>  "), "tude-x");
+        assert_eq!(slug("***"), "project");
+        assert!(slug(&"a".repeat(500)).len() <= 60);
+    }
+}

@@ -1,0 +1,529 @@
+//! Who may get in, and what every answer tells the browser.
+//!
+//! Two layers:
+//!
+//! - [`hardened`] (always on, part of [`super::app`]): security headers on every response
+//!   (Content-Security-Policy without inline script, `nosniff`, `no-referrer`, framing refused)
+//!   and refusal (403) of cross-site requests that change data: a `POST`/`PATCH`/`DELETE`/… whose
+//!   `Origin` does not name this server, or that the browser marks `Sec-Fetch-Site: cross-site`.
+//! - [`with_access`] (added by `strain-seer serve`): the [`AccessPolicy`]. On loopback without a
+//!   token only loopback host names are answered (a DNS-rebinding page cannot reach the API);
+//!   with a token every route except `/health` and `/_stcore/health` needs it, as
+//!   `Authorization: Bearer <token>`, as `?token=<token>` (a page load with it sets an HttpOnly
+//!   SameSite=Strict cookie and redirects to the same URL without the token) or as that cookie.
+//!   Tokens are compared in constant time (SHA-256 of both sides, then [`subtle`]).
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// The Content-Security-Policy of every response: scripts and styles only from this server's own
+/// files (no inline script, no `eval`), images also from `data:` and `blob:` URLs (thumbnails,
+/// plots), no framing, no `<base>`, forms only to this server.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; \
+     script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// Paths answered without any check: liveness probes of containers and load balancers.
+pub const OPEN_PATHS: [&str; 2] = ["/health", "/_stcore/health"];
+
+/// Shortest token accepted from `--token` / `STRAIN_SEER_TOKEN`.
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+/// The headers [`hardened`] puts on every response (unless the handler set its own value).
+pub fn security_headers() -> [(HeaderName, HeaderValue); 6] {
+    [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("same-origin"),
+        ),
+    ]
+}
+
+fn add_security_headers(headers: &mut HeaderMap) {
+    for (name, value) in security_headers() {
+        headers.entry(name).or_insert(value);
+    }
+}
+
+/// `{"error": message}` with a status and the security headers.
+fn refusal(status: StatusCode, message: String) -> Response {
+    let mut response = (status, axum::Json(json!({ "error": message }))).into_response();
+    add_security_headers(response.headers_mut());
+    response
+}
+
+/// Security headers on every response and 403 for cross-site requests that change data.
+pub fn hardened<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router.layer(middleware::from_fn(harden))
+}
+
+/// The middleware of [`hardened`] (used directly by [`super::app`]).
+pub async fn harden(request: Request, next: Next) -> Response {
+    if let Some(reason) = cross_site(request.method(), request.headers(), request.uri()) {
+        tracing::warn!(method = %request.method(), path = request.uri().path(), %reason, "cross-site request refused");
+        return refusal(
+            StatusCode::FORBIDDEN,
+            format!(
+                "cross-site request refused: {} {} changes data and must come from this server's own pages ({reason})",
+                request.method(),
+                request.uri().path()
+            ),
+        );
+    }
+    let mut response = next.run(request).await;
+    add_security_headers(response.headers_mut());
+    response
+}
+
+/// Why a request that changes data looks cross-site, if it does. Safe methods never change data
+/// and pass; requests without `Origin` (curl, scripts, the CLI) pass.
+pub fn cross_site(method: &Method, headers: &HeaderMap, uri: &Uri) -> Option<String> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return None;
+    }
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if fetch_site.is_some_and(|site| site.eq_ignore_ascii_case("cross-site")) {
+        return Some("the browser marked it Sec-Fetch-Site: cross-site".to_owned());
+    }
+    let origin = headers.get(header::ORIGIN)?;
+    let Ok(origin) = origin.to_str() else {
+        return Some("its Origin header is not text".to_owned());
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| uri.authority().map(|a| a.as_str().to_owned()));
+    let Some(host) = host else {
+        return Some(format!("Origin {origin} but no Host header to compare it with"));
+    };
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return Some(format!("Origin {origin:?} is not a web origin"));
+    };
+    if normalize_authority(scheme, authority) == normalize_authority(scheme, &host) {
+        None
+    } else {
+        Some(format!("Origin {origin} does not match Host {host}"))
+    }
+}
+
+/// `Example.org:80` (http) → `example.org`: lower case, default port dropped, no trailing slash.
+fn normalize_authority(scheme: &str, authority: &str) -> String {
+    let authority = authority.trim().trim_end_matches('/').to_ascii_lowercase();
+    let default_port = if scheme.eq_ignore_ascii_case("https") { ":443" } else { ":80" };
+    match authority.strip_suffix(default_port) {
+        Some(stripped) => stripped.to_owned(),
+        None => authority,
+    }
+}
+
+/// An access token. Its `Debug` output does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken(String);
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessToken(…)")
+    }
+}
+
+impl AccessToken {
+    /// 32 random bytes from the operating system's generator, as 64 hex digits.
+    pub fn generate() -> AccessToken {
+        let mut bytes = [0u8; 32];
+        rand::Rng::fill(&mut rand::rng(), &mut bytes[..]);
+        AccessToken(hex::encode(bytes))
+    }
+
+    /// A token given by the user: at least [`MIN_TOKEN_CHARS`] characters from
+    /// `A–Z a–z 0–9 - . _ ~` (it travels in URLs and cookies unchanged).
+    pub fn new(token: &str) -> Result<AccessToken, String> {
+        if token.chars().count() < MIN_TOKEN_CHARS {
+            return Err(format!(
+                "the access token is too short: use at least {MIN_TOKEN_CHARS} characters \
+                 (or leave it unset and one is generated)"
+            ));
+        }
+        if let Some(bad) = token
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')))
+        {
+            return Err(format!(
+                "the access token contains {bad:?}: use only letters, digits and - . _ ~"
+            ));
+        }
+        Ok(AccessToken(token.to_owned()))
+    }
+
+    /// The token itself (for the URL printed on start).
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+
+    /// Constant-time comparison: both sides are hashed first, so neither the content nor the
+    /// length of the token leaks through timing.
+    pub fn matches(&self, candidate: &str) -> bool {
+        let expected = Sha256::digest(self.0.as_bytes());
+        let given = Sha256::digest(candidate.as_bytes());
+        bool::from(expected.as_slice().ct_eq(given.as_slice()))
+    }
+}
+
+/// Who may use the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessPolicy {
+    /// Bound to a loopback address, no token: only requests whose `Host` is a loopback name or
+    /// address are answered (DNS-rebinding protection).
+    Loopback,
+    /// Every route except [`OPEN_PATHS`] needs the token.
+    Token(AccessToken),
+    /// No check at all (`--no-auth`).
+    Open,
+}
+
+/// How a policy was chosen, for the message printed on start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicySource {
+    /// Loopback address, no token given.
+    Loopback,
+    /// `--token` / `STRAIN_SEER_TOKEN`.
+    GivenToken,
+    /// Not loopback and no token given: one was generated.
+    GeneratedToken,
+    /// `--no-auth` / `STRAIN_SEER_NO_AUTH`.
+    NoAuth,
+}
+
+impl AccessPolicy {
+    /// The policy for a server bound to `ip`: `--no-auth` wins (no check); else a given token is
+    /// required (on loopback too: other accounts of a shared machine can reach loopback); else
+    /// loopback needs no token; else a token is generated.
+    pub fn resolve(ip: IpAddr, token: Option<&str>, no_auth: bool) -> Result<(AccessPolicy, PolicySource), String> {
+        let token = token.map(str::trim).filter(|t| !t.is_empty());
+        match (no_auth, token) {
+            (true, Some(_)) => Err("--no-auth and --token (STRAIN_SEER_NO_AUTH and STRAIN_SEER_TOKEN) contradict \
+                                    each other: give one of them"
+                .to_owned()),
+            (true, None) => Ok((AccessPolicy::Open, PolicySource::NoAuth)),
+            (false, Some(token)) => Ok((AccessPolicy::Token(AccessToken::new(token)?), PolicySource::GivenToken)),
+            (false, None) if ip.is_loopback() => Ok((AccessPolicy::Loopback, PolicySource::Loopback)),
+            (false, None) => Ok((AccessPolicy::Token(AccessToken::generate()), PolicySource::GeneratedToken)),
+        }
+    }
+}
+
+/// Name of the cookie that carries the token for the server on `port` (cookies are shared by
+/// every port of a host, so two servers on one machine must not overwrite each other's).
+pub fn cookie_name(port: u16) -> String {
+    format!("strain_seer_token_{port}")
+}
+
+/// The URL a user opens for a server listening on `addr`: an unspecified address (0.0.0.0, ::)
+/// is shown as loopback; with `token`, as `?token=…`.
+pub fn open_url(addr: SocketAddr, token: Option<&AccessToken>) -> String {
+    let shown = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(IpAddr::from([127, 0, 0, 1]), addr.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]), addr.port()),
+        _ => addr,
+    };
+    match token {
+        Some(token) => format!("http://{shown}/?token={}", token.reveal()),
+        None => format!("http://{shown}/"),
+    }
+}
+
+/// Access flags of `strain-seer serve` (each also an environment variable).
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub struct AccessArgs {
+    /// Access token required from browsers and API clients (at least 16 of A–Z a–z 0–9 - . _ ~).
+    /// Without it, a server on a non-loopback address generates one and prints the URL to open.
+    #[arg(long, env = "STRAIN_SEER_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Serve without any access check, even on a network address. Anyone who can reach the
+    /// server can then read and change every project.
+    #[arg(long, env = "STRAIN_SEER_NO_AUTH", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub no_auth: bool,
+}
+
+impl AccessArgs {
+    /// The policy for a server bound to `ip` (see [`AccessPolicy::resolve`]).
+    pub fn policy(&self, ip: IpAddr) -> Result<(AccessPolicy, PolicySource), String> {
+        AccessPolicy::resolve(ip, self.token.as_deref(), self.no_auth)
+    }
+}
+
+#[derive(Debug)]
+struct Gate {
+    policy: AccessPolicy,
+    cookie: String,
+}
+
+/// Apply `policy` to every route except [`OPEN_PATHS`]; `port` names the token cookie. Refusals
+/// are JSON `{"error": …}`: 401 without or with a wrong token, 403 for a non-loopback `Host` on a
+/// loopback server. Put this outside [`super::app`] so the token never reaches the request log.
+pub fn with_access(router: Router, policy: &AccessPolicy, port: u16) -> Router {
+    if *policy == AccessPolicy::Open {
+        return router;
+    }
+    let gate = Arc::new(Gate {
+        policy: policy.clone(),
+        cookie: cookie_name(port),
+    });
+    router.layer(middleware::from_fn_with_state(gate, check_access))
+}
+
+async fn check_access(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
+    if OPEN_PATHS.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    match &gate.policy {
+        AccessPolicy::Open => next.run(request).await,
+        AccessPolicy::Loopback => match request.headers().get(header::HOST).map(|h| h.to_str()) {
+            None => next.run(request).await,
+            Some(Ok(host)) if is_loopback_host(host) => next.run(request).await,
+            Some(host) => {
+                let shown = host.unwrap_or("(not text)");
+                tracing::warn!(host = shown, "request for a non-loopback host name refused");
+                refusal(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "this server listens on loopback only and answers only to localhost names, not to Host \
+                         {shown:?}; to serve a network start it with --host <address> (an access token is then \
+                         required)"
+                    ),
+                )
+            }
+        },
+        AccessPolicy::Token(token) => check_token(&gate, token, request, next).await,
+    }
+}
+
+/// `localhost`, `*.localhost`, or a loopback IP, with or without a port.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim();
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split_once(']').map_or(rest, |(ip, _)| ip)
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        }
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The value of `name` in the query, and the query without it.
+fn take_query_param(query: &str, name: &str) -> (Option<String>, String) {
+    let mut found = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key == name {
+            found = Some(value.to_owned());
+        } else {
+            kept.push(pair);
+        }
+    }
+    (found, kept.join("&"))
+}
+
+fn path_and_query(path: &str, query: &str) -> String {
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim())
+}
+
+fn unauthorized(message: &str) -> Response {
+    let mut response = refusal(StatusCode::UNAUTHORIZED, message.to_owned());
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"strain-seer\""),
+    );
+    response
+}
+
+const NO_TOKEN: &str = "this Strain Seer server requires its access token: open the address with ?token=… that it \
+     printed when it started, or send the header Authorization: Bearer <token>";
+const WRONG_TOKEN: &str = "wrong access token: use the token this server printed when it started (a restarted \
+     server without --token has a new one)";
+
+async fn check_token(gate: &Gate, token: &AccessToken, mut request: Request, next: Next) -> Response {
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let (from_query, rest) = take_query_param(&query, "token");
+    if let Some(candidate) = from_query {
+        if !token.matches(&candidate) {
+            return unauthorized(WRONG_TOKEN);
+        }
+        let clean = path_and_query(request.uri().path(), &rest);
+        let is_page = matches!(*request.method(), Method::GET | Method::HEAD)
+            && !(request.uri().path() == "/api" || request.uri().path().starts_with("/api/"));
+        if is_page {
+            // Set the cookie and send the browser to the same address without the token, so it
+            // stays out of the address bar, the history and bookmarks.
+            let cookie = format!(
+                "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000",
+                gate.cookie,
+                token.reveal()
+            );
+            return match (HeaderValue::from_str(&cookie), HeaderValue::from_str(&clean)) {
+                (Ok(cookie), Ok(location)) => {
+                    let mut response = Response::new(Body::empty());
+                    *response.status_mut() = StatusCode::SEE_OTHER;
+                    let headers = response.headers_mut();
+                    headers.insert(header::SET_COOKIE, cookie);
+                    headers.insert(header::LOCATION, location);
+                    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                    add_security_headers(headers);
+                    response
+                }
+                _ => refusal(StatusCode::BAD_REQUEST, "the address cannot be rewritten without its token".into()),
+            };
+        }
+        // Any other request: accepted, and the token removed so it never reaches the log.
+        match clean.parse::<Uri>() {
+            Ok(uri) => *request.uri_mut() = uri,
+            Err(_) => return refusal(StatusCode::BAD_REQUEST, "the address cannot be read without its token".into()),
+        }
+        return next.run(request).await;
+    }
+    if let Some(candidate) = bearer(request.headers()) {
+        return if token.matches(candidate) {
+            next.run(request).await
+        } else {
+            unauthorized(WRONG_TOKEN)
+        };
+    }
+    match cookie(request.headers(), &gate.cookie) {
+        Some(candidate) if token.matches(candidate) => next.run(request).await,
+        Some(_) => unauthorized(WRONG_TOKEN),
+        None => unauthorized(NO_TOKEN),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                map.append(HeaderName::from_static(name), value);
+            }
+        }
+        map
+    }
+
+    #[test]
+    fn same_origin_writes_pass_and_cross_site_ones_do_not() {
+        let uri = Uri::from_static("/api/projects");
+        let same = headers(&[("host", "127.0.0.1:8501"), ("origin", "http://127.0.0.1:8501")]);
+        assert_eq!(cross_site(&Method::POST, &same, &uri), None);
+        let default_port = headers(&[("host", "Lab.Example:80"), ("origin", "http://lab.example")]);
+        assert_eq!(cross_site(&Method::PATCH, &default_port, &uri), None);
+        let other = headers(&[("host", "127.0.0.1:8501"), ("origin", "http://evil.example")]);
+        assert!(cross_site(&Method::POST, &other, &uri).is_some_and(|r| r.contains("evil.example")));
+        let other_port = headers(&[("host", "127.0.0.1:8501"), ("origin", "http://127.0.0.1:9999")]);
+        assert!(cross_site(&Method::DELETE, &other_port, &uri).is_some());
+        let null = headers(&[("host", "127.0.0.1:8501"), ("origin", "null")]);
+        assert!(cross_site(&Method::POST, &null, &uri).is_some());
+        let marked = headers(&[("host", "127.0.0.1:8501"), ("sec-fetch-site", "cross-site")]);
+        assert!(cross_site(&Method::POST, &marked, &uri).is_some());
+        // Reads and clients without Origin pass.
+        assert_eq!(cross_site(&Method::GET, &other, &uri), None);
+        assert_eq!(cross_site(&Method::POST, &headers(&[("host", "x")]), &uri), None);
+    }
+
+    #[test]
+    fn loopback_host_names() {
+        for host in ["localhost", "localhost:8501", "LOCALHOST.", "app.localhost:1", "127.0.0.1:8501", "127.1.2.3", "[::1]:8501", "::1"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["evil.example", "evil.example:8501", "10.0.0.2:8501", "[::2]:80", "localhost.evil.example", "0.0.0.0:8501"] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn tokens_compare_and_validate() {
+        let token = AccessToken::generate();
+        assert_eq!(token.reveal().len(), 64);
+        assert!(token.matches(token.reveal()));
+        assert!(!token.matches(""));
+        assert!(!token.matches(&token.reveal()[1..]));
+        assert_ne!(AccessToken::generate(), token);
+        assert!(AccessToken::new("short").is_err());
+        assert!(AccessToken::new("has a space in it ok").is_err());
+        assert!(AccessToken::new("abcdefghijklmnop").is_ok());
+        assert_eq!(format!("{token:?}"), "AccessToken(…)");
+    }
+
+    #[test]
+    fn policies() {
+        let lo = IpAddr::from([127, 0, 0, 1]);
+        let any = IpAddr::from([0, 0, 0, 0]);
+        assert_eq!(AccessPolicy::resolve(lo, None, false).map(|p| p.1), Ok(PolicySource::Loopback));
+        assert_eq!(AccessPolicy::resolve(any, None, false).map(|p| p.1), Ok(PolicySource::GeneratedToken));
+        assert_eq!(AccessPolicy::resolve(any, Some("  "), false).map(|p| p.1), Ok(PolicySource::GeneratedToken));
+        assert_eq!(AccessPolicy::resolve(lo, Some("0123456789abcdef"), false).map(|p| p.1), Ok(PolicySource::GivenToken));
+        assert_eq!(AccessPolicy::resolve(any, None, true).map(|p| p.0), Ok(AccessPolicy::Open));
+        assert!(AccessPolicy::resolve(any, Some("0123456789abcdef"), true).is_err());
+    }
+
+    #[test]
+    fn query_tokens_are_taken_out() {
+        assert_eq!(take_query_param("token=abc", "token"), (Some("abc".into()), String::new()));
+        assert_eq!(take_query_param("a=1&token=abc&b=2", "token"), (Some("abc".into()), "a=1&b=2".into()));
+        assert_eq!(take_query_param("a=1", "token"), (None, "a=1".into()));
+        assert_eq!(path_and_query("/x", ""), "/x");
+    }
+
+    #[test]
+    fn urls_to_open() {
+        let token = AccessToken::new("abcdefghijklmnop").unwrap_or_else(|_| AccessToken::generate());
+        assert_eq!(open_url(SocketAddr::from(([0, 0, 0, 0], 8501)), Some(&token)), "http://127.0.0.1:8501/?token=abcdefghijklmnop");
+        assert_eq!(open_url(SocketAddr::from(([10, 1, 2, 3], 80)), None), "http://10.1.2.3:80/");
+    }
+}

@@ -1,0 +1,458 @@
+// The analysis view: always recomputed by the server from the current data (fetched fresh
+// every time it is shown and after every change of a project setting made here).
+import { api, urls } from './api.js';
+import { h, icon, replace } from './dom.js';
+import { fixed, mm, plural, pValue, sci } from './format.js';
+import { saveProject, store } from './state.js';
+import { badge, toastError } from './ui.js';
+import { strainPlot } from './plot.js';
+
+/** Display names of the engine's component keys. */
+const COMPONENTS = {
+  eps_xx: ['ε', 'xx', 'small strain'],
+  eps_yy: ['ε', 'yy', 'small strain'],
+  eps_xy: ['ε', 'xy', 'small strain, tensor shear'],
+  gamma_xy: ['γ', 'xy', 'engineering shear, 2εxy'],
+  exx: ['E', 'xx', 'Green–Lagrange'],
+  eyy: ['E', 'yy', 'Green–Lagrange'],
+  exy: ['E', 'xy', 'Green–Lagrange, tensor shear'],
+  hencky_xx: ['H', 'xx', 'Hencky'],
+  hencky_yy: ['H', 'yy', 'Hencky'],
+  hencky_xy: ['H', 'xy', 'Hencky, tensor shear'],
+  eps1: ['ε', '1', 'major principal small strain'],
+  eps2: ['ε', '2', 'minor principal small strain'],
+  eps_angle: ['θ', 'ε', 'principal direction, °'],
+  eps_max_shear: ['γ', 'max', 'max in-plane shear (small)'],
+  e1: ['E', '1', 'major principal Green–Lagrange'],
+  e2: ['E', '2', 'minor principal Green–Lagrange'],
+  e_angle: ['θ', 'E', 'principal direction, °'],
+  e_max_shear: ['γ', 'max', 'max in-plane shear (Green–Lagrange)'],
+  j: ['J', '', 'area ratio det F'],
+  rotation: ['ω', '', 'rigid rotation, °'],
+};
+
+export function componentLabel(key, withName = false) {
+  const c = COMPONENTS[key];
+  if (!c) return h('span', null, key);
+  return h('span.comp', null, c[0], c[1] ? h('sub', null, c[1]) : null, withName ? h('span.comp-name', null, ` ${c[2]}`) : null);
+}
+
+const MEASURES = [
+  { id: 'small', label: 'Small strain ε', cols: [['small', 'xx', 'ε', 'xx'], ['small', 'yy', 'ε', 'yy'], ['small', 'xy', 'ε', 'xy']] },
+  { id: 'green', label: 'Green–Lagrange E', cols: [['green', 'xx', 'E', 'xx'], ['green', 'yy', 'E', 'yy'], ['green', 'xy', 'E', 'xy']] },
+  { id: 'hencky', label: 'Hencky (logarithmic) H', cols: [['hencky', 'xx', 'H', 'xx'], ['hencky', 'yy', 'H', 'yy'], ['hencky', 'xy', 'H', 'xy']] },
+  { id: 'small_principal', label: 'Principal, small strain', cols: [['small_principal', 'e1', 'ε', '1'], ['small_principal', 'e2', 'ε', '2'], ['small_principal', 'angle_deg', 'θ', '', 'deg'], ['small_principal', 'max_shear', 'γ', 'max']] },
+  { id: 'green_principal', label: 'Principal, Green–Lagrange', cols: [['green_principal', 'e1', 'E', '1'], ['green_principal', 'e2', 'E', '2'], ['green_principal', 'angle_deg', 'θ', '', 'deg'], ['green_principal', 'max_shear', 'γ', 'max']] },
+  { id: 'hencky_principal', label: 'Principal, Hencky', cols: [['hencky_principal', 'e1', 'H', '1'], ['hencky_principal', 'e2', 'H', '2'], ['hencky_principal', 'angle_deg', 'θ', '', 'deg'], ['hencky_principal', 'max_shear', 'γ', 'max']] },
+];
+
+let measureChoice = 'small'; // kept while the page is open
+
+/** Components to regress for a measure: always the small-strain ones (Poisson's ratio, the
+ * Python tool's exports), plus the chosen measure's. */
+const MEASURE_COMPONENTS = {
+  small: [],
+  green: ['exx', 'eyy', 'exy'],
+  hencky: ['hencky_xx', 'hencky_yy', 'hencky_xy'],
+  small_principal: ['eps1', 'eps2', 'eps_max_shear'],
+  green_principal: ['e1', 'e2', 'e_max_shear'],
+  hencky_principal: [],
+};
+function componentsFor(measure) {
+  return ['eps_xx', 'eps_yy', 'eps_xy', ...(MEASURE_COMPONENTS[measure] ?? [])];
+}
+
+export class AnalysisView {
+  constructor(host, { workspace }) {
+    this.host = host;
+    this.ws = workspace;
+    this.data = null;
+    this.error = null;
+    this.ctrl = null;
+    this.stamp = Date.now();
+  }
+
+  mount() {
+    this.el = h('div.page.analysis', { id: 'analysis' });
+    this.host.replaceChildren(this.el);
+    this.refresh();
+  }
+
+  unmount() {
+    if (this.ctrl) this.ctrl.abort();
+  }
+
+  onStore(what) {
+    // any change of the data (e.g. a scale length typed in the top bar) → recompute
+    if (what === 'project' || what === 'image' || what === 'images') this.refreshSoon();
+  }
+
+  refreshSoon() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.refresh(), 150);
+  }
+
+  async refresh() {
+    if (this.ctrl) this.ctrl.abort();
+    const ctrl = new AbortController();
+    this.ctrl = ctrl;
+    this.el.classList.add('busy');
+    if (!this.data && !this.error) replace(this.el, h('div.loading', null, h('span.spinner'), 'Computing…'));
+    try {
+      const data = await api.analysis(store.project.id, { components: componentsFor(measureChoice), signal: ctrl.signal });
+      if (ctrl.signal.aborted) return;
+      this.data = data;
+      this.error = null;
+      this.stamp = Date.now();
+    } catch (e) {
+      if (e.name === 'AbortError' || ctrl.signal.aborted) return;
+      if (e.status >= 400 && e.status < 500) {
+        this.error = e;
+        this.data = null;
+      } else {
+        toastError(e);
+        this.error = e;
+        this.data = null;
+      }
+    } finally {
+      if (this.ctrl === ctrl) {
+        this.ctrl = null;
+        this.el.classList.remove('busy');
+      }
+    }
+    this.render();
+  }
+
+  render() {
+    if (this.error) this.renderNotReady();
+    else if (this.data) this.renderResults();
+    this.el.dataset.state = this.error ? 'not-ready' : 'ready';
+  }
+
+  head(extra) {
+    return h(
+      'div.page-head.row',
+      null,
+      h('div', null, h('h1', null, 'Analysis'), extra),
+      h('div.head-controls', null, this.referenceSelect(), this.sigmaField()),
+    );
+  }
+
+  referenceSelect() {
+    const p = store.project;
+    const sel = h('select.input', { id: 'reference-select', 'aria-describedby': 'reference-help' });
+    sel.appendChild(h('option', { value: '' }, 'Automatic: smallest distance'));
+    for (const im of store.images) {
+      if (im.status !== 'Complete') continue;
+      const d = im.deformation_distance;
+      sel.appendChild(h('option', { value: String(im.id) }, `${im.filename} (${mm(d)} mm)`));
+    }
+    sel.value = p.reference_image === null || p.reference_image === undefined ? '' : String(p.reference_image);
+    sel.addEventListener('change', async () => {
+      const v = sel.value === '' ? null : Number(sel.value);
+      try {
+        await saveProject({ reference_image: v });
+      } catch (e) {
+        toastError(e);
+      }
+    });
+    return h('label.inline-field', { title: 'Strain is measured from this image to every other one' }, h('span', null, 'Reference'), sel, h('span.sr-only', { id: 'reference-help' }, 'Strain is measured from the reference image to every other image.'));
+  }
+
+  sigmaField() {
+    const input = h('input.input.num.narrow', { type: 'number', id: 'sigma-px', min: '0', step: '0.1', props: { value: mm(store.project.sigma_px ?? 1) } });
+    input.addEventListener('change', async () => {
+      const v = input.valueAsNumber;
+      if (!Number.isFinite(v) || v < 0) {
+        input.setAttribute('aria-invalid', 'true');
+        return;
+      }
+      input.removeAttribute('aria-invalid');
+      try {
+        await saveProject({ sigma_px: v });
+      } catch (e) {
+        toastError(e);
+      }
+    });
+    return h('label.inline-field', { title: 'Standard uncertainty of one placed point, in pixels; gives the ± values' }, h('span', null, 'Point σ'), input, h('span.unit', null, 'px'));
+  }
+
+  renderNotReady() {
+    const e = this.error;
+    const pid = store.project.id;
+    const incomplete = Array.isArray(e.body?.incomplete) ? e.body.incomplete : [];
+    const c = store.counts();
+    const list = incomplete.length
+      ? h(
+          'section.card',
+          null,
+          h('div.card-head', null, h('h2', null, 'Images that need work'), h('span.muted', null, plural(incomplete.length, 'image'))),
+          h(
+            'ul.fix-list',
+            { id: 'incomplete-list' },
+            incomplete.map((it) =>
+              h(
+                'li',
+                null,
+                h('a', { href: `#/project/${pid}/image/${it.image_id}` }, icon('target'), h('span', null, it.filename ?? store.image(it.image_id)?.filename ?? `image ${it.image_id}`)),
+                badge(it.status),
+                h('span.small.muted', null, whatIsMissing(store.image(it.image_id), it.status)),
+              ),
+            ),
+          ),
+        )
+      : null;
+    replace(
+      this.el,
+      h(
+        'div.page-inner',
+        null,
+        this.head(null),
+        h(
+          'div.notice.warn',
+          { role: 'status', id: 'analysis-reason' },
+          icon('alert'),
+          h('div', null, h('strong', null, 'The analysis cannot be computed yet'), h('p', null, e.message), h('p.small.muted', null, `${c.Complete} of ${store.images.length} images complete; at least 3 complete images with different distances are needed.`)),
+        ),
+        list,
+      ),
+    );
+  }
+
+  renderResults() {
+    const d = this.data;
+    const pid = store.project.id;
+    const rows = Array.isArray(d.rows) ? d.rows : [];
+    const regs = Array.isArray(d.regressions) ? d.regressions : [];
+    const reg = (k) => regs.find((r) => r.component === k)?.regression;
+    const refRow = rows.find((r) => r.image_id === d.reference_image_id) ?? rows.find((r) => r.index === d.reference) ?? null;
+
+    const sub = h(
+      'p.muted',
+      null,
+      `${plural(rows.length, 'image')} · reference `,
+      h('strong', null, d.reference_name ?? refRow?.name ?? '—'),
+      refRow ? ` (${mm(refRow.deformation)} mm)` : '',
+      ` · scale length ${mm(d.scale_length ?? store.project.scale_length)} mm`,
+    );
+
+    // summary cards
+    const cards = [];
+    for (const k of ['eps_xx', 'eps_yy']) {
+      const r = reg(k);
+      if (r) cards.push(statCard(h('span', null, 'Slope of ', componentLabel(k)), [sci(r.slope), h('span.unit', null, 'per mm')], `r² = ${fixed(r.r_squared, 4)} · p = ${pValue(r.p_value)}`));
+    }
+    const po = d.poisson;
+    if (po && Number.isFinite(po.from_slopes)) {
+      cards.push(statCard("Poisson's ratio ν", `${fixed(po.from_slopes, 3)} ± ${fixed(po.from_slopes_stderr, 3)}`, `from the slopes · loading along ${String(po.loading_axis).toUpperCase()}${po.auto_axis ? ' (largest strain change)' : ''}`, 'poisson'));
+    } else {
+      cards.push(statCard("Poisson's ratio ν", '—', 'undefined: the axial strain does not change', 'poisson'));
+    }
+    const excluded = Array.isArray(d.excluded) ? d.excluded : [];
+    cards.push(statCard('Images analysed', String(rows.length), excluded.length ? `${excluded.length} left out (incomplete)` : 'all images complete'));
+
+    // plots (drawn here from this analysis; the server's SVG/PNG files are in Downloads)
+    const plots = regs.map((r) => {
+      const k = r.component;
+      const c = COMPONENTS[k];
+      const label = c ? `${c[0]}${c[1]}` : k;
+      return h(
+        'figure.plot-card',
+        { dataset: { component: k } },
+        strainPlot({ rows, key: k, reg: r.regression, label, refId: d.reference_image_id }),
+        h(
+          'figcaption',
+          null,
+          h('span', null, componentLabel(k, true)),
+          h('span.fit-eq', null, `slope ${sci(r.regression.slope)} /mm · r² ${fixed(r.regression.r_squared, 4)}`),
+        ),
+      );
+    });
+
+    // strain table
+    const measure = MEASURES.find((m) => m.id === measureChoice) ?? MEASURES[0];
+    const measureSel = h('select.input', { id: 'measure-select', 'aria-label': 'Strain measure' }, MEASURES.map((m) => h('option', { value: m.id }, m.label)));
+    measureSel.value = measure.id;
+    measureSel.addEventListener('change', () => {
+      measureChoice = measureSel.value;
+      this.render();
+      this.refresh(); // the regressions and plots follow the measure
+    });
+    const perImage = po && Array.isArray(po.per_image) && po.per_image.length === rows.length ? po.per_image : null;
+    const strainTable = h(
+      'table.table.data',
+      { id: 'strain-table' },
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          h('th', { scope: 'col' }, 'Image'),
+          h('th.num', { scope: 'col' }, 'd (mm)'),
+          h('th.num', { scope: 'col', title: 'millimetres per pixel from the scale points' }, 'mm/px'),
+          measure.cols.map(([, , sym, s, unit]) => h('th.num', { scope: 'col' }, sym, s ? h('sub', null, s) : null, unit ? ' (°)' : '')),
+          h('th.num', { scope: 'col', title: 'area ratio det F' }, 'J'),
+          h('th.num', { scope: 'col', title: 'rigid rotation from the polar decomposition' }, 'rot. (°)'),
+          h('th.num', { scope: 'col', title: 'RMS residual of the fit of F to the 4 edge vectors' }, 'resid. (mm)'),
+          perImage ? h('th.num', { scope: 'col', title: "−ε lateral / ε axial for this image" }, 'ν') : null,
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        rows.map((r, i) => {
+          const m = r.measures ?? {};
+          const u = r.uncertainty ?? {};
+          const isRef = r === refRow;
+          return h(
+            'tr',
+            { class: isRef ? 'ref' : null, dataset: { imageId: r.image_id ?? '' } },
+            h('td.name-cell', null, h('span.name-wrap', null, r.image_id !== undefined && r.image_id !== null ? h('a', { href: `#/project/${pid}/image/${r.image_id}`, title: r.name }, r.name) : h('span', { title: r.name }, r.name), isRef ? h('span.ref-tag', { title: 'Reference image: strain is measured from this one' }, 'ref') : null)),
+            h('td.num', null, mm(r.deformation)),
+            h('td.num', null, Number.isFinite(r.mm_per_px) ? r.mm_per_px.toPrecision(4) : '—'),
+            measure.cols.map(([grp, f, , , unit]) => {
+              const v = m[grp]?.[f];
+              const e = u[grp]?.[f];
+              const dec = unit ? 2 : 4;
+              return h('td.num.pm', { title: `${v} ± ${e}` }, h('span.pm-val', null, fixed(v, dec)), h('span.pm-err', null, `± ${fixed(e, dec)}`));
+            }),
+            h('td.num.pm', { title: `${m.j} ± ${u.j}` }, h('span.pm-val', null, fixed(m.j, 4)), h('span.pm-err', null, `± ${fixed(u.j, 4)}`)),
+            h('td.num', null, fixed(m.rotation_deg, 2)),
+            h('td.num', null, fixed(m.residual_mm, 3)),
+            perImage ? h('td.num', null, perImage[i] === null ? '—' : fixed(perImage[i], 3)) : null,
+          );
+        }),
+      ),
+    );
+
+    // regression table
+    const regTable = h(
+      'table.table.data',
+      { id: 'regression-table' },
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          h('th', { scope: 'col' }, 'Component'),
+          h('th.num', { scope: 'col' }, 'n'),
+          h('th.num', { scope: 'col' }, 'Slope (per mm)', h('span.th-sub', null, '± standard error')),
+          h('th.num', { scope: 'col' }, 'Slope 95 % CI'),
+          h('th.num', { scope: 'col' }, 'Intercept', h('span.th-sub', null, '± standard error')),
+          h('th.num', { scope: 'col' }, 'r²'),
+          h('th.num', { scope: 'col' }, 'p'),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        regs.map((r) => {
+          const g = r.regression ?? {};
+          const ci = Array.isArray(g.slope_ci95) ? g.slope_ci95 : [null, null];
+          return h(
+            'tr',
+            { dataset: { component: r.component } },
+            h('th', { scope: 'row' }, h('span.comp-block', null, componentLabel(r.component), h('span.comp-name', null, COMPONENTS[r.component]?.[2] ?? ''))),
+            h('td.num', null, String(g.n ?? '')),
+            h('td.num.pm', { title: `${g.slope} ± ${g.stderr}` }, h('span.pm-val', null, sci(g.slope)), h('span.pm-err', null, `± ${sci(g.stderr, 3)}`)),
+            h('td.num', { title: `[${ci[0]}, ${ci[1]}]` }, `[${sci(ci[0], 3)}, ${sci(ci[1], 3)}]`),
+            h('td.num.pm', { title: `${g.intercept} ± ${g.intercept_stderr}` }, h('span.pm-val', null, sci(g.intercept)), h('span.pm-err', null, `± ${sci(g.intercept_stderr, 3)}`)),
+            h('td.num', { title: String(g.r_squared) }, fixed(g.r_squared, 4)),
+            h('td.num', { title: String(g.p_value) }, pValue(g.p_value)),
+          );
+        }),
+      ),
+    );
+
+    const excludedList = excluded.length
+      ? h(
+          'div.notice.info',
+          null,
+          icon('info'),
+          h(
+            'div',
+            null,
+            h('strong', null, `${plural(excluded.length, 'image')} left out of the analysis`),
+            h(
+              'ul.inline-list',
+              null,
+              excluded.map((x) => {
+                const name = Array.isArray(x) ? x[0] : x.filename;
+                const status = Array.isArray(x) ? x[1] : x.status;
+                const id = Array.isArray(x) ? store.images.find((im) => im.filename === name)?.id : x.image_id;
+                return h('li', null, id !== undefined && id !== null ? h('a', { href: `#/project/${pid}/image/${id}` }, name) : name, ' ', badge(status, '.tiny'));
+              }),
+            ),
+          ),
+        )
+      : null;
+
+    // downloads
+    const dl = (label, path, filename) =>
+      h('button.btn.small', { type: 'button', dataset: { download: filename }, on: { click: () => this.ws.download(path, filename) } }, icon('download'), label);
+    const downloads = h(
+      'section.card.pad',
+      { id: 'downloads' },
+      h('h2', null, 'Downloads'),
+      h(
+        'div.download-grid',
+        null,
+        h('h3', null, 'Results'),
+        h('div.btn-row', null, dl('strains.csv', urls.exportFile(pid, 'strains.csv'), 'strains.csv'), dl('regression.csv', urls.exportFile(pid, 'regression.csv'), 'regression.csv'), dl('regression.json', urls.exportFile(pid, 'regression.json'), 'regression.json')),
+        h('h3', null, 'Data'),
+        h('div.btn-row', null, dl('annotations.json', urls.exportFile(pid, 'annotations.json'), 'annotations.json'), dl('project.json', urls.exportFile(pid, 'project.json'), 'project.json')),
+        h('h3', null, 'Plots'),
+        h(
+          'div.btn-row',
+          null,
+          regs.flatMap((r) => [
+            dl(`${r.component}.svg`, `/projects/${pid}/export/plot/${r.component}.svg`, `${r.component}.svg`),
+            dl(`${r.component}.png`, `/projects/${pid}/export/plot/${r.component}.png`, `${r.component}.png`),
+          ]),
+        ),
+      ),
+    );
+
+    replace(
+      this.el,
+      h(
+        'div.page-inner.wide',
+        null,
+        this.head(sub),
+        excludedList,
+        h('div.stat-row', null, cards),
+        h('section.plots', { 'aria-label': 'Plots' }, plots),
+        h(
+          'section.card',
+          null,
+          h('div.card-head', null, h('h2', null, 'Strain per image'), h('span.muted.small', null, '± one standard uncertainty from the point σ'), h('div.grow'), h('label.inline-field', null, h('span', null, 'Measure'), measureSel)),
+          h('div.table-scroll', null, strainTable),
+        ),
+        h(
+          'section.card',
+          null,
+          h('div.card-head', null, h('h2', null, 'Linear fit against deformation distance'), h('span.muted.small', null, 'ordinary least squares, y = intercept + slope · d')),
+          h('div.table-scroll', null, regTable),
+        ),
+        downloads,
+      ),
+    );
+  }
+}
+
+function statCard(label, value, note, id) {
+  return h('div.stat', { id: id ? `stat-${id}` : null }, h('div.stat-label', null, label), h('div.stat-value', null, value), h('div.stat-note.small.muted', null, note));
+}
+
+function whatIsMissing(im, status) {
+  if (!im) return '';
+  const f = Array.isArray(im.fiducials) ? im.fiducials.length : 0;
+  const s = Array.isArray(im.scale) ? im.scale.length : 0;
+  const parts = [];
+  if (f < 5) parts.push(`${5 - f} marker${5 - f === 1 ? '' : 's'}`);
+  if (s < 2) parts.push(`${2 - s} scale point${2 - s === 1 ? '' : 's'}`);
+  if (im.deformation_distance === null || im.deformation_distance === undefined) parts.push('distance');
+  return parts.length ? `missing: ${parts.join(', ')}` : status === 'Complete' ? '' : '';
+}

@@ -1,0 +1,106 @@
+// Thin client for the JSON API (docs/api.md). Every failure becomes an ApiError whose
+// message is the server's {"error": "..."} text (or a description of the network failure).
+
+export class ApiError extends Error {
+  constructor(message, status, body) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.body = body;
+  }
+}
+
+const BASE = 'api';
+
+async function request(method, path, { json, form, signal } = {}) {
+  const init = { method, headers: { Accept: 'application/json' }, signal };
+  if (json !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(json);
+  } else if (form !== undefined) {
+    init.body = form;
+  }
+  let res;
+  try {
+    res = await fetch(`${BASE}${path}`, init);
+  } catch (e) {
+    if (e && e.name === 'AbortError') throw e;
+    throw new ApiError('Cannot reach the Strain Seer server. Is it still running?', 0, null);
+  }
+  if (res.status === 204) return null;
+  const text = await res.text();
+  let body = null;
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+  }
+  if (!res.ok) {
+    const msg =
+      body && typeof body === 'object' && typeof body.error === 'string'
+        ? body.error
+        : `${method} ${path} failed: HTTP ${res.status}`;
+    throw new ApiError(msg, res.status, body);
+  }
+  return body;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  listProjects: () => request('GET', '/projects'),
+  createProject: (name) => request('POST', '/projects', { json: { name } }),
+  getProject: (id) => request('GET', `/projects/${enc(id)}`),
+  listImages: (id, offset, limit) => request('GET', `/projects/${enc(id)}/images?offset=${offset}&limit=${limit}`),
+  patchProject: (id, patch) => request('PATCH', `/projects/${enc(id)}`, { json: patch }),
+  deleteProject: (id) => request('DELETE', `/projects/${enc(id)}`),
+
+  uploadImages: (id, files) => {
+    const form = new FormData();
+    for (const f of files) form.append('file', f, f.name);
+    return request('POST', `/projects/${enc(id)}/images`, { form });
+  },
+  patchImage: (id, imageId, patch) =>
+    request('PATCH', `/projects/${enc(id)}/images/${enc(imageId)}`, { json: patch }),
+  deleteImage: (id, imageId) => request('DELETE', `/projects/${enc(id)}/images/${enc(imageId)}`),
+
+  analysis: (id, { components, signal } = {}) =>
+    request('GET', `/projects/${enc(id)}/analysis${components ? `?components=${components.map(enc).join(',')}` : ''}`, { signal }),
+
+  importProject: (projectFile, images) => {
+    const form = new FormData();
+    form.append('project', projectFile, projectFile.name);
+    for (const f of images) form.append('file', f, f.name);
+    return request('POST', '/import', { form });
+  },
+
+  /** Fetch an export as a Blob (errors as ApiError). */
+  exportBlob: async (path) => {
+    let res;
+    try {
+      res = await fetch(`${BASE}${path}`);
+    } catch {
+      throw new ApiError('Cannot reach the Strain Seer server. Is it still running?', 0, null);
+    }
+    if (!res.ok) {
+      let msg = `Download failed: HTTP ${res.status}`;
+      try {
+        const body = await res.json();
+        if (body && typeof body.error === 'string') msg = body.error;
+      } catch {
+        /* not JSON: keep the HTTP status message */
+      }
+      throw new ApiError(msg, res.status, null);
+    }
+    return res.blob();
+  },
+};
+
+export const urls = {
+  imageFile: (pid, iid) => `${BASE}/projects/${enc(pid)}/images/${enc(iid)}/file`,
+  thumbnail: (pid, iid) => `${BASE}/projects/${enc(pid)}/images/${enc(iid)}/thumbnail`,
+  exportFile: (pid, name) => `/projects/${enc(pid)}/export/${name}`,
+  plot: (pid, component, ext) => `${BASE}/projects/${enc(pid)}/export/plot/${enc(component)}.${ext}`,
+};

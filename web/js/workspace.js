@@ -1,0 +1,561 @@
+// One project: app-bar context (name, tabs, scale length, export), the image sidebar and the
+// main panel (overview, annotator or analysis).
+import { api, urls } from './api.js';
+import { debounce, h, icon, replace } from './dom.js';
+import { mm, plural, STATUS_CLASS } from './format.js';
+import { ImageList } from './imagelist.js';
+import { Annotator } from './annotator.js';
+import { AnalysisView } from './analysis.js';
+import { saveProject, store } from './state.js';
+import { badge, confirmDialog, promptDialog, saveState, toast, toastError } from './ui.js';
+
+const ACCEPT = /\.(png|jpe?g|gif|bmp|tiff?)$/i;
+const BATCH_FILES = 6;
+const BATCH_BYTES = 48 * 1024 * 1024;
+
+export class Workspace {
+  constructor(root, projectId) {
+    this.root = root;
+    this.projectId = projectId;
+    this.panel = null; // {kind, view}
+    this.sub = null;
+    this.unsub = null;
+  }
+
+  async mount() {
+    store.clear();
+    this.root.replaceChildren(h('div.loading', null, h('span.spinner'), 'Loading project…'));
+    try {
+      await store.load(this.projectId);
+    } catch (e) {
+      toastError(e);
+      replace(
+        this.root,
+        h('div.page', null, h('div.empty', null, icon('alert'), h('h2', null, 'This project cannot be opened'), h('p', null, e.message), h('a.btn.primary', { href: '#/' }, 'Back to all projects'))),
+      );
+      this.failed = true;
+      return;
+    }
+    this.buildChrome();
+    this.unsub = store.subscribe((what, detail) => this.onStore(what, detail));
+  }
+
+  unmount() {
+    if (this.panel) this.panel.view.unmount();
+    this.panel = null;
+    if (this.unsub) this.unsub();
+    this.list?.destroy();
+    document.removeEventListener('click', this.closeMenus);
+  }
+
+  buildChrome() {
+    const p = store.project;
+    // ----- app bar -----
+    this.nameEl = h('span.project-name', { id: 'project-name' }, p.name);
+    this.tabs = {
+      overview: h('a.tab', { href: `#/project/${p.id}`, id: 'tab-overview' }, icon('list'), 'Images'),
+      image: h('a.tab', { href: `#/project/${p.id}`, id: 'tab-annotate' }, icon('target'), 'Annotate'),
+      analysis: h('a.tab', { href: `#/project/${p.id}/analysis`, id: 'tab-analysis' }, icon('chart'), 'Analysis', h('span.tab-badge', { id: 'analysis-badge' })),
+    };
+    replace(
+      document.getElementById('appbar-context'),
+      h('a.crumb', { href: '#/' }, 'Projects'),
+      h('span.crumb-sep', { 'aria-hidden': 'true' }, '/'),
+      this.nameEl,
+      h('button.btn.ghost.icon-only.small', { type: 'button', 'aria-label': 'Rename project', title: 'Rename project', on: { click: () => this.rename() } }, icon('edit')),
+      h('nav.tabs', { 'aria-label': 'Project views' }, this.tabs.overview, this.tabs.image, this.tabs.analysis),
+    );
+
+    this.scaleInput = h('input.input.num', {
+      type: 'number',
+      id: 'scale-length',
+      min: '0',
+      step: 'any',
+      inputmode: 'decimal',
+      props: { value: mm(p.scale_length) },
+      'aria-describedby': 'scale-length-help',
+    });
+    const saveScale = debounce(() => this.saveScale(), 600);
+    this.scaleInput.addEventListener('input', () => {
+      saveScale();
+    });
+    this.scaleInput.addEventListener('change', () => saveScale.flush());
+    this.scaleInput.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') {
+        saveScale.flush();
+        this.scaleInput.blur();
+      }
+    });
+    this.saveScaleDebounced = saveScale;
+
+    this.exportMenu = this.buildExportMenu();
+    replace(
+      document.getElementById('appbar-actions'),
+      h(
+        'label.inline-field',
+        { title: 'Real distance between the two scale points (A and B) of every image' },
+        h('span', null, 'Scale length'),
+        this.scaleInput,
+        h('span.unit', null, 'mm'),
+        h('span.sr-only', { id: 'scale-length-help' }, 'Distance in millimetres between scale points A and B, used for every image.'),
+      ),
+      this.exportMenu,
+    );
+
+    // ----- body -----
+    this.fileInput = h('input.sr-only', { type: 'file', multiple: true, accept: 'image/png,image/jpeg,image/gif,image/bmp,image/tiff,.tif,.tiff', id: 'file-input', tabindex: '-1' });
+    this.fileInput.addEventListener('change', () => {
+      const files = [...(this.fileInput.files ?? [])];
+      this.fileInput.value = '';
+      this.upload(files);
+    });
+    this.summaryEl = h('div.status-summary', { id: 'status-summary' });
+    this.progressEl = h('div.upload-progress', { hidden: true, role: 'status' });
+    const listHost = h('div.vlist', { id: 'image-list', role: 'list', 'aria-label': 'Images in order' });
+    this.sidebar = h(
+      'aside.sidebar',
+      { 'aria-label': 'Images' },
+      h(
+        'div.side-head',
+        null,
+        h('h2', null, 'Images'),
+        h('button.btn.small', { type: 'button', id: 'add-images', on: { click: () => this.fileInput.click() } }, icon('upload'), 'Add images'),
+      ),
+      this.summaryEl,
+      this.progressEl,
+      listHost,
+      h('p.side-foot.small.muted', null, 'Drag rows to reorder · drop image files anywhere to add'),
+      this.fileInput,
+    );
+    this.main = h('section.main', { id: 'main-panel' });
+    this.dropVeil = h('div.drop-veil', { 'aria-hidden': 'true' }, h('div', null, icon('upload'), h('p', null, 'Drop images to add them to this project')));
+    this.root.replaceChildren(h('div.workspace', null, this.sidebar, this.main, this.dropVeil));
+
+    this.list = new ImageList(listHost, {
+      projectId: p.id,
+      onMove: (id, toIndex) => this.move(id, toIndex),
+      onDelete: (id) => this.deleteImage(id),
+    });
+    this.installDrop();
+    this.closeMenus = (ev) => {
+      if (this.exportMenu.open && !this.exportMenu.contains(ev.target)) this.exportMenu.open = false;
+    };
+    document.addEventListener('click', this.closeMenus);
+    this.renderSummary();
+    this.list.render();
+  }
+
+  buildExportMenu() {
+    const pid = store.project.id;
+    const item = (label, path, filename, hint) =>
+      h(
+        'button.menu-item',
+        { type: 'button', dataset: { export: path }, on: { click: () => this.download(path, filename) } },
+        icon('download'),
+        h('span', null, label, hint ? h('small', null, hint) : null),
+      );
+    return h(
+      'details.menu',
+      { id: 'export-menu' },
+      h('summary.btn', null, icon('download'), 'Export', icon('down')),
+      h(
+        'div.menu-items',
+        { role: 'group', 'aria-label': 'Downloads' },
+        item('Strain table', urls.exportFile(pid, 'strains.csv'), 'strains.csv', 'strains.csv'),
+        item('Regression', urls.exportFile(pid, 'regression.csv'), 'regression.csv', 'regression.csv'),
+        item('Regression (JSON)', urls.exportFile(pid, 'regression.json'), 'regression.json', 'regression.json'),
+        h('hr'),
+        item('Annotations', urls.exportFile(pid, 'annotations.json'), 'annotations.json', 'Python Strain Seer format'),
+        item('Project', urls.exportFile(pid, 'project.json'), 'project.json', 'everything, re-importable'),
+      ),
+    );
+  }
+
+  /** Download an export; server errors (e.g. not enough complete images) become toasts. */
+  async download(path, filename) {
+    this.exportMenu.open = false;
+    try {
+      const blob = await api.exportBlob(path);
+      const safeProject = String(store.project?.name ?? 'project').replace(/[^\w.-]+/g, '_').slice(0, 60);
+      const a = h('a', { href: URL.createObjectURL(blob), download: `${safeProject}-${filename}` });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    } catch (e) {
+      toastError(e);
+    }
+  }
+
+  onStore(what, detail) {
+    if (what === 'project') {
+      const p = store.project;
+      this.nameEl.textContent = p.name;
+      if (document.activeElement !== this.scaleInput) this.scaleInput.value = mm(p.scale_length);
+      this.renderSummary();
+      this.setTitle();
+    } else if (what === 'images') {
+      this.renderSummary();
+      this.list.render();
+    } else if (what === 'image') {
+      this.renderSummary();
+      this.list.updateRow(detail);
+    }
+    if (this.panel && this.panel.view.onStore) this.panel.view.onStore(what, detail);
+  }
+
+  renderSummary() {
+    const c = store.counts();
+    const n = store.images.length;
+    const chips = Object.entries(c)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => h(`span.chip.${STATUS_CLASS[k]}`, null, h('span.dot'), `${v} ${k}`));
+    replace(this.summaryEl, n ? chips : h('span.muted.small', null, 'No images yet'));
+    const badge = document.getElementById('analysis-badge');
+    if (badge) {
+      badge.textContent = `${c.Complete}/${n}`;
+      badge.classList.toggle('ready', c.Complete >= 3);
+      badge.title = c.Complete >= 3 ? 'Ready to analyse' : 'The analysis needs at least 3 complete images';
+    }
+    // the Annotate tab opens the selected image, else the first image that still needs work
+    const target = this.currentImageId ?? store.images.find((im) => im.status !== 'Complete')?.id ?? store.images[0]?.id;
+    this.tabs.image.href = target !== undefined ? `#/project/${store.project.id}/image/${target}` : `#/project/${store.project.id}`;
+    this.tabs.image.classList.toggle('disabled', target === undefined);
+  }
+
+  setTitle() {
+    const name = store.project?.name ?? 'Project';
+    const what = this.sub?.view === 'analysis' ? 'Analysis' : this.sub?.view === 'image' ? store.image(this.sub.imageId)?.filename ?? 'Image' : 'Images';
+    document.title = `${what} · ${name} · Strain Seer`;
+  }
+
+  /** Show a sub-view: overview, image (annotator) or analysis. */
+  async show(sub) {
+    if (this.failed) return;
+    this.sub = sub;
+    for (const [k, el] of Object.entries(this.tabs)) {
+      el.classList.toggle('active', k === sub.view);
+      if (k === sub.view) el.setAttribute('aria-current', 'page');
+      else el.removeAttribute('aria-current');
+    }
+    if (sub.view === 'image') {
+      const im = store.image(sub.imageId);
+      if (!im) {
+        toast('That image is not in this project any more.', 'error');
+        location.replace(`#/project/${this.projectId}`);
+        return;
+      }
+      this.currentImageId = im.id;
+      if (!this.panel || this.panel.kind !== 'image') {
+        this.setPanel('image', new Annotator(this.main, { workspace: this }));
+      }
+      this.list.setCurrent(im.id);
+      await this.panel.view.showImage(im.id);
+    } else if (sub.view === 'analysis') {
+      this.list.setCurrent(null);
+      this.setPanel('analysis', new AnalysisView(this.main, { workspace: this }));
+    } else {
+      this.list.setCurrent(null);
+      this.setPanel('overview', new Overview(this.main, { workspace: this }));
+    }
+    this.renderSummary();
+    this.setTitle();
+  }
+
+  setPanel(kind, view) {
+    if (this.panel) this.panel.view.unmount();
+    this.main.replaceChildren();
+    this.panel = { kind, view };
+    view.mount();
+  }
+
+  async rename() {
+    const name = await promptDialog({ title: 'Rename project', label: 'Project name', value: store.project.name, confirmLabel: 'Rename' });
+    if (name === null || name === store.project.name) return;
+    try {
+      await saveProject({ name });
+    } catch (e) {
+      toastError(e);
+    }
+  }
+
+  async saveScale() {
+    const v = this.scaleInput.valueAsNumber;
+    if (!Number.isFinite(v) || v <= 0) {
+      this.scaleInput.setAttribute('aria-invalid', 'true');
+      toast('The scale length must be a positive number of millimetres.', 'error');
+      return;
+    }
+    this.scaleInput.removeAttribute('aria-invalid');
+    if (v === store.project.scale_length) return;
+    try {
+      await saveProject({ scale_length: v });
+    } catch (e) {
+      toastError(e);
+    }
+  }
+
+  // ----- images -----
+  installDrop() {
+    let depth = 0;
+    const hasFiles = (ev) => ev.dataTransfer && [...ev.dataTransfer.types].includes('Files');
+    this.root.addEventListener('dragenter', (ev) => {
+      if (!hasFiles(ev)) return;
+      depth++;
+      this.dropVeil.classList.add('show');
+    });
+    this.root.addEventListener('dragleave', (ev) => {
+      if (!hasFiles(ev)) return;
+      depth = Math.max(0, depth - 1);
+      if (!depth) this.dropVeil.classList.remove('show');
+    });
+    this.root.addEventListener('dragover', (ev) => {
+      if (!hasFiles(ev)) return;
+      ev.preventDefault();
+      ev.dataTransfer.dropEffect = 'copy';
+    });
+    this.root.addEventListener('drop', (ev) => {
+      if (!hasFiles(ev)) return;
+      ev.preventDefault();
+      depth = 0;
+      this.dropVeil.classList.remove('show');
+      this.upload([...ev.dataTransfer.files]);
+    });
+  }
+
+  pickFiles() {
+    this.fileInput.click();
+  }
+
+  async upload(files) {
+    const ok = files.filter((f) => ACCEPT.test(f.name) || /^image\//.test(f.type));
+    const skipped = files.length - ok.length;
+    if (skipped) toast(`${plural(skipped, 'file')} skipped: not an image (png, jpg, gif, bmp, tiff).`, 'error');
+    if (!ok.length) return;
+    const wasEmpty = store.images.length === 0;
+    const batches = [];
+    let cur = [];
+    let bytes = 0;
+    for (const f of ok) {
+      if (cur.length && (cur.length >= BATCH_FILES || bytes + f.size > BATCH_BYTES)) {
+        batches.push(cur);
+        cur = [];
+        bytes = 0;
+      }
+      cur.push(f);
+      bytes += f.size;
+    }
+    if (cur.length) batches.push(cur);
+    let done = 0;
+    let added = [];
+    const bar = h('div.progress', null, h('div.progress-fill'));
+    const label = h('span.small');
+    replace(this.progressEl, label, bar);
+    this.progressEl.hidden = false;
+    const show = () => {
+      label.textContent = `Uploading ${done} / ${ok.length}…`;
+      bar.firstChild.style.width = `${Math.round((100 * done) / ok.length)}%`;
+    };
+    show();
+    const pid = store.project.id;
+    try {
+      for (const b of batches) {
+        const res = await saveState.track(api.uploadImages(pid, b));
+        const imgs = Array.isArray(res) ? res : Array.isArray(res?.images) ? res.images : [];
+        added = added.concat(imgs);
+        done += b.length;
+        show();
+        if (store.project?.id !== pid) return;
+        store.setImages(store.images.concat(imgs));
+        store.emit('images');
+      }
+      toast(`Added ${plural(added.length, 'image')}`, 'ok');
+    } catch (e) {
+      toastError(e);
+    } finally {
+      this.progressEl.hidden = true;
+      if (store.project?.id === pid) {
+        try {
+          await store.load(pid); // status, order and counts as the server has them
+        } catch (e) {
+          toastError(e);
+        }
+      }
+    }
+    if (wasEmpty && added.length && store.project?.id === pid) {
+      const first = store.images[0];
+      if (first) location.hash = `#/project/${pid}/image/${first.id}`;
+    }
+  }
+
+  async move(id, toIndex) {
+    const im = store.image(id);
+    if (!im) return;
+    const from = store.indexOf(id);
+    const to = Math.max(0, Math.min(store.images.length - 1, toIndex));
+    if (from === to) return;
+    // optimistic local reorder
+    const arr = store.images.slice();
+    arr.splice(from, 1);
+    arr.splice(to, 0, im);
+    arr.forEach((x, i) => (x.order = i));
+    store.setImages(arr);
+    store.emit('images');
+    try {
+      await saveState.track(api.patchImage(store.project.id, id, { order: to }));
+    } catch (e) {
+      toastError(e);
+    }
+    try {
+      await store.load(store.project.id);
+    } catch (e) {
+      toastError(e);
+    }
+    this.list.focusRow(id);
+  }
+
+  async deleteImage(id) {
+    const im = store.image(id);
+    if (!im) return;
+    const ok = await confirmDialog({
+      title: 'Delete image?',
+      message: `“${im.filename}” and its points will be removed from this project.`,
+      confirmLabel: 'Delete image',
+      danger: true,
+    });
+    if (!ok) return;
+    const idx = store.indexOf(id);
+    try {
+      await saveState.track(api.deleteImage(store.project.id, id));
+      await store.load(store.project.id);
+      toast(`Deleted “${im.filename}”`, 'ok');
+    } catch (e) {
+      toastError(e);
+      return;
+    }
+    if (this.sub?.view === 'image' && this.sub.imageId === id) {
+      const next = store.images[Math.min(idx, store.images.length - 1)];
+      this.currentImageId = undefined;
+      location.hash = next ? `#/project/${store.project.id}/image/${next.id}` : `#/project/${store.project.id}`;
+    }
+  }
+
+  /** Navigate to the image `delta` steps away from the current one. */
+  step(delta) {
+    const i = store.indexOf(this.currentImageId);
+    const j = i + delta;
+    if (i < 0 || j < 0 || j >= store.images.length) return false;
+    location.hash = `#/project/${store.project.id}/image/${store.images[j].id}`;
+    return true;
+  }
+}
+
+/** Overview: drop zone, what to do next, status table. */
+class Overview {
+  constructor(host, { workspace }) {
+    this.host = host;
+    this.ws = workspace;
+    this.page = 0;
+  }
+
+  mount() {
+    this.el = h('div.page.overview');
+    this.host.replaceChildren(this.el);
+    this.render();
+  }
+
+  unmount() {}
+
+  onStore(what) {
+    if (what === 'images' || what === 'image' || what === 'project') this.render();
+  }
+
+  render() {
+    const pid = store.project.id;
+    const n = store.images.length;
+    const c = store.counts();
+    const drop = h(
+      'button.dropzone',
+      { type: 'button', id: 'dropzone', on: { click: () => this.ws.pickFiles() } },
+      icon('upload'),
+      h('strong', null, n ? 'Add more images' : 'Add the photos of your test'),
+      h('span', null, 'Drop image files here or click to choose · PNG, JPEG, GIF, BMP, TIFF · many at once'),
+      h('span.small.muted', null, 'A distance in the file name (e.g. “deformation-05mm-force.png”) is filled in for you.'),
+    );
+    let next = null;
+    if (n) {
+      const firstTodo = store.images.find((im) => im.status !== 'Complete');
+      next = h(
+        'div.next-steps',
+        null,
+        firstTodo
+          ? h('a.btn.primary', { href: `#/project/${pid}/image/${firstTodo.id}` }, icon('target'), `Annotate “${firstTodo.filename}”`)
+          : null,
+        c.Complete >= 3
+          ? h('a.btn' + (firstTodo ? '' : '.primary'), { href: `#/project/${pid}/analysis` }, icon('chart'), 'Open the analysis')
+          : h('span.muted', null, `The analysis needs at least 3 complete images (${c.Complete} so far).`),
+      );
+    }
+    const PAGE = 50;
+    const pages = Math.max(1, Math.ceil(n / PAGE));
+    this.page = Math.min(this.page, pages - 1);
+    const slice = store.images.slice(this.page * PAGE, this.page * PAGE + PAGE);
+    const table = n
+      ? h(
+          'section.card',
+          null,
+          h('div.card-head', null, h('h2', null, 'Status'), h('span.muted', null, `${plural(n, 'image')} · ${c.Complete} complete`)),
+          h(
+            'table.table.status-table',
+            { id: 'status-table' },
+            h(
+              'thead',
+              null,
+              h('tr', null, h('th.num', { scope: 'col' }, '#'), h('th', { scope: 'col' }, 'Image'), h('th.num', { scope: 'col' }, 'Size (px)'), h('th.num', { scope: 'col' }, 'Markers'), h('th.num', { scope: 'col' }, 'Scale'), h('th.num', { scope: 'col' }, 'Distance'), h('th', { scope: 'col' }, 'Status')),
+            ),
+            h(
+              'tbody',
+              null,
+              slice.map((im, k) =>
+                h(
+                  'tr',
+                  { dataset: { imageId: im.id } },
+                  h('td.num', null, String(this.page * PAGE + k + 1)),
+                  h('td', null, h('a', { href: `#/project/${pid}/image/${im.id}` }, im.filename)),
+                  h('td.num', null, `${im.width} × ${im.height}`),
+                  h('td.num', null, `${countPts(im.fiducials)} / 5`),
+                  h('td.num', null, `${countPts(im.scale)} / 2`),
+                  h('td.num', null, im.deformation_distance === null || im.deformation_distance === undefined ? '—' : `${mm(im.deformation_distance)} mm`),
+                  h('td', null, badge(im.status)),
+                ),
+              ),
+            ),
+          ),
+          pages > 1
+            ? h(
+                'div.pager',
+                null,
+                h('button.btn.small', { type: 'button', disabled: this.page === 0, on: { click: () => { this.page--; this.render(); } } }, icon('left'), 'Previous'),
+                h('span.small', null, `Page ${this.page + 1} of ${pages}`),
+                h('button.btn.small', { type: 'button', disabled: this.page >= pages - 1, on: { click: () => { this.page++; this.render(); } } }, 'Next', icon('right')),
+              )
+            : null,
+        )
+      : null;
+    replace(
+      this.el,
+      h(
+        'div.page-inner',
+        null,
+        h('div.page-head', null, h('h1', null, store.project.name), h('p.muted', null, n ? `${plural(n, 'image')} · scale length ${mm(store.project.scale_length)} mm` : 'A new project: start by adding the photos, in order.')),
+        drop,
+        next,
+        table,
+      ),
+    );
+  }
+}
+
+function countPts(arr) {
+  return Array.isArray(arr) ? arr.filter((p) => Array.isArray(p)).length : 0;
+}

@@ -123,6 +123,18 @@ fn whole_workflow_with_the_demo_photos() {
     assert_eq!(analysis["sigma_px"], 1.0);
     assert_eq!(analysis["excluded"], json!([]));
 
+    // One page of rows; the regressions still use every row.
+    let (status, page) = status_json(server.get(&format!("/api/projects/{project}/analysis?limit=2&offset=1")));
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["row_total"], 4);
+    assert_eq!(page["row_offset"], 1);
+    let row_ids: Vec<i64> = page["rows"].as_array().unwrap().iter().map(|r| r["image_id"].as_i64().unwrap()).collect();
+    assert_eq!(row_ids, ids[1..3]);
+    assert_eq!(page["regressions"], analysis["regressions"]);
+    assert_eq!(page["poisson"]["per_image"].as_array().unwrap().len(), 2);
+    let (_, page) = status_json(server.get(&format!("/api/projects/{project}/analysis?offset=10")));
+    assert_eq!(page["rows"], json!([]));
+
     // Query options: σ and components.
     let (status, other) = status_json(server.get(&format!(
         "/api/projects/{project}/analysis?sigma_px=0.5&components=exx,j"
@@ -152,6 +164,8 @@ fn whole_workflow_with_the_demo_photos() {
     assert_eq!(page["total"], 4);
     let page_ids: Vec<i64> = page["images"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
     assert_eq!(page_ids, ids[1..3]);
+    let (_, page) = status_json(server.get(&format!("/api/projects/{project}/images?offset=4")));
+    assert_eq!((page["total"].as_u64(), page["images"].as_array().unwrap().len()), (Some(4), 0));
 
     // Choosing the reference changes the analysis at once (never cached).
     let (status, body) = status_json(server.patch_json(

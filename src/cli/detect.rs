@@ -1,11 +1,317 @@
-//! `strain-seer detect`.
+//! `strain-seer detect`: find the five markers and the ruler scale in photos and write an
+//! annotation file that `strain-seer analyze` reads.
 
+use crate::cli::BadInput;
+use anyhow::Context;
+use image::{DynamicImage, ImageDecoder, ImageReader};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::io::{Cursor, Write as _};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use strain_seer_engine::detect::{
+    self, DetectError, MarkerDetection, MarkerOptions, MarkerPolarity, RulerDetection, RulerOptions,
+    SequenceOptions, TrackOptions,
+};
+use strain_seer_formats::{AnnotatedPoint, Project, ProjectImage, to_annotation_json, to_project_json};
+
+const AFTER_HELP: &str = "\
+Examples:
+  strain-seer detect photos/*.png --out annotations.json
+  strain-seer detect photos/*.jpg --out project.json --format project
+  strain-seer detect photos/*.png --scale-length 30 --out annotations.json
+  strain-seer detect photos/*.png --no-ruler --allow-partial > annotations.json
+
+Photos are taken in the order given (the sequence order). In each photo the detector finds the
+five fiducial markers (dark dots by default) and labels them 0 top-left, 1 top-right,
+2 bottom-right, 3 bottom-left, 4 centre; where a photo's pattern is not clear on its own, the
+markers are tracked from the previous photo. It then finds the ruler's millimetre graduation and
+places the two scale points on centimetre lines SCALE-LENGTH mm apart, at the markers' height.
+The deformation distance is read from the filename where it carries one before \"mm\"
+(deformation-05mm-force.png → 5); otherwise the image is left without a distance.
+
+A per-image summary (markers with confidences, mm/px) is printed on standard error; the file is
+written to --out, or to standard output.
+
+Exit status: 0 success; 2 when a photo cannot be read or decoded, or when markers or ruler are not
+found in a photo (the message names it; nothing is written unless --allow-partial is given, which
+writes what was found and marks those photos incomplete); 1 any other failure.";
+
+/// Which file `detect` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DetectFormat {
+    /// The Python Strain Seer's annotation JSON (SPEC §5).
+    Python,
+    /// Strain Seer's project JSON, with detection confidences and checksums.
+    Project,
+}
+
+/// Whether markers are darker or brighter than the specimen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Polarity {
+    Dark,
+    Bright,
+}
 
 #[derive(Debug, clap::Args)]
-pub struct DetectArgs {}
+#[command(after_help = AFTER_HELP)]
+pub struct DetectArgs {
+    /// Photos (png, jpg, gif, bmp, tiff), in sequence order.
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+
+    /// Output file; "-" or none writes to standard output.
+    #[arg(long, short, value_name = "FILE", env = "STRAIN_SEER_DETECT_OUT")]
+    pub out: Option<PathBuf>,
+
+    /// Distance between the two scale points, whole mm. Default: the longest whole number of
+    /// centimetres visible on the ruler in every photo.
+    #[arg(long, value_name = "MM", env = "STRAIN_SEER_SCALE_LENGTH")]
+    pub scale_length: Option<u32>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DetectFormat::Python, env = "STRAIN_SEER_DETECT_FORMAT")]
+    pub format: DetectFormat,
+
+    /// Do not look for a ruler (scale points are then left to be placed by hand).
+    #[arg(long, env = "STRAIN_SEER_NO_RULER")]
+    pub no_ruler: bool,
+
+    /// Markers darker (ink dots) or brighter than the specimen.
+    #[arg(long, value_enum, default_value_t = Polarity::Dark, env = "STRAIN_SEER_MARKER_POLARITY")]
+    pub marker_polarity: Polarity,
+
+    /// Write what was found even when a photo's markers or ruler are not found (those photos
+    /// are marked incomplete) and exit 0.
+    #[arg(long, env = "STRAIN_SEER_ALLOW_PARTIAL")]
+    pub allow_partial: bool,
+}
+
+/// Decode an image file's bytes with its EXIF orientation applied (the pixel grid points refer
+/// to, SPEC §2).
+pub fn decode_image(bytes: &[u8]) -> anyhow::Result<DynamicImage> {
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .context("reading the image header")?;
+    let mut decoder = reader.into_decoder().context("not a supported image")?;
+    let orientation = decoder.orientation().context("reading the EXIF orientation")?;
+    let mut image = DynamicImage::from_decoder(decoder).context("decoding")?;
+    image.apply_orientation(orientation);
+    Ok(image)
+}
+
+/// The deformation distance a filename carries: the number right before "mm"
+/// (`deformation-05mm-force.png` → 5, `step_2.5mm.jpg` → 2.5).
+pub fn distance_from_filename(name: &str) -> Option<f64> {
+    let stem = Path::new(name).file_stem()?.to_str()?;
+    let lower = stem.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let mut found = None;
+    let mut i = 0;
+    while let Some(pos) = lower[i..].find("mm") {
+        let end = i + pos;
+        let mut start = end;
+        while start > 0 && (bytes[start - 1].is_ascii_digit() || bytes[start - 1] == b'.') {
+            start -= 1;
+        }
+        let text = lower[start..end].trim_start_matches('.');
+        if let Ok(v) = text.parse::<f64>()
+            && v.is_finite()
+        {
+            found = Some(v);
+        }
+        i = end + 2;
+    }
+    found
+}
+
+/// One decoded photo.
+struct Photo {
+    name: String,
+    image: DynamicImage,
+    sha256: String,
+}
+
+fn load(path: &Path) -> anyhow::Result<Photo> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let image = decode_image(&bytes)
+        .map_err(|e| BadInput(format!("{}: cannot decode the image: {e:#}", path.display())))?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    Ok(Photo { name, image, sha256 })
+}
+
+/// The ruler in every photo with a common span: the one asked for, or the longest whole number
+/// of centimetres that every photo shows.
+fn rulers(
+    photos: &[Photo],
+    markers: &[Result<MarkerDetection, DetectError>],
+    span: Option<u32>,
+) -> (Option<u32>, Vec<Result<RulerDetection, DetectError>>) {
+    let run = |span: Option<u32>, i: usize| {
+        detect::detect_ruler(
+            &photos[i].image,
+            &RulerOptions {
+                span_mm: span,
+                near_markers: markers[i].as_ref().ok().map(|m| m.fiducials),
+                ..RulerOptions::default()
+            },
+        )
+    };
+    let mut results: Vec<_> = (0..photos.len()).into_par_iter().map(|i| run(span, i)).collect();
+    if span.is_some() {
+        return (span, results);
+    }
+    let common = results.iter().filter_map(|r| r.as_ref().ok().map(|d| d.span_mm)).min();
+    if let Some(common) = common {
+        let redo: Vec<usize> = (0..photos.len())
+            .filter(|&i| results[i].as_ref().is_ok_and(|d| d.span_mm != common))
+            .collect();
+        let again: Vec<_> = redo.par_iter().map(|&i| (i, run(Some(common), i))).collect();
+        for (i, r) in again {
+            results[i] = r;
+        }
+    }
+    (common, results)
+}
 
 pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
-    let _ = args;
-    anyhow::bail!("`detect` is being built")
+    if args.scale_length == Some(0) {
+        return Err(BadInput("--scale-length must be at least 1 mm".to_owned()).into());
+    }
+    let photos: Vec<Photo> = args
+        .images
+        .par_iter()
+        .map(|p| load(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let polarity = match args.marker_polarity {
+        Polarity::Dark => MarkerPolarity::Dark,
+        Polarity::Bright => MarkerPolarity::Bright,
+    };
+    let opts = SequenceOptions {
+        track: TrackOptions {
+            markers: MarkerOptions {
+                polarity,
+                ..MarkerOptions::default()
+            },
+            ..TrackOptions::default()
+        },
+        ..SequenceOptions::default()
+    };
+    let images: Vec<&DynamicImage> = photos.iter().map(|p| &p.image).collect();
+    let markers = detect::detect_sequence(&images, &opts);
+    let (span, rulers) = if args.no_ruler {
+        (None, Vec::new())
+    } else {
+        rulers(&photos, &markers, args.scale_length)
+    };
+
+    let mut project = Project::new("");
+    if let Some(span) = span.or(args.scale_length) {
+        project.scale_length = f64::from(span);
+    }
+    let mut failures: Vec<String> = Vec::new();
+    let mut summary = String::new();
+    for (i, photo) in photos.iter().enumerate() {
+        let mut image = ProjectImage::new(format!("img{i}"), &photo.name, i as i64);
+        image.sha256 = Some(photo.sha256.clone());
+        image.width = Some(photo.image.width());
+        image.height = Some(photo.image.height());
+        image.deformation_distance = distance_from_filename(&photo.name);
+        let _ = write!(summary, "{}: ", photo.name);
+        match &markers[i] {
+            Ok(m) => {
+                image.fiducials =
+                    m.markers.iter().map(|d| AnnotatedPoint::auto(d.point, Some(round3(d.confidence)))).collect();
+                let conf: Vec<String> = m.markers.iter().map(|d| format!("{:.2}", d.confidence)).collect();
+                let _ = write!(
+                    summary,
+                    "5 markers ({}, confidence {})",
+                    match m.method {
+                        detect::DetectionMethod::Detected => "detected",
+                        detect::DetectionMethod::Tracked => "tracked",
+                    },
+                    conf.join(" ")
+                );
+            }
+            Err(e) => {
+                let _ = write!(summary, "markers NOT FOUND ({e})");
+                failures.push(format!("{}: {e}", photo.name));
+            }
+        }
+        if let Some(r) = rulers.get(i) {
+            match r {
+                Ok(r) => {
+                    image.scale_points = r
+                        .scale_points
+                        .points()
+                        .iter()
+                        .map(|&p| AnnotatedPoint::auto(p, Some(round3(r.confidence))))
+                        .collect();
+                    let _ = write!(
+                        summary,
+                        "; ruler {:.5} mm/px over {} mm (confidence {:.2})",
+                        r.mm_per_px, r.span_mm, r.confidence
+                    );
+                }
+                Err(e) => {
+                    let _ = write!(summary, "; ruler NOT FOUND ({e})");
+                    failures.push(format!("{}: ruler: {e}", photo.name));
+                }
+            }
+        }
+        if image.deformation_distance.is_none() {
+            let _ = write!(summary, "; no distance in the filename");
+        }
+        summary.push('\n');
+        project.images.push(image);
+    }
+    eprint!("{summary}");
+    if !failures.is_empty() && !args.allow_partial {
+        return Err(BadInput(format!(
+            "detection failed for {} photo(s) (use --allow-partial to write what was found):\n  {}",
+            failures.len(),
+            failures.join("\n  ")
+        ))
+        .into());
+    }
+    let text = match args.format {
+        DetectFormat::Python => to_annotation_json(&project),
+        DetectFormat::Project => to_project_json(&project),
+    };
+    match args.out.as_deref() {
+        Some(path) if path != Path::new("-") => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {} ({} photos, scale length {} mm)", path.display(), photos.len(), project.scale_length);
+        }
+        _ => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).context("writing to standard output")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Confidences are written with 3 decimals.
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances_from_filenames() {
+        assert_eq!(distance_from_filename("deformation-05mm-force.png"), Some(5.0));
+        assert_eq!(distance_from_filename("deformation-30mm-force.png"), Some(30.0));
+        assert_eq!(distance_from_filename("step_2.5MM.jpg"), Some(2.5));
+        assert_eq!(distance_from_filename("photo.png"), None);
+        assert_eq!(distance_from_filename("mm.png"), None);
+        assert_eq!(distance_from_filename("a/b/10mm.png"), Some(10.0));
+    }
 }

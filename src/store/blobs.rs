@@ -124,7 +124,18 @@ impl Drop for DecodePermit {
 /// from the header before any pixel is decoded, decoder memory bounded by [`decoder_limits`],
 /// EXIF orientation applied.
 /// Returns the format's (extension, content type) and the image.
+/// At most a few images are decoded at once (see `max_concurrent_decodes`); the caller holds
+/// the returned image's memory outside that count.
 pub fn decode_oriented(
+    bytes: &[u8],
+    filename: &str,
+    max_pixels: u64,
+) -> Result<(&'static str, &'static str, DynamicImage), ImageError> {
+    let _permit = DecodePermit::acquire();
+    decode_oriented_unpermitted(bytes, filename, max_pixels)
+}
+
+fn decode_oriented_unpermitted(
     bytes: &[u8],
     filename: &str,
     max_pixels: u64,
@@ -167,7 +178,6 @@ pub fn decode_oriented(
             limit_mib: max_alloc / (1024 * 1024),
         });
     }
-    let _permit = DecodePermit::acquire();
     let orientation = decoder.orientation().map_err(|e| corrupt(&e))?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| corrupt(&e))?;
     image.apply_orientation(orientation);
@@ -175,8 +185,10 @@ pub fn decode_oriented(
 }
 
 /// Recognise, decode and thumbnail an uploaded file. The decoded image is dropped on return.
+/// Also the entry point of the image fuzz target (`fuzz/fuzz_targets/image_upload.rs`).
 pub fn inspect_image(bytes: &[u8], filename: &str, max_pixels: u64) -> Result<ImageInfo, ImageError> {
-    let (ext, content_type, image) = decode_oriented(bytes, filename, max_pixels)?;
+    let _permit = DecodePermit::acquire();
+    let (ext, content_type, image) = decode_oriented_unpermitted(bytes, filename, max_pixels)?;
     let (width, height) = (image.width(), image.height());
     let thumb = image.thumbnail(THUMBNAIL_SIZE, THUMBNAIL_SIZE).to_rgb8();
     drop(image);

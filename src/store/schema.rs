@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at           INTEGER NOT NULL
     );
     CREATE INDEX images_by_project ON images(project_id, ord);
+    CREATE INDEX images_by_status ON images(project_id, status);
     CREATE INDEX images_by_sha ON images(sha256);
     CREATE INDEX projects_by_reference ON projects(reference_image);
     "#,

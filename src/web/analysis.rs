@@ -1,17 +1,25 @@
 //! `GET /api/projects/{id}/analysis`: strains and regressions computed from the current data on
 //! every request (never cached), or 422 with the reason and the images that are not complete.
 
-use super::error::{AppError, AppJson, AppPath, AppQuery};
+use super::error::{AppError, AppPath, AppQuery};
 use super::{AppState, blocking};
-use crate::engine::{Analysis, AnalysisError, Axis, Component, ImageStatus, analyze};
+use crate::engine::{
+    Analysis, AnalysisError, AnalysisOptions, Axis, Component, ComponentRegression, Fiducials, ImageInput,
+    ImageStatus, ScalePoints, StrainMeasures, analyze,
+};
 use crate::formats::{self, AnnotatedPoint, ProjectImage};
-use crate::store::{ImageRecord, PointMeta, Project};
+use crate::store::{ImagePoints, ImageRecord, PointMeta, Project};
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
+use axum::http::{Response, header};
 use axum::routing::get;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+
+/// Default and largest number of rows in one analysis answer (the regressions always use all).
+pub const MAX_ROWS: usize = 1000;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/projects/{id}/analysis", get(analysis))
@@ -92,7 +100,7 @@ pub fn to_formats_project(project: &Project, images: &[ImageRecord]) -> formats:
 }
 
 /// Images that are not complete, as `[{image_id, filename, status}]`.
-pub fn incomplete_list(images: &[ImageRecord]) -> Value {
+pub fn incomplete_list(images: &[ImagePoints]) -> Value {
     Value::Array(
         images
             .iter()
@@ -102,7 +110,7 @@ pub fn incomplete_list(images: &[ImageRecord]) -> Value {
     )
 }
 
-fn analysis_error(err: &AnalysisError, images: &[ImageRecord]) -> AppError {
+fn analysis_error(err: &AnalysisError, images: &[ImagePoints]) -> AppError {
     let image_id = err
         .image
         .as_deref()
@@ -113,61 +121,185 @@ fn analysis_error(err: &AnalysisError, images: &[ImageRecord]) -> AppError {
         .with_detail("image_id", image_id)
 }
 
+/// The engine's view of an image. Stored points are finite, inside the image, at most 5 + 2,
+/// and two scale points are distinct; a failure here means the database was edited by hand.
+fn engine_input(image: &ImagePoints) -> Result<ImageInput, AppError> {
+    let corrupt = |e: crate::engine::PointError| AppError::internal(format!("stored points of {}: {e}", image.filename));
+    let fiducials = match image.fiducials.as_slice() {
+        [a, b, c, d, e] => Some(Fiducials::new([*a, *b, *c, *d, *e]).map_err(corrupt)?),
+        _ => None,
+    };
+    let scale = match image.scale.as_slice() {
+        [a, b] => Some(ScalePoints::new([*a, *b]).map_err(corrupt)?),
+        _ => None,
+    };
+    Ok(ImageInput {
+        name: image.filename.clone(),
+        fiducials,
+        scale,
+        deformation: image.deformation_distance,
+        placed: Some((image.fiducials.len(), image.scale.len())),
+    })
+}
+
 /// Run the engine on a project's current data with the query's options.
-pub fn compute(project: &Project, images: &[ImageRecord], query: &AnalysisQuery) -> Result<Analysis, AppError> {
-    let exchange = to_formats_project(project, images);
-    let inputs = exchange
-        .to_engine_inputs()
-        .map_err(|e| AppError::unprocessable(e.to_string()).with_detail("incomplete", incomplete_list(images)))?;
-    let mut options = exchange.analysis_options();
-    if let Some(sigma) = query.sigma_px {
-        options.sigma_px = crate::store::validate_sigma(sigma)?;
-    }
-    if let Some(list) = &query.components {
-        options.components = parse_components(list)?;
-    }
-    options.loading_axis = query.loading_axis;
+pub fn compute(project: &Project, images: &[ImagePoints], query: &AnalysisQuery) -> Result<Analysis, AppError> {
+    let inputs = images.iter().map(engine_input).collect::<Result<Vec<_>, _>>()?;
+    let reference = project
+        .reference_image
+        .and_then(|id| images.iter().find(|i| i.id == id))
+        .map(|i| i.filename.clone());
+    let sigma_px = match query.sigma_px {
+        Some(sigma) => crate::store::validate_sigma(sigma)?,
+        None => project.sigma_px,
+    };
+    let components = match &query.components {
+        Some(list) => parse_components(list)?,
+        None => Component::DEFAULT.to_vec(),
+    };
+    let options = AnalysisOptions {
+        scale_length: project.scale_length,
+        reference,
+        sigma_px,
+        loading_axis: query.loading_axis,
+        components,
+    };
     analyze(&inputs, &options).map_err(|e| analysis_error(&e, images))
 }
 
-/// The analysis as JSON: the engine's [`Analysis`] plus `image_id` on each row,
-/// `reference_image_id`, and `excluded` as `[{image_id, filename, status}]`.
-pub fn analysis_json(analysis: &Analysis, images: &[ImageRecord]) -> Result<Value, AppError> {
+/// One row of the analysis answer: the engine's [`ImageResult`] plus the image id.
+#[derive(Debug, Serialize)]
+struct RowOut<'a> {
+    image_id: Option<i64>,
+    index: usize,
+    name: &'a str,
+    deformation: f64,
+    mm_per_px: f64,
+    measures: &'a StrainMeasures,
+    uncertainty: &'a StrainMeasures,
+}
+
+#[derive(Debug, Serialize)]
+struct PoissonOut<'a> {
+    loading_axis: Axis,
+    auto_axis: bool,
+    per_image: &'a [Option<f64>],
+    from_slopes: f64,
+    from_slopes_stderr: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct ExcludedOut<'a> {
+    image_id: Option<i64>,
+    filename: &'a str,
+    status: ImageStatus,
+}
+
+/// The analysis answer: the engine's [`Analysis`] with `image_id` on each row,
+/// `reference_image_id`, `excluded` as objects, and one page of rows.
+#[derive(Debug, Serialize)]
+struct AnalysisOut<'a> {
+    reference: usize,
+    reference_name: &'a str,
+    reference_image_id: Option<i64>,
+    scale_length: f64,
+    sigma_px: f64,
+    row_total: usize,
+    row_offset: usize,
+    rows: Vec<RowOut<'a>>,
+    regressions: &'a [ComponentRegression],
+    poisson: Option<PoissonOut<'a>>,
+    excluded: Vec<ExcludedOut<'a>>,
+}
+
+/// The analysis as JSON bytes, with rows `offset..offset + limit` (all by default); the
+/// regressions and Poisson's ratio always use every row. Serialised straight from borrowed data
+/// (no intermediate JSON tree), which matters for projects of thousands of images.
+pub fn analysis_json(
+    analysis: &Analysis,
+    images: &[ImagePoints],
+    limit: Option<usize>,
+    offset: usize,
+) -> Result<Vec<u8>, AppError> {
     let ids: HashMap<&str, i64> = images.iter().map(|i| (i.filename.as_str(), i.id)).collect();
-    let mut value = serde_json::to_value(analysis).map_err(|e| AppError::internal(format!("serialising the analysis: {e}")))?;
-    if let Some(object) = value.as_object_mut() {
-        object.insert(
-            "reference_image_id".to_owned(),
-            ids.get(analysis.reference_name.as_str()).copied().into(),
-        );
-        let excluded: Vec<Value> = analysis
+    let total = analysis.rows.len();
+    let start = offset.min(total);
+    let end = limit.map_or(total, |l| start.saturating_add(l).min(total));
+    let out = AnalysisOut {
+        reference: analysis.reference,
+        reference_name: &analysis.reference_name,
+        reference_image_id: ids.get(analysis.reference_name.as_str()).copied(),
+        scale_length: analysis.scale_length,
+        sigma_px: analysis.sigma_px,
+        row_total: total,
+        row_offset: start,
+        rows: analysis.rows[start..end]
+            .iter()
+            .map(|row| RowOut {
+                image_id: ids.get(row.name.as_str()).copied(),
+                index: row.index,
+                name: &row.name,
+                deformation: row.deformation,
+                mm_per_px: row.mm_per_px,
+                measures: &row.measures,
+                uncertainty: &row.uncertainty,
+            })
+            .collect(),
+        regressions: &analysis.regressions,
+        poisson: analysis.poisson.as_ref().map(|p| PoissonOut {
+            loading_axis: p.loading_axis,
+            auto_axis: p.auto_axis,
+            per_image: p.per_image.get(start..end).unwrap_or(&[]),
+            from_slopes: p.from_slopes,
+            from_slopes_stderr: p.from_slopes_stderr,
+        }),
+        excluded: analysis
             .excluded
             .iter()
-            .map(|(name, status)| json!({ "image_id": ids.get(name.as_str()), "filename": name, "status": status }))
-            .collect();
-        object.insert("excluded".to_owned(), Value::Array(excluded));
-        if let Some(rows) = object.get_mut("rows").and_then(Value::as_array_mut) {
-            for row in rows {
-                let id = row.get("name").and_then(Value::as_str).and_then(|n| ids.get(n)).copied();
-                if let Some(row) = row.as_object_mut() {
-                    row.insert("image_id".to_owned(), id.into());
-                }
-            }
-        }
-    }
-    Ok(value)
+            .map(|(name, status)| ExcludedOut {
+                image_id: ids.get(name.as_str()).copied(),
+                filename: name,
+                status: *status,
+            })
+            .collect(),
+    };
+    serde_json::to_vec(&out).map_err(|e| AppError::internal(format!("serialising the analysis: {e}")))
+}
+
+/// `?limit=&offset=` of the analysis rows plus the analysis options.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnalysisPageQuery {
+    sigma_px: Option<f64>,
+    components: Option<String>,
+    loading_axis: Option<Axis>,
+    limit: Option<usize>,
+    offset: Option<usize>,
 }
 
 async fn analysis(
     State(state): State<AppState>,
     AppPath(id): AppPath<i64>,
-    AppQuery(query): AppQuery<AnalysisQuery>,
-) -> Result<AppJson<Value>, AppError> {
+    AppQuery(page): AppQuery<AnalysisPageQuery>,
+) -> Result<Response<Body>, AppError> {
+    let query = AnalysisQuery {
+        sigma_px: page.sigma_px,
+        components: page.components,
+        loading_axis: page.loading_axis,
+    };
+    let limit = page.limit.unwrap_or(MAX_ROWS);
+    if limit > MAX_ROWS {
+        return Err(AppError::bad_request(format!("limit must be at most {MAX_ROWS}, got {limit}")));
+    }
     let body = blocking(&state, move |s| {
-        let (project, images) = s.project_with_images(id)?;
+        let (project, images) = s.project_points(id)?;
         let analysis = compute(&project, &images, &query)?;
-        analysis_json(&analysis, &images)
+        analysis_json(&analysis, &images, Some(limit), page.offset.unwrap_or(0))
     })
     .await?;
-    Ok(AppJson(body))
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(body))
+        .map_err(|e| AppError::internal(e.to_string()))
 }

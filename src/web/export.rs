@@ -77,17 +77,26 @@ async fn export(
         )));
     }
     let (text, content_type, name) = blocking(&state, move |s| {
-        let (project, images) = s.project_with_images(id)?;
-        let text = match file.as_str() {
-            "annotations.json" => formats::to_annotation_json(&to_formats_project(&project, &images)),
-            "project.json" => formats::to_project_json(&to_formats_project(&project, &images)),
+        let (project, text) = match file.as_str() {
+            "annotations.json" | "project.json" => {
+                let (project, images) = s.project_with_images(id)?;
+                let exchange = to_formats_project(&project, &images);
+                let text = if file == "project.json" {
+                    formats::to_project_json(&exchange)
+                } else {
+                    formats::to_annotation_json(&exchange)
+                };
+                (project, text)
+            }
             computed => {
+                let (project, images) = s.project_points(id)?;
                 let analysis = compute(&project, &images, &query)?;
-                match computed {
+                let text = match computed {
                     "strains.csv" => tables::strain_table_csv(&analysis).map_err(|e| export_failed(&e))?,
                     "regression.csv" => tables::regression_csv(&analysis).map_err(|e| export_failed(&e))?,
                     _ => tables::regression_json(&analysis),
-                }
+                };
+                (project, text)
             }
         };
         let content_type = if file.ends_with(".csv") {
@@ -131,7 +140,7 @@ async fn export_plot(
         loading_axis: None,
     };
     let (bytes, name) = blocking(&state, move |s| {
-        let (project, images) = s.project_with_images(id)?;
+        let (project, images) = s.project_points(id)?;
         let analysis = compute(&project, &images, &analysis_query)?;
         let bytes = if png {
             plot::to_png(&analysis, component, size)

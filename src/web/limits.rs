@@ -2,6 +2,18 @@
 //! into [`Limits`]. The defaults are those of [`Limits::default`] (see docs/reliability.md).
 
 use super::Limits;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use hyper::body::{Frame, SizeHint};
+use serde_json::json;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -9,20 +21,45 @@ const MIB: u64 = 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct LimitArgs {
     /// Largest uploaded file (image or project JSON), MiB.
-    #[arg(long, env = "STRAIN_SEER_MAX_UPLOAD_MB", default_value_t = 50, value_name = "MIB")]
+    #[arg(
+        long,
+        env = "STRAIN_SEER_MAX_UPLOAD_MB",
+        default_value_t = 50,
+        value_name = "MIB"
+    )]
     pub max_upload_mb: u64,
     /// Largest whole upload or import request (all its files together), MiB.
-    #[arg(long, env = "STRAIN_SEER_MAX_REQUEST_MB", default_value_t = 1024, value_name = "MIB")]
+    #[arg(
+        long,
+        env = "STRAIN_SEER_MAX_REQUEST_MB",
+        default_value_t = 1024,
+        value_name = "MIB"
+    )]
     pub max_request_mb: u64,
     /// Largest JSON request body (an edit, a new project), MiB.
-    #[arg(long, env = "STRAIN_SEER_MAX_JSON_MB", default_value_t = 2, value_name = "MIB")]
+    #[arg(
+        long,
+        env = "STRAIN_SEER_MAX_JSON_MB",
+        default_value_t = 2,
+        value_name = "MIB"
+    )]
     pub max_json_mb: u64,
     /// Most pixels (width × height) in an uploaded image, read from the file's header before
     /// anything is decoded.
-    #[arg(long, env = "STRAIN_SEER_MAX_PIXELS", default_value_t = 100_000_000, value_name = "PIXELS")]
+    #[arg(
+        long,
+        env = "STRAIN_SEER_MAX_PIXELS",
+        default_value_t = 100_000_000,
+        value_name = "PIXELS"
+    )]
     pub max_pixels: u64,
     /// Most images in one project.
-    #[arg(long, env = "STRAIN_SEER_MAX_IMAGES", default_value_t = 20_000, value_name = "COUNT")]
+    #[arg(
+        long,
+        env = "STRAIN_SEER_MAX_IMAGES",
+        default_value_t = 20_000,
+        value_name = "COUNT"
+    )]
     pub max_images: u64,
 }
 
@@ -77,6 +114,155 @@ impl LimitArgs {
     }
 }
 
+/// `12345678` → `11.8 MiB`.
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / MIB as f64)
+}
+
+/// Most bytes of a refused request's unread body that are read and thrown away before the answer
+/// is sent (see [`guard_body`]).
+pub const LINGER_BYTES: u64 = 64 * 1024 * 1024;
+/// Longest time spent reading and throwing away a refused request's unread body.
+pub const LINGER_TIME: Duration = Duration::from_secs(15);
+
+/// A request body that the middleware can still read after the handler dropped its copy.
+#[derive(Debug, Clone)]
+struct SharedBody(Arc<Mutex<Body>>);
+
+impl SharedBody {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Body> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl HttpBody for SharedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut *self.lock()).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.lock().is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.lock().size_hint()
+    }
+}
+
+/// Read and discard what is left of a body, at most `max_bytes` within [`LINGER_TIME`]; true when
+/// the body was read to its end.
+async fn drain(body: &SharedBody, max_bytes: u64) -> bool {
+    let mut body = body.clone();
+    let read = async {
+        let mut total = 0u64;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else {
+                return false;
+            };
+            total += frame.data_ref().map_or(0, |d| d.len() as u64);
+            if total > max_bytes {
+                return false;
+            }
+        }
+        true
+    };
+    tokio::time::timeout(LINGER_TIME, read)
+        .await
+        .unwrap_or(false)
+}
+
+/// Body-size guard of every request, in two parts.
+///
+/// 1. A request whose declared `Content-Length` is over its limit is refused before any of the
+///    body is read: 413 `{"error": …, "limit_bytes": …}` naming the size and the limit
+///    (multipart uploads and imports: [`Limits::max_upload_bytes`]; anything else:
+///    [`Limits::max_json_bytes`]). Bodies without a length (chunked) are cut at the same limits
+///    by the routes' `DefaultBodyLimit`.
+/// 2. "Lingering close", as web servers do: when a handler answers without reading the whole
+///    body (a refused file in the middle of an upload, a body over its limit), up to
+///    [`LINGER_BYTES`] of the rest are read and discarded before the answer is sent. Otherwise the
+///    connection is closed with data unread, the client gets a TCP reset while still sending and
+///    shows "connection reset" instead of the error message.
+pub async fn guard_body(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/")
+        });
+    let (limit, what, flag) = if multipart {
+        (
+            limits.max_upload_bytes as u64,
+            "an upload or import request",
+            "--max-request-mb",
+        )
+    } else {
+        (
+            limits.max_json_bytes as u64,
+            "a JSON request",
+            "--max-json-mb",
+        )
+    };
+    if request.body().is_end_stream() || declared == Some(0) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let shared = SharedBody(Arc::new(Mutex::new(body)));
+    let mut response = match declared {
+        Some(declared) if declared > limit => {
+            let hint = if multipart {
+                "; send the files in several smaller uploads"
+            } else {
+                ""
+            };
+            let message = format!(
+                "the request body ({}) is larger than the limit of {} for {what} ({flag}){hint}",
+                mib(declared),
+                mib(limit),
+            );
+            tracing::warn!(
+                path = parts.uri.path(),
+                declared,
+                limit,
+                "request body over the limit refused"
+            );
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                axum::Json(json!({ "error": message, "limit_bytes": limit })),
+            )
+                .into_response()
+        }
+        _ => {
+            next.run(Request::from_parts(parts, Body::new(shared.clone())))
+                .await
+        }
+    };
+    let small_enough = declared.is_none_or(|d| d <= limit.saturating_add(LINGER_BYTES));
+    if !(small_enough && drain(&shared, LINGER_BYTES).await) {
+        // Unread data will be left behind: say the connection ends here.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,13 +301,27 @@ mod tests {
                 max_images_per_project: 7,
             })
         );
-        let zero = LimitArgs { max_pixels: 0, ..args.clone() };
+        let zero = LimitArgs {
+            max_pixels: 0,
+            ..args.clone()
+        };
         assert!(zero.limits().is_err_and(|e| e.contains("--max-pixels")));
-        let small_request = LimitArgs { max_request_mb: 2, ..args.clone() };
-        assert!(small_request.limits().is_err_and(|e| e.contains("--max-request-mb")));
-        let no_json = LimitArgs { max_json_mb: 0, ..args };
+        let small_request = LimitArgs {
+            max_request_mb: 2,
+            ..args.clone()
+        };
+        assert!(
+            small_request
+                .limits()
+                .is_err_and(|e| e.contains("--max-request-mb"))
+        );
+        let no_json = LimitArgs {
+            max_json_mb: 0,
+            ..args
+        };
         assert!(no_json.limits().is_err_and(|e| e.contains("--max-json-mb")));
-        let parsed = Cli::try_parse_from(["x", "--max-upload-mb", "7", "--max-images", "3"]).map(|c| c.limits);
+        let parsed = Cli::try_parse_from(["x", "--max-upload-mb", "7", "--max-images", "3"])
+            .map(|c| c.limits);
         assert!(parsed.is_ok_and(|l| l.max_upload_mb == 7 && l.max_images == 3));
     }
 }

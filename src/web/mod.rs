@@ -103,6 +103,10 @@ pub fn app(state: AppState) -> Router {
             use axum::response::IntoResponse;
             AppError::internal("a request handler panicked").into_response()
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            state.limits.clone(),
+            limits::guard_body,
+        ))
         .layer(axum::middleware::from_fn(security::harden))
         .layer(
             TraceLayer::new_for_http()

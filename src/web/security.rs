@@ -45,8 +45,14 @@ pub fn security_headers() -> [(HeaderName, HeaderValue); 6] {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ),
-        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
         (
             HeaderName::from_static("cross-origin-opener-policy"),
@@ -115,7 +121,9 @@ pub fn cross_site(method: &Method, headers: &HeaderMap, uri: &Uri) -> Option<Str
         .map(str::to_owned)
         .or_else(|| uri.authority().map(|a| a.as_str().to_owned()));
     let Some(host) = host else {
-        return Some(format!("Origin {origin} but no Host header to compare it with"));
+        return Some(format!(
+            "Origin {origin} but no Host header to compare it with"
+        ));
     };
     let Some((scheme, authority)) = origin.split_once("://") else {
         return Some(format!("Origin {origin:?} is not a web origin"));
@@ -130,7 +138,11 @@ pub fn cross_site(method: &Method, headers: &HeaderMap, uri: &Uri) -> Option<Str
 /// `Example.org:80` (http) → `example.org`: lower case, default port dropped, no trailing slash.
 fn normalize_authority(scheme: &str, authority: &str) -> String {
     let authority = authority.trim().trim_end_matches('/').to_ascii_lowercase();
-    let default_port = if scheme.eq_ignore_ascii_case("https") { ":443" } else { ":80" };
+    let default_port = if scheme.eq_ignore_ascii_case("https") {
+        ":443"
+    } else {
+        ":80"
+    };
     match authority.strip_suffix(default_port) {
         Some(stripped) => stripped.to_owned(),
         None => authority,
@@ -218,16 +230,30 @@ impl AccessPolicy {
     /// The policy for a server bound to `ip`: `--no-auth` wins (no check); else a given token is
     /// required (on loopback too: other accounts of a shared machine can reach loopback); else
     /// loopback needs no token; else a token is generated.
-    pub fn resolve(ip: IpAddr, token: Option<&str>, no_auth: bool) -> Result<(AccessPolicy, PolicySource), String> {
+    pub fn resolve(
+        ip: IpAddr,
+        token: Option<&str>,
+        no_auth: bool,
+    ) -> Result<(AccessPolicy, PolicySource), String> {
         let token = token.map(str::trim).filter(|t| !t.is_empty());
         match (no_auth, token) {
-            (true, Some(_)) => Err("--no-auth and --token (STRAIN_SEER_NO_AUTH and STRAIN_SEER_TOKEN) contradict \
+            (true, Some(_)) => Err(
+                "--no-auth and --token (STRAIN_SEER_NO_AUTH and STRAIN_SEER_TOKEN) contradict \
                                     each other: give one of them"
-                .to_owned()),
+                    .to_owned(),
+            ),
             (true, None) => Ok((AccessPolicy::Open, PolicySource::NoAuth)),
-            (false, Some(token)) => Ok((AccessPolicy::Token(AccessToken::new(token)?), PolicySource::GivenToken)),
-            (false, None) if ip.is_loopback() => Ok((AccessPolicy::Loopback, PolicySource::Loopback)),
-            (false, None) => Ok((AccessPolicy::Token(AccessToken::generate()), PolicySource::GeneratedToken)),
+            (false, Some(token)) => Ok((
+                AccessPolicy::Token(AccessToken::new(token)?),
+                PolicySource::GivenToken,
+            )),
+            (false, None) if ip.is_loopback() => {
+                Ok((AccessPolicy::Loopback, PolicySource::Loopback))
+            }
+            (false, None) => Ok((
+                AccessPolicy::Token(AccessToken::generate()),
+                PolicySource::GeneratedToken,
+            )),
         }
     }
 }
@@ -242,8 +268,12 @@ pub fn cookie_name(port: u16) -> String {
 /// is shown as loopback; with `token`, as `?token=…`.
 pub fn open_url(addr: SocketAddr, token: Option<&AccessToken>) -> String {
     let shown = match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(IpAddr::from([127, 0, 0, 1]), addr.port()),
-        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]), addr.port()),
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::from([127, 0, 0, 1]), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]), addr.port())
+        }
         _ => addr,
     };
     match token {
@@ -257,7 +287,12 @@ pub fn open_url(addr: SocketAddr, token: Option<&AccessToken>) -> String {
 pub struct AccessArgs {
     /// Access token required from browsers and API clients (at least 16 of A–Z a–z 0–9 - . _ ~).
     /// Without it, a server on a non-loopback address generates one and prints the URL to open.
-    #[arg(long, env = "STRAIN_SEER_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "STRAIN_SEER_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     pub token: Option<String>,
     /// Serve without any access check, even on a network address. Anyone who can reach the
     /// server can then read and change every project.
@@ -325,7 +360,11 @@ pub fn is_loopback_host(host: &str) -> bool {
         rest.split_once(']').map_or(rest, |(ip, _)| ip)
     } else {
         match host.rsplit_once(':') {
-            Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => name,
+            Some((name, port))
+                if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                name
+            }
             _ => host,
         }
     };
@@ -389,7 +428,12 @@ const NO_TOKEN: &str = "this Strain Seer server requires its access token: open 
 const WRONG_TOKEN: &str = "wrong access token: use the token this server printed when it started (a restarted \
      server without --token has a new one)";
 
-async fn check_token(gate: &Gate, token: &AccessToken, mut request: Request, next: Next) -> Response {
+async fn check_token(
+    gate: &Gate,
+    token: &AccessToken,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let query = request.uri().query().unwrap_or_default().to_owned();
     let (from_query, rest) = take_query_param(&query, "token");
     if let Some(candidate) = from_query {
@@ -407,7 +451,10 @@ async fn check_token(gate: &Gate, token: &AccessToken, mut request: Request, nex
                 gate.cookie,
                 token.reveal()
             );
-            return match (HeaderValue::from_str(&cookie), HeaderValue::from_str(&clean)) {
+            return match (
+                HeaderValue::from_str(&cookie),
+                HeaderValue::from_str(&clean),
+            ) {
                 (Ok(cookie), Ok(location)) => {
                     let mut response = Response::new(Body::empty());
                     *response.status_mut() = StatusCode::SEE_OTHER;
@@ -418,13 +465,21 @@ async fn check_token(gate: &Gate, token: &AccessToken, mut request: Request, nex
                     add_security_headers(headers);
                     response
                 }
-                _ => refusal(StatusCode::BAD_REQUEST, "the address cannot be rewritten without its token".into()),
+                _ => refusal(
+                    StatusCode::BAD_REQUEST,
+                    "the address cannot be rewritten without its token".into(),
+                ),
             };
         }
         // Any other request: accepted, and the token removed so it never reaches the log.
         match clean.parse::<Uri>() {
             Ok(uri) => *request.uri_mut() = uri,
-            Err(_) => return refusal(StatusCode::BAD_REQUEST, "the address cannot be read without its token".into()),
+            Err(_) => {
+                return refusal(
+                    StatusCode::BAD_REQUEST,
+                    "the address cannot be read without its token".into(),
+                );
+            }
         }
         return next.run(request).await;
     }
@@ -459,13 +514,24 @@ mod tests {
     #[test]
     fn same_origin_writes_pass_and_cross_site_ones_do_not() {
         let uri = Uri::from_static("/api/projects");
-        let same = headers(&[("host", "127.0.0.1:8501"), ("origin", "http://127.0.0.1:8501")]);
+        let same = headers(&[
+            ("host", "127.0.0.1:8501"),
+            ("origin", "http://127.0.0.1:8501"),
+        ]);
         assert_eq!(cross_site(&Method::POST, &same, &uri), None);
         let default_port = headers(&[("host", "Lab.Example:80"), ("origin", "http://lab.example")]);
         assert_eq!(cross_site(&Method::PATCH, &default_port, &uri), None);
-        let other = headers(&[("host", "127.0.0.1:8501"), ("origin", "http://evil.example")]);
-        assert!(cross_site(&Method::POST, &other, &uri).is_some_and(|r| r.contains("evil.example")));
-        let other_port = headers(&[("host", "127.0.0.1:8501"), ("origin", "http://127.0.0.1:9999")]);
+        let other = headers(&[
+            ("host", "127.0.0.1:8501"),
+            ("origin", "http://evil.example"),
+        ]);
+        assert!(
+            cross_site(&Method::POST, &other, &uri).is_some_and(|r| r.contains("evil.example"))
+        );
+        let other_port = headers(&[
+            ("host", "127.0.0.1:8501"),
+            ("origin", "http://127.0.0.1:9999"),
+        ]);
         assert!(cross_site(&Method::DELETE, &other_port, &uri).is_some());
         let null = headers(&[("host", "127.0.0.1:8501"), ("origin", "null")]);
         assert!(cross_site(&Method::POST, &null, &uri).is_some());
@@ -473,15 +539,34 @@ mod tests {
         assert!(cross_site(&Method::POST, &marked, &uri).is_some());
         // Reads and clients without Origin pass.
         assert_eq!(cross_site(&Method::GET, &other, &uri), None);
-        assert_eq!(cross_site(&Method::POST, &headers(&[("host", "x")]), &uri), None);
+        assert_eq!(
+            cross_site(&Method::POST, &headers(&[("host", "x")]), &uri),
+            None
+        );
     }
 
     #[test]
     fn loopback_host_names() {
-        for host in ["localhost", "localhost:8501", "LOCALHOST.", "app.localhost:1", "127.0.0.1:8501", "127.1.2.3", "[::1]:8501", "::1"] {
+        for host in [
+            "localhost",
+            "localhost:8501",
+            "LOCALHOST.",
+            "app.localhost:1",
+            "127.0.0.1:8501",
+            "127.1.2.3",
+            "[::1]:8501",
+            "::1",
+        ] {
             assert!(is_loopback_host(host), "{host}");
         }
-        for host in ["evil.example", "evil.example:8501", "10.0.0.2:8501", "[::2]:80", "localhost.evil.example", "0.0.0.0:8501"] {
+        for host in [
+            "evil.example",
+            "evil.example:8501",
+            "10.0.0.2:8501",
+            "[::2]:80",
+            "localhost.evil.example",
+            "0.0.0.0:8501",
+        ] {
             assert!(!is_loopback_host(host), "{host}");
         }
     }
@@ -504,26 +589,54 @@ mod tests {
     fn policies() {
         let lo = IpAddr::from([127, 0, 0, 1]);
         let any = IpAddr::from([0, 0, 0, 0]);
-        assert_eq!(AccessPolicy::resolve(lo, None, false).map(|p| p.1), Ok(PolicySource::Loopback));
-        assert_eq!(AccessPolicy::resolve(any, None, false).map(|p| p.1), Ok(PolicySource::GeneratedToken));
-        assert_eq!(AccessPolicy::resolve(any, Some("  "), false).map(|p| p.1), Ok(PolicySource::GeneratedToken));
-        assert_eq!(AccessPolicy::resolve(lo, Some("0123456789abcdef"), false).map(|p| p.1), Ok(PolicySource::GivenToken));
-        assert_eq!(AccessPolicy::resolve(any, None, true).map(|p| p.0), Ok(AccessPolicy::Open));
+        assert_eq!(
+            AccessPolicy::resolve(lo, None, false).map(|p| p.1),
+            Ok(PolicySource::Loopback)
+        );
+        assert_eq!(
+            AccessPolicy::resolve(any, None, false).map(|p| p.1),
+            Ok(PolicySource::GeneratedToken)
+        );
+        assert_eq!(
+            AccessPolicy::resolve(any, Some("  "), false).map(|p| p.1),
+            Ok(PolicySource::GeneratedToken)
+        );
+        assert_eq!(
+            AccessPolicy::resolve(lo, Some("0123456789abcdef"), false).map(|p| p.1),
+            Ok(PolicySource::GivenToken)
+        );
+        assert_eq!(
+            AccessPolicy::resolve(any, None, true).map(|p| p.0),
+            Ok(AccessPolicy::Open)
+        );
         assert!(AccessPolicy::resolve(any, Some("0123456789abcdef"), true).is_err());
     }
 
     #[test]
     fn query_tokens_are_taken_out() {
-        assert_eq!(take_query_param("token=abc", "token"), (Some("abc".into()), String::new()));
-        assert_eq!(take_query_param("a=1&token=abc&b=2", "token"), (Some("abc".into()), "a=1&b=2".into()));
+        assert_eq!(
+            take_query_param("token=abc", "token"),
+            (Some("abc".into()), String::new())
+        );
+        assert_eq!(
+            take_query_param("a=1&token=abc&b=2", "token"),
+            (Some("abc".into()), "a=1&b=2".into())
+        );
         assert_eq!(take_query_param("a=1", "token"), (None, "a=1".into()));
         assert_eq!(path_and_query("/x", ""), "/x");
     }
 
     #[test]
     fn urls_to_open() {
-        let token = AccessToken::new("abcdefghijklmnop").unwrap_or_else(|_| AccessToken::generate());
-        assert_eq!(open_url(SocketAddr::from(([0, 0, 0, 0], 8501)), Some(&token)), "http://127.0.0.1:8501/?token=abcdefghijklmnop");
-        assert_eq!(open_url(SocketAddr::from(([10, 1, 2, 3], 80)), None), "http://10.1.2.3:80/");
+        let token =
+            AccessToken::new("abcdefghijklmnop").unwrap_or_else(|_| AccessToken::generate());
+        assert_eq!(
+            open_url(SocketAddr::from(([0, 0, 0, 0], 8501)), Some(&token)),
+            "http://127.0.0.1:8501/?token=abcdefghijklmnop"
+        );
+        assert_eq!(
+            open_url(SocketAddr::from(([10, 1, 2, 3], 80)), None),
+            "http://10.1.2.3:80/"
+        );
     }
 }

@@ -58,7 +58,10 @@ impl TestServer {
         TestServer {
             addr,
             base: format!("http://{addr}"),
-            client: Client::builder().timeout(std::time::Duration::from_secs(120)).build().unwrap(),
+            client: Client::builder()
+                .timeout(std::time::Duration::from_secs(120))
+                .build()
+                .unwrap(),
             stop: Some(stop_tx),
             thread: Some(thread),
         }
@@ -119,7 +122,11 @@ impl TestServer {
     }
 
     pub fn post_form(&self, path: &str, form: multipart::Form) -> Response {
-        self.client.post(self.url(path)).multipart(form).send().unwrap()
+        self.client
+            .post(self.url(path))
+            .multipart(form)
+            .send()
+            .unwrap()
     }
 
     /// Create a project and return its id.
@@ -147,16 +154,22 @@ impl Drop for TestServer {
 
 /// A multipart form with each file in a field `file`.
 pub fn form(files: &[(&str, Vec<u8>)]) -> multipart::Form {
-    files.iter().fold(multipart::Form::new(), |form, (name, bytes)| {
-        form.part("file", multipart::Part::bytes(bytes.clone()).file_name((*name).to_owned()))
-    })
+    files
+        .iter()
+        .fold(multipart::Form::new(), |form, (name, bytes)| {
+            form.part(
+                "file",
+                multipart::Part::bytes(bytes.clone()).file_name((*name).to_owned()),
+            )
+        })
 }
 
 /// Status and JSON body of a response.
 pub fn status_json(response: Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().unwrap();
-    let value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    let value =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
     (status, value)
 }
 
@@ -170,8 +183,13 @@ pub fn expect_error(response: Response, status: u16, needle: &str) -> Value {
     let (got, body) = status_json(response);
     assert_eq!(got, status, "{body}");
     assert_eq!(content_type, "application/json");
-    let message = body["error"].as_str().unwrap_or_else(|| panic!("no error message: {body}"));
-    assert!(message.contains(needle), "{message:?} does not contain {needle:?}");
+    let message = body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error message: {body}"));
+    assert!(
+        message.contains(needle),
+        "{message:?} does not contain {needle:?}"
+    );
     body
 }
 
@@ -189,7 +207,12 @@ pub const DEMO_FILES: [&str; 4] = [
 pub fn demo_files() -> Vec<(&'static str, Vec<u8>)> {
     DEMO_FILES
         .iter()
-        .map(|name| (*name, std::fs::read(repo_path(&format!("testdata/demo/{name}"))).unwrap()))
+        .map(|name| {
+            (
+                *name,
+                std::fs::read(repo_path(&format!("testdata/demo/{name}"))).unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -223,7 +246,9 @@ pub fn demo_annotations() -> Vec<(String, Value, Value, f64)> {
         })
         .collect();
     out.sort_by_key(|a| a.0);
-    out.into_iter().map(|(_, name, f, s, d)| (name, f, s, d)).collect()
+    out.into_iter()
+        .map(|(_, name, f, s, d)| (name, f, s, d))
+        .collect()
 }
 
 /// A PNG of the given size (gradient, so it compresses to something real).
@@ -232,9 +257,13 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
 }
 
 pub fn encode(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 251) as u8, (y % 241) as u8, 90]));
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 251) as u8, (y % 241) as u8, 90])
+    });
     let mut out = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(img).write_to(&mut out, format).unwrap();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, format)
+        .unwrap();
     out.into_inner()
 }
 

@@ -2,7 +2,7 @@
 // every time it is shown and after every change of a project setting made here).
 import { api, urls } from './api.js';
 import { h, icon, replace } from './dom.js';
-import { fixed, mm, plural, pValue, sci } from './format.js';
+import { fixed, mm, plural, pValue, sci, sentence } from './format.js';
 import { saveProject, store } from './state.js';
 import { badge, toastError } from './ui.js';
 import { strainPlot } from './plot.js';
@@ -212,7 +212,16 @@ export class AnalysisView {
           'div.notice.warn',
           { role: 'status', id: 'analysis-reason' },
           icon('alert'),
-          h('div', null, h('strong', null, 'The analysis cannot be computed yet'), h('p', null, e.message), h('p.small.muted', null, `${c.Complete} of ${store.images.length} images complete; at least 3 complete images with different distances are needed.`)),
+          h(
+            'div',
+            null,
+            h('strong', null, 'The analysis cannot be computed yet'),
+            h('p', null, sentence(e.message)),
+            Number.isInteger(e.body?.image_id) && store.image(e.body.image_id)
+              ? h('p', null, h('a', { href: `#/project/${pid}/image/${e.body.image_id}`, id: 'analysis-problem-image' }, icon('target'), ` Open “${store.image(e.body.image_id).filename}” to fix it`))
+              : null,
+            c.Complete < 3 ? h('p.small.muted', null, `${c.Complete} of ${store.images.length} images complete; at least 3 complete images with different distances are needed.`) : null,
+          ),
         ),
         list,
       ),

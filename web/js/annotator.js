@@ -9,7 +9,7 @@
 // tools), together with data-image-id, data-image-width and data-image-height.
 import { urls } from './api.js';
 import { debounce, h, icon, isTyping, replace, SVG_NS } from './dom.js';
-import { fixed, mm, px, sci } from './format.js';
+import { fixed, mm, px } from './format.js';
 import { saveImage, store } from './state.js';
 import { badge, confirmDialog, helpDialog, saveState, toast } from './ui.js';
 
@@ -85,7 +85,10 @@ export class Annotator {
   // ---------------------------------------------------------------- building
   mount() {
     this.img = h('img.photo', { alt: '', draggable: 'false', decoding: 'async' });
-    this.img.addEventListener('load', () => this.veil.classList.remove('show'));
+    this.img.addEventListener('load', () => {
+      this.veil.classList.remove('show');
+      this.img.classList.remove('loading');
+    });
     this.img.addEventListener('error', () => {
       if (!this.img.getAttribute('src')) return;
       this.veil.classList.remove('show');
@@ -257,10 +260,14 @@ export class Annotator {
       this.redo = [];
       this.pts = slotsFrom(im);
       this.veil.classList.add('show');
+      this.img.classList.add('loading'); // no glimpse of the previous photo at this one's size
       this.img.style.width = `${im.width}px`;
       this.img.style.height = `${im.height}px`;
       this.img.src = urls.imageFile(store.project.id, id);
-      if (this.img.complete && this.img.naturalWidth) this.veil.classList.remove('show');
+      if (this.img.complete && this.img.naturalWidth) {
+        this.veil.classList.remove('show');
+        this.img.classList.remove('loading');
+      }
       this.viewport.dataset.imageId = String(id);
       this.viewport.dataset.imageWidth = String(im.width);
       this.viewport.dataset.imageHeight = String(im.height);
@@ -646,12 +653,14 @@ export class Annotator {
     }
     if (mod) return;
     const onButton = ev.target instanceof Element && ev.target.closest('button, a, summary');
+    // point keys act on the photo, not on the image list or the top bar that has the focus
+    const elsewhere = ev.target instanceof Element && ev.target.closest('.sidebar, .appbar');
     switch (k) {
       case 'ArrowLeft':
       case 'ArrowRight':
       case 'ArrowUp':
       case 'ArrowDown': {
-        if (!this.selected) return;
+        if (!this.selected || elsewhere) return;
         ev.preventDefault();
         const step = ev.shiftKey ? 10 : ev.altKey ? 0.1 : 1;
         const dx = k === 'ArrowLeft' ? -step : k === 'ArrowRight' ? step : 0;
@@ -661,7 +670,7 @@ export class Annotator {
       }
       case 'Delete':
       case 'Backspace':
-        if (!this.selected) return;
+        if (!this.selected || elsewhere) return;
         ev.preventDefault();
         this.removeSelected();
         return;
@@ -908,7 +917,7 @@ export class Annotator {
         this.scaleInfo,
         h('span.swatch.scale.tiny', { 'aria-hidden': 'true' }),
         `A–B ${fixed(d, 1)} px = ${mm(L)} mm → `,
-        h('strong', null, d > 0 ? `${sci(L / d)} mm/px` : 'scale points coincide'),
+        h('strong', null, d > 0 ? `${(L / d).toPrecision(4)} mm/px` : 'scale points coincide'),
       );
     } else {
       replace(this.scaleInfo, h('span.muted', null, `Scale: place A and B on the ruler, ${mm(L)} mm apart (set in the top bar).`));

@@ -69,9 +69,10 @@ export const api = {
   analysis: (id, { components, signal } = {}) =>
     request('GET', `/projects/${enc(id)}/analysis${components ? `?components=${components.map(enc).join(',')}` : ''}`, { signal }),
 
-  importProject: (projectFile, images) => {
+  importProject: (projectFile, images, name) => {
     const form = new FormData();
     form.append('project', projectFile, projectFile.name);
+    if (name) form.append('name', name);
     for (const f of images) form.append('file', f, f.name);
     return request('POST', '/import', { form });
   },

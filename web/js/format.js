@@ -83,3 +83,9 @@ export const STATUS_CLASS = {
 export function plural(n, one, many = `${one}s`) {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/** A message as a sentence: first letter upper case. */
+export function sentence(s) {
+  const t = String(s ?? '');
+  return t ? t[0].toUpperCase() + t.slice(1) : t;
+}

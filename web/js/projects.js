@@ -167,6 +167,7 @@ function step(n, title, text) {
 export function importDialog() {
   const jsonInput = h('input', { type: 'file', accept: '.json,application/json', required: true, id: 'import-json' });
   const imgInput = h('input', { type: 'file', accept: 'image/*,.tif,.tiff', multiple: true, id: 'import-images' });
+  const nameInput = h('input.input', { type: 'text', id: 'import-name', maxlength: 200, placeholder: 'from the file when empty', autocomplete: 'off' });
   const status = h('p.small.muted', { role: 'status' });
   const ok = h('button.btn.primary', { type: 'submit', id: 'import-submit' }, icon('import'), 'Import');
   const cancel = h('button.btn', { type: 'button' }, 'Cancel');
@@ -177,6 +178,7 @@ export function importDialog() {
     h('p', null, 'Choose a Strain Seer project JSON, or the annotation (“raw data”) JSON of the earlier Python Strain Seer, and the image files it refers to. A new project is created; nothing existing is changed.'),
     h('label.field', null, h('span.field-label', null, 'Project or annotation JSON'), jsonInput),
     h('label.field', null, h('span.field-label', null, 'Images (select all of them)'), imgInput),
+    h('label.field', null, h('span.field-label', null, 'Name of the new project (optional)'), nameInput),
     status,
     h('div.dialog-actions', null, cancel, ok),
   );
@@ -194,7 +196,7 @@ export function importDialog() {
     ok.disabled = true;
     status.textContent = `Uploading ${plural(images.length, 'image')}…`;
     try {
-      const p = await api.importProject(file, images);
+      const p = await api.importProject(file, images, nameInput.value.trim());
       dlg.close();
       toast(`Imported “${p.name ?? 'project'}”`, 'ok');
       location.hash = `#/project/${p.id}`;

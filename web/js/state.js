@@ -19,21 +19,36 @@ export const store = {
     for (const fn of listeners) fn(what, detail);
   },
 
-  /** Load a project (settings + images) from the server. */
+  /** Resolves when every page of the images of the last load has arrived. */
+  rest: Promise.resolve(),
+  loadToken: 0,
+
+  /**
+   * Load a project (settings + images) from the server. Resolves as soon as the project and
+   * the first page of its images (up to 1000) are here; the other pages of a large project
+   * arrive in the background (`store.rest`) and are announced with an 'images' event.
+   */
   async load(projectId) {
+    const token = ++this.loadToken;
     const data = await api.getProject(projectId);
-    // The project comes with the first page of its images; fetch the rest page by page.
     const images = Array.isArray(data.images) ? data.images.slice() : [];
     const total = Number(data.image_count ?? images.length);
     const limit = Number(data.images_limit ?? 1000) || 1000;
-    while (images.length < total) {
-      const page = await api.listImages(projectId, images.length, limit);
-      const got = Array.isArray(page?.images) ? page.images : [];
-      if (!got.length) break;
-      images.push(...got);
-    }
     data.images = images;
     this.setProjectData(data);
+    if (images.length >= total) {
+      this.rest = Promise.resolve();
+      return data;
+    }
+    const offsets = [];
+    for (let o = images.length; o < total; o += limit) offsets.push(o);
+    this.rest = Promise.all(offsets.map((o) => api.listImages(projectId, o, limit))).then((pages) => {
+      if (token !== this.loadToken || this.project?.id !== projectId) return;
+      const more = pages.flatMap((p) => (Array.isArray(p?.images) ? p.images : []));
+      const known = new Set(this.images.map((im) => im.id));
+      this.setImages(this.images.concat(more.filter((im) => !known.has(im.id))));
+      this.emit('images');
+    }, toastError);
     return data;
   },
 
@@ -70,6 +85,11 @@ export const store = {
   },
 
   counts() {
+    const sc = this.project?.status_counts;
+    if (sc && this.images.length < Number(this.project.image_count ?? 0)) {
+      // still loading the other pages: the server's counts are the complete ones
+      return { Complete: 0, Incomplete: 0, 'Missing Distance': 0, Missing: 0, ...sc };
+    }
     const c = { Complete: 0, Incomplete: 0, 'Missing Distance': 0, Missing: 0 };
     for (const im of this.images) c[im.status] = (c[im.status] ?? 0) + 1;
     return c;

@@ -1,6 +1,6 @@
 // Shared UI pieces: toasts, the save indicator, modal dialogs.
 import { h, icon } from './dom.js';
-import { STATUS_CLASS } from './format.js';
+import { sentence, STATUS_CLASS } from './format.js';
 
 // ---------- toasts ----------
 const toastRegion = () => document.getElementById('toasts');
@@ -14,7 +14,7 @@ export function toast(message, kind = 'info', { timeout } = {}) {
     `div.toast.${kind}`,
     { role: kind === 'error' ? 'alert' : 'status' },
     icon(kind === 'error' ? 'alert' : kind === 'ok' ? 'check' : 'info'),
-    h('span.toast-text', null, message),
+    h('span.toast-text', null, sentence(message)),
     close,
   );
   const remove = () => {

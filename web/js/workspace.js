@@ -41,6 +41,7 @@ export class Workspace {
   }
 
   unmount() {
+    this.saveScaleDebounced?.flush();
     if (this.panel) this.panel.view.unmount();
     this.panel = null;
     if (this.unsub) this.unsub();
@@ -141,6 +142,13 @@ export class Workspace {
       if (this.exportMenu.open && !this.exportMenu.contains(ev.target)) this.exportMenu.open = false;
     };
     document.addEventListener('click', this.closeMenus);
+    this.exportMenu.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape' && this.exportMenu.open) {
+        ev.stopPropagation();
+        this.exportMenu.open = false;
+        this.exportMenu.querySelector('summary')?.focus();
+      }
+    });
     this.renderSummary();
     this.list.render();
   }
@@ -239,7 +247,11 @@ export class Workspace {
       else el.removeAttribute('aria-current');
     }
     if (sub.view === 'image') {
-      const im = store.image(sub.imageId);
+      let im = store.image(sub.imageId);
+      if (!im) {
+        await store.rest; // a large project: the image may be on a later page
+        im = store.image(sub.imageId);
+      }
       if (!im) {
         toast('That image is not in this project any more.', 'error');
         location.replace(`#/project/${this.projectId}`);

@@ -15,9 +15,13 @@ fn bench_analysis(c: &mut Criterion) {
         let images = synthetic_images(n, 42);
         group.throughput(Throughput::Elements(n as u64));
         if n >= 100_000 {
-            group.sample_size(10).measurement_time(Duration::from_secs(8));
+            group
+                .sample_size(10)
+                .measurement_time(Duration::from_secs(8));
         } else {
-            group.sample_size(50).measurement_time(Duration::from_secs(3));
+            group
+                .sample_size(50)
+                .measurement_time(Duration::from_secs(3));
         }
         for sigma in [0.0, 1.0] {
             let options = AnalysisOptions {
@@ -25,9 +29,11 @@ fn bench_analysis(c: &mut Criterion) {
                 sigma_px: sigma,
                 ..AnalysisOptions::default()
             };
-            group.bench_with_input(BenchmarkId::new(format!("sigma{sigma}"), n), &images, |b, images| {
-                b.iter(|| analyze(black_box(images), black_box(&options)))
-            });
+            group.bench_with_input(
+                BenchmarkId::new(format!("sigma{sigma}"), n),
+                &images,
+                |b, images| b.iter(|| analyze(black_box(images), black_box(&options))),
+            );
         }
     }
     group.finish();

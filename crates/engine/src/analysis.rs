@@ -121,7 +121,10 @@ pub enum AnalysisErrorKind {
     UnknownReference(String),
     ReferenceIncomplete(ImageStatus),
     Strain(StrainError),
-    Regression { component: Component, error: RegressionError },
+    Regression {
+        component: Component,
+        error: RegressionError,
+    },
 }
 
 /// Accepted scale lengths, mm: 1 pm to 1000 km; anything outside is a typing error (and
@@ -185,16 +188,23 @@ impl fmt::Display for AnalysisErrorKind {
                  be regressed against distance"
             ),
             AnalysisErrorKind::UnknownReference(name) => {
-                write!(f, "the chosen reference image '{name}' is not in the project")
+                write!(
+                    f,
+                    "the chosen reference image '{name}' is not in the project"
+                )
             }
             AnalysisErrorKind::ReferenceIncomplete(status) => write!(
                 f,
                 "the chosen reference image is not complete ({status}): it needs 5 fiducial \
                  points, 2 scale points and a deformation distance"
             ),
-            AnalysisErrorKind::Strain(e) => e.fmt(f),
+            AnalysisErrorKind::Strain(e) => write!(f, "{e}"),
             AnalysisErrorKind::Regression { component, error } => {
-                write!(f, "regression of {} against deformation distance: {error}", component.label())
+                write!(
+                    f,
+                    "regression of {} against deformation distance: {error}",
+                    component.label()
+                )
             }
         }
     }
@@ -217,7 +227,12 @@ impl AnalysisError {
 
 impl ImageInput {
     /// A complete image: five fiducials, two scale points and a deformation distance (mm).
-    pub fn complete(name: impl Into<String>, fiducials: Fiducials, scale: ScalePoints, deformation: f64) -> Self {
+    pub fn complete(
+        name: impl Into<String>,
+        fiducials: Fiducials,
+        scale: ScalePoints,
+        deformation: f64,
+    ) -> Self {
         Self {
             name: name.into(),
             fiducials: Some(fiducials),
@@ -235,8 +250,16 @@ impl ImageInput {
             return ImageStatus::Complete;
         }
         let (f, s) = self.placed.unwrap_or((
-            if self.fiducials.is_some() { Fiducials::COUNT } else { 0 },
-            if self.scale.is_some() { ScalePoints::COUNT } else { 0 },
+            if self.fiducials.is_some() {
+                Fiducials::COUNT
+            } else {
+                0
+            },
+            if self.scale.is_some() {
+                ScalePoints::COUNT
+            } else {
+                0
+            },
         ));
         match ImageStatus::from_counts(f, s, self.deformation.is_some()) {
             ImageStatus::Complete => ImageStatus::Incomplete,
@@ -295,9 +318,8 @@ struct Complete<'a> {
 /// of each requested component against deformation distance and Poisson's ratio.
 ///
 /// Steps: validate the options (scale length in [`SCALE_LENGTH_RANGE_MM`], σ in
-/// [`SIGMA_RANGE_PX`]) and every
-/// given distance (finite); collect the complete images in input order (the others go to
-/// `excluded` with their status); resolve the reference (named, which must exist and be
+/// [`SIGMA_RANGE_PX`]) and every given distance (finite); collect the complete images in input
+/// order (the others go to `excluded` with their status); resolve the reference (named, which must exist and be
 /// complete, or the smallest distance, ties by order); require at least 3 complete images and
 /// two different distances; compute F, the measures and their uncertainty per image (the
 /// reference row is exactly [`StrainMeasures::identity`] with zero uncertainty); regress each
@@ -305,12 +327,17 @@ struct Complete<'a> {
 ///
 /// Errors name the image they concern ([`AnalysisError::image`]). The result never holds NaN
 /// or infinity.
-pub fn analyze(images: &[ImageInput], options: &AnalysisOptions) -> Result<Analysis, AnalysisError> {
+pub fn analyze(
+    images: &[ImageInput],
+    options: &AnalysisOptions,
+) -> Result<Analysis, AnalysisError> {
     use AnalysisErrorKind as K;
-    if !(SCALE_LENGTH_RANGE_MM.contains(&options.scale_length)) {
-        return Err(AnalysisError::general(K::InvalidScaleLength(options.scale_length)));
+    if !SCALE_LENGTH_RANGE_MM.contains(&options.scale_length) {
+        return Err(AnalysisError::general(K::InvalidScaleLength(
+            options.scale_length,
+        )));
     }
-    if !(SIGMA_RANGE_PX.contains(&options.sigma_px)) {
+    if !SIGMA_RANGE_PX.contains(&options.sigma_px) {
         return Err(AnalysisError::general(K::InvalidSigma(options.sigma_px)));
     }
     let mut complete = Vec::new();
@@ -319,7 +346,10 @@ pub fn analyze(images: &[ImageInput], options: &AnalysisOptions) -> Result<Analy
         if let Some(d) = image.deformation
             && !d.is_finite()
         {
-            return Err(AnalysisError::for_image(&image.name, K::NonFiniteDistance(d)));
+            return Err(AnalysisError::for_image(
+                &image.name,
+                K::NonFiniteDistance(d),
+            ));
         }
         match (&image.fiducials, &image.scale, image.deformation) {
             (Some(fiducials), Some(scale), Some(deformation)) => complete.push(Complete {
@@ -341,7 +371,12 @@ pub fn analyze(images: &[ImageInput], options: &AnalysisOptions) -> Result<Analy
             let status = image.status();
             match complete.iter().position(|c| c.name == name.as_str()) {
                 Some(pos) if status.is_complete() => Some(pos),
-                _ => return Err(AnalysisError::for_image(name, K::ReferenceIncomplete(status))),
+                _ => {
+                    return Err(AnalysisError::for_image(
+                        name,
+                        K::ReferenceIncomplete(status),
+                    ));
+                }
             }
         }
         None => None,
@@ -360,14 +395,19 @@ pub fn analyze(images: &[ImageInput], options: &AnalysisOptions) -> Result<Analy
     let reference_pos = reference_pos.unwrap_or_else(|| {
         // Smallest distance; `fold` keeps the first of equal values.
         (1..complete.len()).fold(0, |best, i| {
-            if complete[i].deformation < complete[best].deformation { i } else { best }
+            if complete[i].deformation < complete[best].deformation {
+                i
+            } else {
+                best
+            }
         })
     });
     let reference = &complete[reference_pos];
     let reference_frame = Frame::new(reference.fiducials, reference.scale, options.scale_length);
     let strain_error = |name: &str, e: StrainError| AnalysisError::for_image(name, K::Strain(e));
     // The reference markers must span an area: checked once, the error names the reference.
-    deformation_gradient(&reference_frame.mm, &reference_frame.mm).map_err(|e| strain_error(reference.name, e))?;
+    deformation_gradient(&reference_frame.mm, &reference_frame.mm)
+        .map_err(|e| strain_error(reference.name, e))?;
 
     let mut rows = Vec::with_capacity(complete.len());
     for (pos, image) in complete.iter().enumerate() {
@@ -378,7 +418,8 @@ pub fn analyze(images: &[ImageInput], options: &AnalysisOptions) -> Result<Analy
             let deformation: Deformation = deformation_gradient(&reference_frame.mm, &frame.mm)
                 .map_err(|e| strain_error(image.name, e))?;
             let measures = StrainMeasures::from_gradient(&deformation);
-            let uncertainty = propagate_frames(&reference_frame, &frame, &deformation, options.sigma_px);
+            let uncertainty =
+                propagate_frames(&reference_frame, &frame, &deformation, options.sigma_px);
             (measures, uncertainty)
         };
         if !(measures.is_finite() && uncertainty.is_finite() && frame.mm_per_px.is_finite()) {
@@ -397,7 +438,8 @@ pub fn analyze(images: &[ImageInput], options: &AnalysisOptions) -> Result<Analy
     let distances: Vec<f64> = rows.iter().map(|r| r.deformation).collect();
     let regress = |component: Component| {
         let y: Vec<f64> = rows.iter().map(|r| component.value(&r.measures)).collect();
-        linregress(&distances, &y).map_err(|error| AnalysisError::general(K::Regression { component, error }))
+        linregress(&distances, &y)
+            .map_err(|error| AnalysisError::general(K::Regression { component, error }))
     };
     let mut regressions = Vec::with_capacity(options.components.len());
     for &component in &options.components {
@@ -406,10 +448,11 @@ pub fn analyze(images: &[ImageInput], options: &AnalysisOptions) -> Result<Analy
             regression: regress(component)?,
         });
     }
-    let find_or_regress = |component: Component| match regressions.iter().find(|r| r.component == component) {
-        Some(r) => Ok(r.regression),
-        None => regress(component),
-    };
+    let find_or_regress =
+        |component: Component| match regressions.iter().find(|r| r.component == component) {
+            Some(r) => Ok(r.regression),
+            None => regress(component),
+        };
     let fit_x = find_or_regress(Component::EpsXx)?;
     let fit_y = find_or_regress(Component::EpsYy)?;
     let poisson = poisson_ratio(&rows, &distances, options.loading_axis, &fit_x, &fit_y);
@@ -474,7 +517,8 @@ fn poisson_ratio(
     }
     let cov = cross / ((n - 2.0) * sxx);
     let nu = -lateral.slope / axial.slope;
-    let var = (lateral.stderr.powi(2) + nu * nu * axial.stderr.powi(2) + 2.0 * nu * cov) / axial.slope.powi(2);
+    let var = (lateral.stderr.powi(2) + nu * nu * axial.stderr.powi(2) + 2.0 * nu * cov)
+        / axial.slope.powi(2);
     let stderr = var.max(0.0).sqrt();
     (nu.is_finite() && stderr.is_finite()).then_some(Poisson {
         loading_axis,

@@ -10,8 +10,8 @@ pub mod synthetic;
 pub mod uncertainty;
 
 pub use analysis::{
-    Analysis, AnalysisError, AnalysisErrorKind, AnalysisOptions, Axis, ComponentRegression, ImageInput, ImageResult,
-    Poisson, analyze,
+    Analysis, AnalysisError, AnalysisErrorKind, AnalysisOptions, Axis, ComponentRegression,
+    ImageInput, ImageResult, Poisson, analyze,
 };
 pub use points::{Fiducials, ImageStatus, Point, PointError, PointRole, ScalePoints};
 pub use regression::{Regression, RegressionError, linregress};

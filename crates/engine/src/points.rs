@@ -74,7 +74,7 @@ pub const FIDUCIAL_NAMES: [&str; 5] = ["top-left", "top-right", "bottom-right", 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PointError {
     /// A coordinate is NaN or infinite.
-    #[error("{role} point {index} is not a finite number ({point})")]
+    #[error("{role} point {index} is not a finite number {point}")]
     NotFinite {
         role: PointRole,
         index: usize,

@@ -57,13 +57,20 @@ const PERFECT_FIT: f64 = 4.0 * f64::EPSILON;
 /// Errors: different lengths, fewer than 3 points, a non-finite value, all x equal.
 pub fn linregress(x: &[f64], y: &[f64]) -> Result<Regression, RegressionError> {
     if x.len() != y.len() {
-        return Err(RegressionError::LengthMismatch { x: x.len(), y: y.len() });
+        return Err(RegressionError::LengthMismatch {
+            x: x.len(),
+            y: y.len(),
+        });
     }
     let n = x.len();
     if n < MIN_POINTS {
         return Err(RegressionError::TooFewPoints { n });
     }
-    if let Some(index) = x.iter().zip(y).position(|(a, b)| !(a.is_finite() && b.is_finite())) {
+    if let Some(index) = x
+        .iter()
+        .zip(y)
+        .position(|(a, b)| !(a.is_finite() && b.is_finite()))
+    {
         return Err(RegressionError::NonFinite { index });
     }
     if x.iter().all(|&v| v == x[0]) {
@@ -127,15 +134,28 @@ pub fn linregress(x: &[f64], y: &[f64]) -> Result<Regression, RegressionError> {
         intercept_stderr,
         slope_ci95: [slope - half_width, slope + half_width],
     };
-    let all_finite = [slope, intercept, p_value, stderr, intercept_stderr, half_width]
-        .iter()
-        .all(|v| v.is_finite());
+    let all_finite = [
+        slope,
+        intercept,
+        p_value,
+        stderr,
+        intercept_stderr,
+        half_width,
+    ]
+    .iter()
+    .all(|v| v.is_finite());
     if all_finite {
         Ok(result)
     } else {
         // Only reachable when sums overflow (values near 1e154 or beyond): name the largest.
         let magnitude = |i: usize| x[i].abs().max(y[i].abs());
-        let index = (0..n).fold(0, |best, i| if magnitude(i) > magnitude(best) { i } else { best });
+        let index = (0..n).fold(0, |best, i| {
+            if magnitude(i) > magnitude(best) {
+                i
+            } else {
+                best
+            }
+        });
         Err(RegressionError::NonFinite { index })
     }
 }

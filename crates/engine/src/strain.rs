@@ -76,7 +76,9 @@ pub enum StrainError {
     DegenerateCurrent { det: f64 },
     /// A result overflowed to infinity or NaN: coordinates, scale length or σ are far outside
     /// any physical range (e.g. points at 1e300 px).
-    #[error("the numbers are out of range: a result is not finite (check coordinates, scale length and sigma)")]
+    #[error(
+        "the numbers are out of range: a result is not finite (check coordinates, scale length and sigma)"
+    )]
     NonFinite,
 }
 
@@ -167,7 +169,9 @@ impl Component {
 
     /// The component the Python tool's files call `name` (`x_axis`, `y_axis`, `shear`).
     pub fn from_legacy_name(name: &str) -> Option<Self> {
-        Self::DEFAULT.into_iter().find(|c| c.legacy_name() == Some(name))
+        Self::DEFAULT
+            .into_iter()
+            .find(|c| c.legacy_name() == Some(name))
     }
 
     /// Human-readable name with the measure it belongs to, e.g. `"εxx (small strain)"`.
@@ -213,7 +217,10 @@ impl Component {
 
     /// True for the two principal angles and the rotation (degrees).
     pub fn is_angle(self) -> bool {
-        matches!(self, Component::EpsAngle | Component::EAngle | Component::Rotation)
+        matches!(
+            self,
+            Component::EpsAngle | Component::EAngle | Component::Rotation
+        )
     }
 
     /// This component's value in `m`.
@@ -272,7 +279,9 @@ pub fn mm_per_px(scale: &ScalePoints, scale_length: f64) -> f64 {
 pub fn to_mm(fiducials: &Fiducials, scale: &ScalePoints, scale_length: f64) -> [Point; 5] {
     let c = mm_per_px(scale, scale_length);
     let s0 = scale.points()[0];
-    fiducials.points().map(|p| Point::new((p.x - s0.x) * c, (p.y - s0.y) * c))
+    fiducials
+        .points()
+        .map(|p| Point::new((p.x - s0.x) * c, (p.y - s0.y) * c))
 }
 
 /// Condition number λmax/λmin of a symmetric positive semi-definite 2×2 matrix; `INFINITY` when
@@ -284,7 +293,11 @@ pub(crate) fn condition_number(m: &Matrix2<f64>) -> f64 {
         return f64::INFINITY;
     }
     let lmin = (a * b - c * c) / lmax;
-    if lmin > 0.0 { lmax / lmin } else { f64::INFINITY }
+    if lmin > 0.0 {
+        lmax / lmin
+    } else {
+        f64::INFINITY
+    }
 }
 
 /// The four centre→corner edge vectors `q_i − q_4`, i = 0..3.
@@ -295,7 +308,8 @@ pub(crate) fn edges(q: &[Point; 5]) -> [Vector2<f64>; 4] {
 
 /// `Σ v vᵀ` over the four vectors.
 pub(crate) fn spread(v: &[Vector2<f64>; 4]) -> Matrix2<f64> {
-    v.iter().fold(Matrix2::zeros(), |acc, x| acc + x * x.transpose())
+    v.iter()
+        .fold(Matrix2::zeros(), |acc, x| acc + x * x.transpose())
 }
 
 /// `F = (Σ x_i X_iᵀ)(Σ X_i X_iᵀ)⁻¹` over the four centre→corner vectors.
@@ -307,26 +321,41 @@ pub(crate) fn spread(v: &[Vector2<f64>; 4]) -> Matrix2<f64> {
 /// [`MAX_CONDITION`] (reference markers collinear or coincident);
 /// [`StrainError::DegenerateCurrent`] when det F ≤ 0, F is not finite, an entry of F exceeds
 /// [`MAX_GRADIENT`] or the current markers are collinear by the same condition-number test.
-pub fn deformation_gradient(reference_mm: &[Point; 5], current_mm: &[Point; 5]) -> Result<Deformation, StrainError> {
+pub fn deformation_gradient(
+    reference_mm: &[Point; 5],
+    current_mm: &[Point; 5],
+) -> Result<Deformation, StrainError> {
     let xr = edges(reference_mm);
     let xc = edges(current_mm);
     let a = spread(&xr);
     let condition = condition_number(&a);
-    if !(condition <= MAX_CONDITION) {
+    if condition > MAX_CONDITION {
         return Err(StrainError::DegenerateReference { condition });
     }
-    let a_inv = a.try_inverse().ok_or(StrainError::DegenerateReference { condition })?;
+    let a_inv = a
+        .try_inverse()
+        .ok_or(StrainError::DegenerateReference { condition })?;
     let g = xr
         .iter()
         .zip(&xc)
-        .fold(Matrix2::zeros(), |acc: Matrix2<f64>, (big, small)| acc + (small - big) * big.transpose());
+        .fold(Matrix2::zeros(), |acc: Matrix2<f64>, (big, small)| {
+            acc + (small - big) * big.transpose()
+        });
     let f = Matrix2::identity() + g * a_inv;
     let det = f.determinant();
     let in_range = f.iter().all(|v| v.is_finite() && v.abs() <= MAX_GRADIENT);
-    if !(det > 0.0 && det.is_finite() && in_range && condition_number(&spread(&xc)) <= MAX_CONDITION) {
+    if !(det > 0.0
+        && det.is_finite()
+        && in_range
+        && condition_number(&spread(&xc)) <= MAX_CONDITION)
+    {
         return Err(StrainError::DegenerateCurrent { det });
     }
-    let sum_sq: f64 = xr.iter().zip(&xc).map(|(big, small)| (f * big - small).norm_squared()).sum();
+    let sum_sq: f64 = xr
+        .iter()
+        .zip(&xc)
+        .map(|(big, small)| (f * big - small).norm_squared())
+        .sum();
     let residual_mm = (sum_sq / 4.0).sqrt();
     if !residual_mm.is_finite() {
         return Err(StrainError::NonFinite);
@@ -451,7 +480,11 @@ impl StrainMeasures {
                 xy: hr * sin2,
             }
         } else {
-            Tensor2 { xx: hm, yy: hm, xy: 0.0 }
+            Tensor2 {
+                xx: hm,
+                yy: hm,
+                xy: 0.0,
+            }
         };
         let hencky_principal = Principal {
             e1: h1,
@@ -493,7 +526,11 @@ impl StrainMeasures {
         let p = |p: &Principal| [p.e1, p.e2, p.angle_deg, p.max_shear];
         let [[f00, f01], [f10, f11]] = self.f;
         let (s, g, h) = (t(&self.small), t(&self.green), t(&self.hencky));
-        let (sp, gp, hp) = (p(&self.small_principal), p(&self.green_principal), p(&self.hencky_principal));
+        let (sp, gp, hp) = (
+            p(&self.small_principal),
+            p(&self.green_principal),
+            p(&self.hencky_principal),
+        );
         [
             f00,
             f01,
@@ -561,7 +598,10 @@ mod tests {
     #[test]
     fn component_keys_are_the_serde_names_and_round_trip() {
         for c in Component::ALL {
-            assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{}\"", c.key()));
+            assert_eq!(
+                serde_json::to_string(&c).unwrap(),
+                format!("\"{}\"", c.key())
+            );
             assert_eq!(Component::from_key(c.key()), Some(c));
             let back: Component = serde_json::from_str(&format!("\"{}\"", c.key())).unwrap();
             assert_eq!(back, c);
@@ -582,8 +622,14 @@ mod tests {
         assert_eq!(Component::Exx.legacy_name(), None);
         assert_eq!(Component::EpsXx.label(), "εxx (small strain)");
         assert_eq!(Component::EpsXx.to_string(), "εxx (small strain)");
-        let angles: Vec<_> = Component::ALL.into_iter().filter(|c| c.unit() == "°").collect();
-        assert_eq!(angles, [Component::EpsAngle, Component::EAngle, Component::Rotation]);
+        let angles: Vec<_> = Component::ALL
+            .into_iter()
+            .filter(|c| c.unit() == "°")
+            .collect();
+        assert_eq!(
+            angles,
+            [Component::EpsAngle, Component::EAngle, Component::Rotation]
+        );
         assert_eq!(Component::J.unit(), "");
     }
 
@@ -618,9 +664,18 @@ mod tests {
         for (c, v) in expected {
             assert_eq!(c.value(&m), v, "{c:?}");
         }
-        assert_eq!(m.small_principal.angle_deg, arr[StrainMeasures::HALF_TURN_ANGLES[0]]);
-        assert_eq!(m.green_principal.angle_deg, arr[StrainMeasures::HALF_TURN_ANGLES[1]]);
-        assert_eq!(m.hencky_principal.angle_deg, arr[StrainMeasures::HALF_TURN_ANGLES[2]]);
+        assert_eq!(
+            m.small_principal.angle_deg,
+            arr[StrainMeasures::HALF_TURN_ANGLES[0]]
+        );
+        assert_eq!(
+            m.green_principal.angle_deg,
+            arr[StrainMeasures::HALF_TURN_ANGLES[1]]
+        );
+        assert_eq!(
+            m.hencky_principal.angle_deg,
+            arr[StrainMeasures::HALF_TURN_ANGLES[2]]
+        );
         assert_eq!(m.rotation_deg, arr[StrainMeasures::ROTATION]);
         assert_eq!(m.residual_mm, arr[StrainMeasures::RESIDUAL]);
     }
@@ -639,8 +694,14 @@ mod tests {
     #[test]
     fn condition_number_of_degenerate_matrices_is_infinite() {
         assert_eq!(condition_number(&Matrix2::zeros()), f64::INFINITY);
-        assert_eq!(condition_number(&Matrix2::new(1.0, 1.0, 1.0, 1.0)), f64::INFINITY);
-        assert_eq!(condition_number(&Matrix2::new(f64::NAN, 0.0, 0.0, 1.0)), f64::INFINITY);
+        assert_eq!(
+            condition_number(&Matrix2::new(1.0, 1.0, 1.0, 1.0)),
+            f64::INFINITY
+        );
+        assert_eq!(
+            condition_number(&Matrix2::new(f64::NAN, 0.0, 0.0, 1.0)),
+            f64::INFINITY
+        );
         assert_eq!(condition_number(&Matrix2::new(4.0, 0.0, 0.0, 1.0)), 4.0);
     }
 }

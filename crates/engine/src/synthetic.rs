@@ -19,7 +19,10 @@ pub const NOISE_PX: f64 = 0.3;
 /// The true deformation gradient at deformation distance `d` mm: stretch along x, compression
 /// along y and a little shear, `[[1 + 0.009d, 0.0005d], [−0.0008d, 1 − 0.015d]]`.
 pub fn true_gradient(d: f64) -> [[f64; 2]; 2] {
-    [[1.0 + 0.009 * d, 0.0005 * d], [-0.0008 * d, 1.0 - 0.015 * d]]
+    [
+        [1.0 + 0.009 * d, 0.0005 * d],
+        [-0.0008 * d, 1.0 - 0.015 * d],
+    ]
 }
 
 /// `n` complete images (`synthetic-000000.png`, …) in distance order, scale length
@@ -27,11 +30,21 @@ pub fn true_gradient(d: f64) -> [[f64; 2]; 2] {
 pub fn synthetic_images(n: usize, seed: u64) -> Vec<ImageInput> {
     let mut rng = SplitMix64(seed);
     // Reference marker layout in mm relative to the centre marker (y down): TL, TR, BR, BL, C.
-    let layout = [(-8.0, -16.0), (8.0, -16.0), (8.0, 16.0), (-8.0, 16.0), (0.0, 0.0)];
+    let layout = [
+        (-8.0, -16.0),
+        (8.0, -16.0),
+        (8.0, 16.0),
+        (-8.0, 16.0),
+        (0.0, 0.0),
+    ];
     let px_per_mm = 15.0;
     (0..n)
         .map(|k| {
-            let d = if n > 1 { MAX_DISTANCE_MM * k as f64 / (n - 1) as f64 } else { 0.0 };
+            let d = if n > 1 {
+                MAX_DISTANCE_MM * k as f64 / (n - 1) as f64
+            } else {
+                0.0
+            };
             let f = true_gradient(d);
             let zoom = 0.85 + 0.3 * rng.uniform();
             let (tx, ty) = (100.0 * rng.uniform() - 50.0, 100.0 * rng.uniform() - 50.0);
@@ -39,10 +52,16 @@ pub fn synthetic_images(n: usize, seed: u64) -> Vec<ImageInput> {
             let points = layout.map(|(x, y)| {
                 let u = f[0][0] * x + f[0][1] * y;
                 let v = f[1][0] * x + f[1][1] * y;
-                Point::new(460.0 + tx + zoom * px_per_mm * u + noise(), 640.0 + ty + zoom * px_per_mm * v + noise())
+                Point::new(
+                    460.0 + tx + zoom * px_per_mm * u + noise(),
+                    640.0 + ty + zoom * px_per_mm * v + noise(),
+                )
             });
             let s0 = Point::new(1000.0 + tx + noise(), 860.0 + ty + noise());
-            let s1 = Point::new(s0.x + noise(), s0.y - SCALE_LENGTH_MM * px_per_mm * zoom + noise());
+            let s1 = Point::new(
+                s0.x + noise(),
+                s0.y - SCALE_LENGTH_MM * px_per_mm * zoom + noise(),
+            );
             ImageInput {
                 name: format!("synthetic-{k:06}.png"),
                 fiducials: Fiducials::new(points).ok(),

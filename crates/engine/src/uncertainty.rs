@@ -39,8 +39,8 @@
 
 use crate::points::{Fiducials, Point, ScalePoints};
 use crate::strain::{
-    Deformation, StrainError, StrainMeasures, deformation_gradient, edges, mm_per_px, normalise_half_turn,
-    spread, to_mm, wrap,
+    Deformation, StrainError, StrainMeasures, deformation_gradient, edges, mm_per_px,
+    normalise_half_turn, spread, to_mm, wrap,
 };
 use nalgebra::{Matrix2, Matrix4, Vector2, Vector4};
 
@@ -84,7 +84,11 @@ pub fn propagate(
     let c = Frame::new(current, current_scale, scale_length);
     let d = deformation_gradient(&r.mm, &c.mm)?;
     let u = propagate_frames(&r, &c, &d, sigma_px);
-    if u.is_finite() { Ok(u) } else { Err(StrainError::NonFinite) }
+    if u.is_finite() {
+        Ok(u)
+    } else {
+        Err(StrainError::NonFinite)
+    }
 }
 
 /// Covariance of (F₀₀, F₀₁, F₁₀, F₁₁) from independent errors of `sigma_px` on all 28 placed
@@ -101,7 +105,9 @@ pub fn gradient_covariance(
     let c = Frame::new(current, current_scale, scale_length);
     let d = deformation_gradient(&r.mm, &c.mm)?;
     let (cov, _) = f_covariance(&r, &c, &d, sigma_px);
-    Ok(std::array::from_fn(|i| std::array::from_fn(|j| cov[(i, j)])))
+    Ok(std::array::from_fn(|i| {
+        std::array::from_fn(|j| cov[(i, j)])
+    }))
 }
 
 /// Covariance of vec(F) and the residual noise floor (mm).
@@ -154,7 +160,12 @@ fn f_covariance(r: &Frame, c: &Frame, d: &Deformation, sigma_px: f64) -> (Matrix
 }
 
 /// Standard uncertainty of every field of the strain `d` of frame `c` relative to frame `r`.
-pub(crate) fn propagate_frames(r: &Frame, c: &Frame, d: &Deformation, sigma_px: f64) -> StrainMeasures {
+pub(crate) fn propagate_frames(
+    r: &Frame,
+    c: &Frame,
+    d: &Deformation,
+    sigma_px: f64,
+) -> StrainMeasures {
     if sigma_px == 0.0 {
         return StrainMeasures::default();
     }
@@ -167,7 +178,11 @@ pub(crate) fn propagate_frames(r: &Frame, c: &Frame, d: &Deformation, sigma_px: 
         let at = |sign: f64| {
             let mut g = f;
             g[k / 2][k % 2] += sign * h;
-            StrainMeasures::from_gradient(&Deformation { f: g, residual_mm: 0.0 }).to_array()
+            StrainMeasures::from_gradient(&Deformation {
+                f: g,
+                residual_mm: 0.0,
+            })
+            .to_array()
         };
         let plus = at(1.0);
         let minus = at(-1.0);
@@ -183,7 +198,12 @@ pub(crate) fn propagate_frames(r: &Frame, c: &Frame, d: &Deformation, sigma_px: 
     }
     let mut sigma = [0.0; StrainMeasures::FIELD_COUNT];
     for (field, out) in sigma.iter_mut().enumerate() {
-        let v = Vector4::new(grads[0][field], grads[1][field], grads[2][field], grads[3][field]);
+        let v = Vector4::new(
+            grads[0][field],
+            grads[1][field],
+            grads[2][field],
+            grads[3][field],
+        );
         let var = (v.transpose() * cov * v)[(0, 0)];
         *out = var.max(0.0).sqrt();
     }
@@ -196,4 +216,3 @@ pub(crate) fn propagate_frames(r: &Frame, c: &Frame, d: &Deformation, sigma_px: 
     sigma[StrainMeasures::RESIDUAL] = floor;
     StrainMeasures::from_array(&sigma)
 }
-

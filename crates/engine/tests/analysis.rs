@@ -7,8 +7,8 @@ use approx::assert_abs_diff_eq;
 use common::*;
 use strain_seer_engine::synthetic::{self, SCALE_LENGTH_MM};
 use strain_seer_engine::{
-    AnalysisError, AnalysisErrorKind, AnalysisOptions, Axis, Component, Fiducials, ImageInput, ImageStatus, Point,
-    RegressionError, StrainError, StrainMeasures, analyze,
+    AnalysisError, AnalysisErrorKind, AnalysisOptions, Axis, Component, Fiducials, ImageInput,
+    ImageStatus, Point, RegressionError, StrainError, StrainMeasures, analyze,
 };
 
 fn options() -> AnalysisOptions {
@@ -27,7 +27,13 @@ fn project(distances: &[f64]) -> Vec<ImageInput> {
     distances
         .iter()
         .enumerate()
-        .map(|(i, &d)| image(&format!("img{i}.png"), d, shot(&LAYOUT, compression(d), Camera::PLAIN)))
+        .map(|(i, &d)| {
+            image(
+                &format!("img{i}.png"),
+                d,
+                shot(&LAYOUT, compression(d), Camera::PLAIN),
+            )
+        })
         .collect()
 }
 
@@ -40,7 +46,10 @@ fn reference_defaults_to_smallest_distance_not_first_image() {
     let images = project(&[10.0, 0.0, 20.0, 30.0]);
     let a = analyze(&images, &options()).expect("valid");
     assert_eq!((a.reference, a.reference_name.as_str()), (1, "img1.png"));
-    assert_eq!(a.rows.iter().map(|r| r.index).collect::<Vec<_>>(), [0, 1, 2, 3]);
+    assert_eq!(
+        a.rows.iter().map(|r| r.index).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
     assert_eq!(a.rows[1].measures, StrainMeasures::identity());
     assert_eq!(a.rows[1].uncertainty, StrainMeasures::default());
     assert_abs_diff_eq!(a.rows[0].measures.small.yy, -0.1, epsilon = 1e-12);
@@ -50,7 +59,11 @@ fn reference_defaults_to_smallest_distance_not_first_image() {
 #[test]
 fn ties_for_smallest_distance_go_to_the_first_in_order() {
     let mut images = project(&[5.0, 0.0, 0.0, 20.0]);
-    images[2] = image("img2.png", 0.0, shot(&LAYOUT, compression(3.0), Camera::PLAIN));
+    images[2] = image(
+        "img2.png",
+        0.0,
+        shot(&LAYOUT, compression(3.0), Camera::PLAIN),
+    );
     let a = analyze(&images, &options()).expect("valid");
     assert_eq!(a.reference, 1);
 }
@@ -65,7 +78,10 @@ fn a_named_reference_is_used() {
     let a = analyze(&images, &opts).expect("valid");
     assert_eq!(a.reference, 2);
     assert_eq!(a.rows[2].measures, StrainMeasures::identity());
-    assert!(a.rows[0].measures.small.yy > 0.0, "relative to the 20 mm image, 0 mm is stretched in y");
+    assert!(
+        a.rows[0].measures.small.yy > 0.0,
+        "relative to the 20 mm image, 0 mm is stretched in y"
+    );
 }
 
 #[test]
@@ -76,8 +92,14 @@ fn unknown_or_incomplete_reference_is_an_error() {
         ..options()
     };
     let e = err(&images, &opts);
-    assert_eq!(e.kind, AnalysisErrorKind::UnknownReference("nope.png".into()));
-    assert_eq!(e.to_string(), "the chosen reference image 'nope.png' is not in the project");
+    assert_eq!(
+        e.kind,
+        AnalysisErrorKind::UnknownReference("nope.png".into())
+    );
+    assert_eq!(
+        e.to_string(),
+        "the chosen reference image 'nope.png' is not in the project"
+    );
 
     images[3].deformation = None;
     let opts = AnalysisOptions {
@@ -86,8 +108,13 @@ fn unknown_or_incomplete_reference_is_an_error() {
     };
     let e = err(&images, &opts);
     assert_eq!(e.image.as_deref(), Some("img3.png"));
-    assert_eq!(e.kind, AnalysisErrorKind::ReferenceIncomplete(ImageStatus::MissingDistance));
-    assert!(e.to_string().starts_with("image 'img3.png': the chosen reference image is not complete (Missing Distance)"));
+    assert_eq!(
+        e.kind,
+        AnalysisErrorKind::ReferenceIncomplete(ImageStatus::MissingDistance)
+    );
+    assert!(e.to_string().starts_with(
+        "image 'img3.png': the chosen reference image is not complete (Missing Distance)"
+    ));
 }
 
 #[test]
@@ -145,7 +172,10 @@ fn all_distances_equal_is_an_error() {
     let images = project(&[5.0, 5.0, 5.0]);
     let e = err(&images, &options());
     assert_eq!(e.kind, AnalysisErrorKind::AllDistancesEqual(5.0));
-    assert!(e.to_string().starts_with("all complete images have the same deformation distance (5 mm)"));
+    assert!(
+        e.to_string()
+            .starts_with("all complete images have the same deformation distance (5 mm)")
+    );
 }
 
 #[test]
@@ -156,14 +186,20 @@ fn invalid_options_and_distances_are_errors() {
             scale_length: bad,
             ..options()
         };
-        assert!(matches!(err(&images, &opts).kind, AnalysisErrorKind::InvalidScaleLength(_)));
+        assert!(matches!(
+            err(&images, &opts).kind,
+            AnalysisErrorKind::InvalidScaleLength(_)
+        ));
     }
     for bad in [-0.5, 1e7, f64::NAN, f64::INFINITY] {
         let opts = AnalysisOptions {
             sigma_px: bad,
             ..options()
         };
-        assert!(matches!(err(&images, &opts).kind, AnalysisErrorKind::InvalidSigma(_)));
+        assert!(matches!(
+            err(&images, &opts).kind,
+            AnalysisErrorKind::InvalidSigma(_)
+        ));
     }
     let opts = AnalysisOptions {
         scale_length: 0.0,
@@ -177,18 +213,25 @@ fn invalid_options_and_distances_are_errors() {
     bad[1].deformation = Some(f64::NAN);
     let e = err(&bad, &options());
     assert_eq!(e.image.as_deref(), Some("img1.png"));
-    assert_eq!(e.to_string(), "image 'img1.png': the deformation distance is not a finite number (NaN)");
+    assert_eq!(
+        e.to_string(),
+        "image 'img1.png': the deformation distance is not a finite number (NaN)"
+    );
 }
 
 #[test]
 fn degenerate_markers_name_the_image() {
     let mut images = project(&[0.0, 10.0, 20.0]);
     let line = |i: f64| Point::new(100.0 + i, 200.0 + 2.0 * i);
-    let collinear = Fiducials::new([line(0.0), line(10.0), line(20.0), line(30.0), line(15.0)]).expect("finite");
+    let collinear = Fiducials::new([line(0.0), line(10.0), line(20.0), line(30.0), line(15.0)])
+        .expect("finite");
     images[1].fiducials = Some(collinear);
     let e = err(&images, &options());
     assert_eq!(e.image.as_deref(), Some("img1.png"));
-    assert!(matches!(e.kind, AnalysisErrorKind::Strain(StrainError::DegenerateCurrent { .. })));
+    assert!(matches!(
+        e.kind,
+        AnalysisErrorKind::Strain(StrainError::DegenerateCurrent { .. })
+    ));
 
     // The same markers on the reference: the error names the reference, b.png.
     let mut images = project(&[0.0, 10.0, 20.0]);
@@ -196,9 +239,14 @@ fn degenerate_markers_name_the_image() {
     images[0].fiducials = Some(collinear);
     let e = err(&images, &options());
     assert_eq!(e.image.as_deref(), Some("b.png"));
-    assert!(matches!(e.kind, AnalysisErrorKind::Strain(StrainError::DegenerateReference { .. })));
+    assert!(matches!(
+        e.kind,
+        AnalysisErrorKind::Strain(StrainError::DegenerateReference { .. })
+    ));
     assert!(
-        e.to_string().starts_with("image 'b.png': the reference markers are collinear or coincident (condition number"),
+        e.to_string().starts_with(
+            "image 'b.png': the reference markers are collinear or coincident (condition number"
+        ),
         "{e}"
     );
 }
@@ -222,7 +270,12 @@ fn identical_non_reference_frames_are_exactly_zero() {
 fn regression_covers_every_requested_component_over_all_complete_images() {
     let images = project(&[0.0, 10.0, 20.0, 30.0]);
     let opts = AnalysisOptions {
-        components: vec![Component::EpsYy, Component::J, Component::HenckyXx, Component::EpsXy],
+        components: vec![
+            Component::EpsYy,
+            Component::J,
+            Component::HenckyXx,
+            Component::EpsXy,
+        ],
         ..options()
     };
     let a = analyze(&images, &opts).expect("valid");
@@ -270,7 +323,10 @@ fn poisson_stderr_from_noisy_slopes_is_positive() {
     let p = a.poisson.expect("ν");
     // True F: εxx = 0.009d, εyy = −0.015d → ν = 0.6 with y as loading axis.
     assert_eq!(p.loading_axis, Axis::Y);
-    assert!((p.from_slopes - 0.6).abs() < 5.0 * p.from_slopes_stderr, "{p:?}");
+    assert!(
+        (p.from_slopes - 0.6).abs() < 5.0 * p.from_slopes_stderr,
+        "{p:?}"
+    );
     assert!(p.from_slopes_stderr > 0.0 && p.from_slopes_stderr < 0.01);
 }
 
@@ -279,7 +335,13 @@ fn no_strain_at_all_gives_no_poisson_ratio() {
     let images: Vec<ImageInput> = [0.0, 10.0, 20.0]
         .iter()
         .enumerate()
-        .map(|(i, &d)| image(&format!("s{i}.png"), d, shot(&LAYOUT, IDENTITY, Camera::PLAIN)))
+        .map(|(i, &d)| {
+            image(
+                &format!("s{i}.png"),
+                d,
+                shot(&LAYOUT, IDENTITY, Camera::PLAIN),
+            )
+        })
         .collect();
     let a = analyze(&images, &options()).expect("valid");
     assert!(a.poisson.is_none());
@@ -311,12 +373,10 @@ fn synthetic_project_recovers_the_true_gradient() {
     assert_eq!(a.rows.len(), 200);
     let last = a.rows.last().expect("rows");
     let truth = synthetic::true_gradient(last.deformation);
-    for i in 0..2 {
-        for j in 0..2 {
-            let diff = (last.measures.f[i][j] - truth[i][j]).abs();
-            // Within 4 σ of the propagated uncertainty (placement noise 0.3 px, σ assumed 1 px).
-            assert!(diff < 4.0 * last.uncertainty.f[i][j], "F[{i}][{j}]: {diff}");
-        }
+    for (i, j) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+        let diff = (last.measures.f[i][j] - truth[i][j]).abs();
+        // Within 4 σ of the propagated uncertainty (placement noise 0.3 px, σ assumed 1 px).
+        assert!(diff < 4.0 * last.uncertainty.f[i][j], "F[{i}][{j}]: {diff}");
     }
     let xx = a.regression(Component::EpsXx).expect("εxx");
     assert!((xx.slope - 0.009).abs() < 4.0 * xx.stderr + 1e-4, "{xx:?}");
@@ -329,7 +389,15 @@ fn synthetic_images_are_complete_and_in_distance_order() {
     assert!(images.iter().all(|im| im.status() == ImageStatus::Complete));
     assert_eq!(images[0].deformation, Some(0.0));
     assert_eq!(images[19].deformation, Some(synthetic::MAX_DISTANCE_MM));
-    assert!(images.windows(2).all(|w| w[0].deformation < w[1].deformation));
-    assert_eq!(images, synthetic::synthetic_images(20, 5), "deterministic for a seed");
+    assert!(
+        images
+            .windows(2)
+            .all(|w| w[0].deformation < w[1].deformation)
+    );
+    assert_eq!(
+        images,
+        synthetic::synthetic_images(20, 5),
+        "deterministic for a seed"
+    );
     assert_ne!(images, synthetic::synthetic_images(20, 6));
 }

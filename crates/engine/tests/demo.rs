@@ -51,7 +51,11 @@ fn demo_strains_match_truth_to_1e_6() {
     assert_eq!(analysis.reference_name, "deformation-00mm-force.png");
     assert_eq!(analysis.rows.len(), 4);
     assert!(analysis.excluded.is_empty());
-    for (row, im) in analysis.rows.iter().zip(truth["images"].as_array().expect("images")) {
+    for (row, im) in analysis
+        .rows
+        .iter()
+        .zip(truth["images"].as_array().expect("images"))
+    {
         let s = &im["strain"];
         let m = &row.measures;
         let expect = |key: &str| s[key].as_f64().expect("strain value");
@@ -72,11 +76,25 @@ fn demo_strains_match_truth_to_1e_6() {
             );
         }
         // mm/px is the inverse of the truth's px/mm (given to 6 decimals).
-        assert_relative_eq!(1.0 / row.mm_per_px, im["px_per_mm"].as_f64().expect("px_per_mm"), max_relative = 1e-6);
+        assert_relative_eq!(
+            1.0 / row.mm_per_px,
+            im["px_per_mm"].as_f64().expect("px_per_mm"),
+            max_relative = 1e-6
+        );
     }
     // The reference row is exactly zero (truth.json has 2.6e-18 of rounding in eps_xy there).
     let m0 = analysis.rows[0].measures;
-    assert_eq!([m0.small.xx, m0.small.yy, m0.small.xy, m0.green.xy, m0.hencky.xy, m0.rotation_deg], [0.0; 6]);
+    assert_eq!(
+        [
+            m0.small.xx,
+            m0.small.yy,
+            m0.small.xy,
+            m0.green.xy,
+            m0.hencky.xy,
+            m0.rotation_deg
+        ],
+        [0.0; 6]
+    );
     assert_eq!(m0.j, 1.0);
     assert_eq!(analysis.rows[0].uncertainty, Default::default());
 }
@@ -86,9 +104,13 @@ fn demo_regression_matches_truth_to_1e_9_relative() {
     let (truth, images) = demo();
     let analysis = analyze(&images, &options()).expect("demo analyses");
     for component in Component::DEFAULT {
-        let key = component.legacy_name().expect("default components have legacy names");
+        let key = component
+            .legacy_name()
+            .expect("default components have legacy names");
         let t = &truth["regression"][key];
-        let r = analysis.regression(component).expect("default component regressed");
+        let r = analysis
+            .regression(component)
+            .expect("default component regressed");
         assert_eq!(r.n, 4);
         for (got, field) in [
             (r.slope, "slope"),
@@ -115,12 +137,20 @@ fn demo_poisson_ratio_and_uncertainty_are_sensible() {
     let sx = analysis.regression(Component::EpsXx).expect("εxx").slope;
     let sy = analysis.regression(Component::EpsYy).expect("εyy").slope;
     assert_relative_eq!(p.from_slopes, -sx / sy, max_relative = 1e-12);
-    assert!(p.from_slopes > 0.5 && p.from_slopes < 0.65, "ν = {}", p.from_slopes);
+    assert!(
+        p.from_slopes > 0.5 && p.from_slopes < 0.65,
+        "ν = {}",
+        p.from_slopes
+    );
     assert!(p.from_slopes_stderr > 0.0 && p.from_slopes_stderr < 0.1);
     assert_eq!(p.per_image[0], None);
     for (nu, row) in p.per_image.iter().zip(&analysis.rows).skip(1) {
         let nu = nu.expect("non-reference rows have ν");
-        assert_relative_eq!(nu, -row.measures.small.xx / row.measures.small.yy, max_relative = 1e-15);
+        assert_relative_eq!(
+            nu,
+            -row.measures.small.xx / row.measures.small.yy,
+            max_relative = 1e-15
+        );
     }
     // σ = 1 px on points ~250 px apart: strain uncertainty of order 0.005, never 0 off the reference.
     for row in &analysis.rows[1..] {

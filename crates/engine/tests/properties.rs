@@ -21,19 +21,30 @@ fn config(cases: u32) -> ProptestConfig {
 
 /// A marker layout: the block's rectangle with every marker jittered (mm).
 fn layout() -> impl Strategy<Value = [[f64; 2]; 5]> {
-    (6.0..20.0f64, 6.0..40.0f64, prop::array::uniform10(-1.0..1.0f64)).prop_map(|(w, h, j)| {
-        let mut l = [[-w, -h], [w, -h], [w, h], [-w, h], [0.0, 0.0]];
-        for (i, p) in l.iter_mut().enumerate() {
-            p[0] += j[2 * i];
-            p[1] += j[2 * i + 1];
-        }
-        l
-    })
+    (
+        6.0..20.0f64,
+        6.0..40.0f64,
+        prop::array::uniform10(-1.0..1.0f64),
+    )
+        .prop_map(|(w, h, j)| {
+            let mut l = [[-w, -h], [w, -h], [w, h], [-w, h], [0.0, 0.0]];
+            for (i, p) in l.iter_mut().enumerate() {
+                p[0] += j[2 * i];
+                p[1] += j[2 * i + 1];
+            }
+            l
+        })
 }
 
 /// A deformation gradient with det F > 0 and moderate stretch (up to about ±40 %).
 fn gradient() -> impl Strategy<Value = [[f64; 2]; 2]> {
-    (0.6..1.4f64, 0.6..1.4f64, -0.3..0.3f64, -0.3..0.3f64, -180.0..180.0f64)
+    (
+        0.6..1.4f64,
+        0.6..1.4f64,
+        -0.3..0.3f64,
+        -0.3..0.3f64,
+        -180.0..180.0f64,
+    )
         .prop_map(|(a, d, b, c, rot)| mul(rotation(rot), [[a, b], [c, d]]))
 }
 
@@ -47,7 +58,8 @@ fn camera() -> impl Strategy<Value = Camera> {
 }
 
 fn strain(r: &(Fiducials, ScalePoints), c: &(Fiducials, ScalePoints)) -> StrainMeasures {
-    let d = deformation_gradient(&to_mm(&r.0, &r.1, RULER_MM), &to_mm(&c.0, &c.1, RULER_MM)).expect("valid");
+    let d = deformation_gradient(&to_mm(&r.0, &r.1, RULER_MM), &to_mm(&c.0, &c.1, RULER_MM))
+        .expect("valid");
     StrainMeasures::from_gradient(&d)
 }
 
@@ -56,7 +68,10 @@ fn close(a: f64, b: f64, tol: f64) -> bool {
 }
 
 /// Transform every pixel coordinate of a frame (markers and ruler) by `t`.
-fn map_frame(frame: &(Fiducials, ScalePoints), t: impl Fn(Point) -> Point) -> (Fiducials, ScalePoints) {
+fn map_frame(
+    frame: &(Fiducials, ScalePoints),
+    t: impl Fn(Point) -> Point,
+) -> (Fiducials, ScalePoints) {
     (
         Fiducials::new(frame.0.points().map(&t)).expect("finite"),
         ScalePoints::new(frame.1.points().map(&t)).expect("distinct"),
@@ -140,10 +155,8 @@ proptest! {
         let r = shot(&l, IDENTITY, c1);
         let c = shot(&l, f, c2);
         let d = deformation_gradient(&to_mm(&r.0, &r.1, RULER_MM), &to_mm(&c.0, &c.1, RULER_MM)).expect("valid");
-        for i in 0..2 {
-            for j in 0..2 {
-                prop_assert!((d.f[i][j] - f[i][j]).abs() < 1e-10, "F[{i}][{j}] {} vs {}", d.f[i][j], f[i][j]);
-            }
+        for (i, j) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+            prop_assert!((d.f[i][j] - f[i][j]).abs() < 1e-10, "F[{i}][{j}] {} vs {}", d.f[i][j], f[i][j]);
         }
         prop_assert!(d.residual_mm < 1e-9);
         let m = StrainMeasures::from_gradient(&d);

@@ -19,13 +19,22 @@ fn frames() -> (Frame, Frame) {
         tx: 420.0,
         ty: 610.0,
     };
-    let current = shot(&LAYOUT, mul(rotation(4.0), [[1.12, 0.05], [0.02, 0.83]]), camera);
+    let current = shot(
+        &LAYOUT,
+        mul(rotation(4.0), [[1.12, 0.05], [0.02, 0.83]]),
+        camera,
+    );
     (reference, current)
 }
 
 fn flatten(r: &Frame, c: &Frame) -> [f64; 28] {
     let mut v = [0.0; 28];
-    let pts = r.0.points().iter().chain(r.1.points()).chain(c.0.points()).chain(c.1.points());
+    let pts =
+        r.0.points()
+            .iter()
+            .chain(r.1.points())
+            .chain(c.0.points())
+            .chain(c.1.points());
     for (i, p) in pts.enumerate() {
         v[2 * i] = p.x;
         v[2 * i + 1] = p.y;
@@ -44,12 +53,15 @@ fn unflatten(v: &[f64; 28]) -> Option<(Frame, Frame)> {
 
 fn strain(v: &[f64; 28]) -> [f64; StrainMeasures::FIELD_COUNT] {
     let (r, c) = unflatten(v).expect("valid points");
-    let d = deformation_gradient(&to_mm(&r.0, &r.1, RULER_MM), &to_mm(&c.0, &c.1, RULER_MM)).expect("valid");
+    let d = deformation_gradient(&to_mm(&r.0, &r.1, RULER_MM), &to_mm(&c.0, &c.1, RULER_MM))
+        .expect("valid");
     StrainMeasures::from_gradient(&d).to_array()
 }
 
 fn linearised(r: &Frame, c: &Frame, sigma: f64) -> [f64; StrainMeasures::FIELD_COUNT] {
-    propagate(&r.0, &r.1, &c.0, &c.1, RULER_MM, sigma).expect("valid").to_array()
+    propagate(&r.0, &r.1, &c.0, &c.1, RULER_MM, sigma)
+        .expect("valid")
+        .to_array()
 }
 
 #[test]
@@ -152,12 +164,20 @@ fn linearised_sigma_matches_monte_carlo() {
         if k == 4 {
             // The residual's RMS over the trials is the noise floor.
             let rms = (sum_sq[k] / n).sqrt();
-            assert!((rms / lin[k] - 1.0).abs() < 0.03, "residual floor {} vs Monte Carlo {rms}", lin[k]);
+            assert!(
+                (rms / lin[k] - 1.0).abs() < 0.03,
+                "residual floor {} vs Monte Carlo {rms}",
+                lin[k]
+            );
             continue;
         }
         let mean = sum[k] / n;
         let sd = ((sum_sq[k] / n - mean * mean) * n / (n - 1.0)).sqrt();
-        assert!((sd / lin[k] - 1.0).abs() < 0.03, "field {k}: linearised {} vs Monte Carlo {sd}", lin[k]);
+        assert!(
+            (sd / lin[k] - 1.0).abs() < 0.03,
+            "field {k}: linearised {} vs Monte Carlo {sd}",
+            lin[k]
+        );
     }
 }
 
@@ -168,7 +188,11 @@ fn principal_angle_of_an_isotropic_state_is_capped_not_infinite() {
     let c = shot(&LAYOUT, IDENTITY, Camera::PLAIN);
     let u = propagate(&r.0, &r.1, &c.0, &c.1, RULER_MM, 1.0).expect("valid");
     assert!(u.is_finite());
-    for angle in [u.small_principal.angle_deg, u.green_principal.angle_deg, u.hencky_principal.angle_deg] {
+    for angle in [
+        u.small_principal.angle_deg,
+        u.green_principal.angle_deg,
+        u.hencky_principal.angle_deg,
+    ] {
         assert!(angle > 0.0 && angle <= MAX_ANGLE_UNCERTAINTY_DEG);
     }
     assert!(u.small.xx > 0.0 && u.residual_mm > 0.0);

@@ -6,6 +6,7 @@ use crate::cli::BadInput;
 use anyhow::Context;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use strain_seer_engine::analysis::SIGMA_RANGE_PX;
 use strain_seer_engine::synthetic::{SCALE_LENGTH_MM, synthetic_images};
 use strain_seer_engine::{AnalysisOptions, analyze};
 
@@ -50,13 +51,27 @@ pub struct EngineBenchArgs {
     pub sigma_px: Vec<f64>,
 
     /// Timed runs per size and sigma; the fastest and the median are reported.
-    #[arg(long, value_name = "RUNS", default_value_t = 3, env = "STRAIN_SEER_BENCH_REPEAT")]
+    #[arg(
+        long,
+        value_name = "RUNS",
+        default_value_t = 3,
+        env = "STRAIN_SEER_BENCH_REPEAT"
+    )]
     pub repeat: usize,
 }
 
 pub fn run(args: EngineBenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(&n) = args.sizes.iter().find(|&&n| n < 3) {
-        return Err(BadInput(format!("--sizes: every project needs at least 3 images, got {n}")).into());
+        return Err(BadInput(format!(
+            "--sizes: every project needs at least 3 images, got {n}"
+        ))
+        .into());
+    }
+    if let Some(&s) = args.sigma_px.iter().find(|s| !SIGMA_RANGE_PX.contains(*s)) {
+        return Err(BadInput(format!(
+            "--sigma-px: every value must be between 0 and 1e6 px, got {s}"
+        ))
+        .into());
     }
     if args.repeat == 0 {
         return Err(BadInput("--repeat must be at least 1".to_owned()).into());
@@ -87,8 +102,10 @@ pub fn run(args: EngineBenchArgs) -> anyhow::Result<ExitCode> {
             let mut times = Vec::with_capacity(args.repeat);
             for _ in 0..args.repeat {
                 let start = Instant::now();
-                let analysis = analyze(std::hint::black_box(&images), &options)
-                    .with_context(|| format!("analysing a synthetic project of {n} images (sigma {sigma} px)"))?;
+                let analysis =
+                    analyze(std::hint::black_box(&images), &options).with_context(|| {
+                        format!("analysing a synthetic project of {n} images (sigma {sigma} px)")
+                    })?;
                 times.push(start.elapsed());
                 std::hint::black_box(analysis);
             }

@@ -200,7 +200,14 @@ fn spawn_server(dir: &Path) -> anyhow::Result<(Child, SocketAddr)> {
     Ok((child, addr))
 }
 
-async fn edit_round_trips(http: &Http, project: i64, image: i64, base: &[Point], rounds: usize) -> anyhow::Result<(Vec<Duration>, usize)> {
+async fn edit_round_trips(
+    http: &Http,
+    project: i64,
+    image: i64,
+    base: &[Point],
+    analysis_query: &str,
+    rounds: usize,
+) -> anyhow::Result<(Vec<Duration>, usize)> {
     let mut times = Vec::with_capacity(rounds);
     let mut size = 0;
     for round in 0..rounds {
@@ -214,7 +221,9 @@ async fn edit_round_trips(http: &Http, project: i64, image: i64, base: &[Point],
                 Some(json!({ "fiducials": moved })),
             )
             .await?;
-        let (status, body) = http.send(Method::GET, &format!("/api/projects/{project}/analysis"), None).await?;
+        let (status, body) = http
+            .send(Method::GET, &format!("/api/projects/{project}/analysis{analysis_query}"), None)
+            .await?;
         times.push(start.elapsed());
         if status != StatusCode::OK || patched["project"]["complete_count"].as_u64().is_none() {
             bail!("edit round trip failed: {status}: {}", String::from_utf8_lossy(&body));
@@ -398,7 +407,7 @@ async fn workload(addr: SocketAddr, large: i64, photos: usize, rounds: usize) ->
         .await?;
     }
     let first_id = *ids.first().context("no image uploaded")?;
-    let (mut times, size) = edit_round_trips(&http, project, first_id, &first, rounds).await?;
+    let (mut times, size) = edit_round_trips(&http, project, first_id, &first, "", rounds).await?;
     println!(
         "edit round trip, {photos} photos (PATCH a point + GET analysis, {:.1} kB): {}",
         size as f64 / 1e3,
@@ -410,7 +419,7 @@ async fn workload(addr: SocketAddr, large: i64, photos: usize, rounds: usize) ->
     // Large project.
     let (mut times, size) = timed_get(&http, &format!("/api/projects/{large}?limit=100"), rounds).await?;
     println!(
-        "GET /api/projects/{{id}}?limit=100 with 10 000-class project ({:.1} kB): {}",
+        "GET /api/projects/{{id}}?limit=100 of the large project ({:.1} kB): {}",
         size as f64 / 1e3,
         summary(&mut times)
     );
@@ -426,9 +435,16 @@ async fn workload(addr: SocketAddr, large: i64, photos: usize, rounds: usize) ->
     let image = page["images"][0]["id"].as_i64().context("no image in the large project")?;
     let base: Vec<Point> = serde_json::from_value(page["images"][0]["fiducials"].clone())?;
     let count = page["total"].as_u64().unwrap_or_default();
-    let (mut times, size) = edit_round_trips(&http, large, image, &base, rounds.min(10)).await?;
+    let (mut times, size) = edit_round_trips(&http, large, image, &base, "?limit=100", rounds).await?;
     println!(
-        "edit round trip, {count} images (PATCH a point + GET analysis, {:.1} MB): {}",
+        "edit round trip, {count} images (PATCH a point + GET analysis?limit=100: regressions over all \
+         {count}, first 100 rows, {:.1} kB): {}",
+        size as f64 / 1e3,
+        summary(&mut times)
+    );
+    let (mut times, size) = edit_round_trips(&http, large, image, &base, "?limit=1000", rounds.min(10)).await?;
+    println!(
+        "  the same with the largest page of rows, ?limit=1000 ({:.1} MB): {}",
         size as f64 / 1e6,
         summary(&mut times)
     );

@@ -25,10 +25,6 @@ impl Blob {
         Point::new(self.cx, self.cy)
     }
 
-    /// Geometric-mean diameter.
-    pub fn size(&self) -> f64 {
-        (self.major * self.minor).sqrt()
-    }
 }
 
 /// Result of the coarse search.
@@ -37,7 +33,7 @@ pub(crate) struct Found {
     pub blobs: Vec<Blob>,
     pub components: usize,
     pub factor: usize,
-    /// Where the image is dark (most lenient level, before the opening): a marker pattern on a
+    /// Where the image is clearly dark (middle level, before the opening): a marker pattern on a
     /// clean specimen has little dark area inside its quadrilateral besides its markers; one made
     /// of ruler digits and ticks has much.
     pub clutter: Option<ClutterMap>,
@@ -170,18 +166,18 @@ pub(crate) fn find_candidates(p: &Plane, opts: &MarkerOptions, roi: Option<Roi>,
     let mut n_comps = 0;
     let mut blobs: Vec<Blob> = Vec::new();
     let mut clutter: Option<ClutterMap> = None;
-    let mut ring_integral: Option<plane::Integral> = None;
     let off = (ff - 1.0) / 2.0;
     for (level, &rel) in levels.iter().enumerate() {
         let raw = plane::dark_mask(&coarse, &bg, 12, rel as f32);
-        if level == 0 {
-            let ones = Plane {
-                w: coarse.w,
-                h: coarse.h,
-                data: raw.iter().map(|&m| m as u8).collect(),
-            };
-            ring_integral = Some(plane::Integral::new(&ones));
-            // Clutter is measured before the opening, so that thin ticks count too.
+        let ones = Plane {
+            w: coarse.w,
+            h: coarse.h,
+            data: raw.iter().map(|&m| m as u8).collect(),
+        };
+        let ring_integral = plane::Integral::new(&ones);
+        if level + 1 == levels.len().min(2) {
+            // Clutter is measured at the middle level (shadows are not clutter) and before the
+            // opening, so that thin ticks count.
             clutter = Some(ClutterMap {
                 integral: plane::Integral::new(&ones),
                 w: coarse.w,
@@ -209,7 +205,7 @@ pub(crate) fn find_candidates(p: &Plane, opts: &MarkerOptions, roi: Option<Roi>,
             if contrast < min_contrast {
                 continue;
             }
-            let ring = ring_integral.as_ref().map_or(0.0, |ii| ring_fraction(ii, &coarse, &s));
+            let ring = ring_fraction(&ring_integral, &coarse, &s);
             if ring > 0.45 {
                 continue;
             }

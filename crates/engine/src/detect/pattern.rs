@@ -143,17 +143,23 @@ pub(crate) fn choose(found: &Found, opts: &MarkerOptions, labeler: &Labeler<'_>)
     }
     let b = &blobs[..k];
     let pts: Vec<Point> = b.iter().map(Blob::point).collect();
-    let mut all: Vec<Scored> = Vec::new();
+    let ln_q: Vec<f64> = b.iter().map(|x| x.score.max(1e-6).ln()).collect();
+    // Patterns scoring below this fraction of the best final score can neither win nor make the
+    // result ambiguous: they are pruned as soon as an upper bound of their score says so.
+    let keep = opts.ambiguity_ratio.min(0.5);
+    let mut finals: Vec<Scored> = Vec::new();
+    let mut best_final = 0.0f64;
     let mut considered = 0usize;
     let mut diags: Vec<Diagonal> = Vec::new();
+    // Best candidates first, so that a good pattern is found early and prunes the rest.
     for c in 0..k {
         diags.clear();
         for i in 0..k {
-            if i == c {
+            if i == c || !size_compatible(&b[i], &b[c]) {
                 continue;
             }
             for j in i + 1..k {
-                if j == c {
+                if j == c || !size_compatible(&b[j], &b[c]) || !size_compatible(&b[i], &b[j]) {
                     continue;
                 }
                 let len = pts[i].distance(pts[j]);
@@ -176,30 +182,31 @@ pub(crate) fn choose(found: &Found, opts: &MarkerOptions, labeler: &Labeler<'_>)
                 if d1.a == d2.a || d1.a == d2.b || d1.b == d2.a || d1.b == d2.b {
                     continue;
                 }
-                if let Some(s) = score_pattern(b, &pts, c, d1, d2, labeler) {
-                    considered += 1;
-                    if s.score > 1e-4 {
-                        all.push(s);
-                    }
+                // Upper bound: centre offsets and blob quality only.
+                let geom = (-(d1.off * d1.off + d2.off * d2.off) / (2.0 * OFFSET_SIGMA * OFFSET_SIGMA)).exp();
+                let quality = ((ln_q[d1.a] + ln_q[d1.b] + ln_q[d2.a] + ln_q[d2.b] + ln_q[c]) / 5.0).exp();
+                let floor = opts.min_pattern_score.max(keep * best_final);
+                if geom * quality < floor {
+                    continue;
+                }
+                let Some(s) = score_pattern(b, &pts, c, d1, d2, geom * quality, labeler) else {
+                    continue;
+                };
+                considered += 1;
+                if s.score < floor {
+                    continue;
+                }
+                // Clutter: dark things inside the quadrilateral other than the five markers.
+                let f = Scored {
+                    score: s.score * clutter_term(b, found, &s.idx),
+                    ..s
+                };
+                if f.score >= floor {
+                    best_final = best_final.max(f.score);
+                    finals.push(f);
                 }
             }
         }
-    }
-    // Clutter: dark things inside the quadrilateral other than the five markers. Evaluated
-    // lazily from the best geometric score down; it only lowers scores.
-    all.sort_by(|x, y| y.score.total_cmp(&x.score));
-    let mut finals: Vec<Scored> = Vec::new();
-    let mut best_final = 0.0f64;
-    for s in &all {
-        if s.score < best_final * opts.ambiguity_ratio.min(0.5) || finals.len() >= 2000 {
-            break;
-        }
-        let f = Scored {
-            score: s.score * clutter_term(b, found, &s.idx),
-            ..*s
-        };
-        best_final = best_final.max(f.score);
-        finals.push(f);
     }
     let best = finals.iter().copied().max_by(|x, y| x.score.total_cmp(&y.score));
     let Some(best) = best.filter(|s| s.score >= opts.min_pattern_score) else {
@@ -227,6 +234,13 @@ pub(crate) fn choose(found: &Found, opts: &MarkerOptions, labeler: &Labeler<'_>)
     })
 }
 
+/// Markers of one pattern differ in size by at most this factor (major axis).
+const MAX_SIZE_RATIO: f64 = 3.0;
+
+fn size_compatible(a: &Blob, b: &Blob) -> bool {
+    a.major <= MAX_SIZE_RATIO * b.major && b.major <= MAX_SIZE_RATIO * a.major
+}
+
 /// exp(−dark fraction / 2 %): dark area inside the quadrilateral other than the markers.
 fn clutter_term(b: &[Blob], found: &Found, idx: &[usize; 5]) -> f64 {
     let Some(map) = &found.clutter else { return 1.0 };
@@ -241,6 +255,7 @@ fn score_pattern(
     c: usize,
     d1: &Diagonal,
     d2: &Diagonal,
+    geom_quality: f64,
     labeler: &Labeler<'_>,
 ) -> Option<Scored> {
     let (pa, pb, pd, pe) = (pts[d1.a], pts[d1.b], pts[d2.a], pts[d2.b]);
@@ -274,9 +289,6 @@ fn score_pattern(
         return None;
     }
     let size_term = (-((hi / lo).ln() / SIZE_SIGMA).powi(2)).exp();
-    let geom = (-(d1.off * d1.off + d2.off * d2.off) / (2.0 * OFFSET_SIGMA * OFFSET_SIGMA)).exp();
-    let quality = five.iter().map(|&i| b[i].score.max(1e-6).ln()).sum::<f64>() / 5.0;
-    let quality = quality.exp();
     // Corners in cyclic order around the centre.
     let centre = pts[c];
     let mut corners = [d1.a, d1.b, d2.a, d2.b];
@@ -289,7 +301,7 @@ fn score_pattern(
     let (order, certainty, prior) = label(&cp, centre, labeler)?;
     let idx = [corners[order[0]], corners[order[1]], corners[order[2]], corners[order[3]], c];
     Some(Scored {
-        score: geom * size_term * quality * prior,
+        score: geom_quality * size_term * prior,
         idx,
         label_certainty: certainty,
     })

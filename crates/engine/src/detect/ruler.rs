@@ -181,7 +181,7 @@ fn find_ticks(work: &Plane) -> Result<Vec<Tick>, DetectError> {
     let short = work.w.min(work.h);
     let r = (short / 60).clamp(8, 40);
     let bg = plane::local_mean(work, r);
-    let mask = plane::dark_mask(work, &bg, 20, 0.25);
+    let mask = plane::dark_mask(work, &bg, 12, 0.15);
     let max_width = (short as f64 * 0.012).max(4.0);
     let first = ticks_of(&mask, work, &bg, max_width);
     if first.len() < 5 {
@@ -725,14 +725,13 @@ fn measure(col: &Column, theta: f64, f: usize, opts: &RulerOptions) -> Result<Ru
         Some((lo, hi)) => 0.5 * (lo + hi),
         None => 0.5 * (projective_eval(&coef, n_min as f64) + projective_eval(&coef, n_max as f64)),
     };
-    // A scale point must be bracketed by graduation ticks (not extrapolated past the end of the
-    // visible graduation, e.g. to the ruler's zero end).
+    // A scale point must have graduation ticks on both sides: not extrapolated past the visible
+    // graduation, and not on the ruler's end (often drawn as a long line at 0).
     let kept_n: Vec<i64> = (0..ns.len()).filter(|&i| keep[i]).map(|i| col.n[i]).collect();
     let bracketed = |n: i64| {
         let below = kept_n.iter().filter(|&&k| k < n && n - k <= modulus / 2).count();
         let above = kept_n.iter().filter(|&&k| k > n && k - n <= modulus / 2).count();
-        let at = kept_n.contains(&n);
-        (at && (below >= 1 || above >= 1) && below + above >= 2) || (below >= 2 && above >= 2)
+        below >= 2 && above >= 2
     };
     let mut choice: Option<(f64, i64)> = None;
     for s in n_min..=n_max - span_units {
@@ -845,34 +844,4 @@ fn measure(col: &Column, theta: f64, f: usize, opts: &RulerOptions) -> Result<Ru
         cm_lines,
         confidence,
     })
-}
-
-#[cfg(test)]
-mod debug_tests {
-    use super::*;
-
-    #[test]
-    fn zz_debug_ruler() {
-        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/demo");
-        for name in ["deformation-30mm-force.png"] {
-            let img = image::open(dir.join(name)).unwrap();
-            let luma = img.as_luma();
-            let work = Plane::from_gray(&luma);
-            let ticks = find_ticks(&work).unwrap();
-            println!("{name}: {} ticks", ticks.len());
-            let (theta, aligned) = dominant_direction(&ticks, 15).unwrap();
-            println!("theta {:.2} deg, aligned {}", theta.to_degrees(), aligned.len());
-            let mut a2 = aligned.clone();
-            a2.sort_by(|a, b| a.u.total_cmp(&b.u));
-            for t in a2.iter().filter(|t| -t.u > 380.0 && -t.u < 380.0) {
-                println!("  u {:.1} v {:.1} len {:.1} w {:.1} lo {:.1} hi {:.1}", t.u, t.v, t.len, t.width, t.v - t.len / 2.0, t.v + t.len / 2.0);
-            }
-            for c in columns(&aligned, 15) {
-                println!("column: {} ticks period {:.2} irregular {}", c.ticks.len(), c.period, c.irregular);
-                let l: Vec<String> = c.ticks.iter().zip(&c.n).map(|(t, n)| format!("{n}:{:.0}@{:.0},{:.0}", t.len, -t.u, -t.v)).collect();
-                println!("   {}", l.join(" "));
-                println!("   {:?}", measure(&c, theta, 1, &RulerOptions { span_mm: Some(40), ..RulerOptions::default() }).map(|r| (r.scale_points, r.mm_per_px, r.graduation, r.span, r.confidence, r.ticks, r.fit_rms_px)));
-            }
-        }
-    }
 }

@@ -48,7 +48,7 @@ impl Default for SynthConfig {
         Self {
             width: 640,
             height: 480,
-            marker_diameter: [12.0, 26.0],
+            marker_diameter: [14.0, 30.0],
             squash: [0.4, 1.0],
             max_rotation_deg: 20.0,
             perspective: 0.1,
@@ -341,11 +341,21 @@ pub fn generate(seed: u64, cfg: &SynthConfig) -> SynthImage {
         .collect();
     let specimen_level = (background + rng.random_range(35.0..70.0)).min(235.0);
     c.polygon(&specimen, specimen_level);
-    // Distractors under the markers: a soft shadow, a contact line along the specimen bottom.
+    // Distractors under the markers: a soft shadow away from the markers, a contact line along
+    // the specimen's bottom edge.
     if cfg.distractors > 0 {
-        let sx = rng.random_range(0.05..0.95) * wf;
-        let sy = rng.random_range(0.05..0.95) * hf;
-        c.ellipse(Point::new(sx, sy), 0.12 * short, 0.05 * short, 0.3, background * 0.8);
+        let centres: Vec<(f64, f64)> = local.iter().map(|&(x, y)| apply_h(&hm, x, y)).collect();
+        for _ in 0..20 {
+            let sx = rng.random_range(0.05..0.95) * wf;
+            let sy = rng.random_range(0.05..0.95) * hf;
+            let clear = centres
+                .iter()
+                .all(|c| ((c.0 - sx) / (0.12 * short + diameter)).powi(2) + ((c.1 - sy) / (0.05 * short + diameter)).powi(2) > 1.0);
+            if clear {
+                c.ellipse(Point::new(sx, sy), 0.12 * short, 0.05 * short, 0.0, background * 0.8);
+                break;
+            }
+        }
         let (a, b) = (specimen[3], specimen[2]);
         let t = rng.random_range(1.0..2.5);
         let (dx, dy) = (b.0 - a.0, b.1 - a.1);
@@ -362,10 +372,11 @@ pub fn generate(seed: u64, cfg: &SynthConfig) -> SynthImage {
         if i >= cfg.marker_count {
             continue;
         }
+        // Squashed markers keep a height of at least 7 px (the demo's flattest is 12 px).
         let squash = if i == 0 || i == 1 {
             rng.random_range(0.85..1.0)
         } else {
-            range(&mut rng, cfg.squash)
+            range(&mut rng, cfg.squash).max(7.0 / diameter)
         };
         let r = 0.5 * diameter * rng.random_range(0.9..1.1);
         // Local Jacobian of the homography at the marker.
@@ -431,8 +442,8 @@ fn draw_ruler(c: &mut Canvas, rng: &mut ChaCha8Rng, short: f64) -> SynthRuler {
     let (wf, hf) = (c.w as f64, c.h as f64);
     let width_mm = 16.0;
     let length_mm = 200.0;
-    // Scale so that about 45–60 mm fit the image height.
-    let k = hf / rng.random_range(45.0..60.0);
+    // Scale so that about 55–70 mm fit the image height.
+    let k = hf / rng.random_range(55.0..70.0);
     let angle = rng.random_range(-4.0f64..4.0).to_radians();
     // Ruler frame: along = up the image, across = to the right.
     let (ux, uy) = (angle.sin(), -angle.cos());
@@ -464,7 +475,7 @@ fn draw_ruler(c: &mut Canvas, rng: &mut ChaCha8Rng, short: f64) -> SynthRuler {
     };
     let start = -5.0;
     c.polygon(&quad(&ruler, start, length_mm, 0.0, width_mm), metal);
-    let tick_w = 0.2 * (short / 480.0).clamp(0.8, 1.5);
+    let tick_w = 0.25 * (short / 480.0).clamp(0.8, 1.5);
     for mm2 in 0..(2 * length_mm as i64) {
         let s = mm2 as f64 * 0.5;
         let whole = mm2 % 2 == 0;

@@ -6,7 +6,13 @@
 use strain_seer_engine::{Fiducials, ImageInput, Point, ScalePoints};
 
 /// Marker layout of a 16 mm × 32 mm block (TL, TR, BR, BL, centre), mm, y down.
-pub const LAYOUT: [[f64; 2]; 5] = [[-8.0, -16.0], [8.0, -16.0], [8.0, 16.0], [-8.0, 16.0], [0.0, 0.0]];
+pub const LAYOUT: [[f64; 2]; 5] = [
+    [-8.0, -16.0],
+    [8.0, -16.0],
+    [8.0, 16.0],
+    [-8.0, 16.0],
+    [0.0, 0.0],
+];
 
 /// The ruler: two points 40 mm apart, beside the block.
 pub const RULER: [[f64; 2]; 2] = [[30.0, 20.0], [30.0, -20.0]];
@@ -40,7 +46,10 @@ impl Camera {
 
 /// Apply F (row-major) to a mm point.
 pub fn apply(f: [[f64; 2]; 2], p: [f64; 2]) -> [f64; 2] {
-    [f[0][0] * p[0] + f[0][1] * p[1], f[1][0] * p[0] + f[1][1] * p[1]]
+    [
+        f[0][0] * p[0] + f[0][1] * p[1],
+        f[1][0] * p[0] + f[1][1] * p[1],
+    ]
 }
 
 /// Markers of `layout` deformed by `f`, and the (undeformed) ruler, seen by `camera`.
@@ -70,7 +79,13 @@ pub fn rotation(deg: f64) -> [[f64; 2]; 2] {
 
 pub fn mul(a: [[f64; 2]; 2], b: [[f64; 2]; 2]) -> [[f64; 2]; 2] {
     [
-        [a[0][0] * b[0][0] + a[0][1] * b[1][0], a[0][0] * b[0][1] + a[0][1] * b[1][1]],
-        [a[1][0] * b[0][0] + a[1][1] * b[1][0], a[1][0] * b[0][1] + a[1][1] * b[1][1]],
+        [
+            a[0][0] * b[0][0] + a[0][1] * b[1][0],
+            a[0][0] * b[0][1] + a[0][1] * b[1][1],
+        ],
+        [
+            a[1][0] * b[0][0] + a[1][1] * b[1][0],
+            a[1][0] * b[0][1] + a[1][1] * b[1][1],
+        ],
     ]
 }

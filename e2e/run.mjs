@@ -12,6 +12,11 @@
 // reload and check that everything persisted, and check that the console stayed clean.
 // Screenshots go to test-output/e2e/. Prints "N passed, N failed" and exits 1 on failure.
 //
+// Access token (docs/reliability.md): E2E_HOST=0.0.0.0 (or this machine's network address) binds
+// the server there, where it requires a token; E2E_TOKEN=<token> is given to it as
+// STRAIN_SEER_TOKEN and the browser opens /?token=<token> first (cookie, then the clean URL). With
+// E2E_HOST set and no E2E_TOKEN, the token the server generates is read from its output.
+//
 // Optional: E2E_FIREFOX=1 also runs the workflow in Firefox when playwright-core can drive the
 // installed one (see docs/web.md); E2E_HEADED=1 shows the browser; E2E_CONTINUE=1 runs every
 // step even after one failed (by default the later steps of the workflow are not run).
@@ -116,15 +121,32 @@ async function startServer() {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'strain-seer-e2e-'));
   const log = createWriteStream(join(OUT, 'server.log'));
-  const proc = spawn(BIN, ['serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
+  const host = process.env.E2E_HOST || '127.0.0.1';
+  const env = { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' };
+  delete env.STRAIN_SEER_TOKEN;
+  if (process.env.E2E_TOKEN) env.STRAIN_SEER_TOKEN = process.env.E2E_TOKEN;
+  const proc = spawn(BIN, ['serve', '--host', host, '--port', String(port), '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' },
+    env,
   });
   proc.stdout.pipe(log);
   proc.stderr.pipe(log);
-  const base = `http://127.0.0.1:${port}`;
+  let printed = '';
+  proc.stdout.on('data', (chunk) => (printed += chunk));
+  const shown = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  const base = `http://${shown}:${port}`;
   const ms = await waitHealthy(base, proc);
   console.log(`  server ${BIN} healthy on ${base} after ${ms} ms (data dir ${dataDir})`);
+  if (process.env.E2E_HOST && !process.env.E2E_TOKEN) {
+    const generated = /\?token=([0-9a-f]+)/.exec(printed);
+    assert(generated, `the server on ${host} printed no URL with a token`);
+    process.env.E2E_TOKEN = generated[1];
+  }
+  if (process.env.E2E_TOKEN) {
+    const r = await fetch(`${base}/api/projects`);
+    assert(r.status === 401, `without the token /api/projects answered ${r.status}, expected 401`);
+    console.log(`  the server requires its access token (401 without it); the browser opens /?token=… first`);
+  }
   return {
     base,
     dataDir,
@@ -279,7 +301,7 @@ async function workflow(browserName, browser, base, demo, consoleProblems) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   let serverCsp = null;
   await context.route(
-    (url) => url.origin === new URL(base).origin && url.pathname === '/',
+    (url) => url.origin === new URL(base).origin && url.pathname === '/' && !url.searchParams.has('token'),
     async (route) => {
       const response = await route.fetch();
       const headers = response.headers();
@@ -318,7 +340,13 @@ async function workflow(browserName, browser, base, demo, consoleProblems) {
   const pre = `[${browserName}] `;
 
   await check(`${pre}project list loads with no project (under a strict Content-Security-Policy)`, async () => {
-    await page.goto(base + '/');
+    if (process.env.E2E_TOKEN) {
+      // The address the server prints: it sets the token cookie and redirects to the clean URL.
+      await page.goto(`${base}/?token=${process.env.E2E_TOKEN}`);
+      assert(new URL(page.url()).search === '', `the token stayed in the address bar: ${page.url()}`);
+    } else {
+      await page.goto(base + '/');
+    }
     if (browserName !== 'firefox') console.log(`      CSP: ${serverCsp ? `the server's: ${serverCsp}` : `none from the server; the test adds: ${STRICT_CSP}`}`);
     await page.waitForSelector('#new-project-name');
     assert((await page.title()).includes('Strain Seer'), 'title');

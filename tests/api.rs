@@ -23,9 +23,14 @@ fn demo_project(server: &TestServer, name: &str) -> (i64, Vec<i64>) {
     let project = server.create_project(name);
     let records = server.upload(project, &demo_files());
     let ids: Vec<i64> = records.iter().map(|r| r["id"].as_i64().unwrap()).collect();
-    let (status, body) = status_json(server.patch_json(&format!("/api/projects/{project}"), &json!({ "scale_length": 40.0 })));
+    let (status, body) = status_json(server.patch_json(
+        &format!("/api/projects/{project}"),
+        &json!({ "scale_length": 40.0 }),
+    ));
     assert_eq!(status, 200, "{body}");
-    for (n, ((filename, fiducials, scale, distance), id)) in demo_annotations().into_iter().zip(&ids).enumerate() {
+    for (n, ((filename, fiducials, scale, distance), id)) in
+        demo_annotations().into_iter().zip(&ids).enumerate()
+    {
         assert_eq!(records[n]["filename"], filename.as_str());
         let (status, body) = status_json(server.patch_json(
             &format!("/api/projects/{project}/images/{id}"),
@@ -45,7 +50,11 @@ fn check_against_truth(analysis: &Value, ids: &[i64]) {
     assert_eq!(analysis["reference_name"], "deformation-00mm-force.png");
     let rows = analysis["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 4);
-    for (n, (row, expected)) in rows.iter().zip(truth["images"].as_array().unwrap()).enumerate() {
+    for (n, (row, expected)) in rows
+        .iter()
+        .zip(truth["images"].as_array().unwrap())
+        .enumerate()
+    {
         assert_eq!(row["image_id"], ids[n]);
         assert_eq!(row["name"], expected["filename"]);
         let m = &row["measures"];
@@ -59,15 +68,33 @@ fn check_against_truth(analysis: &Value, ids: &[i64]) {
             (&m["green"]["xy"], &s["E_xy"]),
             (&m["j"], &s["J"]),
         ] {
-            assert_abs_diff_eq!(got.as_f64().unwrap(), want.as_f64().unwrap(), epsilon = 1e-6);
+            assert_abs_diff_eq!(
+                got.as_f64().unwrap(),
+                want.as_f64().unwrap(),
+                epsilon = 1e-6
+            );
         }
         assert!(row["uncertainty"]["small"]["xx"].as_f64().unwrap() > 0.0 || n == 0);
     }
     let regressions = analysis["regressions"].as_array().unwrap();
-    for (component, legacy) in [("eps_xx", "x_axis"), ("eps_yy", "y_axis"), ("eps_xy", "shear")] {
-        let r = regressions.iter().find(|r| r["component"] == component).unwrap();
+    for (component, legacy) in [
+        ("eps_xx", "x_axis"),
+        ("eps_yy", "y_axis"),
+        ("eps_xy", "shear"),
+    ] {
+        let r = regressions
+            .iter()
+            .find(|r| r["component"] == component)
+            .unwrap();
         let want = &truth["regression"][legacy];
-        for key in ["slope", "intercept", "r_squared", "p_value", "stderr", "intercept_stderr"] {
+        for key in [
+            "slope",
+            "intercept",
+            "r_squared",
+            "p_value",
+            "stderr",
+            "intercept_stderr",
+        ] {
             assert_abs_diff_eq!(
                 r["regression"][key].as_f64().unwrap(),
                 want[key].as_f64().unwrap(),
@@ -108,11 +135,21 @@ fn whole_workflow_with_the_demo_photos() {
     }
 
     // Not ready: 422 listing every image.
-    let body = expect_error(server.get(&format!("/api/projects/{project}/analysis")), 422, "");
+    let body = expect_error(
+        server.get(&format!("/api/projects/{project}/analysis")),
+        422,
+        "",
+    );
     assert_eq!(body["incomplete"].as_array().unwrap().len(), 4);
-    assert_eq!(body["incomplete"][0]["filename"], "deformation-00mm-force.png");
+    assert_eq!(
+        body["incomplete"][0]["filename"],
+        "deformation-00mm-force.png"
+    );
     assert_eq!(body["incomplete"][0]["status"], "Incomplete");
-    server.delete(&format!("/api/projects/{project}")).error_for_status().unwrap();
+    server
+        .delete(&format!("/api/projects/{project}"))
+        .error_for_status()
+        .unwrap();
 
     // Points from annotations.json, then the analysis equals truth.json.
     let (project, ids) = demo_project(&server, "Demo");
@@ -124,11 +161,18 @@ fn whole_workflow_with_the_demo_photos() {
     assert_eq!(analysis["excluded"], json!([]));
 
     // One page of rows; the regressions still use every row.
-    let (status, page) = status_json(server.get(&format!("/api/projects/{project}/analysis?limit=2&offset=1")));
+    let (status, page) = status_json(server.get(&format!(
+        "/api/projects/{project}/analysis?limit=2&offset=1"
+    )));
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["row_total"], 4);
     assert_eq!(page["row_offset"], 1);
-    let row_ids: Vec<i64> = page["rows"].as_array().unwrap().iter().map(|r| r["image_id"].as_i64().unwrap()).collect();
+    let row_ids: Vec<i64> = page["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["image_id"].as_i64().unwrap())
+        .collect();
     assert_eq!(row_ids, ids[1..3]);
     assert_eq!(page["regressions"], analysis["regressions"]);
     assert_eq!(page["poisson"]["per_image"].as_array().unwrap().len(), 2);
@@ -151,7 +195,12 @@ fn whole_workflow_with_the_demo_photos() {
 
     // Project views.
     let (_, list) = status_json(server.get("/api/projects"));
-    let entry = list.as_array().unwrap().iter().find(|p| p["id"] == project).unwrap();
+    let entry = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == project)
+        .unwrap();
     assert_eq!(entry["image_count"], 4);
     assert_eq!(entry["complete_count"], 4);
     assert_eq!(entry["scale_length"], 40.0);
@@ -159,13 +208,28 @@ fn whole_workflow_with_the_demo_photos() {
     let (_, detail) = status_json(server.get(&format!("/api/projects/{project}")));
     assert_eq!(detail["images"].as_array().unwrap().len(), 4);
     assert_eq!(detail["reference_image"], Value::Null);
-    assert_eq!(detail["images"][2]["fiducial_meta"][0], json!({ "source": "manual", "confidence": null }));
-    let (_, page) = status_json(server.get(&format!("/api/projects/{project}/images?limit=2&offset=1")));
+    assert_eq!(
+        detail["images"][2]["fiducial_meta"][0],
+        json!({ "source": "manual", "confidence": null })
+    );
+    let (_, page) =
+        status_json(server.get(&format!("/api/projects/{project}/images?limit=2&offset=1")));
     assert_eq!(page["total"], 4);
-    let page_ids: Vec<i64> = page["images"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    let page_ids: Vec<i64> = page["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(page_ids, ids[1..3]);
     let (_, page) = status_json(server.get(&format!("/api/projects/{project}/images?offset=4")));
-    assert_eq!((page["total"].as_u64(), page["images"].as_array().unwrap().len()), (Some(4), 0));
+    assert_eq!(
+        (
+            page["total"].as_u64(),
+            page["images"].as_array().unwrap().len()
+        ),
+        (Some(4), 0)
+    );
 
     // Choosing the reference changes the analysis at once (never cached).
     let (status, body) = status_json(server.patch_json(
@@ -177,7 +241,13 @@ fn whole_workflow_with_the_demo_photos() {
     assert_eq!(body["name"], "Demo run");
     let (_, analysis) = status_json(server.get(&format!("/api/projects/{project}/analysis")));
     assert_eq!(analysis["reference_image_id"], ids[1]);
-    assert_abs_diff_eq!(analysis["rows"][1]["measures"]["small"]["xx"].as_f64().unwrap(), 0.0, epsilon = 1e-12);
+    assert_abs_diff_eq!(
+        analysis["rows"][1]["measures"]["small"]["xx"]
+            .as_f64()
+            .unwrap(),
+        0.0,
+        epsilon = 1e-12
+    );
     let (_, body) = status_json(server.patch_json(
         &format!("/api/projects/{project}"),
         &json!({ "reference_image": null, "sigma_px": 1.0, "name": "Demo" }),
@@ -193,7 +263,10 @@ fn whole_workflow_with_the_demo_photos() {
     let (_, analysis) = status_json(server.get(&format!("/api/projects/{project}/analysis")));
     assert_eq!(analysis["rows"][3]["deformation"], 31.0);
     server
-        .patch_json(&format!("/api/projects/{project}/images/{}", ids[3]), &json!({ "deformation_distance": 30.0 }))
+        .patch_json(
+            &format!("/api/projects/{project}/images/{}", ids[3]),
+            &json!({ "deformation_distance": 30.0 }),
+        )
         .error_for_status()
         .unwrap();
 
@@ -204,7 +277,10 @@ fn whole_workflow_with_the_demo_photos() {
     assert_eq!(header(&response, "x-content-type-options"), "nosniff");
     assert!(header(&response, "content-disposition").contains("deformation-00mm-force.png"));
     assert_eq!(response.bytes().unwrap().to_vec(), demo_files()[0].1);
-    let response = server.get(&format!("/api/projects/{project}/images/{}/thumbnail", ids[0]));
+    let response = server.get(&format!(
+        "/api/projects/{project}/images/{}/thumbnail",
+        ids[0]
+    ));
     assert_eq!(response.status(), 200);
     assert_eq!(header(&response, "content-type"), "image/jpeg");
     let thumb = image::load_from_memory(&response.bytes().unwrap()).unwrap();
@@ -222,7 +298,12 @@ fn whole_workflow_with_the_demo_photos() {
     }
     let (_, list) = status_json(server.get("/api/projects"));
     assert_eq!(list, json!([]));
-    assert_eq!(std::fs::read_dir(dir.path().join("images")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("images"))
+            .unwrap()
+            .count(),
+        0
+    );
     server.stop().unwrap();
 }
 
@@ -233,33 +314,55 @@ fn exports_download_with_the_right_headers(server: &TestServer, project: i64) {
         assert_eq!(response.status(), 200, "{file}");
         assert_eq!(header(&response, "content-type"), content_type);
         let disposition = header(&response, "content-disposition");
-        assert!(disposition.starts_with(&format!("attachment; filename=\"{filename}\"")), "{disposition}");
+        assert!(
+            disposition.starts_with(&format!("attachment; filename=\"{filename}\"")),
+            "{disposition}"
+        );
         response.text().unwrap()
     };
 
     let csv = get("strains.csv", "text/csv; charset=utf-8", "demo-strains.csv");
     let mut lines = csv.lines();
-    assert!(lines
-        .next()
-        .unwrap()
-        .starts_with("filename,deformation_distance,strain_xx,strain_yy,strain_xy,"));
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("filename,deformation_distance,strain_xx,strain_yy,strain_xy,")
+    );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 4);
     for (row, expected) in rows.iter().zip(truth["images"].as_array().unwrap()) {
         assert_eq!(row[0], expected["filename"]);
         for (col, key) in [(2, "eps_xx"), (3, "eps_yy"), (4, "eps_xy")] {
             let value: f64 = row[col].parse().unwrap();
-            assert_abs_diff_eq!(value, expected["strain"][key].as_f64().unwrap(), epsilon = 1e-6);
+            assert_abs_diff_eq!(
+                value,
+                expected["strain"][key].as_f64().unwrap(),
+                epsilon = 1e-6
+            );
         }
     }
 
-    let csv = get("regression.csv", "text/csv; charset=utf-8", "demo-regression.csv");
+    let csv = get(
+        "regression.csv",
+        "text/csv; charset=utf-8",
+        "demo-regression.csv",
+    );
     let mut lines = csv.lines();
-    assert!(lines.next().unwrap().starts_with("component,slope,intercept,r_squared,p_value"));
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("component,slope,intercept,r_squared,p_value")
+    );
     let names: Vec<&str> = lines.map(|l| l.split(',').next().unwrap()).collect();
     assert_eq!(names, ["x_axis", "y_axis", "shear"]);
 
-    let json_text = get("regression.json", "application/json", "demo-regression.json");
+    let json_text = get(
+        "regression.json",
+        "application/json",
+        "demo-regression.json",
+    );
     let regression: Value = serde_json::from_str(&json_text).unwrap();
     for legacy in ["x_axis", "y_axis", "shear"] {
         assert_abs_diff_eq!(
@@ -269,7 +372,11 @@ fn exports_download_with_the_right_headers(server: &TestServer, project: i64) {
         );
     }
 
-    let annotations = get("annotations.json", "application/json", "demo-annotations.json");
+    let annotations = get(
+        "annotations.json",
+        "application/json",
+        "demo-annotations.json",
+    );
     let parsed = strain_seer::formats::parse_python_annotations(&annotations).unwrap();
     assert_eq!(parsed.scale_length, 40.0);
     assert_eq!(parsed.images.len(), 4);
@@ -290,11 +397,20 @@ fn exports_download_with_the_right_headers(server: &TestServer, project: i64) {
     assert_eq!(value["name"], "Demo");
     assert_eq!(value["images"][0]["width"], 1476);
 
-    for (component, ext, content_type) in [("eps_xx", "svg", "image/svg+xml"), ("eps_yy", "png", "image/png"), ("exy", "svg", "image/svg+xml")] {
-        let response = server.get(&format!("/api/projects/{project}/export/plot/{component}.{ext}"));
+    for (component, ext, content_type) in [
+        ("eps_xx", "svg", "image/svg+xml"),
+        ("eps_yy", "png", "image/png"),
+        ("exy", "svg", "image/svg+xml"),
+    ] {
+        let response = server.get(&format!(
+            "/api/projects/{project}/export/plot/{component}.{ext}"
+        ));
         assert_eq!(response.status(), 200, "{component}.{ext}");
         assert_eq!(header(&response, "content-type"), content_type);
-        assert!(header(&response, "content-disposition").contains(&format!("demo-plot-{component}.{ext}")));
+        assert!(
+            header(&response, "content-disposition")
+                .contains(&format!("demo-plot-{component}.{ext}"))
+        );
         let bytes = response.bytes().unwrap();
         if ext == "png" {
             let plot = image::load_from_memory(&bytes).unwrap();
@@ -303,7 +419,9 @@ fn exports_download_with_the_right_headers(server: &TestServer, project: i64) {
             assert!(String::from_utf8_lossy(&bytes).contains("<svg"));
         }
     }
-    let response = server.get(&format!("/api/projects/{project}/export/plot/eps_xx.png?width=400&height=300"));
+    let response = server.get(&format!(
+        "/api/projects/{project}/export/plot/eps_xx.png?width=400&height=300"
+    ));
     let plot = image::load_from_memory(&response.bytes().unwrap()).unwrap();
     assert_eq!((plot.width(), plot.height()), (400, 300));
 }
@@ -317,9 +435,15 @@ fn import_round_trips(server: &TestServer, project: i64) {
     let form = demo_files().into_iter().fold(
         reqwest::blocking::multipart::Form::new().part(
             "project",
-            reqwest::blocking::multipart::Part::text(exported.clone()).file_name("demo-project.json"),
+            reqwest::blocking::multipart::Part::text(exported.clone())
+                .file_name("demo-project.json"),
         ),
-        |form, (name, bytes)| form.part("file", reqwest::blocking::multipart::Part::bytes(bytes).file_name(name)),
+        |form, (name, bytes)| {
+            form.part(
+                "file",
+                reqwest::blocking::multipart::Part::bytes(bytes).file_name(name),
+            )
+        },
     );
     let (status, imported) = status_json(server.post_form("/api/import", form));
     assert_eq!(status, 201, "{imported}");
@@ -328,7 +452,10 @@ fn import_round_trips(server: &TestServer, project: i64) {
     assert_eq!(imported["images"].as_array().unwrap().len(), 4);
     let new_id = imported["id"].as_i64().unwrap();
     assert_ne!(new_id, project);
-    let again = server.get(&format!("/api/projects/{new_id}/export/project.json")).text().unwrap();
+    let again = server
+        .get(&format!("/api/projects/{new_id}/export/project.json"))
+        .text()
+        .unwrap();
     assert_eq!(again, exported);
 
     // The Python tool's file, with a name field: same analysis as truth.json.
@@ -336,15 +463,29 @@ fn import_round_trips(server: &TestServer, project: i64) {
     let form = demo_files().into_iter().fold(
         reqwest::blocking::multipart::Form::new()
             .text("name", "From Python")
-            .part("project", reqwest::blocking::multipart::Part::text(python).file_name("annotations.json")),
-        |form, (name, bytes)| form.part("file", reqwest::blocking::multipart::Part::bytes(bytes).file_name(name)),
+            .part(
+                "project",
+                reqwest::blocking::multipart::Part::text(python).file_name("annotations.json"),
+            ),
+        |form, (name, bytes)| {
+            form.part(
+                "file",
+                reqwest::blocking::multipart::Part::bytes(bytes).file_name(name),
+            )
+        },
     );
     let (status, imported) = status_json(server.post_form("/api/import", form));
     assert_eq!(status, 201, "{imported}");
     assert_eq!(imported["name"], "From Python");
     assert_eq!(imported["scale_length"], 40.0);
-    let ids: Vec<i64> = imported["images"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
-    let (status, analysis) = status_json(server.get(&format!("/api/projects/{}/analysis", imported["id"])));
+    let ids: Vec<i64> = imported["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    let (status, analysis) =
+        status_json(server.get(&format!("/api/projects/{}/analysis", imported["id"])));
     assert_eq!(status, 200, "{analysis}");
     check_against_truth(&analysis, &ids);
 }
@@ -362,22 +503,36 @@ fn reorder_and_delete(server: &TestServer, project: i64, ids: &[i64]) {
             })
             .collect()
     };
-    let (status, body) = status_json(server.patch_json(&format!("/api/projects/{project}/images/{}", ids[3]), &json!({ "order": 0 })));
+    let (status, body) = status_json(server.patch_json(
+        &format!("/api/projects/{project}/images/{}", ids[3]),
+        &json!({ "order": 0 }),
+    ));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["image"]["order"], 0);
     assert_eq!(order(server), [ids[3], ids[0], ids[1], ids[2]]);
     server
-        .patch_json(&format!("/api/projects/{project}/images/{}", ids[0]), &json!({ "order": 3 }))
+        .patch_json(
+            &format!("/api/projects/{project}/images/{}", ids[0]),
+            &json!({ "order": 3 }),
+        )
         .error_for_status()
         .unwrap();
     assert_eq!(order(server), [ids[3], ids[1], ids[2], ids[0]]);
     let (_, detail) = status_json(server.get(&format!("/api/projects/{project}")));
-    let orders: Vec<i64> = detail["images"].as_array().unwrap().iter().map(|i| i["order"].as_i64().unwrap()).collect();
+    let orders: Vec<i64> = detail["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["order"].as_i64().unwrap())
+        .collect();
     assert_eq!(orders, [0, 1, 2, 3]);
 
     // Reference image deleted → back to automatic; later images move up.
     server
-        .patch_json(&format!("/api/projects/{project}"), &json!({ "reference_image": ids[1] }))
+        .patch_json(
+            &format!("/api/projects/{project}"),
+            &json!({ "reference_image": ids[1] }),
+        )
         .error_for_status()
         .unwrap();
     let response = server.delete(&format!("/api/projects/{project}/images/{}", ids[1]));
@@ -403,8 +558,15 @@ fn reorder_and_delete(server: &TestServer, project: i64, ids: &[i64]) {
     assert_eq!(body["image"]["status"], "Missing");
     assert_eq!(body["image"]["fiducials"], json!([]));
     assert_eq!(body["project"]["complete_count"], 2);
-    let body = expect_error(server.get(&format!("/api/projects/{project}/analysis")), 422, "");
-    assert_eq!(body["incomplete"], json!([{ "image_id": ids[2], "filename": "deformation-20mm-force.png", "status": "Missing" }]));
+    let body = expect_error(
+        server.get(&format!("/api/projects/{project}/analysis")),
+        422,
+        "",
+    );
+    assert_eq!(
+        body["incomplete"],
+        json!([{ "image_id": ids[2], "filename": "deformation-20mm-force.png", "status": "Missing" }])
+    );
 }
 
 #[test]
@@ -412,7 +574,13 @@ fn partial_points_meta_and_duplicate_names() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path());
     let project = server.create_project("Partial");
-    let records = server.upload(project, &[("a-2.5mm.png", png(200, 200)), ("a-2.5mm.png", png(200, 200))]);
+    let records = server.upload(
+        project,
+        &[
+            ("a-2.5mm.png", png(200, 200)),
+            ("a-2.5mm.png", png(200, 200)),
+        ],
+    );
     assert_eq!(records[0]["filename"], "a-2.5mm.png");
     assert_eq!(records[1]["filename"], "a-2.5mm (2).png");
     assert_eq!(records[0]["deformation_distance"], 2.5);
@@ -421,7 +589,8 @@ fn partial_points_meta_and_duplicate_names() {
     let path = format!("/api/projects/{project}/images/{id}");
 
     // Partial placement while annotating.
-    let (_, body) = status_json(server.patch_json(&path, &json!({ "fiducials": [[1, 2], [3, 4]] })));
+    let (_, body) =
+        status_json(server.patch_json(&path, &json!({ "fiducials": [[1, 2], [3, 4]] })));
     assert_eq!(body["image"]["status"], "Incomplete");
     assert_eq!(body["image"]["fiducials"], json!([[1.0, 2.0], [3.0, 4.0]]));
     assert_eq!(body["image"]["fiducial_meta"].as_array().unwrap().len(), 2);
@@ -435,7 +604,10 @@ fn partial_points_meta_and_duplicate_names() {
         }),
     ));
     assert_eq!(status, 200, "{body}");
-    let (_, body) = status_json(server.patch_json(&path, &json!({ "fiducials": [[1, 2], [3.5, 4], [5, 6], [7, 8]] })));
+    let (_, body) = status_json(server.patch_json(
+        &path,
+        &json!({ "fiducials": [[1, 2], [3.5, 4], [5, 6], [7, 8]] }),
+    ));
     assert_eq!(
         body["image"]["fiducial_meta"],
         json!([
@@ -446,13 +618,17 @@ fn partial_points_meta_and_duplicate_names() {
         ])
     );
     // Points on the border are inside.
-    let (status, body) = status_json(server.patch_json(&path, &json!({ "scale": [[0, 0], [200, 200]] })));
+    let (status, body) =
+        status_json(server.patch_json(&path, &json!({ "scale": [[0, 0], [200, 200]] })));
     assert_eq!(status, 200, "{body}");
     // Status words.
     let (_, body) = status_json(server.patch_json(&path, &json!({ "fiducials": [[1, 2], [3, 4], [5, 6], [7, 8], [9, 9]], "deformation_distance": null })));
     assert_eq!(body["image"]["status"], "Missing Distance");
     assert_eq!(body["project"]["status_counts"]["Missing Distance"], 1);
-    let (_, body) = status_json(server.get(&format!("/api/projects/{project}/images/{}", records[1]["id"])));
+    let (_, body) = status_json(server.get(&format!(
+        "/api/projects/{project}/images/{}",
+        records[1]["id"]
+    )));
     assert_eq!(body["status"], "Incomplete");
     server.stop().unwrap();
 }
@@ -471,12 +647,34 @@ fn every_format_uploads_and_many_files_at_once() {
         ("lies.txt", encode(64, 48, image::ImageFormat::Png)),
     ];
     let records = server.upload(project, &files);
-    let types: Vec<&str> = records.iter().map(|r| r["content_type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["image/png", "image/jpeg", "image/gif", "image/bmp", "image/tiff", "image/png"]);
+    let types: Vec<&str> = records
+        .iter()
+        .map(|r| r["content_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/bmp",
+            "image/tiff",
+            "image/png"
+        ]
+    );
     for record in &records {
-        assert_eq!((record["width"].as_u64(), record["height"].as_u64()), (Some(64), Some(48)));
-        let response = server.get(&format!("/api/projects/{project}/images/{}/file", record["id"]));
-        assert_eq!(header(&response, "content-type"), record["content_type"].as_str().unwrap());
+        assert_eq!(
+            (record["width"].as_u64(), record["height"].as_u64()),
+            (Some(64), Some(48))
+        );
+        let response = server.get(&format!(
+            "/api/projects/{project}/images/{}/file",
+            record["id"]
+        ));
+        assert_eq!(
+            header(&response, "content-type"),
+            record["content_type"].as_str().unwrap()
+        );
     }
     server.stop().unwrap();
 }
@@ -504,11 +702,18 @@ fn exif_orientation_gives_the_size_users_see() {
     let server = TestServer::start(dir.path());
     let project = server.create_project("Exif");
     let records = server.upload(project, &[("phone.jpg", rotated)]);
-    assert_eq!((records[0]["width"].as_u64(), records[0]["height"].as_u64()), (Some(20), Some(40)));
+    assert_eq!(
+        (records[0]["width"].as_u64(), records[0]["height"].as_u64()),
+        (Some(20), Some(40))
+    );
     let path = format!("/api/projects/{project}/images/{}", records[0]["id"]);
     let (status, _) = status_json(server.patch_json(&path, &json!({ "fiducials": [[20, 40]] })));
     assert_eq!(status, 200);
-    expect_error(server.patch_json(&path, &json!({ "fiducials": [[21, 40]] })), 400, "outside the image (20×40 px)");
+    expect_error(
+        server.patch_json(&path, &json!({ "fiducials": [[21, 40]] })),
+        400,
+        "outside the image (20×40 px)",
+    );
     server.stop().unwrap();
 }
 
@@ -526,7 +731,10 @@ fn edits_survive_a_restart() {
         ));
         assert_eq!(status, 200);
         server
-            .patch_json(&format!("/api/projects/{project}"), &json!({ "scale_length": 12.5 }))
+            .patch_json(
+                &format!("/api/projects/{project}"),
+                &json!({ "scale_length": 12.5 }),
+            )
             .error_for_status()
             .unwrap();
         server.stop().unwrap();
@@ -537,7 +745,8 @@ fn edits_survive_a_restart() {
     assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0);
 
     let server = TestServer::start(dir.path());
-    let (status, body) = status_json(server.get(&format!("/api/projects/{project}/images/{image}")));
+    let (status, body) =
+        status_json(server.get(&format!("/api/projects/{project}/images/{image}")));
     assert_eq!(status, 200);
     assert_eq!(body["fiducials"], json!([[10.25, 20.5], [30.0, 40.0]]));
     assert_eq!(body["scale"], json!([[1.0, 1.0]]));
@@ -558,10 +767,18 @@ fn the_front_end_is_served() {
     let response = server.get("/");
     if files.iter().any(|f| f == "index.html") {
         assert_eq!(response.status(), 200);
-        assert_eq!(header(&response, "content-type"), "text/html; charset=utf-8");
+        assert_eq!(
+            header(&response, "content-type"),
+            "text/html; charset=utf-8"
+        );
         let etag = header(&response, "etag");
-        assert!(response.text().unwrap().contains("<html") );
-        let again = server.client.get(server.url("/")).header("if-none-match", &etag).send().unwrap();
+        assert!(response.text().unwrap().contains("<html"));
+        let again = server
+            .client
+            .get(server.url("/"))
+            .header("if-none-match", &etag)
+            .send()
+            .unwrap();
         assert_eq!(again.status(), 304);
     } else {
         expect_error(response, 404, "front end is not built");
@@ -569,9 +786,16 @@ fn the_front_end_is_served() {
     for file in &files {
         let response = server.get(&format!("/{file}"));
         assert_eq!(response.status(), 200, "{file}");
-        assert_eq!(header(&response, "content-type"), strain_seer::web::assets::content_type(file));
+        assert_eq!(
+            header(&response, "content-type"),
+            strain_seer::web::assets::content_type(file)
+        );
     }
     expect_error(server.get("/no-such-file.js"), 404, "no such file");
-    expect_error(server.get("/api/nothing-here"), 404, "no route for GET /api/nothing-here");
+    expect_error(
+        server.get("/api/nothing-here"),
+        404,
+        "no route for GET /api/nothing-here",
+    );
     server.stop().unwrap();
 }

@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Images edited in turn.
@@ -35,7 +36,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 /// A running server process and its base URL.
 struct Process {
-    child: Child,
+    child: Arc<Mutex<Child>>,
     base: String,
 }
 
@@ -48,7 +49,7 @@ impl Process {
             .env_remove("STRAIN_SEER_TOKEN")
             .env_remove("STRAIN_SEER_NO_AUTH")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -65,33 +66,41 @@ impl Process {
         };
         // Keep reading stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Process { child, base }
+        Process {
+            child: Arc::new(Mutex::new(child)),
+            base,
+        }
     }
 
-    fn pid(&self) -> u32 {
-        self.child.id()
+    fn handle(&self) -> Arc<Mutex<Child>> {
+        Arc::clone(&self.child)
     }
 
     /// SIGKILL (no chance to close anything) and reap.
     fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
-/// SIGKILL a process by pid after `delay` (from another thread, while a request is in flight).
-fn kill_later(pid: u32, delay: Duration) -> std::thread::JoinHandle<()> {
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// SIGKILL a process after `delay` (from another thread, while a request is in flight).
+fn kill_later(child: Arc<Mutex<Child>>, delay: Duration) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         std::thread::sleep(delay);
-        let _ = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status();
+        let _ = child.lock().unwrap_or_else(|p| p.into_inner()).kill();
     })
 }
 
 /// Edit number `k` as a whole annotation; every part encodes `k`.
 fn edit(k: u64) -> Value {
-    let o = (k % 97) as f64;
+    let o = (k % 40) as f64;
     json!({
         "fiducials": [[10.0 + o, 10.0], [150.0 + o, 12.0], [151.0 + o, 150.0], [9.0 + o, 151.0], [80.0 + o, 80.0 + o / 2.0]],
         "scale": [[5.0, 190.0 - o], [105.0, 190.0 - o]],
@@ -230,8 +239,8 @@ fn acknowledged_edits_survive_sigkill() {
         let id = ids[(k as usize) % IMAGES];
         let killer = kill_at.contains(&k).then(|| {
             kill_later(
-                server.pid(),
-                Duration::from_micros(rng.random_range(0..4000)),
+                server.handle(),
+                Duration::from_micros(rng.random_range(0..1500)),
             )
         });
         let url = format!("{}/api/projects/{project}/images/{id}", server.base);
@@ -281,7 +290,7 @@ fn acknowledged_edits_survive_sigkill() {
             )
         });
         let killer = kill_later(
-            server.pid(),
+            server.handle(),
             Duration::from_micros(rng.random_range(0..20_000)),
         );
         let answer = client

@@ -27,8 +27,12 @@ const MAX_RESPONSE: u64 = 64 * 1024;
 /// The address to connect to for a server configured to listen on `addr`.
 fn connect_addr(addr: SocketAddr) -> SocketAddr {
     match addr {
-        SocketAddr::V4(a) if a.ip().is_unspecified() => SocketAddr::from(([127, 0, 0, 1], a.port())),
-        SocketAddr::V6(a) if a.ip().is_unspecified() => SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], a.port())),
+        SocketAddr::V4(a) if a.ip().is_unspecified() => {
+            SocketAddr::from(([127, 0, 0, 1], a.port()))
+        }
+        SocketAddr::V6(a) if a.ip().is_unspecified() => {
+            SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], a.port()))
+        }
         other => other,
     }
 }
@@ -75,22 +79,32 @@ pub fn check_response(raw: &[u8]) -> Result<(), String> {
             String::from_utf8_lossy(&body).trim()
         ));
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| format!("/health answered 200 but not JSON ({e})"))?;
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| format!("/health answered 200 but not JSON ({e})"))?;
     match value.get("status").and_then(|s| s.as_str()) {
         Some("ok") => Ok(()),
-        _ => Err(format!("/health answered 200 but the status is not ok: {value}")),
+        _ => Err(format!(
+            "/health answered 200 but the status is not ok: {value}"
+        )),
     }
 }
 
 /// Ask the server at `addr` for `/health` within `timeout`.
 pub fn probe(addr: SocketAddr, timeout: Duration) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
-    let left = || deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-    let mut stream =
-        TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-    stream.set_write_timeout(Some(left())).map_err(|e| e.to_string())?;
-    let request = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: strain-seer-healthcheck\r\nAccept: application/json\r\nConnection: close\r\n\r\n");
+    let left = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    };
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    stream
+        .set_write_timeout(Some(left()))
+        .map_err(|e| e.to_string())?;
+    let request = format!(
+        "GET /health HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: strain-seer-healthcheck\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+    );
     stream
         .write_all(request.as_bytes())
         .map_err(|e| format!("cannot send the request to {addr}: {e}"))?;
@@ -106,7 +120,11 @@ pub fn probe(addr: SocketAddr, timeout: Duration) -> Result<(), String> {
             Ok(0) => break,
             Ok(n) => raw.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(format!("no complete answer from {addr} within {timeout:?}: {e}")),
+            Err(e) => {
+                return Err(format!(
+                    "no complete answer from {addr} within {timeout:?}: {e}"
+                ));
+            }
         }
         if Instant::now() >= deadline {
             return Err(format!("no complete answer from {addr} within {timeout:?}"));
@@ -117,7 +135,11 @@ pub fn probe(addr: SocketAddr, timeout: Duration) -> Result<(), String> {
 
 pub fn run(args: HealthcheckArgs) -> anyhow::Result<ExitCode> {
     if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
-        return Err(crate::cli::BadInput(format!("--timeout must be between 0 and 3600 seconds, got {}", args.timeout)).into());
+        return Err(crate::cli::BadInput(format!(
+            "--timeout must be between 0 and 3600 seconds, got {}",
+            args.timeout
+        ))
+        .into());
     }
     let addr = connect_addr(resolve(&args.host, args.port)?);
     match probe(addr, Duration::from_secs_f64(args.timeout)) {
@@ -150,7 +172,10 @@ mod tests {
 
     #[test]
     fn unspecified_hosts_are_checked_on_loopback() {
-        assert_eq!(connect_addr(SocketAddr::from(([0, 0, 0, 0], 8501))), SocketAddr::from(([127, 0, 0, 1], 8501)));
+        assert_eq!(
+            connect_addr(SocketAddr::from(([0, 0, 0, 0], 8501))),
+            SocketAddr::from(([127, 0, 0, 1], 8501))
+        );
     }
 
     #[test]

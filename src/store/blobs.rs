@@ -40,7 +40,9 @@ pub struct ImageInfo {
 /// Why an uploaded file was refused. Each message names the file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ImageError {
-    #[error("{filename}: not a supported image (accepted: {ACCEPTED_FORMATS}; detected by content)")]
+    #[error(
+        "{filename}: not a supported image (accepted: {ACCEPTED_FORMATS}; detected by content)"
+    )]
     Unsupported { filename: String },
     #[error("{filename}: the file is empty")]
     Empty { filename: String },
@@ -54,7 +56,9 @@ pub enum ImageError {
     #[error("{filename}: the image cannot be read ({reason})")]
     Corrupt { filename: String, reason: String },
     /// Decoding would need more memory than the pixel limit allows (e.g. 32-bit float samples).
-    #[error("{filename}: decoding needs {needed_mib} MiB of memory, more than the limit of {limit_mib} MiB")]
+    #[error(
+        "{filename}: decoding needs {needed_mib} MiB of memory, more than the limit of {limit_mib} MiB"
+    )]
     TooMuchMemory {
         filename: String,
         needed_mib: u64,
@@ -94,7 +98,8 @@ fn max_concurrent_decodes() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4))
 }
 
-static DECODES: (std::sync::Mutex<usize>, std::sync::Condvar) = (std::sync::Mutex::new(0), std::sync::Condvar::new());
+static DECODES: (std::sync::Mutex<usize>, std::sync::Condvar) =
+    (std::sync::Mutex::new(0), std::sync::Condvar::new());
 
 /// A permit to decode one image; released on drop.
 struct DecodePermit;
@@ -155,9 +160,13 @@ fn decode_oriented_unpermitted(
     let limits = decoder_limits(max_pixels);
     let max_alloc = limits.max_alloc.unwrap_or(u64::MAX);
     reader.limits(limits);
-    let (ext, content_type) = reader.format().and_then(format_of).ok_or_else(|| ImageError::Unsupported {
-        filename: filename.to_owned(),
-    })?;
+    let (ext, content_type) =
+        reader
+            .format()
+            .and_then(format_of)
+            .ok_or_else(|| ImageError::Unsupported {
+                filename: filename.to_owned(),
+            })?;
     let mut decoder = reader.into_decoder().map_err(|e| corrupt(&e))?;
     let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > max_pixels {
@@ -186,7 +195,11 @@ fn decode_oriented_unpermitted(
 
 /// Recognise, decode and thumbnail an uploaded file. The decoded image is dropped on return.
 /// Also the entry point of the image fuzz target (`fuzz/fuzz_targets/image_upload.rs`).
-pub fn inspect_image(bytes: &[u8], filename: &str, max_pixels: u64) -> Result<ImageInfo, ImageError> {
+pub fn inspect_image(
+    bytes: &[u8],
+    filename: &str,
+    max_pixels: u64,
+) -> Result<ImageInfo, ImageError> {
     let _permit = DecodePermit::acquire();
     let (ext, content_type, image) = decode_oriented_unpermitted(bytes, filename, max_pixels)?;
     let (width, height) = (image.width(), image.height());
@@ -275,9 +288,13 @@ mod tests {
     use image::{ImageBuffer, Rgb};
 
     fn encode(format: ImageFormat, width: u32, height: u32) -> Vec<u8> {
-        let img = ImageBuffer::from_fn(width, height, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 7u8]));
+        let img = ImageBuffer::from_fn(width, height, |x, y| {
+            Rgb([(x % 256) as u8, (y % 256) as u8, 7u8])
+        });
         let mut out = Cursor::new(Vec::new());
-        DynamicImage::ImageRgb8(img).write_to(&mut out, format).unwrap();
+        DynamicImage::ImageRgb8(img)
+            .write_to(&mut out, format)
+            .unwrap();
         out.into_inner()
     }
 
@@ -290,7 +307,8 @@ mod tests {
             (ImageFormat::Bmp, "bmp"),
             (ImageFormat::Tiff, "tiff"),
         ] {
-            let info = inspect_image(&encode(format, 300, 200), "lying-name.txt", 1_000_000).unwrap();
+            let info =
+                inspect_image(&encode(format, 300, 200), "lying-name.txt", 1_000_000).unwrap();
             assert_eq!(info.ext, ext);
             assert_eq!((info.width, info.height), (300, 200));
             let thumb = image::load_from_memory(&info.thumbnail).unwrap();
@@ -302,12 +320,18 @@ mod tests {
     fn text_is_unsupported_and_named() {
         let err = inspect_image(b"hello, not an image", "notes.png", 1_000_000).unwrap_err();
         assert!(matches!(err, ImageError::Unsupported { .. }));
-        assert!(err.to_string().starts_with("notes.png: not a supported image"));
+        assert!(
+            err.to_string()
+                .starts_with("notes.png: not a supported image")
+        );
     }
 
     #[test]
     fn empty_and_truncated_files_are_refused() {
-        assert!(matches!(inspect_image(b"", "e.png", 100), Err(ImageError::Empty { .. })));
+        assert!(matches!(
+            inspect_image(b"", "e.png", 100),
+            Err(ImageError::Empty { .. })
+        ));
         let png = encode(ImageFormat::Png, 50, 50);
         let err = inspect_image(&png[..png.len() / 2], "half.png", 1_000_000).unwrap_err();
         assert!(matches!(err, ImageError::Corrupt { .. }), "{err}");
@@ -316,7 +340,14 @@ mod tests {
     #[test]
     fn pixel_limit_is_checked_before_decoding() {
         let err = inspect_image(&encode(ImageFormat::Png, 100, 100), "big.png", 9_999).unwrap_err();
-        assert!(matches!(err, ImageError::TooManyPixels { width: 100, height: 100, .. }));
+        assert!(matches!(
+            err,
+            ImageError::TooManyPixels {
+                width: 100,
+                height: 100,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -18,7 +18,9 @@ pub fn distance_from_filename(filename: &str) -> Option<f64> {
     let chars: Vec<char> = stem.chars().collect();
     let mut i = 0;
     while i < chars.len() {
-        if !chars[i].is_ascii_digit() || (i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '.')) {
+        if !chars[i].is_ascii_digit()
+            || (i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '.'))
+        {
             i += 1;
             continue;
         }
@@ -60,7 +62,11 @@ pub fn clean_filename(raw: &str) -> String {
     let cleaned: String = last.chars().filter(|c| !c.is_control()).collect();
     let trimmed = cleaned.trim();
     let kept: String = trimmed.chars().take(MAX_FILENAME_CHARS).collect();
-    if kept.is_empty() || kept == "." || kept == ".." { "image".to_owned() } else { kept }
+    if kept.is_empty() || kept == "." || kept == ".." {
+        "image".to_owned()
+    } else {
+        kept
+    }
 }
 
 #[cfg(test)]
@@ -70,9 +76,18 @@ mod tests {
 
     #[test]
     fn distances_in_filenames() {
-        assert_eq!(distance_from_filename("deformation-05mm-force.png"), Some(5.0));
-        assert_eq!(distance_from_filename("deformation-00mm-force.png"), Some(0.0));
-        assert_eq!(distance_from_filename("deformation-30mm-force.png"), Some(30.0));
+        assert_eq!(
+            distance_from_filename("deformation-05mm-force.png"),
+            Some(5.0)
+        );
+        assert_eq!(
+            distance_from_filename("deformation-00mm-force.png"),
+            Some(0.0)
+        );
+        assert_eq!(
+            distance_from_filename("deformation-30mm-force.png"),
+            Some(30.0)
+        );
         assert_eq!(distance_from_filename("run-12.5mm-b.jpg"), Some(12.5));
         assert_eq!(distance_from_filename("12.5mm.jpg"), Some(12.5));
         assert_eq!(distance_from_filename("step_3 mm.png"), Some(3.0));
@@ -105,7 +120,10 @@ mod tests {
         assert_eq!(clean_filename("  "), "image");
         assert_eq!(clean_filename(".."), "image");
         assert_eq!(clean_filename("<script>.png"), "<script>.png");
-        assert_eq!(clean_filename(&"x".repeat(1000)).chars().count(), MAX_FILENAME_CHARS);
+        assert_eq!(
+            clean_filename(&"x".repeat(1000)).chars().count(),
+            MAX_FILENAME_CHARS
+        );
     }
 
     proptest! {

@@ -259,7 +259,9 @@ fn now() -> i64 {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock leaves SQLite consistent (open transactions roll back on
     // drop), so a poisoned lock is safe to keep using.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn status_from_label(label: &str) -> Result<ImageStatus> {
@@ -268,7 +270,9 @@ fn status_from_label(label: &str) -> Result<ImageStatus> {
         "Incomplete" => Ok(ImageStatus::Incomplete),
         "Missing Distance" => Ok(ImageStatus::MissingDistance),
         "Missing" => Ok(ImageStatus::Missing),
-        other => Err(StoreError::Corrupt(format!("unknown image status {other:?}"))),
+        other => Err(StoreError::Corrupt(format!(
+            "unknown image status {other:?}"
+        ))),
     }
 }
 
@@ -290,7 +294,9 @@ pub fn validate_name(name: &str) -> Result<String> {
         )));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(StoreError::Invalid("the project name contains control characters".into()));
+        return Err(StoreError::Invalid(
+            "the project name contains control characters".into(),
+        ));
     }
     Ok(trimmed.to_owned())
 }
@@ -319,7 +325,13 @@ pub fn validate_sigma(value: f64) -> Result<f64> {
 
 /// Check a point list against an image: at most `max` points, each finite and inside
 /// `0 ≤ x ≤ width`, `0 ≤ y ≤ height`; two scale points must be distinct.
-pub fn validate_points(role: &str, points: &[Point], max: usize, width: u32, height: u32) -> Result<()> {
+pub fn validate_points(
+    role: &str,
+    points: &[Point],
+    max: usize,
+    width: u32,
+    height: u32,
+) -> Result<()> {
     if points.len() > max {
         return Err(StoreError::Invalid(format!(
             "at most {max} {role} points are allowed, got {}",
@@ -328,7 +340,9 @@ pub fn validate_points(role: &str, points: &[Point], max: usize, width: u32, hei
     }
     for (index, p) in points.iter().enumerate() {
         if !p.is_finite() {
-            return Err(StoreError::Invalid(format!("{role} point {index} is not a finite number")));
+            return Err(StoreError::Invalid(format!(
+                "{role} point {index} is not a finite number"
+            )));
         }
         if p.x < 0.0 || p.y < 0.0 || p.x > f64::from(width) || p.y > f64::from(height) {
             return Err(StoreError::Invalid(format!(
@@ -404,7 +418,8 @@ fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-const PROJECT_COLUMNS: &str = "p.id, p.name, p.scale_length, p.reference_image, p.sigma_px, p.created_at, p.updated_at";
+const PROJECT_COLUMNS: &str =
+    "p.id, p.name, p.scale_length, p.reference_image, p.sigma_px, p.created_at, p.updated_at";
 
 const IMAGE_COLUMNS: &str = "i.id, i.project_id, i.filename, i.ord, b.width, b.height, i.sha256, b.content_type, \
      i.status, i.fiducials, i.scale, i.fiducial_meta, i.scale_meta, i.deformation_distance";
@@ -438,8 +453,10 @@ fn raw_image(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawImage> {
 }
 
 fn image_from_raw(raw: RawImage) -> Result<ImageRecord> {
-    let ((id, project_id, filename, order, width, height, sha256), (content_type, status, fid, scale, fmeta, smeta, d)) =
-        raw;
+    let (
+        (id, project_id, filename, order, width, height, sha256),
+        (content_type, status, fid, scale, fmeta, smeta, d),
+    ) = raw;
     Ok(ImageRecord {
         id,
         project_id,
@@ -475,12 +492,18 @@ fn project_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Project> {
 
 fn load_project(conn: &Connection, id: i64) -> Result<Project> {
     let mut project = conn
-        .prepare_cached(&format!("SELECT {PROJECT_COLUMNS} FROM projects p WHERE p.id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects p WHERE p.id = ?1"
+        ))?
         .query_row([id], project_from_row)
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("no project {id}")))?;
-    let mut stmt = conn.prepare_cached("SELECT status, COUNT(*) FROM images WHERE project_id = ?1 GROUP BY status")?;
-    let counts = stmt.query_map([id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?)))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT status, COUNT(*) FROM images WHERE project_id = ?1 GROUP BY status",
+    )?;
+    let counts = stmt.query_map([id], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
+    })?;
     for count in counts {
         let (label, n) = count?;
         project.status_counts.add(status_from_label(&label)?, n);
@@ -505,7 +528,9 @@ fn load_image(conn: &Connection, project_id: i64, image_id: i64) -> Result<Image
         Some(raw) => image_from_raw(raw),
         None => {
             ensure_project(conn, project_id)?;
-            Err(StoreError::NotFound(format!("no image {image_id} in project {project_id}")))
+            Err(StoreError::NotFound(format!(
+                "no image {image_id} in project {project_id}"
+            )))
         }
     }
 }
@@ -531,14 +556,18 @@ fn image_count(conn: &Connection, project_id: i64) -> Result<i64> {
 }
 
 /// Shas among `candidates` that no image uses any more; their blob rows are deleted.
-fn drop_unreferenced_blobs(tx: &Transaction<'_>, candidates: &[(String, String)]) -> Result<Vec<(String, String)>> {
+fn drop_unreferenced_blobs(
+    tx: &Transaction<'_>,
+    candidates: &[(String, String)],
+) -> Result<Vec<(String, String)>> {
     let mut dropped = Vec::new();
     for (sha, ext) in candidates {
         let used: bool = tx
             .prepare_cached("SELECT EXISTS(SELECT 1 FROM images WHERE sha256 = ?1)")?
             .query_row([sha], |r| r.get(0))?;
         if !used {
-            tx.prepare_cached("DELETE FROM blobs WHERE sha256 = ?1")?.execute([sha])?;
+            tx.prepare_cached("DELETE FROM blobs WHERE sha256 = ?1")?
+                .execute([sha])?;
             dropped.push((sha.clone(), ext.clone()));
         }
     }
@@ -552,13 +581,16 @@ impl Store {
         let images_dir = data_dir.join("images");
         let tmp_dir = data_dir.join("tmp");
         for dir in [data_dir, &images_dir, &tmp_dir] {
-            fs::create_dir_all(dir).map_err(|e| StoreError::io(format!("cannot create {}", dir.display()), e))?;
+            fs::create_dir_all(dir)
+                .map_err(|e| StoreError::io(format!("cannot create {}", dir.display()), e))?;
         }
         let mut conn = Connection::open(data_dir.join(DB_FILE))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Corrupt(format!("cannot switch the database to WAL mode (got {mode})")));
+            return Err(StoreError::Corrupt(format!(
+                "cannot switch the database to WAL mode (got {mode})"
+            )));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
@@ -614,8 +646,8 @@ impl Store {
             let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
             Ok(names.collect::<rusqlite::Result<_>>()?)
         })?;
-        let entries =
-            fs::read_dir(&self.images_dir).map_err(|e| StoreError::io(format!("cannot list {}", self.images_dir.display()), e))?;
+        let entries = fs::read_dir(&self.images_dir)
+            .map_err(|e| StoreError::io(format!("cannot list {}", self.images_dir.display()), e))?;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if !known.contains(&name) {
@@ -682,13 +714,22 @@ impl Store {
             let tx = conn.transaction()?;
             ensure_project(&tx, id)?;
             if let Some(name) = name {
-                tx.execute("UPDATE projects SET name = ?2 WHERE id = ?1", params![id, name])?;
+                tx.execute(
+                    "UPDATE projects SET name = ?2 WHERE id = ?1",
+                    params![id, name],
+                )?;
             }
             if let Some(value) = scale_length {
-                tx.execute("UPDATE projects SET scale_length = ?2 WHERE id = ?1", params![id, value])?;
+                tx.execute(
+                    "UPDATE projects SET scale_length = ?2 WHERE id = ?1",
+                    params![id, value],
+                )?;
             }
             if let Some(value) = sigma {
-                tx.execute("UPDATE projects SET sigma_px = ?2 WHERE id = ?1", params![id, value])?;
+                tx.execute(
+                    "UPDATE projects SET sigma_px = ?2 WHERE id = ?1",
+                    params![id, value],
+                )?;
             }
             if let Some(reference) = patch.reference_image {
                 if let Some(image_id) = reference {
@@ -703,7 +744,10 @@ impl Store {
                         )));
                     }
                 }
-                tx.execute("UPDATE projects SET reference_image = ?2 WHERE id = ?1", params![id, reference])?;
+                tx.execute(
+                    "UPDATE projects SET reference_image = ?2 WHERE id = ?1",
+                    params![id, reference],
+                )?;
             }
             touch_project(&tx, id, now())?;
             let project = load_project(&tx, id)?;
@@ -753,7 +797,12 @@ impl Store {
     /// Images of a project in order, `limit` of them from position `offset`. Positions are
     /// contiguous (0..n), so the page is an index range seek on `ord`, as fast at offset 9 000
     /// as at 0.
-    pub fn images(&self, project_id: i64, limit: Option<u64>, offset: u64) -> Result<Vec<ImageRecord>> {
+    pub fn images(
+        &self,
+        project_id: i64,
+        limit: Option<u64>,
+        offset: u64,
+    ) -> Result<Vec<ImageRecord>> {
         self.with_conn(|conn| {
             ensure_project(conn, project_id)?;
             let limit = limit.map_or(-1, |l| l.min(i64::MAX as u64) as i64);
@@ -761,7 +810,10 @@ impl Store {
                 "SELECT {IMAGE_COLUMNS} FROM images i CROSS JOIN blobs b ON b.sha256 = i.sha256 \
                  WHERE i.project_id = ?1 AND i.ord >= ?3 ORDER BY i.ord, i.id LIMIT ?2"
             ))?;
-            let rows = stmt.query_map(params![project_id, limit, offset.min(i64::MAX as u64) as i64], raw_image)?;
+            let rows = stmt.query_map(
+                params![project_id, limit, offset.min(i64::MAX as u64) as i64],
+                raw_image,
+            )?;
             rows.map(|raw| image_from_raw(raw?)).collect()
         })
     }
@@ -867,7 +919,9 @@ impl Store {
                 Some(bytes) => Ok(bytes),
                 None => {
                     ensure_project(conn, project_id)?;
-                    Err(StoreError::NotFound(format!("no image {image_id} in project {project_id}")))
+                    Err(StoreError::NotFound(format!(
+                        "no image {image_id} in project {project_id}"
+                    )))
                 }
             }
         })
@@ -875,7 +929,12 @@ impl Store {
 
     /// Check an uploaded file and write it to `tmp/` (blocking: decodes the image once to read
     /// its oriented size and make the thumbnail). A file already stored is not decoded again.
-    pub fn stage_image(&self, bytes: &[u8], filename: &str, max_pixels: u64) -> Result<StagedImage> {
+    pub fn stage_image(
+        &self,
+        bytes: &[u8],
+        filename: &str,
+        max_pixels: u64,
+    ) -> Result<StagedImage> {
         let sha = blobs::sha256_hex(bytes);
         let known = self.with_conn(|conn| {
             Ok(conn
@@ -892,7 +951,8 @@ impl Store {
                 .optional()?)
         })?;
         if let Some((ext, content_type, width, height, size_bytes)) = known
-            && let (Some(ext), Some(content_type)) = (static_ext(&ext), static_content_type(&content_type))
+            && let (Some(ext), Some(content_type)) =
+                (static_ext(&ext), static_content_type(&content_type))
             && self.blob_path(&sha, ext).exists()
         {
             return Ok(StagedImage {
@@ -911,7 +971,10 @@ impl Store {
         let info = blobs::inspect_image(bytes, filename, max_pixels)?;
         let temp = TempFile::write(&self.tmp_dir, bytes)
             .map_err(|e| StoreError::io(format!("cannot write {}", self.tmp_dir.display()), e))?;
-        Ok(StagedImage { info, temp: Some(temp) })
+        Ok(StagedImage {
+            info,
+            temp: Some(temp),
+        })
     }
 
     /// Add images to a project, after its existing ones, in one transaction: all or none.
@@ -929,7 +992,9 @@ impl Store {
             if !ids.is_empty() {
                 touch_project(tx, project_id, at)?;
             }
-            ids.iter().map(|&id| load_image(tx, project_id, id)).collect()
+            ids.iter()
+                .map(|&id| load_image(tx, project_id, id))
+                .collect()
         })
     }
 
@@ -978,7 +1043,10 @@ impl Store {
                 if target.exists() {
                     drop(temp);
                 } else if let Err(e) = temp.persist(&target) {
-                    moved = Err(StoreError::io(format!("cannot write {}", target.display()), e));
+                    moved = Err(StoreError::io(
+                        format!("cannot write {}", target.display()),
+                        e,
+                    ));
                     break;
                 } else {
                     placed.push((info.sha256.clone(), info.ext.to_owned()));
@@ -1030,7 +1098,12 @@ impl Store {
 
     /// Change an image's points, provenance, distance or position. Returns the image and its
     /// project's new counts.
-    pub fn update_image(&self, project_id: i64, image_id: i64, patch: ImagePatch) -> Result<(ImageRecord, Project)> {
+    pub fn update_image(
+        &self,
+        project_id: i64,
+        image_id: i64,
+        patch: ImagePatch,
+    ) -> Result<(ImageRecord, Project)> {
         self.with_conn(|conn| {
             let tx = conn.transaction()?;
             let old = load_image(&tx, project_id, image_id)?;
@@ -1091,7 +1164,11 @@ impl Store {
         let dropped = self.with_conn(|conn| {
             let tx = conn.transaction()?;
             let old = load_image(&tx, project_id, image_id)?;
-            let ext: String = tx.query_row("SELECT ext FROM blobs WHERE sha256 = ?1", [&old.sha256], |r| r.get(0))?;
+            let ext: String = tx.query_row(
+                "SELECT ext FROM blobs WHERE sha256 = ?1",
+                [&old.sha256],
+                |r| r.get(0),
+            )?;
             tx.execute(
                 "UPDATE projects SET reference_image = NULL WHERE reference_image = ?1",
                 [image_id],
@@ -1120,13 +1197,21 @@ impl Store {
 }
 
 fn static_ext(ext: &str) -> Option<&'static str> {
-    ["png", "jpg", "gif", "bmp", "tiff"].into_iter().find(|e| *e == ext)
+    ["png", "jpg", "gif", "bmp", "tiff"]
+        .into_iter()
+        .find(|e| *e == ext)
 }
 
 fn static_content_type(ct: &str) -> Option<&'static str> {
-    ["image/png", "image/jpeg", "image/gif", "image/bmp", "image/tiff"]
-        .into_iter()
-        .find(|e| *e == ct)
+    [
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/bmp",
+        "image/tiff",
+    ]
+    .into_iter()
+    .find(|e| *e == ct)
 }
 
 fn insert_images(
@@ -1156,19 +1241,35 @@ fn insert_images(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
     )?;
     for (n, image) in images.iter().enumerate() {
-        let info = infos
-            .get(image.staged)
-            .ok_or_else(|| StoreError::Invalid(format!("{}: no file for this image", image.filename)))?;
+        let info = infos.get(image.staged).ok_or_else(|| {
+            StoreError::Invalid(format!("{}: no file for this image", image.filename))
+        })?;
         let a = &image.annotation;
         let named = |e: StoreError| match e {
             StoreError::Invalid(msg) => StoreError::Invalid(format!("{}: {msg}", image.filename)),
             other => other,
         };
-        validate_points("fiducial", &a.fiducials, MAX_FIDUCIALS, info.width, info.height).map_err(named)?;
-        validate_points("scale", &a.scale, MAX_SCALE_POINTS, info.width, info.height).map_err(named)?;
+        validate_points(
+            "fiducial",
+            &a.fiducials,
+            MAX_FIDUCIALS,
+            info.width,
+            info.height,
+        )
+        .map_err(named)?;
+        validate_points("scale", &a.scale, MAX_SCALE_POINTS, info.width, info.height)
+            .map_err(named)?;
         validate_distance(a.deformation_distance).map_err(named)?;
-        let fiducial_meta = merge_meta("fiducial", &a.fiducials, non_empty(&a.fiducial_meta), &[], &[]).map_err(named)?;
-        let scale_meta = merge_meta("scale", &a.scale, non_empty(&a.scale_meta), &[], &[]).map_err(named)?;
+        let fiducial_meta = merge_meta(
+            "fiducial",
+            &a.fiducials,
+            non_empty(&a.fiducial_meta),
+            &[],
+            &[],
+        )
+        .map_err(named)?;
+        let scale_meta =
+            merge_meta("scale", &a.scale, non_empty(&a.scale_meta), &[], &[]).map_err(named)?;
         let status = image_status(a.fiducials.len(), a.scale.len(), a.deformation_distance);
         let filename = unique_filename(&image.filename, &taken);
         stmt.execute(params![
@@ -1207,11 +1308,21 @@ pub fn unique_filename(name: &str, taken: &HashSet<String>) -> String {
 }
 
 fn non_empty(meta: &[PointMeta]) -> Option<Vec<PointMeta>> {
-    if meta.is_empty() { None } else { Some(meta.to_vec()) }
+    if meta.is_empty() {
+        None
+    } else {
+        Some(meta.to_vec())
+    }
 }
 
 /// Move an image from position `from` to `to`, shifting the images in between by one.
-fn move_image(tx: &Transaction<'_>, project_id: i64, image_id: i64, from: i64, to: i64) -> Result<()> {
+fn move_image(
+    tx: &Transaction<'_>,
+    project_id: i64,
+    image_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<()> {
     let count = image_count(tx, project_id)?;
     if to < 0 || to >= count {
         return Err(StoreError::Invalid(format!(

@@ -105,7 +105,10 @@ mod tests {
     fn a_newer_database_is_refused() -> Result<(), Box<dyn std::error::Error>> {
         let mut conn = Connection::open_in_memory()?;
         conn.pragma_update(None, "user_version", latest_version() + 1)?;
-        assert!(matches!(migrate(&mut conn), Err(MigrationError::TooNew { .. })));
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(MigrationError::TooNew { .. })
+        ));
         Ok(())
     }
 }

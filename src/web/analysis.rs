@@ -4,8 +4,8 @@
 use super::error::{AppError, AppPath, AppQuery};
 use super::{AppState, blocking};
 use crate::engine::{
-    Analysis, AnalysisError, AnalysisOptions, Axis, Component, ComponentRegression, Fiducials, ImageInput,
-    ImageStatus, ScalePoints, StrainMeasures, analyze,
+    Analysis, AnalysisError, AnalysisOptions, Axis, Component, ComponentRegression, Fiducials,
+    ImageInput, ImageStatus, ScalePoints, StrainMeasures, analyze,
 };
 use crate::formats::{self, AnnotatedPoint, ProjectImage};
 use crate::store::{ImagePoints, ImageRecord, PointMeta, Project};
@@ -43,7 +43,10 @@ pub fn parse_components(list: &str) -> Result<Vec<Component>, AppError> {
     for key in list.split(',').map(str::trim).filter(|k| !k.is_empty()) {
         let component = Component::from_key(key).ok_or_else(|| {
             let known: Vec<&str> = Component::ALL.iter().map(|c| c.key()).collect();
-            AppError::bad_request(format!("unknown component {key:?}; known: {}", known.join(", ")))
+            AppError::bad_request(format!(
+                "unknown component {key:?}; known: {}",
+                known.join(", ")
+            ))
         })?;
         if !components.contains(&component) {
             components.push(component);
@@ -124,7 +127,9 @@ fn analysis_error(err: &AnalysisError, images: &[ImagePoints]) -> AppError {
 /// The engine's view of an image. Stored points are finite, inside the image, at most 5 + 2,
 /// and two scale points are distinct; a failure here means the database was edited by hand.
 fn engine_input(image: &ImagePoints) -> Result<ImageInput, AppError> {
-    let corrupt = |e: crate::engine::PointError| AppError::internal(format!("stored points of {}: {e}", image.filename));
+    let corrupt = |e: crate::engine::PointError| {
+        AppError::internal(format!("stored points of {}: {e}", image.filename))
+    };
     let fiducials = match image.fiducials.as_slice() {
         [a, b, c, d, e] => Some(Fiducials::new([*a, *b, *c, *d, *e]).map_err(corrupt)?),
         _ => None,
@@ -143,8 +148,15 @@ fn engine_input(image: &ImagePoints) -> Result<ImageInput, AppError> {
 }
 
 /// Run the engine on a project's current data with the query's options.
-pub fn compute(project: &Project, images: &[ImagePoints], query: &AnalysisQuery) -> Result<Analysis, AppError> {
-    let inputs = images.iter().map(engine_input).collect::<Result<Vec<_>, _>>()?;
+pub fn compute(
+    project: &Project,
+    images: &[ImagePoints],
+    query: &AnalysisQuery,
+) -> Result<Analysis, AppError> {
+    let inputs = images
+        .iter()
+        .map(engine_input)
+        .collect::<Result<Vec<_>, _>>()?;
     let reference = project
         .reference_image
         .and_then(|id| images.iter().find(|i| i.id == id))
@@ -263,7 +275,8 @@ pub fn analysis_json(
             })
             .collect(),
     };
-    serde_json::to_vec(&out).map_err(|e| AppError::internal(format!("serialising the analysis: {e}")))
+    serde_json::to_vec(&out)
+        .map_err(|e| AppError::internal(format!("serialising the analysis: {e}")))
 }
 
 /// `?limit=&offset=` of the analysis rows plus the analysis options.
@@ -289,7 +302,9 @@ async fn analysis(
     };
     let limit = page.limit.unwrap_or(MAX_ROWS);
     if limit > MAX_ROWS {
-        return Err(AppError::bad_request(format!("limit must be at most {MAX_ROWS}, got {limit}")));
+        return Err(AppError::bad_request(format!(
+            "limit must be at most {MAX_ROWS}, got {limit}"
+        )));
     }
     let body = blocking(&state, move |s| {
         let (project, images) = s.project_points(id)?;

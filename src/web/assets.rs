@@ -31,7 +31,11 @@ async fn index(headers: HeaderMap) -> Result<Response<Body>, AppError> {
 }
 
 /// Any request no route matched: an embedded file for `GET`/`HEAD` outside `/api/`, else 404.
-pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Result<Response<Body>, AppError> {
+pub async fn fallback(
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response<Body>, AppError> {
     let path = uri.path().trim_start_matches('/');
     let is_api = path == "api" || path.starts_with("api/");
     if (method == Method::GET || method == Method::HEAD) && !is_api {
@@ -40,12 +44,18 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Result<Re
         }
         return Err(AppError::not_found(format!("no such file: {}", uri.path())));
     }
-    Err(AppError::not_found(format!("no route for {method} {}", uri.path())))
+    Err(AppError::not_found(format!(
+        "no route for {method} {}",
+        uri.path()
+    )))
 }
 
 /// Content type by extension; text types carry `charset=utf-8`.
 pub fn content_type(path: &str) -> String {
-    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = path
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "html" | "htm" => "text/html; charset=utf-8".to_owned(),
         "js" | "mjs" => "text/javascript; charset=utf-8".to_owned(),
@@ -75,7 +85,10 @@ fn serve(path: &str, headers: &HeaderMap) -> Option<Response<Body>> {
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        });
     let builder = Response::builder()
         .header(header::ETAG, &etag)
         .header(header::CACHE_CONTROL, "no-cache")

@@ -3,8 +3,8 @@
 
 use crate::store::StoreError;
 use crate::store::blobs::ImageError;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -136,16 +136,19 @@ impl From<StoreError> for AppError {
             StoreError::NotFound(_) => ErrorKind::NotFound,
             StoreError::Invalid(_) => ErrorKind::BadRequest,
             StoreError::Image(ImageError::Unsupported { .. }) => ErrorKind::UnsupportedMediaType,
-            StoreError::Image(ImageError::TooManyPixels { .. } | ImageError::TooMuchMemory { .. }) => {
-                ErrorKind::PayloadTooLarge
+            StoreError::Image(
+                ImageError::TooManyPixels { .. } | ImageError::TooMuchMemory { .. },
+            ) => ErrorKind::PayloadTooLarge,
+            StoreError::Image(ImageError::Empty { .. } | ImageError::Corrupt { .. }) => {
+                ErrorKind::BadRequest
             }
-            StoreError::Image(ImageError::Empty { .. } | ImageError::Corrupt { .. }) => ErrorKind::BadRequest,
             StoreError::Limit(_) => ErrorKind::PayloadTooLarge,
             StoreError::Conflict(_) => ErrorKind::Conflict,
             StoreError::Closed => ErrorKind::Unavailable,
-            StoreError::Db(_) | StoreError::Migration(_) | StoreError::Io { .. } | StoreError::Corrupt(_) => {
-                ErrorKind::Internal
-            }
+            StoreError::Db(_)
+            | StoreError::Migration(_)
+            | StoreError::Io { .. }
+            | StoreError::Corrupt(_) => ErrorKind::Internal,
         };
         AppError::new(kind, err.to_string())
     }
@@ -190,7 +193,10 @@ impl From<MultipartRejection> for AppError {
     fn from(rejection: MultipartRejection) -> Self {
         AppError::new(
             ErrorKind::from_status(rejection.status()),
-            format!("expected a multipart/form-data body: {}", rejection.body_text()),
+            format!(
+                "expected a multipart/form-data body: {}",
+                rejection.body_text()
+            ),
         )
     }
 }

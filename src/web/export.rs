@@ -48,13 +48,24 @@ pub fn slug(name: &str) -> String {
         }
     }
     let trimmed = out.trim_matches('-');
-    if trimmed.is_empty() { "project".to_owned() } else { trimmed.to_owned() }
+    if trimmed.is_empty() {
+        "project".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
 }
 
-fn download(body: impl Into<Body>, content_type: &str, filename: &str) -> Result<Response<Body>, AppError> {
+fn download(
+    body: impl Into<Body>,
+    content_type: &str,
+    filename: &str,
+) -> Result<Response<Body>, AppError> {
     Response::builder()
         .header(header::CONTENT_TYPE, content_type)
-        .header(header::CONTENT_DISPOSITION, content_disposition("attachment", filename))
+        .header(
+            header::CONTENT_DISPOSITION,
+            content_disposition("attachment", filename),
+        )
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .header(header::CACHE_CONTROL, "no-store")
         .body(body.into())
@@ -92,8 +103,12 @@ async fn export(
                 let (project, images) = s.project_points(id)?;
                 let analysis = compute(&project, &images, &query)?;
                 let text = match computed {
-                    "strains.csv" => tables::strain_table_csv(&analysis).map_err(|e| export_failed(&e))?,
-                    "regression.csv" => tables::regression_csv(&analysis).map_err(|e| export_failed(&e))?,
+                    "strains.csv" => {
+                        tables::strain_table_csv(&analysis).map_err(|e| export_failed(&e))?
+                    }
+                    "regression.csv" => {
+                        tables::regression_csv(&analysis).map_err(|e| export_failed(&e))?
+                    }
                     _ => tables::regression_json(&analysis),
                 };
                 (project, text)
@@ -104,7 +119,11 @@ async fn export(
         } else {
             "application/json"
         };
-        Ok((text, content_type, format!("{}-{file}", slug(&project.name))))
+        Ok((
+            text,
+            content_type,
+            format!("{}-{file}", slug(&project.name)),
+        ))
     })
     .await?;
     download(text, content_type, &name)
@@ -126,14 +145,25 @@ async fn export_plot(
     let (key, ext) = file
         .rsplit_once('.')
         .filter(|(_, ext)| *ext == "svg" || *ext == "png")
-        .ok_or_else(|| AppError::not_found(format!("no plot named {file:?}: expected <component>.svg or <component>.png")))?;
+        .ok_or_else(|| {
+            AppError::not_found(format!(
+                "no plot named {file:?}: expected <component>.svg or <component>.png"
+            ))
+        })?;
     let component = parse_components(key)?
         .first()
         .copied()
         .ok_or_else(|| AppError::bad_request("no component named"))?;
     let png = ext == "png";
-    let default = if png { plot::DEFAULT_PNG_SIZE } else { plot::DEFAULT_SIZE };
-    let size = (query.width.unwrap_or(default.0), query.height.unwrap_or(default.1));
+    let default = if png {
+        plot::DEFAULT_PNG_SIZE
+    } else {
+        plot::DEFAULT_SIZE
+    };
+    let size = (
+        query.width.unwrap_or(default.0),
+        query.height.unwrap_or(default.1),
+    );
     let analysis_query = AnalysisQuery {
         sigma_px: query.sigma_px,
         components: Some(component.key().to_owned()),
@@ -151,11 +181,20 @@ async fn export_plot(
             formats::ExportError::PlotSize { .. } => AppError::bad_request(e.to_string()),
             other => export_failed(&other),
         })?;
-        let name = format!("{}-{}.{}", slug(&project.name), plot::plot_file_stem(component), if png { "png" } else { "svg" });
+        let name = format!(
+            "{}-{}.{}",
+            slug(&project.name),
+            plot::plot_file_stem(component),
+            if png { "png" } else { "svg" }
+        );
         Ok((bytes, name))
     })
     .await?;
-    download(bytes, if png { "image/png" } else { "image/svg+xml" }, &name)
+    download(
+        bytes,
+        if png { "image/png" } else { "image/svg+xml" },
+        &name,
+    )
 }
 
 #[cfg(test)]

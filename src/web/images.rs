@@ -5,7 +5,10 @@ use super::error::{AppError, AppJson, AppMultipart, AppPath, AppQuery, ErrorKind
 use super::projects::Page;
 use super::{AppState, Limits, blocking};
 use crate::engine::Point;
-use crate::store::{Annotation, ImagePatch, ImageRecord, NewImage, PointMeta, Project, clean_filename, distance_from_filename};
+use crate::store::{
+    Annotation, ImagePatch, ImageRecord, NewImage, PointMeta, Project, clean_filename,
+    distance_from_filename,
+};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::multipart::Field;
@@ -32,7 +35,10 @@ pub fn routes(limits: &Limits) -> Router<AppState> {
             get(read).patch(update).delete(remove),
         )
         .route("/api/projects/{id}/images/{image_id}/file", get(file))
-        .route("/api/projects/{id}/images/{image_id}/thumbnail", get(thumbnail))
+        .route(
+            "/api/projects/{id}/images/{image_id}/thumbnail",
+            get(thumbnail),
+        )
 }
 
 /// A page of a project's images.
@@ -64,18 +70,30 @@ async fn list(
     Ok(AppJson(body))
 }
 
-async fn read(State(state): State<AppState>, AppPath((id, image_id)): AppPath<(i64, i64)>) -> Result<AppJson<ImageRecord>, AppError> {
-    Ok(AppJson(blocking(&state, move |s| Ok(s.image(id, image_id)?)).await?))
+async fn read(
+    State(state): State<AppState>,
+    AppPath((id, image_id)): AppPath<(i64, i64)>,
+) -> Result<AppJson<ImageRecord>, AppError> {
+    Ok(AppJson(
+        blocking(&state, move |s| Ok(s.image(id, image_id)?)).await?,
+    ))
 }
 
 /// Read one multipart file field, refusing it once it exceeds `max_bytes`.
-pub(crate) async fn read_field(field: &mut Field<'_>, filename: &str, max_bytes: usize) -> Result<Vec<u8>, AppError> {
+pub(crate) async fn read_field(
+    field: &mut Field<'_>,
+    filename: &str,
+    max_bytes: usize,
+) -> Result<Vec<u8>, AppError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.chunk().await? {
         if bytes.len() + chunk.len() > max_bytes {
             return Err(AppError::new(
                 ErrorKind::PayloadTooLarge,
-                format!("{filename}: the file is larger than the limit of {}", human_bytes(max_bytes)),
+                format!(
+                    "{filename}: the file is larger than the limit of {}",
+                    human_bytes(max_bytes)
+                ),
             ));
         }
         bytes.extend_from_slice(&chunk);
@@ -114,7 +132,10 @@ async fn upload(
         let bytes = read_field(&mut field, &filename, limits.max_file_bytes).await?;
         let shown = filename.clone();
         let max_pixels = limits.max_pixels;
-        let image = blocking(&state, move |s| Ok(s.stage_image(&bytes, &shown, max_pixels)?)).await?;
+        let image = blocking(&state, move |s| {
+            Ok(s.stage_image(&bytes, &shown, max_pixels)?)
+        })
+        .await?;
         new_images.push(NewImage {
             staged: staged.len(),
             annotation: Annotation {
@@ -131,7 +152,10 @@ async fn upload(
         ));
     }
     let max_images = limits.max_images_per_project;
-    let records = blocking(&state, move |s| Ok(s.add_images(id, staged, &new_images, max_images)?)).await?;
+    let records = blocking(&state, move |s| {
+        Ok(s.add_images(id, staged, &new_images, max_images)?)
+    })
+    .await?;
     tracing::info!(project = id, count = records.len(), "images uploaded");
     Ok((StatusCode::CREATED, AppJson(records)))
 }
@@ -173,11 +197,15 @@ async fn update(
         deformation_distance: body.deformation_distance,
         order: body.order,
     };
-    let (image, project) = blocking(&state, move |s| Ok(s.update_image(id, image_id, patch)?)).await?;
+    let (image, project) =
+        blocking(&state, move |s| Ok(s.update_image(id, image_id, patch)?)).await?;
     Ok(AppJson(PatchResponse { image, project }))
 }
 
-async fn remove(State(state): State<AppState>, AppPath((id, image_id)): AppPath<(i64, i64)>) -> Result<StatusCode, AppError> {
+async fn remove(
+    State(state): State<AppState>,
+    AppPath((id, image_id)): AppPath<(i64, i64)>,
+) -> Result<StatusCode, AppError> {
     blocking(&state, move |s| Ok(s.delete_image(id, image_id)?)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -186,7 +214,13 @@ async fn remove(State(state): State<AppState>, AppPath((id, image_id)): AppPath<
 pub(crate) fn content_disposition(kind: &str, filename: &str) -> HeaderValue {
     let ascii: String = filename
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut encoded = String::new();
     for byte in filename.bytes() {
@@ -196,8 +230,10 @@ pub(crate) fn content_disposition(kind: &str, filename: &str) -> HeaderValue {
             encoded.push_str(&format!("%{byte:02X}"));
         }
     }
-    HeaderValue::from_str(&format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
-        .unwrap_or(HeaderValue::from_static("attachment"))
+    HeaderValue::from_str(&format!(
+        "{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    ))
+    .unwrap_or(HeaderValue::from_static("attachment"))
 }
 
 async fn file(
@@ -205,9 +241,13 @@ async fn file(
     AppPath((id, image_id)): AppPath<(i64, i64)>,
     request: Request,
 ) -> Result<Response<Body>, AppError> {
-    let (path, content_type, filename) = blocking(&state, move |s| Ok(s.image_file(id, image_id)?)).await?;
+    let (path, content_type, filename) =
+        blocking(&state, move |s| Ok(s.image_file(id, image_id)?)).await?;
     if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-        return Err(AppError::internal(format!("the file of image {image_id} is missing: {}", path.display())));
+        return Err(AppError::internal(format!(
+            "the file of image {image_id} is missing: {}",
+            path.display()
+        )));
     }
     let response = ServeFile::new(&path)
         .oneshot(request)
@@ -218,12 +258,18 @@ async fn file(
         if let Ok(value) = HeaderValue::from_str(&content_type) {
             parts.headers.insert(header::CONTENT_TYPE, value);
         }
-        parts.headers.insert(header::CONTENT_DISPOSITION, content_disposition("inline", &filename));
+        parts.headers.insert(
+            header::CONTENT_DISPOSITION,
+            content_disposition("inline", &filename),
+        );
     }
+    parts.headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     parts
         .headers
-        .insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
     Ok(Response::from_parts(parts, Body::new(body)))
 }
 

@@ -11,7 +11,10 @@ use super::images::read_field;
 use super::projects::MAX_PAGE;
 use super::{AppState, Limits, blocking};
 use crate::formats::{self, AnnotatedPoint};
-use crate::store::{Annotation, NewImage, NewProject, PointMeta, StagedImage, clean_filename, distance_from_filename};
+use crate::store::{
+    Annotation, NewImage, NewProject, PointMeta, StagedImage, clean_filename,
+    distance_from_filename,
+};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -45,7 +48,12 @@ fn split(points: &[AnnotatedPoint]) -> (Vec<crate::engine::Point>, Vec<PointMeta
 /// name without extension, else "Imported project".
 fn project_name(given: Option<String>, in_file: &str, upload_name: Option<&str>) -> String {
     let from_upload = upload_name
-        .map(|n| n.rsplit_once('.').map_or(n, |(stem, _)| stem).trim().to_owned())
+        .map(|n| {
+            n.rsplit_once('.')
+                .map_or(n, |(stem, _)| stem)
+                .trim()
+                .to_owned()
+        })
         .filter(|n| !n.is_empty());
     given
         .map(|n| n.trim().to_owned())
@@ -69,7 +77,9 @@ async fn import(
         match field_name.as_str() {
             "project" => {
                 if project_text.is_some() {
-                    return Err(AppError::bad_request("the field \"project\" was sent twice"));
+                    return Err(AppError::bad_request(
+                        "the field \"project\" was sent twice",
+                    ));
                 }
                 let upload_name = field.file_name().map(clean_filename);
                 let bytes = read_field(&mut field, "project", limits.max_file_bytes).await?;
@@ -89,7 +99,12 @@ async fn import(
                 let bytes = read_field(&mut field, &filename, limits.max_file_bytes).await?;
                 let shown = filename.clone();
                 let max_pixels = limits.max_pixels;
-                staged.push(blocking(&state, move |s| Ok(s.stage_image(&bytes, &shown, max_pixels)?)).await?);
+                staged.push(
+                    blocking(&state, move |s| {
+                        Ok(s.stage_image(&bytes, &shown, max_pixels)?)
+                    })
+                    .await?,
+                );
                 uploaded.push(filename);
             }
             other => {
@@ -102,9 +117,14 @@ async fn import(
     let (text, upload_name) = project_text.ok_or_else(|| {
         AppError::bad_request("no project file: send the JSON in the multipart field \"project\"")
     })?;
-    let parsed = formats::parse_any(&text).map_err(|e| AppError::bad_request(format!("project: {e}")))?;
+    let parsed =
+        formats::parse_any(&text).map_err(|e| AppError::bad_request(format!("project: {e}")))?;
 
-    let index: HashMap<&str, usize> = uploaded.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = uploaded
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
     let sorted = parsed.sorted_images();
     let missing: Vec<&str> = sorted
         .iter()
@@ -177,10 +197,11 @@ async fn import(
     };
     let max_images = limits.max_images_per_project;
     let body = blocking(&state, move |s| {
-        let project = s.create_project_with_images(&new_project, staged, &new_images, max_images)?;
+        let project =
+            s.create_project_with_images(&new_project, staged, &new_images, max_images)?;
         let images = s.images(project.id, Some(MAX_PAGE), 0)?;
-        let mut value =
-            serde_json::to_value(&project).map_err(|e| AppError::new(ErrorKind::Internal, e.to_string()))?;
+        let mut value = serde_json::to_value(&project)
+            .map_err(|e| AppError::new(ErrorKind::Internal, e.to_string()))?;
         if let Some(object) = value.as_object_mut() {
             object.insert("images".to_owned(), json!(images));
             object.insert("images_offset".to_owned(), json!(0));
@@ -199,9 +220,15 @@ mod tests {
 
     #[test]
     fn imported_project_names() {
-        assert_eq!(project_name(Some(" Mine ".into()), "file", Some("x.json")), "Mine");
+        assert_eq!(
+            project_name(Some(" Mine ".into()), "file", Some("x.json")),
+            "Mine"
+        );
         assert_eq!(project_name(None, "In file", Some("x.json")), "In file");
         assert_eq!(project_name(None, "", Some("run-3.json")), "run-3");
-        assert_eq!(project_name(Some("  ".into()), "", None), "Imported project");
+        assert_eq!(
+            project_name(Some("  ".into()), "", None),
+            "Imported project"
+        );
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod assets;
+pub mod detect;
 pub mod error;
 pub mod export;
 pub mod health;
@@ -92,6 +93,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::routes())
         .merge(projects::routes())
         .merge(images::routes(&state.limits))
+        .merge(detect::routes())
         .merge(analysis::routes())
         .merge(export::routes())
         .merge(import::routes(&state.limits))
@@ -99,10 +101,12 @@ pub fn app(state: AppState) -> Router {
         .fallback(assets::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(json_limit))
-        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-            use axum::response::IntoResponse;
-            AppError::internal("a request handler panicked").into_response()
-        }))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                use axum::response::IntoResponse;
+                AppError::internal("a request handler panicked").into_response()
+            },
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.limits.clone(),
             limits::guard_body,
@@ -192,7 +196,10 @@ impl Server {
         let data_dir = config.data_dir.clone();
         let store = tokio::task::spawn_blocking(move || {
             check_data_dir(&data_dir)?;
-            Store::open(&data_dir).map_err(|source| ServeError::Store { path: data_dir, source })
+            Store::open(&data_dir).map_err(|source| ServeError::Store {
+                path: data_dir,
+                source,
+            })
         })
         .await
         .map_err(|e| ServeError::Serve(std::io::Error::other(e)))??;
@@ -204,7 +211,11 @@ impl Server {
             })?;
         let addr = listener.local_addr().map_err(ServeError::Serve)?;
         let state = AppState::new(Arc::new(store), config.limits.clone());
-        Ok(Server { listener, state, addr })
+        Ok(Server {
+            listener,
+            state,
+            addr,
+        })
     }
 
     /// The address actually bound (port 0 becomes a real port).
@@ -218,7 +229,10 @@ impl Server {
 
     /// Serve [`app`] until `shutdown` completes, let requests in flight finish (at most
     /// [`SHUTDOWN_GRACE`]), then checkpoint and close the database.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
         let router = app(self.state.clone());
         self.run_with(router, shutdown).await
     }
@@ -229,13 +243,17 @@ impl Server {
         router: Router,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
-        let Server { listener, state, .. } = self;
+        let Server {
+            listener, state, ..
+        } = self;
         let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
             let _ = signalled_tx.send(());
         };
-        let serve = axum::serve(listener, router).with_graceful_shutdown(signal).into_future();
+        let serve = axum::serve(listener, router)
+            .with_graceful_shutdown(signal)
+            .into_future();
         let deadline = async move {
             if signalled_rx.await.is_ok() {
                 tokio::time::sleep(SHUTDOWN_GRACE).await;

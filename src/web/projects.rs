@@ -51,7 +51,9 @@ impl Page {
     pub fn resolve(self) -> Result<(u64, u64), AppError> {
         let limit = self.limit.unwrap_or(MAX_PAGE);
         if limit > MAX_PAGE {
-            return Err(AppError::bad_request(format!("limit must be at most {MAX_PAGE}, got {limit}")));
+            return Err(AppError::bad_request(format!(
+                "limit must be at most {MAX_PAGE}, got {limit}"
+            )));
         }
         Ok((limit, self.offset.unwrap_or(0)))
     }
@@ -111,10 +113,15 @@ async fn update(
         reference_image: body.reference_image,
         sigma_px: body.sigma_px,
     };
-    Ok(AppJson(blocking(&state, move |s| Ok(s.update_project(id, patch)?)).await?))
+    Ok(AppJson(
+        blocking(&state, move |s| Ok(s.update_project(id, patch)?)).await?,
+    ))
 }
 
-async fn remove(State(state): State<AppState>, AppPath(id): AppPath<i64>) -> Result<StatusCode, AppError> {
+async fn remove(
+    State(state): State<AppState>,
+    AppPath(id): AppPath<i64>,
+) -> Result<StatusCode, AppError> {
     blocking(&state, move |s| Ok(s.delete_project(id)?)).await?;
     tracing::info!(project = id, "project deleted");
     Ok(StatusCode::NO_CONTENT)

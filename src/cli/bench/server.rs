@@ -61,7 +61,10 @@ fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 fn mib(kib: Option<u64>) -> String {
-    kib.map_or_else(|| "n/a (no /proc)".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+    kib.map_or_else(
+        || "n/a (no /proc)".to_owned(),
+        |k| format!("{:.1} MiB", k as f64 / 1024.0),
+    )
 }
 
 struct Http {
@@ -70,8 +73,15 @@ struct Http {
 }
 
 impl Http {
-    async fn send(&self, method: Method, path: &str, body: Option<(&str, Vec<u8>)>) -> anyhow::Result<(StatusCode, Bytes)> {
-        let mut builder = Request::builder().method(method).uri(format!("{}{path}", self.base));
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
         let payload = match body {
             Some((content_type, bytes)) => {
                 builder = builder.header("content-type", content_type);
@@ -79,7 +89,10 @@ impl Http {
             }
             None => Bytes::new(),
         };
-        let response = self.client.request(builder.body(Full::new(payload))?).await?;
+        let response = self
+            .client
+            .request(builder.body(Full::new(payload))?)
+            .await?;
         let status = response.status();
         let bytes = response.into_body().collect().await?.to_bytes();
         Ok((status, bytes))
@@ -89,7 +102,10 @@ impl Http {
         let body = body.map(|b| ("application/json", b.to_string().into_bytes()));
         let (status, bytes) = self.send(method.clone(), path, body).await?;
         if !status.is_success() {
-            bail!("{method} {path}: {status}: {}", String::from_utf8_lossy(&bytes));
+            bail!(
+                "{method} {path}: {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            );
         }
         Ok(serde_json::from_slice(&bytes)?)
     }
@@ -106,13 +122,19 @@ fn points(width: f64, height: f64, stretch: f64) -> (Vec<Point>, Vec<Point>) {
         Point::new(cx - hx, cy + hy),
         Point::new(cx, cy),
     ];
-    let scale = vec![Point::new(width * 0.05, height * 0.95), Point::new(width * 0.95, height * 0.95)];
+    let scale = vec![
+        Point::new(width * 0.05, height * 0.95),
+        Point::new(width * 0.95, height * 0.95),
+    ];
     (fiducials, scale)
 }
 
 fn noise_png(width: u32, height: u32, seed: u32) -> anyhow::Result<Vec<u8>> {
     let img = image::RgbImage::from_fn(width, height, |x, y| {
-        let v = x.wrapping_mul(2_654_435_761).wrapping_add(y.wrapping_mul(40_503)).wrapping_add(seed);
+        let v = x
+            .wrapping_mul(2_654_435_761)
+            .wrapping_add(y.wrapping_mul(40_503))
+            .wrapping_add(seed);
         image::Rgb([(v >> 8) as u8, (v >> 16) as u8, ((x ^ y) & 0xff) as u8])
     });
     let mut out = std::io::Cursor::new(Vec::new());
@@ -192,7 +214,9 @@ fn spawn_server(dir: &Path) -> anyhow::Result<(Child, SocketAddr)> {
         let line = line?;
         if let Some(rest) = line.split("listening on ").nth(1) {
             let addr = rest.split(';').next().unwrap_or_default().trim();
-            break addr.parse::<SocketAddr>().with_context(|| format!("cannot read the address in {line:?}"))?;
+            break addr
+                .parse::<SocketAddr>()
+                .with_context(|| format!("cannot read the address in {line:?}"))?;
         }
     };
     // Keep draining stdout so the server never blocks on a full pipe.
@@ -222,18 +246,29 @@ async fn edit_round_trips(
             )
             .await?;
         let (status, body) = http
-            .send(Method::GET, &format!("/api/projects/{project}/analysis{analysis_query}"), None)
+            .send(
+                Method::GET,
+                &format!("/api/projects/{project}/analysis{analysis_query}"),
+                None,
+            )
             .await?;
         times.push(start.elapsed());
         if status != StatusCode::OK || patched["project"]["complete_count"].as_u64().is_none() {
-            bail!("edit round trip failed: {status}: {}", String::from_utf8_lossy(&body));
+            bail!(
+                "edit round trip failed: {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
         }
         size = body.len();
     }
     Ok((times, size))
 }
 
-async fn timed_get(http: &Http, path: &str, rounds: usize) -> anyhow::Result<(Vec<Duration>, usize)> {
+async fn timed_get(
+    http: &Http,
+    path: &str,
+    rounds: usize,
+) -> anyhow::Result<(Vec<Duration>, usize)> {
     let mut times = Vec::with_capacity(rounds);
     let mut size = 0;
     for _ in 0..rounds {
@@ -250,7 +285,9 @@ async fn timed_get(http: &Http, path: &str, rounds: usize) -> anyhow::Result<(Ve
 
 pub fn run(args: ServerBenchArgs) -> anyhow::Result<ExitCode> {
     if cfg!(debug_assertions) {
-        println!("note: this is a debug build; run `cargo run --release -- bench server` for real numbers");
+        println!(
+            "note: this is a debug build; run `cargo run --release -- bench server` for real numbers"
+        );
     }
     let rounds = args.rounds.max(1);
     let dir = tempfile_dir()?;
@@ -283,17 +320,27 @@ pub fn run(args: ServerBenchArgs) -> anyhow::Result<ExitCode> {
         healthy.as_secs_f64() * 1e3
     );
     std::thread::sleep(Duration::from_millis(500));
-    println!("server memory when idle after start (VmRSS): {}", mib(rss_kib(child.id())));
+    println!(
+        "server memory when idle after start (VmRSS): {}",
+        mib(rss_kib(child.id()))
+    );
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let outcome = runtime.block_on(workload(addr, large, args.photos, rounds));
     if outcome.is_ok() {
         std::thread::sleep(Duration::from_secs(2));
-        println!("server memory when idle after the workload (VmRSS): {}", mib(rss_kib(child.id())));
+        println!(
+            "server memory when idle after the workload (VmRSS): {}",
+            mib(rss_kib(child.id()))
+        );
     }
 
     let stopping = Instant::now();
-    let terminated = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let terminated = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     if !terminated.is_ok_and(|s| s.success()) {
         let _ = child.kill();
     }
@@ -309,12 +356,21 @@ pub fn run(args: ServerBenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("strain-seer-bench-{}-{:08x}", std::process::id(), rand::random::<u32>()));
+    let dir = std::env::temp_dir().join(format!(
+        "strain-seer-bench-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
 }
 
-async fn workload(addr: SocketAddr, large: i64, photos: usize, rounds: usize) -> anyhow::Result<()> {
+async fn workload(
+    addr: SocketAddr,
+    large: i64,
+    photos: usize,
+    rounds: usize,
+) -> anyhow::Result<()> {
     let http = Http {
         client: Client::builder(TokioExecutor::new()).build_http(),
         base: format!("http://{addr}"),
@@ -335,7 +391,9 @@ async fn workload(addr: SocketAddr, large: i64, photos: usize, rounds: usize) ->
         let start = Instant::now();
         let (status, html) = cold.send(Method::GET, "/", None).await?;
         if status != StatusCode::OK {
-            println!("first page load: skipped (GET / answered {status}: the front end is not embedded)");
+            println!(
+                "first page load: skipped (GET / answered {status}: the front end is not embedded)"
+            );
             break;
         }
         let tasks: Vec<_> = assets
@@ -366,20 +424,38 @@ async fn workload(addr: SocketAddr, large: i64, photos: usize, rounds: usize) ->
     }
 
     // Small project: photos uploaded through the API, every point placed.
-    let project = http.json(Method::POST, "/api/projects", Some(json!({ "name": "Bench: photos" }))).await?;
+    let project = http
+        .json(
+            Method::POST,
+            "/api/projects",
+            Some(json!({ "name": "Bench: photos" })),
+        )
+        .await?;
     let project = project["id"].as_i64().context("no project id")?;
     let (w, h) = (1476u32, 1144u32);
     let files: Vec<(String, Vec<u8>)> = (0..photos)
-        .map(|i| Ok((format!("photo-{:02}mm.png", i * 5), noise_png(w, h, i as u32)?)))
+        .map(|i| {
+            Ok((
+                format!("photo-{:02}mm.png", i * 5),
+                noise_png(w, h, i as u32)?,
+            ))
+        })
         .collect::<anyhow::Result<_>>()?;
     let upload_bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
     let (content_type, body) = multipart(&files);
     let start = Instant::now();
     let (status, answer) = http
-        .send(Method::POST, &format!("/api/projects/{project}/images"), Some((&content_type, body)))
+        .send(
+            Method::POST,
+            &format!("/api/projects/{project}/images"),
+            Some((&content_type, body)),
+        )
         .await?;
     if status != StatusCode::CREATED {
-        bail!("upload failed: {status}: {}", String::from_utf8_lossy(&answer));
+        bail!(
+            "upload failed: {status}: {}",
+            String::from_utf8_lossy(&answer)
+        );
     }
     println!(
         "upload {photos} photos ({w}×{h} PNG, {:.1} MB; decode, thumbnail, fsync): {:.0} ms",
@@ -413,17 +489,28 @@ async fn workload(addr: SocketAddr, large: i64, photos: usize, rounds: usize) ->
         size as f64 / 1e3,
         summary(&mut times)
     );
-    let (mut times, _) = timed_get(&http, &format!("/api/projects/{project}/images/{first_id}/thumbnail"), rounds).await?;
+    let (mut times, _) = timed_get(
+        &http,
+        &format!("/api/projects/{project}/images/{first_id}/thumbnail"),
+        rounds,
+    )
+    .await?;
     println!("GET a thumbnail: {}", summary(&mut times));
 
     // Large project.
-    let (mut times, size) = timed_get(&http, &format!("/api/projects/{large}?limit=100"), rounds).await?;
+    let (mut times, size) =
+        timed_get(&http, &format!("/api/projects/{large}?limit=100"), rounds).await?;
     println!(
         "GET /api/projects/{{id}}?limit=100 of the large project ({:.1} kB): {}",
         size as f64 / 1e3,
         summary(&mut times)
     );
-    let (mut times, size) = timed_get(&http, &format!("/api/projects/{large}/images?limit=100&offset=5000"), rounds).await?;
+    let (mut times, size) = timed_get(
+        &http,
+        &format!("/api/projects/{large}/images?limit=100&offset=5000"),
+        rounds,
+    )
+    .await?;
     println!(
         "GET …/images?limit=100&offset=5000 ({:.1} kB): {}",
         size as f64 / 1e3,
@@ -431,18 +518,28 @@ async fn workload(addr: SocketAddr, large: i64, photos: usize, rounds: usize) ->
     );
     let (mut times, _) = timed_get(&http, "/api/projects", rounds).await?;
     println!("GET /api/projects: {}", summary(&mut times));
-    let page = http.json(Method::GET, &format!("/api/projects/{large}/images?limit=1"), None).await?;
-    let image = page["images"][0]["id"].as_i64().context("no image in the large project")?;
+    let page = http
+        .json(
+            Method::GET,
+            &format!("/api/projects/{large}/images?limit=1"),
+            None,
+        )
+        .await?;
+    let image = page["images"][0]["id"]
+        .as_i64()
+        .context("no image in the large project")?;
     let base: Vec<Point> = serde_json::from_value(page["images"][0]["fiducials"].clone())?;
     let count = page["total"].as_u64().unwrap_or_default();
-    let (mut times, size) = edit_round_trips(&http, large, image, &base, "?limit=100", rounds).await?;
+    let (mut times, size) =
+        edit_round_trips(&http, large, image, &base, "?limit=100", rounds).await?;
     println!(
         "edit round trip, {count} images (PATCH a point + GET analysis?limit=100: regressions over all \
          {count}, first 100 rows, {:.1} kB): {}",
         size as f64 / 1e3,
         summary(&mut times)
     );
-    let (mut times, size) = edit_round_trips(&http, large, image, &base, "?limit=1000", rounds.min(10)).await?;
+    let (mut times, size) =
+        edit_round_trips(&http, large, image, &base, "?limit=1000", rounds.min(10)).await?;
     println!(
         "  the same with the largest page of rows, ?limit=1000 ({:.1} MB): {}",
         size as f64 / 1e6,

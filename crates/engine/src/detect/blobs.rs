@@ -2,7 +2,7 @@
 //! at full resolution.
 
 use super::MarkerOptions;
-use super::plane::{self, Plane};
+use super::plane::{self, LumaView, Plane};
 use crate::points::Point;
 
 /// A marker-like blob, in full-resolution pixel coordinates.
@@ -52,11 +52,24 @@ pub(crate) struct ClutterMap {
 
 impl ClutterMap {
     /// Fraction of the quadrilateral `q` (cyclic order) that is dark, not counting cells within
-    /// 0.8 major axes of a marker. Sampled on a 12 × 12 grid of cells.
-    pub fn dark_fraction(&self, q: &[Point; 4], markers: &[Blob]) -> f64 {
-        const N: usize = 12;
-        let to_coarse = |p: Point| ((p.x - self.x0) / self.f - (self.f - 1.0) / (2.0 * self.f), (p.y - self.y0) / self.f - (self.f - 1.0) / (2.0 * self.f));
+    /// 0.8 major axes of a marker. Sampled on an 8 × 8 grid of cells. Stops early, returning a
+    /// value above `limit`, once the fraction is known to exceed `limit`.
+    pub fn dark_fraction(&self, q: &[Point; 4], markers: &[Blob], limit: f64) -> f64 {
+        const N: usize = 8;
+        let half = (self.f - 1.0) / 2.0;
+        let to_coarse = |p: Point| ((p.x - self.x0 - half) / self.f, (p.y - self.y0 - half) / self.f);
         let c = q.map(to_coarse);
+        // Cell half-size: the local grid spacing.
+        let hx = 0.5 * ((c[1].0 - c[0].0).hypot(c[1].1 - c[0].1) + (c[2].0 - c[3].0).hypot(c[2].1 - c[3].1)) / (2.0 * N as f64);
+        let hy = 0.5 * ((c[3].0 - c[0].0).hypot(c[3].1 - c[0].1) + (c[2].0 - c[1].0).hypot(c[2].1 - c[1].1)) / (2.0 * N as f64);
+        let h = hx.min(hy).max(0.5);
+        let near: Vec<(f64, f64, f64)> = markers
+            .iter()
+            .map(|m| {
+                let (x, y) = to_coarse(m.point());
+                (x, y, (0.8 * m.major / self.f).powi(2))
+            })
+            .collect();
         let (mut dark, mut total) = (0.0, 0.0);
         for i in 0..N {
             for j in 0..N {
@@ -64,14 +77,9 @@ impl ClutterMap {
                 // Bilinear point in the quad: corners 0 (s=0,t=0), 1 (s=1,t=0), 2 (1,1), 3 (0,1).
                 let x = (1.0 - s) * (1.0 - t) * c[0].0 + s * (1.0 - t) * c[1].0 + s * t * c[2].0 + (1.0 - s) * t * c[3].0;
                 let y = (1.0 - s) * (1.0 - t) * c[0].1 + s * (1.0 - t) * c[1].1 + s * t * c[2].1 + (1.0 - s) * t * c[3].1;
-                let full = Point::new((x + (self.f - 1.0) / (2.0 * self.f)) * self.f + self.x0, (y + (self.f - 1.0) / (2.0 * self.f)) * self.f + self.y0);
-                if markers.iter().any(|m| m.point().distance(full) < 0.8 * m.major) {
+                if near.iter().any(|&(mx, my, r2)| (x - mx).powi(2) + (y - my).powi(2) < r2) {
                     continue;
                 }
-                // Cell half-size: the local grid spacing.
-                let hx = 0.5 * ((c[1].0 - c[0].0).hypot(c[1].1 - c[0].1) + (c[2].0 - c[3].0).hypot(c[2].1 - c[3].1)) / (2.0 * N as f64);
-                let hy = 0.5 * ((c[3].0 - c[0].0).hypot(c[3].1 - c[0].1) + (c[2].0 - c[1].0).hypot(c[2].1 - c[1].1)) / (2.0 * N as f64);
-                let h = hx.min(hy).max(0.5);
                 let x0 = (x - h).round().max(0.0) as usize;
                 let y0 = (y - h).round().max(0.0) as usize;
                 let x1 = ((x + h).round().max(0.0) as usize + 1).min(self.w);
@@ -82,6 +90,9 @@ impl ClutterMap {
                 let area = ((x1 - x0) * (y1 - y0)) as f64;
                 dark += self.integral.sum(x0, y0, x1, y1) as f64 / area;
                 total += 1.0;
+                if dark / (N * N) as f64 > limit {
+                    return 2.0 * limit + 1e-9;
+                }
             }
         }
         if total > 0.0 { dark / total } else { 0.0 }
@@ -119,7 +130,7 @@ pub(crate) fn blob_score(contrast: f64, fill: f64, ratio: f64, max_ratio: f64) -
 
 /// Dark, marker-shaped blobs of `p` (markers dark), best first. `roi` limits the search (the
 /// size limits still follow the whole image).
-pub(crate) fn find_candidates(p: &Plane, opts: &MarkerOptions, roi: Option<Roi>, min_contrast: f64) -> Found {
+pub(crate) fn find_candidates(p: &LumaView<'_>, opts: &MarkerOptions, roi: Option<Roi>, min_contrast: f64) -> Found {
     let short = p.w.min(p.h);
     let (min_d, max_d) = diameter_limits(opts, short);
     let long = p.w.max(p.h);
@@ -132,13 +143,7 @@ pub(crate) fn find_candidates(p: &Plane, opts: &MarkerOptions, roi: Option<Roi>,
         x1: p.w,
         y1: p.h,
     });
-    let sub = if roi.x0 == 0 && roi.y0 == 0 && roi.x1 >= p.w && roi.y1 >= p.h {
-        None
-    } else {
-        Some(p.crop(roi.x0, roi.y0, roi.x1, roi.y1))
-    };
-    let src = sub.as_ref().unwrap_or(p);
-    let coarse = src.downscale(f);
+    let coarse = p.coarse(roi.x0, roi.y0, roi.x1, roi.y1, f);
     let empty = Found {
         blobs: Vec::new(),
         components: 0,
@@ -169,15 +174,14 @@ pub(crate) fn find_candidates(p: &Plane, opts: &MarkerOptions, roi: Option<Roi>,
     let off = (ff - 1.0) / 2.0;
     for (level, &rel) in levels.iter().enumerate() {
         let raw = plane::dark_mask(&coarse, &bg, 12, rel as f32);
-        let ones = Plane {
-            w: coarse.w,
-            h: coarse.h,
-            data: raw.iter().map(|&m| m as u8).collect(),
-        };
-        let ring_integral = plane::Integral::new(&ones);
         if level + 1 == levels.len().min(2) {
             // Clutter is measured at the middle level (shadows are not clutter) and before the
             // opening, so that thin ticks count.
+            let ones = Plane {
+                w: coarse.w,
+                h: coarse.h,
+                data: raw.iter().map(|&m| m as u8).collect(),
+            };
             clutter = Some(ClutterMap {
                 integral: plane::Integral::new(&ones),
                 w: coarse.w,
@@ -205,7 +209,7 @@ pub(crate) fn find_candidates(p: &Plane, opts: &MarkerOptions, roi: Option<Roi>,
             if contrast < min_contrast {
                 continue;
             }
-            let ring = ring_fraction(&ring_integral, &coarse, &s);
+            let ring = ring_fraction(&raw, &coarse, &s);
             if ring > 0.45 {
                 continue;
             }
@@ -241,24 +245,28 @@ pub(crate) fn find_candidates(p: &Plane, opts: &MarkerOptions, roi: Option<Roi>,
     }
 }
 
-/// Fraction of set pixels of the lenient mask (summed in `ii`) in the square ring between
-/// 1.6 and 2.6 semi-major axes around a coarse component.
-fn ring_fraction(ii: &plane::Integral, coarse: &Plane, s: &plane::Shape) -> f64 {
+/// Fraction of set pixels of the level's mask in the square ring between 1.6 and 2.6
+/// semi-major axes around a coarse component.
+fn ring_fraction(mask: &[bool], coarse: &Plane, s: &plane::Shape) -> f64 {
     let r_in = 0.8 * s.major + 1.0;
     let r_out = r_in + (0.5 * s.major).max(2.0);
-    let bx = |r: f64| {
-        let x0 = (s.cx - r).round().max(0.0) as usize;
-        let y0 = (s.cy - r).round().max(0.0) as usize;
-        let x1 = ((s.cx + r).round().max(0.0) as usize + 1).min(coarse.w);
-        let y1 = ((s.cy + r).round().max(0.0) as usize + 1).min(coarse.h);
-        if x1 <= x0 || y1 <= y0 {
-            return (0.0, 0.0);
+    let clip = |v: f64, hi: usize| (v.round().max(0.0) as usize).min(hi);
+    let (ox0, oy0) = (clip(s.cx - r_out, coarse.w), clip(s.cy - r_out, coarse.h));
+    let (ox1, oy1) = (clip(s.cx + r_out + 1.0, coarse.w), clip(s.cy + r_out + 1.0, coarse.h));
+    let (ix0, iy0) = (clip(s.cx - r_in, coarse.w), clip(s.cy - r_in, coarse.h));
+    let (ix1, iy1) = (clip(s.cx + r_in + 1.0, coarse.w), clip(s.cy + r_in + 1.0, coarse.h));
+    let (mut set, mut total) = (0usize, 0usize);
+    for y in oy0..oy1 {
+        let inner_row = y >= iy0 && y < iy1;
+        for x in ox0..ox1 {
+            if inner_row && x >= ix0 && x < ix1 {
+                continue;
+            }
+            total += 1;
+            set += mask[y * coarse.w + x] as usize;
         }
-        (ii.sum(x0, y0, x1, y1) as f64, ((x1 - x0) * (y1 - y0)) as f64)
-    };
-    let (so, ao) = bx(r_out);
-    let (si, ai) = bx(r_in);
-    if ao - ai <= 0.0 { 0.0 } else { ((so - si) / (ao - ai)).clamp(0.0, 1.0) }
+    }
+    if total == 0 { 0.0 } else { set as f64 / total as f64 }
 }
 
 /// A marker centre refined at full resolution.
@@ -289,7 +297,7 @@ fn percentile(hist: &[u32; 256], total: u32, q: f64) -> u8 {
 /// Refine a blob around (`cx`, `cy`) of roughly `major` × `minor` px: local mid-level threshold,
 /// opening (cuts thin lines that touch the marker), the component nearest the seed, dilated by
 /// 2 px, and the coverage-weighted centroid over it.
-pub(crate) fn refine(p: &Plane, cx: f64, cy: f64, major: f64, minor: f64) -> Option<Refined> {
+pub(crate) fn refine(p: &LumaView<'_>, cx: f64, cy: f64, major: f64, minor: f64) -> Option<Refined> {
     if !(cx.is_finite() && cy.is_finite() && major.is_finite() && minor.is_finite()) {
         return None;
     }
@@ -399,7 +407,7 @@ pub(crate) fn refine(p: &Plane, cx: f64, cy: f64, major: f64, minor: f64) -> Opt
 }
 
 /// Find the marker-like blob nearest `point` within `radius` and refine it.
-pub(crate) fn snap(p: &Plane, point: Point, radius: f64) -> Option<Refined> {
+pub(crate) fn snap(p: &LumaView<'_>, point: Point, radius: f64) -> Option<Refined> {
     let r = radius.min(4096.0);
     let x0 = (point.x - r).floor().max(0.0) as usize;
     let y0 = (point.y - r).floor().max(0.0) as usize;

@@ -64,7 +64,7 @@ mod tests;
 use crate::points::{FIDUCIAL_NAMES, Fiducials, Point};
 use serde::Serialize;
 
-pub use plane::AsLuma;
+pub use plane::{AsLuma, LumaView};
 pub use ruler::{Graduation, RulerDetection, RulerOptions, RulerSpan, detect_ruler};
 pub use track::{SequenceOptions, TrackOptions, detect_sequence, track_markers};
 
@@ -283,14 +283,12 @@ fn check_size(w: u32, h: u32) -> Result<(), DetectError> {
     Ok(())
 }
 
-/// The image as a plane in which markers are dark.
-fn marker_plane<I: AsLuma + ?Sized>(image: &I, polarity: MarkerPolarity) -> Result<plane::Plane, DetectError> {
-    let luma = image.as_luma();
-    check_size(luma.width(), luma.height())?;
-    let mut p = plane::Plane::from_gray(&luma);
-    if polarity == MarkerPolarity::Bright {
-        p.invert();
-    }
+/// The image's pixels, read so that markers are dark.
+fn marker_source<I: AsLuma + ?Sized>(image: &I, polarity: MarkerPolarity) -> Result<plane::LumaView<'_>, DetectError> {
+    let mut p = image.luma_view();
+    let (w, h) = p.dimensions();
+    check_size(w, h)?;
+    p.invert = polarity == MarkerPolarity::Bright;
     Ok(p)
 }
 
@@ -304,11 +302,11 @@ fn marker_plane<I: AsLuma + ?Sized>(image: &I, polarity: MarkerPolarity) -> Resu
 /// [`DetectError::ImageTooSmall`], [`DetectError::InvalidOption`]. Never panics.
 pub fn detect_markers<I: AsLuma + ?Sized>(image: &I, opts: &MarkerOptions) -> Result<MarkerDetection, DetectError> {
     opts.validate()?;
-    let p = marker_plane(image, opts.polarity)?;
-    detect_in_plane(&p, opts)
+    let p = marker_source(image, opts.polarity)?;
+    detect_in_source(&p, opts)
 }
 
-fn detect_in_plane(p: &plane::Plane, opts: &MarkerOptions) -> Result<MarkerDetection, DetectError> {
+fn detect_in_source(p: &plane::LumaView<'_>, opts: &MarkerOptions) -> Result<MarkerDetection, DetectError> {
     let found = blobs::find_candidates(p, opts, None, opts.min_contrast);
     let choice = pattern::choose(&found, opts, &pattern::Labeler::ByAngle)?;
     pattern::finish(p, &found, &choice, DetectionMethod::Detected)
@@ -332,7 +330,7 @@ pub fn snap_to_marker_with<I: AsLuma + ?Sized>(
     if !point.is_finite() || !radius.is_finite() || radius < 2.0 {
         return None;
     }
-    let p = marker_plane(image, polarity).ok()?;
+    let p = marker_source(image, polarity).ok()?;
     let r = blobs::snap(&p, point, radius)?;
     Some((r.point, r.quality))
 }

@@ -2,7 +2,7 @@
 //! and labelling them 0 TL, 1 TR, 2 BR, 3 BL, 4 centre.
 
 use super::blobs::{self, Blob, Found};
-use super::plane::Plane;
+use super::plane::LumaView;
 use super::{Candidate, DetectError, DetectedMarker, DetectionMethod, Diagnostics, MarkerDetection, MarkerOptions};
 use crate::points::{Fiducials, Point};
 
@@ -150,8 +150,60 @@ pub(crate) fn choose(found: &Found, opts: &MarkerOptions, labeler: &Labeler<'_>)
     let mut finals: Vec<Scored> = Vec::new();
     let mut best_final = 0.0f64;
     let mut considered = 0usize;
+    // Two passes: the best few candidates first, which usually contain the pattern and so set
+    // a high floor that prunes most of the full search; the second pass skips what the first
+    // already scored.
+    let first = k.min(FIRST_PASS);
+    for (kk, done) in [(first, 0), (k, first)] {
+        search(b, &pts, &ln_q, kk, done, found, opts, labeler, keep, &mut finals, &mut best_final, &mut considered);
+    }
+    let best = finals.iter().copied().max_by(|x, y| x.score.total_cmp(&y.score));
+    let Some(best) = best.filter(|s| s.score >= opts.min_pattern_score) else {
+        return Err(DetectError::NoPattern { candidates: blobs.len() });
+    };
+    let runner_up = finals
+        .iter()
+        .filter(|s| s.idx.iter().filter(|i| best.idx.contains(i)).count() <= 2)
+        .map(|s| s.score)
+        .max_by(f64::total_cmp);
+    if let Some(r) = runner_up
+        && r >= opts.ambiguity_ratio * best.score
+    {
+        return Err(DetectError::AmbiguousPattern {
+            best: best.score,
+            runner_up: r,
+        });
+    }
+    Ok(Choice {
+        idx: best.idx,
+        score: best.score,
+        label_certainty: best.label_certainty,
+        considered,
+        runner_up,
+    })
+}
+
+/// Candidates in the first, quick pass of [`choose`].
+const FIRST_PASS: usize = 12;
+
+/// Score every pattern among the first `k` candidates that uses at least one candidate at index
+/// `done` or beyond (patterns within the first `done` were scored by an earlier pass).
+#[allow(clippy::too_many_arguments)]
+fn search(
+    b: &[Blob],
+    pts: &[Point],
+    ln_q: &[f64],
+    k: usize,
+    done: usize,
+    found: &Found,
+    opts: &MarkerOptions,
+    labeler: &Labeler<'_>,
+    keep: f64,
+    finals: &mut Vec<Scored>,
+    best_final: &mut f64,
+    considered: &mut usize,
+) {
     let mut diags: Vec<Diagonal> = Vec::new();
-    // Best candidates first, so that a good pattern is found early and prunes the rest.
     for c in 0..k {
         diags.clear();
         for i in 0..k {
@@ -182,56 +234,35 @@ pub(crate) fn choose(found: &Found, opts: &MarkerOptions, labeler: &Labeler<'_>)
                 if d1.a == d2.a || d1.a == d2.b || d1.b == d2.a || d1.b == d2.b {
                     continue;
                 }
+                if c < done && d1.a < done && d1.b < done && d2.a < done && d2.b < done {
+                    continue;
+                }
                 // Upper bound: centre offsets and blob quality only.
                 let geom = (-(d1.off * d1.off + d2.off * d2.off) / (2.0 * OFFSET_SIGMA * OFFSET_SIGMA)).exp();
                 let quality = ((ln_q[d1.a] + ln_q[d1.b] + ln_q[d2.a] + ln_q[d2.b] + ln_q[c]) / 5.0).exp();
-                let floor = opts.min_pattern_score.max(keep * best_final);
+                let floor = opts.min_pattern_score.max(keep * *best_final);
                 if geom * quality < floor {
                     continue;
                 }
-                let Some(s) = score_pattern(b, &pts, c, d1, d2, geom * quality, labeler) else {
+                let Some(s) = score_pattern(b, pts, c, d1, d2, geom * quality, labeler) else {
                     continue;
                 };
-                considered += 1;
+                *considered += 1;
                 if s.score < floor {
                     continue;
                 }
                 // Clutter: dark things inside the quadrilateral other than the five markers.
                 let f = Scored {
-                    score: s.score * clutter_term(b, found, &s.idx),
+                    score: s.score * clutter_term(b, found, &s.idx, s.score, floor),
                     ..s
                 };
                 if f.score >= floor {
-                    best_final = best_final.max(f.score);
+                    *best_final = best_final.max(f.score);
                     finals.push(f);
                 }
             }
         }
     }
-    let best = finals.iter().copied().max_by(|x, y| x.score.total_cmp(&y.score));
-    let Some(best) = best.filter(|s| s.score >= opts.min_pattern_score) else {
-        return Err(DetectError::NoPattern { candidates: blobs.len() });
-    };
-    let runner_up = finals
-        .iter()
-        .filter(|s| s.idx.iter().filter(|i| best.idx.contains(i)).count() <= 2)
-        .map(|s| s.score)
-        .max_by(f64::total_cmp);
-    if let Some(r) = runner_up
-        && r >= opts.ambiguity_ratio * best.score
-    {
-        return Err(DetectError::AmbiguousPattern {
-            best: best.score,
-            runner_up: r,
-        });
-    }
-    Ok(Choice {
-        idx: best.idx,
-        score: best.score,
-        label_certainty: best.label_certainty,
-        considered,
-        runner_up,
-    })
 }
 
 /// Markers of one pattern differ in size by at most this factor (major axis).
@@ -242,12 +273,17 @@ fn size_compatible(a: &Blob, b: &Blob) -> bool {
 }
 
 /// exp(−dark fraction / 2 %): dark area inside the quadrilateral other than the markers.
-fn clutter_term(b: &[Blob], found: &Found, idx: &[usize; 5]) -> f64 {
+/// Patterns whose clutter term would bring `raw` below `floor` may get any value below it.
+fn clutter_term(b: &[Blob], found: &Found, idx: &[usize; 5], raw: f64, floor: f64) -> f64 {
     let Some(map) = &found.clutter else { return 1.0 };
     let five = idx.map(|i| b[i]);
     let q = [five[0].point(), five[1].point(), five[2].point(), five[3].point()];
-    (-map.dark_fraction(&q, &five) / 0.02).exp()
+    let limit = if floor > 0.0 && raw > floor { CLUTTER_SCALE * (raw / floor).ln() } else { f64::INFINITY };
+    (-map.dark_fraction(&q, &five, limit) / CLUTTER_SCALE).exp()
 }
+
+/// Dark fraction inside a pattern's quadrilateral that divides its score by e.
+const CLUTTER_SCALE: f64 = 0.02;
 
 fn score_pattern(
     b: &[Blob],
@@ -309,7 +345,7 @@ fn score_pattern(
 
 /// Refine the chosen blobs at full resolution and build the result.
 pub(crate) fn finish(
-    p: &Plane,
+    p: &LumaView<'_>,
     found: &Found,
     choice: &Choice,
     method: DetectionMethod,

@@ -15,21 +15,6 @@ pub(crate) struct Plane {
 }
 
 impl Plane {
-    pub fn from_gray(image: &GrayImage) -> Self {
-        Self {
-            w: image.width() as usize,
-            h: image.height() as usize,
-            data: image.as_raw().clone(),
-        }
-    }
-
-    /// Invert in place (255 − v): bright markers become dark ones.
-    pub fn invert(&mut self) {
-        for v in &mut self.data {
-            *v = 255 - *v;
-        }
-    }
-
     /// Box-average downscale by an integer factor `f` (≥ 1). Trailing rows/columns that do not
     /// fill a whole block are dropped.
     pub fn downscale(&self, f: usize) -> Plane {
@@ -66,11 +51,18 @@ impl Plane {
     }
 }
 
-/// Something detection can run on: converted to an 8-bit luma plane (borrowed when it already is
-/// one). Implemented for [`DynamicImage`], [`GrayImage`], [`RgbImage`] and [`RgbaImage`].
+/// Something detection can run on. Implemented for [`DynamicImage`], [`GrayImage`],
+/// [`RgbImage`] and [`RgbaImage`]; 8-bit grey, RGB and RGBA pixels are read in place, other pixel
+/// types are converted to 8-bit luma first.
 pub trait AsLuma {
     /// The image as 8-bit luma (Rec. 601 weights for colour images).
     fn as_luma(&self) -> Cow<'_, GrayImage>;
+
+    /// The pixels as detection reads them, borrowed where possible. Luma is computed only where
+    /// needed (box-averaged for the coarse search, at full resolution in small windows).
+    fn luma_view(&self) -> LumaView<'_> {
+        LumaView::from_gray(self.as_luma())
+    }
 }
 
 impl AsLuma for GrayImage {
@@ -83,11 +75,19 @@ impl AsLuma for RgbImage {
     fn as_luma(&self) -> Cow<'_, GrayImage> {
         Cow::Owned(luma_from_interleaved(self.width(), self.height(), self.as_raw(), 3))
     }
+
+    fn luma_view(&self) -> LumaView<'_> {
+        LumaView::interleaved(self.width(), self.height(), self.as_raw(), 3)
+    }
 }
 
 impl AsLuma for RgbaImage {
     fn as_luma(&self) -> Cow<'_, GrayImage> {
         Cow::Owned(luma_from_interleaved(self.width(), self.height(), self.as_raw(), 4))
+    }
+
+    fn luma_view(&self) -> LumaView<'_> {
+        LumaView::interleaved(self.width(), self.height(), self.as_raw(), 4)
     }
 }
 
@@ -100,11 +100,150 @@ impl AsLuma for DynamicImage {
             other => Cow::Owned(other.to_luma8()),
         }
     }
+
+    fn luma_view(&self) -> LumaView<'_> {
+        match self {
+            DynamicImage::ImageRgb8(rgb) => rgb.luma_view(),
+            DynamicImage::ImageRgba8(rgba) => rgba.luma_view(),
+            _ => LumaView::from_gray(self.as_luma()),
+        }
+    }
 }
 
 impl<T: AsLuma + ?Sized> AsLuma for &T {
     fn as_luma(&self) -> Cow<'_, GrayImage> {
         (**self).as_luma()
+    }
+
+    fn luma_view(&self) -> LumaView<'_> {
+        (**self).luma_view()
+    }
+}
+
+/// A view of an image's 8-bit pixels (grey, RGB or RGBA, interleaved), see [`AsLuma::luma_view`].
+#[derive(Debug, Clone)]
+pub struct LumaView<'a> {
+    pub(crate) w: usize,
+    pub(crate) h: usize,
+    channels: usize,
+    data: Cow<'a, [u8]>,
+    /// Read as 255 − luma (bright markers become dark ones).
+    pub(crate) invert: bool,
+}
+
+impl<'a> LumaView<'a> {
+    /// Grey pixels.
+    pub fn from_gray(g: Cow<'a, GrayImage>) -> Self {
+        let (w, h) = (g.width() as usize, g.height() as usize);
+        let data = match g {
+            Cow::Borrowed(g) => Cow::Borrowed(g.as_raw().as_slice()),
+            Cow::Owned(g) => Cow::Owned(g.into_raw()),
+        };
+        Self {
+            w,
+            h,
+            channels: 1,
+            data,
+            invert: false,
+        }
+    }
+
+    fn interleaved(w: u32, h: u32, raw: &'a [u8], channels: usize) -> Self {
+        Self {
+            w: w as usize,
+            h: h as usize,
+            channels,
+            data: Cow::Borrowed(raw),
+            invert: false,
+        }
+    }
+
+    /// Width and height in pixels.
+    pub fn dimensions(&self) -> (u32, u32) {
+        (self.w as u32, self.h as u32)
+    }
+
+    #[inline]
+    fn luma_at(&self, i: usize) -> u8 {
+        let v = if self.channels == 1 {
+            self.data[i]
+        } else {
+            let p = &self.data[i * self.channels..];
+            ((77 * p[0] as u32 + 150 * p[1] as u32 + 29 * p[2] as u32 + 128) >> 8) as u8
+        };
+        if self.invert { 255 - v } else { v }
+    }
+
+    /// Luma of the rectangle `[x0, x1) × [y0, y1)` (clipped to the image) at full resolution.
+    pub(crate) fn crop(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> Plane {
+        let (x1, y1) = (x1.min(self.w), y1.min(self.h));
+        let (x0, y0) = (x0.min(x1), y0.min(y1));
+        let mut data = Vec::with_capacity((x1 - x0) * (y1 - y0));
+        for y in y0..y1 {
+            data.extend((x0..x1).map(|x| self.luma_at(y * self.w + x)));
+        }
+        Plane {
+            w: x1 - x0,
+            h: y1 - y0,
+            data,
+        }
+    }
+
+    /// Luma of the rectangle `[x0, x1) × [y0, y1)` box-averaged over `f × f` blocks (trailing
+    /// partial blocks dropped). Channels are summed per block before the luma weights apply.
+    pub(crate) fn coarse(&self, x0: usize, y0: usize, x1: usize, y1: usize, f: usize) -> Plane {
+        let f = f.max(1);
+        let (x1, y1) = (x1.min(self.w), y1.min(self.h));
+        let (x0, y0) = (x0.min(x1), y0.min(y1));
+        let (w, h) = ((x1 - x0) / f, (y1 - y0) / f);
+        if f == 1 {
+            return self.crop(x0, y0, x0 + w, y0 + h);
+        }
+        let sums = match self.channels {
+            1 => self.block_sums::<1>(x0, y0, w, h, f),
+            3 => self.block_sums::<3>(x0, y0, w, h, f),
+            _ => self.block_sums::<4>(x0, y0, w, h, f),
+        };
+        let area = (f * f) as u32;
+        let data = sums
+            .iter()
+            .map(|a| {
+                let v = if self.channels == 1 {
+                    (a[0] + area / 2) / area
+                } else {
+                    ((77 * a[0] + 150 * a[1] + 29 * a[2]) / area + 128) >> 8
+                };
+                let v = v.min(255) as u8;
+                if self.invert { 255 - v } else { v }
+            })
+            .collect();
+        Plane { w, h, data }
+    }
+}
+
+impl LumaView<'_> {
+    /// Per-channel sums over `f × f` blocks (the first three channels; alpha is ignored).
+    fn block_sums<const C: usize>(&self, x0: usize, y0: usize, w: usize, h: usize, f: usize) -> Vec<[u32; 3]> {
+        let mut out = vec![[0u32; 3]; w * h];
+        for by in 0..h {
+            let acc = &mut out[by * w..(by + 1) * w];
+            for y in y0 + by * f..y0 + by * f + f {
+                let start = (y * self.w + x0) * C;
+                let row = &self.data[start..start + w * f * C];
+                for (a, block) in acc.iter_mut().zip(row.chunks_exact(f * C)) {
+                    let mut s = [0u32; C];
+                    for px in block.chunks_exact(C) {
+                        for k in 0..C {
+                            s[k] += px[k] as u32;
+                        }
+                    }
+                    for k in 0..C.min(3) {
+                        a[k] += s[k];
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
@@ -154,19 +293,38 @@ impl Integral {
     }
 }
 
-/// Local mean of `p` over a `(2r+1)²` window clipped at the borders.
+/// Local mean of `p` over a `(2r+1)²` window clipped at the borders. For large windows the
+/// mean is evaluated once per block of `r/6` pixels (the background varies slowly at that scale),
+/// which keeps this a small fraction of the detection time.
 pub(crate) fn local_mean(p: &Plane, r: usize) -> Vec<u8> {
     let integral = Integral::new(p);
+    let g = (r / 6).max(1);
     let mut out = vec![0u8; p.w * p.h];
-    for y in 0..p.h {
+    let mean_at = |x: usize, y: usize| {
         let y0 = y.saturating_sub(r);
         let y1 = (y + r + 1).min(p.h);
-        let row = &mut out[y * p.w..(y + 1) * p.w];
-        for (x, o) in row.iter_mut().enumerate() {
-            let x0 = x.saturating_sub(r);
-            let x1 = (x + r + 1).min(p.w);
-            let n = ((x1 - x0) * (y1 - y0)) as u32;
-            *o = ((integral.sum(x0, y0, x1, y1) + n / 2) / n) as u8;
+        let x0 = x.saturating_sub(r);
+        let x1 = (x + r + 1).min(p.w);
+        let n = ((x1 - x0) * (y1 - y0)) as u32;
+        ((integral.sum(x0, y0, x1, y1) + n / 2) / n) as u8
+    };
+    if g == 1 {
+        for y in 0..p.h {
+            for x in 0..p.w {
+                out[y * p.w + x] = mean_at(x, y);
+            }
+        }
+        return out;
+    }
+    let mut row = vec![0u8; p.w];
+    for by in (0..p.h).step_by(g) {
+        let cy = (by + g / 2).min(p.h - 1);
+        for bx in (0..p.w).step_by(g) {
+            let v = mean_at((bx + g / 2).min(p.w - 1), cy);
+            row[bx..(bx + g).min(p.w)].fill(v);
+        }
+        for y in by..(by + g).min(p.h) {
+            out[y * p.w..(y + 1) * p.w].copy_from_slice(&row);
         }
     }
     out

@@ -132,12 +132,12 @@ pub fn detect_ruler<I: AsLuma + ?Sized>(image: &I, opts: &RulerOptions) -> Resul
             reason: "must be at least 64".into(),
         });
     }
-    let luma = image.as_luma();
-    check_size(luma.width(), luma.height())?;
-    let full = Plane::from_gray(&luma);
-    let long = full.w.max(full.h);
+    let pixels = image.luma_view();
+    let (w, h) = pixels.dimensions();
+    check_size(w, h)?;
+    let long = w.max(h) as usize;
     let f = long.div_ceil(opts.working_max_side as usize).max(1);
-    let work = full.downscale(f);
+    let work = pixels.coarse(0, 0, w as usize, h as usize, f);
     let ticks = find_ticks(&work)?;
     let (theta, aligned) = dominant_direction(&ticks, opts.min_ticks)?;
     let columns = columns(&aligned, opts.min_ticks);

@@ -2,10 +2,10 @@
 
 use super::blobs::{self, Found, Roi};
 use super::pattern::{self, Labeler};
-use super::plane::Plane;
+use super::plane::LumaView;
 use super::{
-    AsLuma, DetectError, DetectedMarker, DetectionMethod, MarkerDetection, MarkerOptions, detect_in_plane,
-    marker_plane,
+    AsLuma, DetectError, DetectedMarker, DetectionMethod, MarkerDetection, MarkerOptions, detect_in_source,
+    marker_source,
 };
 use crate::points::{Fiducials, Point};
 use rayon::prelude::*;
@@ -95,8 +95,8 @@ pub fn track_markers<I: AsLuma + ?Sized>(
     opts: &TrackOptions,
 ) -> Result<MarkerDetection, DetectError> {
     validate(opts)?;
-    let p = marker_plane(image, opts.markers.polarity)?;
-    track_in_plane(&p, previous, opts)
+    let p = marker_source(image, opts.markers.polarity)?;
+    track_in_source(&p, previous, opts)
 }
 
 fn bbox(points: &[Point]) -> (f64, f64, f64, f64) {
@@ -106,8 +106,8 @@ fn bbox(points: &[Point]) -> (f64, f64, f64, f64) {
     )
 }
 
-pub(crate) fn track_in_plane(
-    p: &Plane,
+pub(crate) fn track_in_source(
+    p: &LumaView<'_>,
     previous: &Fiducials,
     opts: &TrackOptions,
 ) -> Result<MarkerDetection, DetectError> {
@@ -165,7 +165,7 @@ fn apply(t: &[f64; 4], p: Point) -> Point {
 
 /// Fallback: each marker searched near its predicted position.
 fn marker_by_marker(
-    p: &Plane,
+    p: &LumaView<'_>,
     found: &Found,
     previous: &Fiducials,
     size: f64,
@@ -302,11 +302,11 @@ pub fn detect_sequence<I: AsLuma + Sync>(
         return images.iter().map(|_| Err(e.clone())).collect();
     }
     let markers = &opts.track.markers;
-    let planes: Vec<Result<Plane, DetectError>> =
-        images.par_iter().map(|im| marker_plane(im, markers.polarity)).collect();
+    let planes: Vec<Result<LumaView<'_>, DetectError>> =
+        images.par_iter().map(|im| marker_source(im, markers.polarity)).collect();
     let mut results: Vec<Result<MarkerDetection, DetectError>> = planes
         .par_iter()
-        .map(|p| p.as_ref().map_err(Clone::clone).and_then(|p| detect_in_plane(p, markers)))
+        .map(|p| p.as_ref().map_err(Clone::clone).and_then(|p| detect_in_source(p, markers)))
         .collect();
     let step = |results: &mut Vec<Result<MarkerDetection, DetectError>>, i: usize, prev: &Fiducials| {
         let Ok(plane) = &planes[i] else { return };
@@ -314,14 +314,14 @@ pub fn detect_sequence<I: AsLuma + Sync>(
             Ok(d) => {
                 relabel_consistently(d, prev);
                 if d.min_confidence() < opts.retrack_below
-                    && let Ok(t) = track_in_plane(plane, prev, &opts.track)
+                    && let Ok(t) = track_in_source(plane, prev, &opts.track)
                     && t.min_confidence() > d.min_confidence()
                 {
                     *d = t;
                 }
             }
             Err(_) => {
-                if let Ok(t) = track_in_plane(plane, prev, &opts.track) {
+                if let Ok(t) = track_in_source(plane, prev, &opts.track) {
                     results[i] = Ok(t);
                 }
             }

@@ -1,0 +1,462 @@
+//! Automatic detection over real HTTP: `POST …/images/{id}/detect` on the 4 demo photos (full
+//! detection, then tracking from the previous photo) compared with `testdata/demo/truth.json`,
+//! what is saved (auto points with confidences, parts not detected untouched, the scale-length
+//! rules), `POST …/snap`, and the refusals (422 on a blank photo with nothing changed, 404, 400).
+
+#![allow(clippy::unwrap_used)]
+
+mod api_support;
+
+use api_support::*;
+use serde_json::{Value, json};
+use std::time::Instant;
+
+/// Largest distance (px) of a detected marker from the verified centre accepted here.
+const MARKER_TOLERANCE_PX: f64 = 4.0;
+/// Largest relative difference of the detected px/mm from truth.json's.
+const SCALE_TOLERANCE: f64 = 0.02;
+
+fn truth_images() -> Vec<Value> {
+    read_json("testdata/demo/truth.json")["images"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn xy(v: &Value) -> (f64, f64) {
+    (v[0].as_f64().unwrap(), v[1].as_f64().unwrap())
+}
+
+fn dist(a: &Value, b: &Value) -> f64 {
+    let (ax, ay) = xy(a);
+    let (bx, by) = xy(b);
+    (ax - bx).hypot(ay - by)
+}
+
+/// The demo photos in a new project with the scale length of their ruler span (40 mm).
+fn demo_project(server: &TestServer, scale_length: f64) -> (i64, Vec<i64>) {
+    let project = server.create_project("detection");
+    let ids: Vec<i64> = server
+        .upload(project, &demo_files())
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    let (status, body) = status_json(server.patch_json(
+        &format!("/api/projects/{project}"),
+        &json!({ "scale_length": scale_length }),
+    ));
+    assert_eq!(status, 200, "{body}");
+    (project, ids)
+}
+
+fn detect(server: &TestServer, project: i64, image: i64, body: &Value) -> (u16, Value) {
+    status_json(server.post_json(
+        &format!("/api/projects/{project}/images/{image}/detect"),
+        body,
+    ))
+}
+
+fn image(server: &TestServer, project: i64, image: i64) -> Value {
+    let (status, body) = status_json(server.get(&format!("/api/projects/{project}/images/{image}")));
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn assert_markers_match(found: &Value, truth: &Value, name: &str) -> f64 {
+    let found = found.as_array().unwrap();
+    let truth = truth.as_array().unwrap();
+    assert_eq!(found.len(), 5, "{name}");
+    let mut worst = 0.0_f64;
+    for (label, (got, want)) in found.iter().zip(truth).enumerate() {
+        let d = dist(got, want);
+        assert!(
+            d <= MARKER_TOLERANCE_PX,
+            "{name}: marker {label} at {got} is {d:.2} px from the verified {want}"
+        );
+        worst = worst.max(d);
+    }
+    worst
+}
+
+fn assert_auto_meta(meta: &Value, n: usize, name: &str) {
+    let meta = meta.as_array().unwrap();
+    assert_eq!(meta.len(), n, "{name}");
+    for m in meta {
+        assert_eq!(m["source"], "auto", "{name}: {m}");
+        let c = m["confidence"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&c), "{name}: confidence {c}");
+    }
+}
+
+#[test]
+fn detects_and_tracks_the_demo_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let (project, ids) = demo_project(&server, 40.0);
+    let truth = truth_images();
+    let mut previous: Option<i64> = None;
+    for (n, (&id, expected)) in ids.iter().zip(&truth).enumerate() {
+        let name = expected["filename"].as_str().unwrap();
+        let started = Instant::now();
+        let (status, body) = detect(&server, project, id, &json!({ "track_from": previous }));
+        let elapsed = started.elapsed();
+        assert_eq!(status, 200, "{name}: {body}");
+        let record = &body["image"];
+        let detection = &body["detection"];
+        assert_eq!(record["filename"], name);
+
+        // Markers: labels and positions as verified, saved as auto with their confidences.
+        let markers = &detection["markers"];
+        assert_eq!(markers["found"], true, "{name}: {markers}");
+        assert_eq!(
+            markers["method"],
+            if n == 0 { "detect" } else { "track" },
+            "{name}: {markers}"
+        );
+        let worst = assert_markers_match(&record["fiducials"], &expected["markers"], name);
+        assert_auto_meta(&record["fiducial_meta"], 5, name);
+        let confidences: Vec<f64> = markers["confidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_f64().unwrap())
+            .collect();
+        assert_eq!(confidences.len(), 5);
+        for (meta, c) in record["fiducial_meta"].as_array().unwrap().iter().zip(&confidences) {
+            assert_eq!(meta["confidence"].as_f64().unwrap(), *c);
+        }
+        assert_eq!(
+            markers["min_confidence"].as_f64().unwrap(),
+            confidences.iter().copied().fold(1.0, f64::min)
+        );
+
+        // Ruler: two scale points exactly the scale length apart, px/mm as verified.
+        let ruler = &detection["ruler"];
+        assert_eq!(ruler["found"], true, "{name}: {ruler}");
+        assert_eq!(ruler["span_mm"], 40, "{name}: {ruler}");
+        assert!(ruler.get("scale_length_set").is_none(), "{ruler}");
+        let scale = record["scale"].as_array().unwrap();
+        assert_eq!(scale.len(), 2);
+        let px_per_mm = dist(&scale[0], &scale[1]) / 40.0;
+        let want = expected["px_per_mm"].as_f64().unwrap();
+        let rel = (px_per_mm / want - 1.0).abs();
+        assert!(rel <= SCALE_TOLERANCE, "{name}: {px_per_mm} px/mm, truth {want} ({rel:.4})");
+        assert!((ruler["px_per_mm"].as_f64().unwrap() - px_per_mm).abs() < 1e-2);
+        assert!((ruler["mm_per_px"].as_f64().unwrap() * px_per_mm - 1.0).abs() < 1e-3);
+        assert_auto_meta(&record["scale_meta"], 2, name);
+
+        // Distances come from the file names: every photo is complete.
+        assert_eq!(record["status"], "Complete", "{name}");
+        assert_eq!(body["project"]["complete_count"], n + 1);
+        assert_eq!(body["project"]["scale_length"], 40.0);
+        let t = &detection["timing_ms"];
+        eprintln!(
+            "{name}: {} {:.0} ms through the API (server: decode {} ms, markers {} ms, ruler {} ms); \
+             worst marker {worst:.2} px, min confidence {:.3}, px/mm {px_per_mm:.3} vs {want:.3} ({:+.2} %)",
+            markers["method"].as_str().unwrap(),
+            elapsed.as_secs_f64() * 1e3,
+            t["decode"],
+            t["markers"],
+            t["ruler"],
+            markers["min_confidence"].as_f64().unwrap(),
+            (px_per_mm / want - 1.0) * 100.0,
+        );
+        // What was saved is what GET returns.
+        let stored = image(&server, project, id);
+        assert_eq!(&stored, record);
+        previous = Some(id);
+    }
+
+    // The detected points give the verified strains.
+    let (status, analysis) = status_json(server.get(&format!("/api/projects/{project}/analysis")));
+    assert_eq!(status, 200, "{analysis}");
+    for (row, expected) in analysis["rows"].as_array().unwrap().iter().zip(&truth) {
+        for (got, want) in [
+            (&row["measures"]["small"]["xx"], &expected["strain"]["eps_xx"]),
+            (&row["measures"]["small"]["yy"], &expected["strain"]["eps_yy"]),
+            (&row["measures"]["small"]["xy"], &expected["strain"]["eps_xy"]),
+        ] {
+            let (got, want) = (got.as_f64().unwrap(), want.as_f64().unwrap());
+            assert!((got - want).abs() <= 0.01, "{}: {got} vs {want}", expected["filename"]);
+        }
+    }
+
+    // Moving one auto point by hand makes that one manual; the others stay auto.
+    let id = ids[0];
+    let mut fiducials = image(&server, project, id)["fiducials"].clone();
+    fiducials[2][0] = json!(fiducials[2][0].as_f64().unwrap() + 1.5);
+    let (status, body) = status_json(server.patch_json(
+        &format!("/api/projects/{project}/images/{id}"),
+        &json!({ "fiducials": fiducials }),
+    ));
+    assert_eq!(status, 200, "{body}");
+    let meta = body["image"]["fiducial_meta"].as_array().unwrap();
+    for (i, m) in meta.iter().enumerate() {
+        assert_eq!(m["source"], if i == 2 { "manual" } else { "auto" }, "{i}: {m}");
+    }
+    assert_eq!(meta[2]["confidence"], Value::Null);
+    assert_eq!(body["image"]["scale_meta"][0]["source"], "auto");
+}
+
+#[test]
+fn parts_not_asked_for_or_not_found_stay_as_they_were() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let (project, ids) = demo_project(&server, 40.0);
+    let id = ids[1];
+    let manual_scale = json!([[1000.0, 800.0], [1000.0, 300.0]]);
+    let (status, body) = status_json(server.patch_json(
+        &format!("/api/projects/{project}/images/{id}"),
+        &json!({ "scale": manual_scale }),
+    ));
+    assert_eq!(status, 200, "{body}");
+
+    // Markers only: the hand-placed scale points stay, manual.
+    let (status, body) = detect(&server, project, id, &json!({ "ruler": false }));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["detection"]["ruler"], Value::Null);
+    assert_eq!(body["detection"]["markers"]["method"], "detect");
+    assert_eq!(body["image"]["scale"], manual_scale);
+    assert_eq!(body["image"]["scale_meta"][0]["source"], "manual");
+    assert_auto_meta(&body["image"]["fiducial_meta"], 5, "markers only");
+    assert_markers_match(&body["image"]["fiducials"], &truth_images()[1]["markers"], "markers only");
+
+    // Ruler only, on an image without markers: the ruler is still measured.
+    let other = ids[2];
+    let (status, body) = detect(&server, project, other, &json!({ "markers": false }));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["detection"]["markers"], Value::Null);
+    assert_eq!(body["detection"]["ruler"]["found"], true);
+    assert_eq!(body["image"]["fiducials"], json!([]));
+    assert_eq!(body["image"]["status"], "Incomplete");
+
+    // An empty body (no content type) means "everything".
+    let response = server
+        .client
+        .post(server.url(&format!("/api/projects/{project}/images/{other}/detect")))
+        .send()
+        .unwrap();
+    let (status, body) = status_json(response);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["image"]["status"], "Complete");
+
+    // Tracking from an image without 5 markers falls back to detection, and says so.
+    let (status, body) = detect(&server, project, ids[3], &json!({ "track_from": ids[0], "ruler": false }));
+    assert_eq!(status, 200, "{body}");
+    let markers = &body["detection"]["markers"];
+    assert_eq!(markers["method"], "detect");
+    assert!(markers["message"].as_str().unwrap().contains("has no 5 markers to track from"), "{markers}");
+
+    // Bad bodies.
+    let path = format!("/api/projects/{project}/images/{id}/detect");
+    expect_error(server.post_json(&path, &json!({ "markers": false, "ruler": false })), 400, "nothing to detect");
+    expect_error(server.post_json(&path, &json!({ "polarity": "grey" })), 400, "invalid JSON body");
+    expect_error(server.post_json(&path, &json!({ "extra": 1 })), 400, "unknown field");
+    expect_error(server.post_json(&path, &json!({ "track_from": 999 })), 400, "track_from: project");
+    let response = server
+        .client
+        .post(server.url(&path))
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .unwrap();
+    expect_error(response, 415, "Content-Type: application/json");
+}
+
+#[test]
+fn the_scale_length_is_the_span_asked_for_or_changed_only_when_no_other_image_depends_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    // 100 mm is more than the demo ruler shows: with no other scale points, the scale length
+    // becomes the longest span found.
+    let (project, ids) = demo_project(&server, 100.0);
+    let (status, body) = detect(&server, project, ids[0], &json!({}));
+    assert_eq!(status, 200, "{body}");
+    let ruler = &body["detection"]["ruler"];
+    assert_eq!(ruler["found"], true, "{ruler}");
+    let span = ruler["span_mm"].as_f64().unwrap();
+    assert!((10.0..100.0).contains(&span), "{ruler}");
+    assert_eq!(ruler["scale_length_set"].as_f64().unwrap(), span);
+    assert!(ruler["message"].as_str().unwrap().contains("less than the scale length of 100 mm"), "{ruler}");
+    assert_eq!(body["project"]["scale_length"].as_f64().unwrap(), span);
+    let scale = body["image"]["scale"].as_array().unwrap();
+    let px_per_mm = dist(&scale[0], &scale[1]) / span;
+    assert!((px_per_mm / ruler["px_per_mm"].as_f64().unwrap() - 1.0).abs() < 1e-3);
+
+    // Now image 0 has scale points: a scale length the ruler cannot give (12.5 mm is not whole
+    // millimetres) is not changed, and no scale points are placed; the markers still are.
+    let (status, body) = status_json(server.patch_json(
+        &format!("/api/projects/{project}"),
+        &json!({ "scale_length": 12.5 }),
+    ));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = detect(&server, project, ids[1], &json!({}));
+    assert_eq!(status, 200, "{body}");
+    let ruler = &body["detection"]["ruler"];
+    assert_eq!(ruler["found"], false, "{ruler}");
+    let message = ruler["message"].as_str().unwrap();
+    assert!(message.contains("not a whole number"), "{message}");
+    assert!(message.contains("other images already have scale points 12.5 mm apart"), "{message}");
+    assert_eq!(body["project"]["scale_length"], 12.5);
+    assert_eq!(body["image"]["scale"], json!([]));
+    assert_eq!(body["detection"]["markers"]["found"], true);
+    assert_eq!(body["image"]["fiducials"].as_array().unwrap().len(), 5);
+
+    // A whole scale length the ruler shows is used as asked: 10 mm.
+    let (status, _) = status_json(server.patch_json(
+        &format!("/api/projects/{project}"),
+        &json!({ "scale_length": 10.0 }),
+    ));
+    assert_eq!(status, 200);
+    let (status, body) = detect(&server, project, ids[1], &json!({ "markers": false }));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["detection"]["ruler"]["span_mm"], 10);
+    let scale = body["image"]["scale"].as_array().unwrap();
+    let px_per_mm = dist(&scale[0], &scale[1]) / 10.0;
+    // A 10 mm span measures the scale locally, which perspective changes along this ruler: it
+    // must lie within the range of truth.json's centimetre-by-centimetre scales (±1 %).
+    let lines = truth_images()[1]["ruler_cm_lines"].clone();
+    let mut ys: Vec<f64> = lines.as_object().unwrap().values().map(|p| xy(p).1).collect();
+    ys.sort_by(f64::total_cmp);
+    let local: Vec<f64> = ys.windows(2).map(|w| (w[1] - w[0]) / 10.0).collect();
+    let (lo, hi) = local.iter().fold((f64::MAX, 0.0_f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    assert!(
+        px_per_mm >= lo * 0.99 && px_per_mm <= hi * 1.01,
+        "{px_per_mm} px/mm outside the local scales {local:?}"
+    );
+}
+
+#[test]
+fn snap_moves_a_point_to_the_marker_centre() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let project = server.create_project("snap");
+    let files = demo_files();
+    let id = server.upload(project, &files[..1])[0]["id"].as_i64().unwrap();
+    let truth = &truth_images()[0];
+    let path = format!("/api/projects/{project}/images/{id}/snap");
+    for (label, marker) in truth["markers"].as_array().unwrap().iter().enumerate() {
+        let (x, y) = xy(marker);
+        for (dx, dy) in [(8.0, 0.0), (0.0, 8.0), (-8.0, 0.0), (0.0, -8.0), (5.657, -5.657)] {
+            let (status, body) = status_json(server.post_json(&path, &json!({ "x": x + dx, "y": y + dy })));
+            assert_eq!(status, 200, "marker {label} from ({dx}, {dy}): {body}");
+            let d = dist(&body["point"], marker);
+            assert!(d <= 1.5, "marker {label} from ({dx}, {dy}): {} is {d:.2} px off", body["point"]);
+            let c = body["confidence"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&c) && c > 0.5, "{body}");
+            assert!((body["moved_px"].as_f64().unwrap() - 8.0).abs() < 2.0, "{body}");
+        }
+    }
+    // Nothing to snap to in the empty top-left corner, nor beyond a small radius.
+    expect_error(
+        server.post_json(&path, &json!({ "x": 40.0, "y": 40.0 })),
+        422,
+        "no marker near (40.0, 40.0) in 'deformation-00mm-force.png'",
+    );
+    let (x, y) = xy(&truth["markers"][4]);
+    expect_error(
+        server.post_json(&path, &json!({ "x": x + 60.0, "y": y, "radius": 10 })),
+        422,
+        "no marker near",
+    );
+    expect_error(server.post_json(&path, &json!({ "x": x, "y": y, "radius": 1 })), 400, "radius must be");
+    expect_error(server.post_json(&path, &json!({ "x": -5.0, "y": y })), 400, "outside the image");
+    expect_error(server.post_json(&path, &json!({ "x": x })), 400, "invalid JSON body");
+    // Snapping saves nothing.
+    assert_eq!(image(&server, project, id)["fiducials"], json!([]));
+}
+
+/// A plain grey PNG: no marker, no ruler.
+fn blank_png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::GrayImage::from_pixel(width, height, image::Luma([180]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageLuma8(img)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn a_blank_photo_is_refused_and_nothing_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let project = server.create_project("blank");
+    let id = server.upload(project, &[("blank-05mm.png", blank_png(640, 480))])[0]["id"]
+        .as_i64()
+        .unwrap();
+    let (status, before) = status_json(server.patch_json(
+        &format!("/api/projects/{project}/images/{id}"),
+        &json!({ "fiducials": [[10, 10], [600, 12], [590, 400], [20, 410], [300, 200]], "scale": [[5, 470], [105, 470]] }),
+    ));
+    assert_eq!(status, 200, "{before}");
+    let project_before = before["project"].clone();
+
+    let error = expect_error(
+        server.post_json(&format!("/api/projects/{project}/images/{id}/detect"), &json!({})),
+        422,
+        "no plausible 5-marker pattern in 'blank-05mm.png': ",
+    );
+    let message = error["error"].as_str().unwrap();
+    assert!(message.contains("no ruler scale either"), "{message}");
+    assert_eq!(image(&server, project, id), before["image"]);
+    let (_, project_after) = status_json(server.get(&format!("/api/projects/{project}")));
+    assert_eq!(project_after["scale_length"], project_before["scale_length"]);
+    assert_eq!(project_after["updated_at"], project_before["updated_at"]);
+
+    expect_error(
+        server.post_json(
+            &format!("/api/projects/{project}/images/{id}/detect"),
+            &json!({ "markers": false }),
+        ),
+        422,
+        "no ruler scale found in 'blank-05mm.png'",
+    );
+    expect_error(
+        server.post_json(
+            &format!("/api/projects/{project}/images/{id}/snap"),
+            &json!({ "x": 320, "y": 240 }),
+        ),
+        422,
+        "no marker near (320.0, 240.0) in 'blank-05mm.png'",
+    );
+}
+
+#[test]
+fn unknown_ids_are_404() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let project = server.create_project("ids");
+    let id = server.upload(project, &[("blank.png", blank_png(64, 64))])[0]["id"]
+        .as_i64()
+        .unwrap();
+    let other = server.create_project("other");
+    for action in ["detect", "snap"] {
+        let body = json!({ "x": 1, "y": 1 });
+        let body = if action == "detect" { json!({}) } else { body };
+        expect_error(
+            server.post_json(&format!("/api/projects/999/images/{id}/{action}"), &body),
+            404,
+            "no project 999",
+        );
+        expect_error(
+            server.post_json(&format!("/api/projects/{project}/images/999/{action}"), &body),
+            404,
+            &format!("no image 999 in project {project}"),
+        );
+        expect_error(
+            server.post_json(&format!("/api/projects/{other}/images/{id}/{action}"), &body),
+            404,
+            &format!("no image {id} in project {other}"),
+        );
+        expect_error(
+            server.post_json(&format!("/api/projects/x/images/{id}/{action}"), &body),
+            404,
+            "not found",
+        );
+        expect_error(
+            server.get(&format!("/api/projects/{project}/images/{id}/{action}")),
+            405,
+            "GET is not allowed",
+        );
+    }
+}

@@ -57,7 +57,8 @@ fn detect(server: &TestServer, project: i64, image: i64, body: &Value) -> (u16, 
 }
 
 fn image(server: &TestServer, project: i64, image: i64) -> Value {
-    let (status, body) = status_json(server.get(&format!("/api/projects/{project}/images/{image}")));
+    let (status, body) =
+        status_json(server.get(&format!("/api/projects/{project}/images/{image}")));
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -122,7 +123,12 @@ fn detects_and_tracks_the_demo_sequence() {
             .map(|c| c.as_f64().unwrap())
             .collect();
         assert_eq!(confidences.len(), 5);
-        for (meta, c) in record["fiducial_meta"].as_array().unwrap().iter().zip(&confidences) {
+        for (meta, c) in record["fiducial_meta"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(&confidences)
+        {
             assert_eq!(meta["confidence"].as_f64().unwrap(), *c);
         }
         assert_eq!(
@@ -140,7 +146,10 @@ fn detects_and_tracks_the_demo_sequence() {
         let px_per_mm = dist(&scale[0], &scale[1]) / 40.0;
         let want = expected["px_per_mm"].as_f64().unwrap();
         let rel = (px_per_mm / want - 1.0).abs();
-        assert!(rel <= SCALE_TOLERANCE, "{name}: {px_per_mm} px/mm, truth {want} ({rel:.4})");
+        assert!(
+            rel <= SCALE_TOLERANCE,
+            "{name}: {px_per_mm} px/mm, truth {want} ({rel:.4})"
+        );
         assert!((ruler["px_per_mm"].as_f64().unwrap() - px_per_mm).abs() < 1e-2);
         assert!((ruler["mm_per_px"].as_f64().unwrap() * px_per_mm - 1.0).abs() < 1e-3);
         assert_auto_meta(&record["scale_meta"], 2, name);
@@ -172,12 +181,25 @@ fn detects_and_tracks_the_demo_sequence() {
     assert_eq!(status, 200, "{analysis}");
     for (row, expected) in analysis["rows"].as_array().unwrap().iter().zip(&truth) {
         for (got, want) in [
-            (&row["measures"]["small"]["xx"], &expected["strain"]["eps_xx"]),
-            (&row["measures"]["small"]["yy"], &expected["strain"]["eps_yy"]),
-            (&row["measures"]["small"]["xy"], &expected["strain"]["eps_xy"]),
+            (
+                &row["measures"]["small"]["xx"],
+                &expected["strain"]["eps_xx"],
+            ),
+            (
+                &row["measures"]["small"]["yy"],
+                &expected["strain"]["eps_yy"],
+            ),
+            (
+                &row["measures"]["small"]["xy"],
+                &expected["strain"]["eps_xy"],
+            ),
         ] {
             let (got, want) = (got.as_f64().unwrap(), want.as_f64().unwrap());
-            assert!((got - want).abs() <= 0.01, "{}: {got} vs {want}", expected["filename"]);
+            assert!(
+                (got - want).abs() <= 0.01,
+                "{}: {got} vs {want}",
+                expected["filename"]
+            );
         }
     }
 
@@ -192,7 +214,11 @@ fn detects_and_tracks_the_demo_sequence() {
     assert_eq!(status, 200, "{body}");
     let meta = body["image"]["fiducial_meta"].as_array().unwrap();
     for (i, m) in meta.iter().enumerate() {
-        assert_eq!(m["source"], if i == 2 { "manual" } else { "auto" }, "{i}: {m}");
+        assert_eq!(
+            m["source"],
+            if i == 2 { "manual" } else { "auto" },
+            "{i}: {m}"
+        );
     }
     assert_eq!(meta[2]["confidence"], Value::Null);
     assert_eq!(body["image"]["scale_meta"][0]["source"], "auto");
@@ -219,7 +245,11 @@ fn parts_not_asked_for_or_not_found_stay_as_they_were() {
     assert_eq!(body["image"]["scale"], manual_scale);
     assert_eq!(body["image"]["scale_meta"][0]["source"], "manual");
     assert_auto_meta(&body["image"]["fiducial_meta"], 5, "markers only");
-    assert_markers_match(&body["image"]["fiducials"], &truth_images()[1]["markers"], "markers only");
+    assert_markers_match(
+        &body["image"]["fiducials"],
+        &truth_images()[1]["markers"],
+        "markers only",
+    );
 
     // Ruler only, on an image without markers: the ruler is still measured.
     let other = ids[2];
@@ -241,18 +271,45 @@ fn parts_not_asked_for_or_not_found_stay_as_they_were() {
     assert_eq!(body["image"]["status"], "Complete");
 
     // Tracking from an image without 5 markers falls back to detection, and says so.
-    let (status, body) = detect(&server, project, ids[3], &json!({ "track_from": ids[0], "ruler": false }));
+    let (status, body) = detect(
+        &server,
+        project,
+        ids[3],
+        &json!({ "track_from": ids[0], "ruler": false }),
+    );
     assert_eq!(status, 200, "{body}");
     let markers = &body["detection"]["markers"];
     assert_eq!(markers["method"], "detect");
-    assert!(markers["message"].as_str().unwrap().contains("has no 5 markers to track from"), "{markers}");
+    assert!(
+        markers["message"]
+            .as_str()
+            .unwrap()
+            .contains("has no 5 markers to track from"),
+        "{markers}"
+    );
 
     // Bad bodies.
     let path = format!("/api/projects/{project}/images/{id}/detect");
-    expect_error(server.post_json(&path, &json!({ "markers": false, "ruler": false })), 400, "nothing to detect");
-    expect_error(server.post_json(&path, &json!({ "polarity": "grey" })), 400, "invalid JSON body");
-    expect_error(server.post_json(&path, &json!({ "extra": 1 })), 400, "unknown field");
-    expect_error(server.post_json(&path, &json!({ "track_from": 999 })), 400, "track_from: project");
+    expect_error(
+        server.post_json(&path, &json!({ "markers": false, "ruler": false })),
+        400,
+        "nothing to detect",
+    );
+    expect_error(
+        server.post_json(&path, &json!({ "polarity": "grey" })),
+        400,
+        "invalid JSON body",
+    );
+    expect_error(
+        server.post_json(&path, &json!({ "extra": 1 })),
+        400,
+        "unknown field",
+    );
+    expect_error(
+        server.post_json(&path, &json!({ "track_from": 999 })),
+        400,
+        "track_from: project",
+    );
     let response = server
         .client
         .post(server.url(&path))
@@ -277,7 +334,13 @@ fn the_scale_length_is_the_span_asked_for_or_changed_only_when_no_other_image_de
     let span = ruler["span_mm"].as_f64().unwrap();
     assert!((10.0..100.0).contains(&span), "{ruler}");
     assert_eq!(ruler["scale_length_set"].as_f64().unwrap(), span);
-    assert!(ruler["message"].as_str().unwrap().contains("less than the scale length of 100 mm"), "{ruler}");
+    assert!(
+        ruler["message"]
+            .as_str()
+            .unwrap()
+            .contains("less than the scale length of 100 mm"),
+        "{ruler}"
+    );
     assert_eq!(body["project"]["scale_length"].as_f64().unwrap(), span);
     let scale = body["image"]["scale"].as_array().unwrap();
     let px_per_mm = dist(&scale[0], &scale[1]) / span;
@@ -296,7 +359,10 @@ fn the_scale_length_is_the_span_asked_for_or_changed_only_when_no_other_image_de
     assert_eq!(ruler["found"], false, "{ruler}");
     let message = ruler["message"].as_str().unwrap();
     assert!(message.contains("not a whole number"), "{message}");
-    assert!(message.contains("other images already have scale points 12.5 mm apart"), "{message}");
+    assert!(
+        message.contains("other images already have scale points 12.5 mm apart"),
+        "{message}"
+    );
     assert_eq!(body["project"]["scale_length"], 12.5);
     assert_eq!(body["image"]["scale"], json!([]));
     assert_eq!(body["detection"]["markers"]["found"], true);
@@ -316,10 +382,17 @@ fn the_scale_length_is_the_span_asked_for_or_changed_only_when_no_other_image_de
     // A 10 mm span measures the scale locally, which perspective changes along this ruler: it
     // must lie within the range of truth.json's centimetre-by-centimetre scales (±1 %).
     let lines = truth_images()[1]["ruler_cm_lines"].clone();
-    let mut ys: Vec<f64> = lines.as_object().unwrap().values().map(|p| xy(p).1).collect();
+    let mut ys: Vec<f64> = lines
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| xy(p).1)
+        .collect();
     ys.sort_by(f64::total_cmp);
     let local: Vec<f64> = ys.windows(2).map(|w| (w[1] - w[0]) / 10.0).collect();
-    let (lo, hi) = local.iter().fold((f64::MAX, 0.0_f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = local
+        .iter()
+        .fold((f64::MAX, 0.0_f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
     assert!(
         px_per_mm >= lo * 0.99 && px_per_mm <= hi * 1.01,
         "{px_per_mm} px/mm outside the local scales {local:?}"
@@ -332,19 +405,35 @@ fn snap_moves_a_point_to_the_marker_centre() {
     let server = TestServer::start(dir.path());
     let project = server.create_project("snap");
     let files = demo_files();
-    let id = server.upload(project, &files[..1])[0]["id"].as_i64().unwrap();
+    let id = server.upload(project, &files[..1])[0]["id"]
+        .as_i64()
+        .unwrap();
     let truth = &truth_images()[0];
     let path = format!("/api/projects/{project}/images/{id}/snap");
     for (label, marker) in truth["markers"].as_array().unwrap().iter().enumerate() {
         let (x, y) = xy(marker);
-        for (dx, dy) in [(8.0, 0.0), (0.0, 8.0), (-8.0, 0.0), (0.0, -8.0), (5.657, -5.657)] {
-            let (status, body) = status_json(server.post_json(&path, &json!({ "x": x + dx, "y": y + dy })));
+        for (dx, dy) in [
+            (8.0, 0.0),
+            (0.0, 8.0),
+            (-8.0, 0.0),
+            (0.0, -8.0),
+            (5.657, -5.657),
+        ] {
+            let (status, body) =
+                status_json(server.post_json(&path, &json!({ "x": x + dx, "y": y + dy })));
             assert_eq!(status, 200, "marker {label} from ({dx}, {dy}): {body}");
             let d = dist(&body["point"], marker);
-            assert!(d <= 1.5, "marker {label} from ({dx}, {dy}): {} is {d:.2} px off", body["point"]);
+            assert!(
+                d <= 1.5,
+                "marker {label} from ({dx}, {dy}): {} is {d:.2} px off",
+                body["point"]
+            );
             let c = body["confidence"].as_f64().unwrap();
             assert!((0.0..=1.0).contains(&c) && c > 0.5, "{body}");
-            assert!((body["moved_px"].as_f64().unwrap() - 8.0).abs() < 2.0, "{body}");
+            assert!(
+                (body["moved_px"].as_f64().unwrap() - 8.0).abs() < 2.0,
+                "{body}"
+            );
         }
     }
     // Nothing to snap to in the empty top-left corner, nor beyond a small radius.
@@ -359,9 +448,21 @@ fn snap_moves_a_point_to_the_marker_centre() {
         422,
         "no marker near",
     );
-    expect_error(server.post_json(&path, &json!({ "x": x, "y": y, "radius": 1 })), 400, "radius must be");
-    expect_error(server.post_json(&path, &json!({ "x": -5.0, "y": y })), 400, "outside the image");
-    expect_error(server.post_json(&path, &json!({ "x": x })), 400, "invalid JSON body");
+    expect_error(
+        server.post_json(&path, &json!({ "x": x, "y": y, "radius": 1 })),
+        400,
+        "radius must be",
+    );
+    expect_error(
+        server.post_json(&path, &json!({ "x": -5.0, "y": y })),
+        400,
+        "outside the image",
+    );
+    expect_error(
+        server.post_json(&path, &json!({ "x": x })),
+        400,
+        "invalid JSON body",
+    );
     // Snapping saves nothing.
     assert_eq!(image(&server, project, id)["fiducials"], json!([]));
 }
@@ -392,7 +493,10 @@ fn a_blank_photo_is_refused_and_nothing_changes() {
     let project_before = before["project"].clone();
 
     let error = expect_error(
-        server.post_json(&format!("/api/projects/{project}/images/{id}/detect"), &json!({})),
+        server.post_json(
+            &format!("/api/projects/{project}/images/{id}/detect"),
+            &json!({}),
+        ),
         422,
         "no plausible 5-marker pattern in 'blank-05mm.png': ",
     );
@@ -400,7 +504,10 @@ fn a_blank_photo_is_refused_and_nothing_changes() {
     assert!(message.contains("no ruler scale either"), "{message}");
     assert_eq!(image(&server, project, id), before["image"]);
     let (_, project_after) = status_json(server.get(&format!("/api/projects/{project}")));
-    assert_eq!(project_after["scale_length"], project_before["scale_length"]);
+    assert_eq!(
+        project_after["scale_length"],
+        project_before["scale_length"]
+    );
     assert_eq!(project_after["updated_at"], project_before["updated_at"]);
 
     expect_error(
@@ -439,12 +546,18 @@ fn unknown_ids_are_404() {
             "no project 999",
         );
         expect_error(
-            server.post_json(&format!("/api/projects/{project}/images/999/{action}"), &body),
+            server.post_json(
+                &format!("/api/projects/{project}/images/999/{action}"),
+                &body,
+            ),
             404,
             &format!("no image 999 in project {project}"),
         );
         expect_error(
-            server.post_json(&format!("/api/projects/{other}/images/{id}/{action}"), &body),
+            server.post_json(
+                &format!("/api/projects/{other}/images/{id}/{action}"),
+                &body,
+            ),
             404,
             &format!("no image {id} in project {other}"),
         );

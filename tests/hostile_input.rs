@@ -257,6 +257,44 @@ fn tiff_bomb(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
+/// A little-endian TIFF claiming `width × height` pixels of 32-bit float RGB (12 bytes per pixel).
+fn tiff_float_rgb(width: u32, height: u32) -> Vec<u8> {
+    // (tag, type: 3 SHORT / 4 LONG, count, value or offset)
+    let arrays_at = 8 + 2 + 10 * 12 + 4;
+    let entries: [(u16, u16, u32, u32); 10] = [
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 3, 3, arrays_at), // BitsPerSample 32, 32, 32
+        (259, 3, 1, 1),
+        (262, 3, 1, 2), // RGB
+        (273, 4, 1, 8),
+        (277, 3, 1, 3),
+        (278, 4, 1, height),
+        (279, 4, 1, 1),
+        (339, 3, 3, arrays_at + 6), // SampleFormat: IEEE float
+    ];
+    let mut out = b"II*\0".to_vec();
+    out.extend_from_slice(&8u32.to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    for (tag, kind, count, value) in entries {
+        out.extend_from_slice(&tag.to_le_bytes());
+        out.extend_from_slice(&kind.to_le_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
+        if kind == 3 && count == 1 {
+            out.extend_from_slice(&(value as u16).to_le_bytes());
+            out.extend_from_slice(&[0, 0]);
+        } else {
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(&0u32.to_le_bytes());
+    assert_eq!(out.len() as u32, arrays_at);
+    for v in [32u16, 32, 32, 3, 3, 3] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
 /// A baseline JPEG header claiming `width × height` grey pixels, with tables and no scan data.
 fn jpeg_bomb(width: u16, height: u16) -> Vec<u8> {
     let mut out = vec![0xff, 0xd8];
@@ -386,6 +424,37 @@ fn a_lower_pixel_limit_refuses_real_images_and_a_zero_filled_bomb() {
     // At the limit is fine.
     let records = server.upload(project, &[("edge.png", png(500, 500))]);
     assert_eq!(records[0]["width"], 500);
+    assert_healthy(&server);
+}
+
+#[test]
+fn images_whose_samples_need_too_much_memory_are_refused_from_the_header() {
+    // 10 MP allowed: the decoders may allocate 8 bytes per allowed pixel, 80 MB. A 3000 × 2500
+    // float RGB TIFF is under the pixel limit but needs 90 MB once decoded.
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        max_pixels: 10_000_000,
+        ..Limits::default()
+    };
+    let server = TestServer::start_with(dir.path(), limits);
+    let project = server.create_project("Float");
+    let header = tiff_float_rgb(3000, 2500);
+    assert!(header.len() < 200);
+    expect_error(
+        server.post_form(&upload_url(project), one_file("float.tiff", header)),
+        413,
+        "float.tiff: decoding needs 86 MiB of memory, more than the limit of 76 MiB",
+    );
+    // The same header at 2000 × 2000 (46 MB) passes the checks and fails on its missing pixels.
+    expect_error(
+        server.post_form(
+            &upload_url(project),
+            one_file("small-float.tiff", tiff_float_rgb(2000, 2000)),
+        ),
+        400,
+        "small-float.tiff: the image cannot be read",
+    );
+    assert_eq!(image_count(&server, project), 0);
     assert_healthy(&server);
 }
 

@@ -11,10 +11,12 @@ use std::io::{Cursor, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use strain_seer_engine::detect::{
-    self, DetectError, MarkerDetection, MarkerOptions, MarkerPolarity, RulerDetection, RulerOptions,
-    SequenceOptions, TrackOptions,
+    self, DetectError, MarkerDetection, MarkerOptions, MarkerPolarity, RulerDetection,
+    RulerOptions, SequenceOptions, TrackOptions,
 };
-use strain_seer_formats::{AnnotatedPoint, Project, ProjectImage, to_annotation_json, to_project_json};
+use strain_seer_formats::{
+    AnnotatedPoint, Project, ProjectImage, to_annotation_json, to_project_json,
+};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -95,7 +97,9 @@ pub fn decode_image(bytes: &[u8]) -> anyhow::Result<DynamicImage> {
         .with_guessed_format()
         .context("reading the image header")?;
     let mut decoder = reader.into_decoder().context("not a supported image")?;
-    let orientation = decoder.orientation().context("reading the EXIF orientation")?;
+    let orientation = decoder
+        .orientation()
+        .context("reading the EXIF orientation")?;
     let mut image = DynamicImage::from_decoder(decoder).context("decoding")?;
     image.apply_orientation(orientation);
     Ok(image)
@@ -139,10 +143,18 @@ fn load(path: &Path) -> anyhow::Result<Photo> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let image = decode_image(&bytes)
-        .map_err(|e| BadInput(format!("{}: cannot decode the image: {e:#}", path.display())))?;
+    let image = decode_image(&bytes).map_err(|e| {
+        BadInput(format!(
+            "{}: cannot decode the image: {e:#}",
+            path.display()
+        ))
+    })?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
-    Ok(Photo { name, image, sha256 })
+    Ok(Photo {
+        name,
+        image,
+        sha256,
+    })
 }
 
 /// The ruler in every photo with a common span: the one asked for, or the longest whole number
@@ -162,16 +174,25 @@ fn rulers(
             },
         )
     };
-    let mut results: Vec<_> = (0..photos.len()).into_par_iter().map(|i| run(span, i)).collect();
+    let mut results: Vec<_> = (0..photos.len())
+        .into_par_iter()
+        .map(|i| run(span, i))
+        .collect();
     if span.is_some() {
         return (span, results);
     }
-    let common = results.iter().filter_map(|r| r.as_ref().ok().map(|d| d.span_mm)).min();
+    let common = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok().map(|d| d.span_mm))
+        .min();
     if let Some(common) = common {
         let redo: Vec<usize> = (0..photos.len())
             .filter(|&i| results[i].as_ref().is_ok_and(|d| d.span_mm != common))
             .collect();
-        let again: Vec<_> = redo.par_iter().map(|&i| (i, run(Some(common), i))).collect();
+        let again: Vec<_> = redo
+            .par_iter()
+            .map(|&i| (i, run(Some(common), i)))
+            .collect();
         for (i, r) in again {
             results[i] = r;
         }
@@ -225,9 +246,16 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         let _ = write!(summary, "{}: ", photo.name);
         match &markers[i] {
             Ok(m) => {
-                image.fiducials =
-                    m.markers.iter().map(|d| AnnotatedPoint::auto(d.point, Some(round3(d.confidence)))).collect();
-                let conf: Vec<String> = m.markers.iter().map(|d| format!("{:.2}", d.confidence)).collect();
+                image.fiducials = m
+                    .markers
+                    .iter()
+                    .map(|d| AnnotatedPoint::auto(d.point, Some(round3(d.confidence))))
+                    .collect();
+                let conf: Vec<String> = m
+                    .markers
+                    .iter()
+                    .map(|d| format!("{:.2}", d.confidence))
+                    .collect();
                 let _ = write!(
                     summary,
                     "5 markers ({}, confidence {})",
@@ -250,7 +278,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
                         .scale_points
                         .points()
                         .iter()
-                        .map(|&p| AnnotatedPoint::auto(p, Some(round3(r.confidence))))
+                        .map(|&p| AnnotatedPoint::auto(round_point(p), Some(round3(r.confidence))))
                         .collect();
                     let _ = write!(
                         summary,
@@ -286,19 +314,30 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     match args.out.as_deref() {
         Some(path) if path != Path::new("-") => {
             std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("wrote {} ({} photos, scale length {} mm)", path.display(), photos.len(), project.scale_length);
+            eprintln!(
+                "wrote {} ({} photos, scale length {} mm)",
+                path.display(),
+                photos.len(),
+                project.scale_length
+            );
         }
         _ => {
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).context("writing to standard output")?;
+            out.write_all(text.as_bytes())
+                .context("writing to standard output")?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Confidences are written with 3 decimals.
+/// Confidences and coordinates are written with 3 decimals (a thousandth of a pixel is far
+/// below the detection's accuracy).
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
+}
+
+fn round_point(p: strain_seer_engine::Point) -> strain_seer_engine::Point {
+    strain_seer_engine::Point::new(round3(p.x), round3(p.y))
 }
 
 #[cfg(test)]
@@ -307,8 +346,14 @@ mod tests {
 
     #[test]
     fn distances_from_filenames() {
-        assert_eq!(distance_from_filename("deformation-05mm-force.png"), Some(5.0));
-        assert_eq!(distance_from_filename("deformation-30mm-force.png"), Some(30.0));
+        assert_eq!(
+            distance_from_filename("deformation-05mm-force.png"),
+            Some(5.0)
+        );
+        assert_eq!(
+            distance_from_filename("deformation-30mm-force.png"),
+            Some(30.0)
+        );
         assert_eq!(distance_from_filename("step_2.5MM.jpg"), Some(2.5));
         assert_eq!(distance_from_filename("photo.png"), None);
         assert_eq!(distance_from_filename("mm.png"), None);

@@ -29,7 +29,9 @@ use axum::routing::post;
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Instant;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Default search radius of `snap`, px.
 pub const SNAP_RADIUS: f64 = 25.0;
@@ -37,6 +39,21 @@ pub const SNAP_RADIUS: f64 = 25.0;
 pub const MAX_SNAP_RADIUS: f64 = 500.0;
 /// Largest scale length (mm) the ruler detector is asked for; longer ones are never on a photo.
 const MAX_RULER_SPAN_MM: f64 = 10_000.0;
+
+/// Detections and snaps running at once: each holds a decoded image (up to `max_pixels` × 4
+/// bytes) and keeps a core busy, so more requests wait for a turn instead of piling up.
+fn max_concurrent() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4))
+}
+
+async fn turn() -> Result<SemaphorePermit<'static>, AppError> {
+    static TURNS: OnceLock<Semaphore> = OnceLock::new();
+    TURNS
+        .get_or_init(|| Semaphore::new(max_concurrent()))
+        .acquire()
+        .await
+        .map_err(|e| AppError::internal(format!("the detection queue is closed: {e}")))
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -493,12 +510,14 @@ async fn detect_image(
     }
     let max_pixels = state.limits.max_pixels;
     let started = Instant::now();
+    let permit = turn().await?;
     let (plan, (markers, ruler, timing)) = tokio::task::spawn_blocking(move || {
         let found = run_detection(&plan, max_pixels);
         found.map(|found| (plan, found))
     })
     .await
     .map_err(|e| AppError::internal(format!("the detection task failed: {e}")))??;
+    drop(permit);
     let filename = plan.record.filename.clone();
     let used_length = plan.scale_length;
     let (image, project, markers, ruler) = blocking(&state, move |s| {
@@ -628,6 +647,7 @@ async fn snap(
     let point = Point::new(body.x, body.y);
     validate_points("snap", &[point], 1, record.width, record.height)?;
     let max_pixels = state.limits.max_pixels;
+    let permit = turn().await?;
     let snapped = tokio::task::spawn_blocking(move || {
         let image = decode_stored(&path, &record.filename, max_pixels)?;
         let found = snap_within(&image, point, radius, body.polarity);
@@ -636,6 +656,7 @@ async fn snap(
     })
     .await
     .map_err(|e| AppError::internal(format!("the snap task failed: {e}")))??;
+    drop(permit);
     match snapped {
         (Some((centre, confidence)), _) => {
             let centre = round_point(centre);

@@ -414,7 +414,14 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value.trim())
 }
 
-fn unauthorized(message: &str) -> Response {
+/// 401 for `request` (logged with its method, path and which check failed, never the token).
+fn unauthorized(request: &Request, message: &str) -> Response {
+    let reason = if message == NO_TOKEN {
+        "no token"
+    } else {
+        "wrong token"
+    };
+    tracing::info!(method = %request.method(), path = request.uri().path(), reason, "access refused (401)");
     let mut response = refusal(StatusCode::UNAUTHORIZED, message.to_owned());
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
@@ -438,7 +445,7 @@ async fn check_token(
     let (from_query, rest) = take_query_param(&query, "token");
     if let Some(candidate) = from_query {
         if !token.matches(&candidate) {
-            return unauthorized(WRONG_TOKEN);
+            return unauthorized(&request, WRONG_TOKEN);
         }
         let clean = path_and_query(request.uri().path(), &rest);
         let is_page = matches!(*request.method(), Method::GET | Method::HEAD)
@@ -456,6 +463,10 @@ async fn check_token(
                 HeaderValue::from_str(&clean),
             ) {
                 (Ok(cookie), Ok(location)) => {
+                    tracing::info!(
+                        path = request.uri().path(),
+                        "token accepted from the address; cookie set"
+                    );
                     let mut response = Response::new(Body::empty());
                     *response.status_mut() = StatusCode::SEE_OTHER;
                     let headers = response.headers_mut();
@@ -487,13 +498,13 @@ async fn check_token(
         return if token.matches(candidate) {
             next.run(request).await
         } else {
-            unauthorized(WRONG_TOKEN)
+            unauthorized(&request, WRONG_TOKEN)
         };
     }
     match cookie(request.headers(), &gate.cookie) {
         Some(candidate) if token.matches(candidate) => next.run(request).await,
-        Some(_) => unauthorized(WRONG_TOKEN),
-        None => unauthorized(NO_TOKEN),
+        Some(_) => unauthorized(&request, WRONG_TOKEN),
+        None => unauthorized(&request, NO_TOKEN),
     }
 }
 

@@ -12,6 +12,7 @@ import { debounce, h, icon, isTyping, replace, SVG_NS } from './dom.js';
 import { fixed, mm, px } from './format.js';
 import { saveImage, store } from './state.js';
 import { badge, confirmDialog, helpDialog, saveState, toast } from './ui.js';
+import { DetectTools } from './detect.js';
 
 export const ORDER = ['f0', 'f1', 'f2', 'f3', 'f4', 's0', 's1'];
 export const POINT_INFO = {
@@ -190,6 +191,8 @@ export class Annotator {
 
     this.el = h('div.annotator', null, h('div.stage', null, toolbar, this.viewport), this.inspector);
     this.host.replaceChildren(this.el);
+    this.detectTools = new DetectTools(this);
+    this.detectTools.mount(this.extraTools);
 
     // events
     this.viewport.addEventListener('pointerdown', (ev) => this.onPointerDown(ev));
@@ -232,6 +235,7 @@ export class Annotator {
   }
 
   unmount() {
+    this.detectTools?.unmount();
     this.saveNudge.flush();
     this.saveDist.flush();
     document.removeEventListener('keydown', this.onKeyDown);
@@ -796,7 +800,7 @@ export class Annotator {
       grp.appendChild(svgEl('circle', { class: 'ring', r: 8 }));
       grp.appendChild(svgEl('path', { class: 'cross', d: 'M-4 0H4M0 -4V4' }));
       const label = svgEl('text', { class: 'lbl', x: 11, y: -10 });
-      label.textContent = m && m.source === 'auto' && typeof m.confidence === 'number' ? `${info.label} · ${Math.round(m.confidence * 100)}%` : info.label;
+      label.textContent = m && m.source === 'auto' && typeof m.confidence === 'number' ? `${info.label} · ${Math.floor(m.confidence * 100 + 1e-9)}%` : info.label;
       grp.appendChild(label);
       g.push(grp);
     }
@@ -891,7 +895,11 @@ export class Annotator {
           'td',
           null,
           p ? h('button.linklike', { type: 'button', on: { click: () => this.selectAndShow(k) } }, info.name) : h('span', null, info.name),
-          m && m.source === 'auto' ? h('span.auto-tag', { title: 'Found by automatic detection' }, `auto ${typeof m.confidence === 'number' ? `${Math.round(m.confidence * 100)}%` : ''}`) : null,
+          m && m.source === 'auto'
+            ? typeof m.confidence === 'number' && m.confidence < 0.5
+              ? h('span.auto-tag.low', { title: 'Found by automatic detection with a low confidence: check this point' }, `auto ${Math.floor(m.confidence * 100 + 1e-9)}%`)
+              : h('span.auto-tag', { title: 'Found by automatic detection' }, `auto ${typeof m.confidence === 'number' ? `${Math.floor(m.confidence * 100 + 1e-9)}%` : ''}`)
+            : null,
           isNext ? h('span.next-tag', null, 'next') : null,
         ),
         h('td.num', null, p ? px(p.x) : '—'),

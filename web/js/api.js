@@ -65,6 +65,11 @@ export const api = {
   patchImage: (id, imageId, patch) =>
     request('PATCH', `/projects/${enc(id)}/images/${enc(imageId)}`, { json: patch }),
   deleteImage: (id, imageId) => request('DELETE', `/projects/${enc(id)}/images/${enc(imageId)}`),
+  /** Detect markers and ruler in a stored image and save them (docs/api.md, Detection). */
+  detectImage: (id, imageId, options = {}) =>
+    request('POST', `/projects/${enc(id)}/images/${enc(imageId)}/detect`, { json: options }),
+  /** The centre of the marker near (x, y); saves nothing. */
+  snapPoint: (id, imageId, body) => request('POST', `/projects/${enc(id)}/images/${enc(imageId)}/snap`, { json: body }),
 
   analysis: (id, { components, signal } = {}) =>
     request('GET', `/projects/${enc(id)}/analysis${components ? `?components=${components.map(enc).join(',')}` : ''}`, { signal }),

@@ -149,6 +149,7 @@ export const SHORTCUTS = [
     [['Delete', 'Backspace'], 'Remove the selected point; the next click places it again'],
     [['Esc'], 'Deselect; while re-placing a removed point, keep its old position'],
     [['Ctrl', '+ Z'], 'Undo a point edit (Ctrl + Shift + Z or Ctrl + Y: redo)'],
+    [['S'], 'Snap the selected marker to the centre of its dot'],
   ]],
   ['View', [
     [['Wheel'], 'Zoom around the cursor'],

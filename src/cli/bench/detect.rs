@@ -13,7 +13,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use strain_seer_engine::detect::synth::{self, SynthConfig};
 use strain_seer_engine::detect::{
-    self, MarkerOptions, RulerOptions, SequenceOptions, TrackOptions, detect_markers, detect_ruler, track_markers,
+    self, MarkerOptions, RulerOptions, SequenceOptions, TrackOptions, detect_markers, detect_ruler,
+    track_markers,
 };
 use strain_seer_engine::{AnalysisOptions, Fiducials, ImageInput, Point, ScalePoints, analyze};
 
@@ -34,15 +35,30 @@ positions with blur, noise, uneven light, rotation, perspective and a ruler).";
 #[command(after_help = AFTER_HELP)]
 pub struct DetectBenchArgs {
     /// Directory with the demo photos and truth.json.
-    #[arg(long, value_name = "DIR", default_value = "testdata/demo", env = "STRAIN_SEER_BENCH_DEMO_DIR")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "testdata/demo",
+        env = "STRAIN_SEER_BENCH_DEMO_DIR"
+    )]
     pub demo_dir: PathBuf,
 
     /// Number of synthetic photos (seeds 0..N); 0 skips them.
-    #[arg(long, value_name = "N", default_value_t = 200, env = "STRAIN_SEER_BENCH_SYNTHETIC")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 200,
+        env = "STRAIN_SEER_BENCH_SYNTHETIC"
+    )]
     pub synthetic: usize,
 
     /// Timed runs per measurement; the median is reported.
-    #[arg(long, value_name = "RUNS", default_value_t = 5, env = "STRAIN_SEER_BENCH_REPEAT")]
+    #[arg(
+        long,
+        value_name = "RUNS",
+        default_value_t = 5,
+        env = "STRAIN_SEER_BENCH_REPEAT"
+    )]
     pub repeat: usize,
 }
 
@@ -76,15 +92,27 @@ struct Truth {
 
 fn read_truth(dir: &std::path::Path) -> anyhow::Result<Vec<Truth>> {
     let path = dir.join("truth.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let json: Value = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let json: Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     let bad = || BadInput(format!("{}: unexpected content", path.display()));
     let images = json["images"].as_array().ok_or_else(bad)?;
     images
         .iter()
         .map(|im| {
-            let m: Vec<Point> = im["markers"].as_array().ok_or_else(bad)?.iter().filter_map(pt).collect();
-            let s: Vec<Point> = im["scale_points"].as_array().ok_or_else(bad)?.iter().filter_map(pt).collect();
+            let m: Vec<Point> = im["markers"]
+                .as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .filter_map(pt)
+                .collect();
+            let s: Vec<Point> = im["scale_points"]
+                .as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .filter_map(pt)
+                .collect();
             let mut cm_lines: Vec<(u32, Point)> = im["ruler_cm_lines"]
                 .as_object()
                 .ok_or_else(bad)?
@@ -139,12 +167,26 @@ pub fn run(args: DetectBenchArgs) -> anyhow::Result<ExitCode> {
 fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
     let truth = read_truth(&args.demo_dir)?;
     println!();
-    println!("Demo photos in {} (verified coordinates: truth.json)", args.demo_dir.display());
+    println!(
+        "Demo photos in {} (verified coordinates: truth.json)",
+        args.demo_dir.display()
+    );
     println!(
         "{:<28} {:>11} {:>5} {:>9} {:>9} {:>9} {:>9} {:>14} {:>13}",
-        "photo", "size", "MP", "decode", "markers", "tracking", "ruler", "(mark+trk)/dec", "all/decode"
+        "photo",
+        "size",
+        "MP",
+        "decode",
+        "markers",
+        "tracking",
+        "ruler",
+        "(mark+trk)/dec",
+        "all/decode"
     );
-    let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().context("thread pool")?;
+    let single = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .context("thread pool")?;
     let mut images = Vec::new();
     let mut detections = Vec::new();
     let mut rulers = Vec::new();
@@ -156,17 +198,27 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
         let decode = median_time(args.repeat, || image = decode_image(&bytes).ok());
         let image = image.ok_or_else(|| BadInput(format!("{}: cannot decode", path.display())))?;
         let mut found = None;
-        let t_markers = single.install(|| median_time(args.repeat, || found = Some(detect_markers(&image, &marker_opts))));
+        let t_markers = single.install(|| {
+            median_time(args.repeat, || {
+                found = Some(detect_markers(&image, &marker_opts))
+            })
+        });
         let found = found.ok_or_else(|| anyhow::anyhow!("no run"))?;
         // Tracking from the previous photo's detected markers (the first photo: from its own).
         let previous: Option<Fiducials> = match k {
             0 => found.as_ref().ok().map(|d| d.fiducials),
-            _ => detections.last().and_then(|d: &Result<detect::MarkerDetection, _>| d.as_ref().ok().map(|d| d.fiducials)),
+            _ => detections
+                .last()
+                .and_then(|d: &Result<detect::MarkerDetection, _>| {
+                    d.as_ref().ok().map(|d| d.fiducials)
+                }),
         };
         let mut tracked = None;
         let t_track = match previous {
             Some(prev) => single.install(|| {
-                median_time(args.repeat, || tracked = Some(track_markers(&image, &prev, &TrackOptions::default())))
+                median_time(args.repeat, || {
+                    tracked = Some(track_markers(&image, &prev, &TrackOptions::default()))
+                })
             }),
             None => Duration::ZERO,
         };
@@ -176,7 +228,11 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
             ..RulerOptions::default()
         };
         let mut ruler = None;
-        let t_ruler = single.install(|| median_time(args.repeat, || ruler = Some(detect_ruler(&image, &ruler_opts))));
+        let t_ruler = single.install(|| {
+            median_time(args.repeat, || {
+                ruler = Some(detect_ruler(&image, &ruler_opts))
+            })
+        });
         let mp = f64::from(image.width()) * f64::from(image.height()) / 1e6;
         println!(
             "{:<28} {:>11} {:>5.2} {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>14.2} {:>13.2}",
@@ -199,7 +255,9 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
     }
 
     println!();
-    println!("Marker accuracy (error = distance to the verified centre, px; label = nearest verified marker)");
+    println!(
+        "Marker accuracy (error = distance to the verified centre, px; label = nearest verified marker)"
+    );
     let mut all_errors = Vec::new();
     let mut mislabels = 0;
     for (t, d) in truth.iter().zip(&detections) {
@@ -209,7 +267,10 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
                 for (i, p) in d.fiducials.points().iter().enumerate() {
                     let e = p.distance(t.markers[i]);
                     let nearest = (0..5)
-                        .min_by(|&a, &b| p.distance(t.markers[a]).total_cmp(&p.distance(t.markers[b])))
+                        .min_by(|&a, &b| {
+                            p.distance(t.markers[a])
+                                .total_cmp(&p.distance(t.markers[b]))
+                        })
                         .unwrap_or(i);
                     let ok = nearest == i;
                     if !ok {
@@ -239,7 +300,9 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
     }
 
     println!();
-    println!("Ruler scale (40 mm span placed at the markers' height) against the verified cm lines");
+    println!(
+        "Ruler scale (40 mm span placed at the markers' height) against the verified cm lines"
+    );
     for (t, r) in truth.iter().zip(&rulers) {
         match r {
             Ok(r) => {
@@ -262,11 +325,15 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
                             r.mm_per_px,
                             verified,
                             (r.mm_per_px / verified - 1.0) * 100.0,
-                            r.local_mm_per_px_at_markers.map_or("-".to_owned(), |v| format!("{v:.5} mm/px")),
+                            r.local_mm_per_px_at_markers
+                                .map_or("-".to_owned(), |v| format!("{v:.5} mm/px")),
                             r.confidence
                         );
                     }
-                    _ => println!("{:<28} {:.5} mm/px (no verified cm lines to compare)", t.filename, r.mm_per_px),
+                    _ => println!(
+                        "{:<28} {:.5} mm/px (no verified cm lines to compare)",
+                        t.filename, r.mm_per_px
+                    ),
                 }
             }
             Err(e) => println!("{:<28} NOT FOUND: {e}", t.filename),
@@ -276,10 +343,17 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
     println!();
     let refs: Vec<&image::DynamicImage> = images.iter().collect();
     let mut seq = Vec::new();
-    let t_seq = median_time(args.repeat, || seq = detect::detect_sequence(&refs, &SequenceOptions::default()));
+    let t_seq = median_time(args.repeat, || {
+        seq = detect::detect_sequence(&refs, &SequenceOptions::default())
+    });
     let labels_ok = seq.iter().zip(&truth).all(|(r, t)| {
-        r.as_ref()
-            .is_ok_and(|d| d.fiducials.points().iter().zip(&t.markers).all(|(p, q)| p.distance(*q) < 5.0))
+        r.as_ref().is_ok_and(|d| {
+            d.fiducials
+                .points()
+                .iter()
+                .zip(&t.markers)
+                .all(|(p, q)| p.distance(*q) < 5.0)
+        })
     });
     println!(
         "detect_sequence on the {} photos (rayon, all cores): {:.1} ms, every marker found and labelled right: {}",
@@ -312,7 +386,11 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
             for row in &a.rows {
                 let t = &truth[row.index];
                 let s = &row.measures.small;
-                for (got, want) in [(s.xx, t.strain[0]), (s.yy, t.strain[1]), (s.xy, t.strain[2])] {
+                for (got, want) in [
+                    (s.xx, t.strain[0]),
+                    (s.yy, t.strain[1]),
+                    (s.xy, t.strain[2]),
+                ] {
                     worst = worst.max((got - want).abs());
                 }
             }
@@ -366,8 +444,10 @@ fn synthetic(n: usize) {
                     let p = d.fiducials.points();
                     let e = [0, 1, 2, 3, 4].map(|i| p[i].distance(im.markers[i]));
                     one.mislabel = (0..5).any(|i| {
-                        (0..5).min_by(|&a, &b| p[i].distance(im.markers[a]).total_cmp(&p[i].distance(im.markers[b])))
-                            != Some(i)
+                        (0..5).min_by(|&a, &b| {
+                            p[i].distance(im.markers[a])
+                                .total_cmp(&p[i].distance(im.markers[b]))
+                        }) != Some(i)
                     });
                     one.errors = Some(e);
                 }
@@ -409,7 +489,10 @@ fn synthetic(n: usize) {
     for f in results.iter().filter_map(|r| r.failure.as_ref()).take(10) {
         println!("    {f}");
     }
-    let mut ruler: Vec<f64> = results.iter().filter_map(|r| r.ruler.map(f64::abs)).collect();
+    let mut ruler: Vec<f64> = results
+        .iter()
+        .filter_map(|r| r.ruler.map(f64::abs))
+        .collect();
     ruler.sort_by(f64::total_cmp);
     println!(
         "ruler: scale found in {} of {n} photos; |mm/px error|: median {:.3} %, p95 {:.3} %, max {:.3} %",
@@ -418,7 +501,11 @@ fn synthetic(n: usize) {
         percentile(&ruler, 0.95),
         ruler.last().copied().unwrap_or(f64::NAN)
     );
-    for f in results.iter().filter_map(|r| r.ruler_failure.as_ref()).take(10) {
+    for f in results
+        .iter()
+        .filter_map(|r| r.ruler_failure.as_ref())
+        .take(10)
+    {
         println!("    {f}");
     }
 }

@@ -13,9 +13,6 @@ pub(crate) struct Blob {
     pub major: f64,
     pub minor: f64,
     pub contrast: f64,
-    /// Fraction of dark pixels in a ring around the blob (0 for an isolated marker; ticks and
-    /// glyph fragments sit among other dark marks).
-    pub ring: f64,
     /// 0..1 marker-likeness.
     pub score: f64,
 }
@@ -24,7 +21,6 @@ impl Blob {
     pub fn point(&self) -> Point {
         Point::new(self.cx, self.cy)
     }
-
 }
 
 /// Result of the coarse search.
@@ -57,11 +53,20 @@ impl ClutterMap {
     pub fn dark_fraction(&self, q: &[Point; 4], markers: &[Blob], limit: f64) -> f64 {
         const N: usize = 8;
         let half = (self.f - 1.0) / 2.0;
-        let to_coarse = |p: Point| ((p.x - self.x0 - half) / self.f, (p.y - self.y0 - half) / self.f);
+        let to_coarse = |p: Point| {
+            (
+                (p.x - self.x0 - half) / self.f,
+                (p.y - self.y0 - half) / self.f,
+            )
+        };
         let c = q.map(to_coarse);
         // Cell half-size: the local grid spacing.
-        let hx = 0.5 * ((c[1].0 - c[0].0).hypot(c[1].1 - c[0].1) + (c[2].0 - c[3].0).hypot(c[2].1 - c[3].1)) / (2.0 * N as f64);
-        let hy = 0.5 * ((c[3].0 - c[0].0).hypot(c[3].1 - c[0].1) + (c[2].0 - c[1].0).hypot(c[2].1 - c[1].1)) / (2.0 * N as f64);
+        let hx = 0.5
+            * ((c[1].0 - c[0].0).hypot(c[1].1 - c[0].1) + (c[2].0 - c[3].0).hypot(c[2].1 - c[3].1))
+            / (2.0 * N as f64);
+        let hy = 0.5
+            * ((c[3].0 - c[0].0).hypot(c[3].1 - c[0].1) + (c[2].0 - c[1].0).hypot(c[2].1 - c[1].1))
+            / (2.0 * N as f64);
         let h = hx.min(hy).max(0.5);
         let near: Vec<(f64, f64, f64)> = markers
             .iter()
@@ -75,15 +80,24 @@ impl ClutterMap {
             for j in 0..N {
                 let (s, t) = ((i as f64 + 0.5) / N as f64, (j as f64 + 0.5) / N as f64);
                 // Bilinear point in the quad: corners 0 (s=0,t=0), 1 (s=1,t=0), 2 (1,1), 3 (0,1).
-                let x = (1.0 - s) * (1.0 - t) * c[0].0 + s * (1.0 - t) * c[1].0 + s * t * c[2].0 + (1.0 - s) * t * c[3].0;
-                let y = (1.0 - s) * (1.0 - t) * c[0].1 + s * (1.0 - t) * c[1].1 + s * t * c[2].1 + (1.0 - s) * t * c[3].1;
-                if near.iter().any(|&(mx, my, r2)| (x - mx).powi(2) + (y - my).powi(2) < r2) {
+                let x = (1.0 - s) * (1.0 - t) * c[0].0
+                    + s * (1.0 - t) * c[1].0
+                    + s * t * c[2].0
+                    + (1.0 - s) * t * c[3].0;
+                let y = (1.0 - s) * (1.0 - t) * c[0].1
+                    + s * (1.0 - t) * c[1].1
+                    + s * t * c[2].1
+                    + (1.0 - s) * t * c[3].1;
+                if near
+                    .iter()
+                    .any(|&(mx, my, r2)| (x - mx).powi(2) + (y - my).powi(2) < r2)
+                {
                     continue;
                 }
                 let x0 = (x - h).round().max(0.0) as usize;
                 let y0 = (y - h).round().max(0.0) as usize;
-                let x1 = ((x + h).round().max(0.0) as usize + 1).min(self.w);
-                let y1 = ((y + h).round().max(0.0) as usize + 1).min(self.h);
+                let x1 = ((x + h).round().max(0.0) as usize).saturating_add(1).min(self.w);
+                let y1 = ((y + h).round().max(0.0) as usize).saturating_add(1).min(self.h);
                 if x1 <= x0 || y1 <= y0 {
                     continue;
                 }
@@ -130,7 +144,12 @@ pub(crate) fn blob_score(contrast: f64, fill: f64, ratio: f64, max_ratio: f64) -
 
 /// Dark, marker-shaped blobs of `p` (markers dark), best first. `roi` limits the search (the
 /// size limits still follow the whole image).
-pub(crate) fn find_candidates(p: &LumaView<'_>, opts: &MarkerOptions, roi: Option<Roi>, min_contrast: f64) -> Found {
+pub(crate) fn find_candidates(
+    p: &LumaView<'_>,
+    opts: &MarkerOptions,
+    roi: Option<Roi>,
+    min_contrast: f64,
+) -> Found {
     let short = p.w.min(p.h);
     let (min_d, max_d) = diameter_limits(opts, short);
     let long = p.w.max(p.h);
@@ -222,14 +241,12 @@ pub(crate) fn find_candidates(p: &LumaView<'_>, opts: &MarkerOptions, roi: Optio
                 major,
                 minor,
                 contrast,
-                ring,
                 score,
             };
             // The same blob seen at another level: keep the better-scoring view.
-            match blobs
-                .iter_mut()
-                .find(|b| b.point().distance(blob.point()) < 0.5 * b.minor.min(blob.minor).max(2.0 * ff))
-            {
+            match blobs.iter_mut().find(|b| {
+                b.point().distance(blob.point()) < 0.5 * b.minor.min(blob.minor).max(2.0 * ff)
+            }) {
                 Some(b) if b.score >= blob.score => {}
                 Some(b) => *b = blob,
                 None => blobs.push(blob),
@@ -252,9 +269,15 @@ fn ring_fraction(mask: &[bool], coarse: &Plane, s: &plane::Shape) -> f64 {
     let r_out = r_in + (0.5 * s.major).max(2.0);
     let clip = |v: f64, hi: usize| (v.round().max(0.0) as usize).min(hi);
     let (ox0, oy0) = (clip(s.cx - r_out, coarse.w), clip(s.cy - r_out, coarse.h));
-    let (ox1, oy1) = (clip(s.cx + r_out + 1.0, coarse.w), clip(s.cy + r_out + 1.0, coarse.h));
+    let (ox1, oy1) = (
+        clip(s.cx + r_out + 1.0, coarse.w),
+        clip(s.cy + r_out + 1.0, coarse.h),
+    );
     let (ix0, iy0) = (clip(s.cx - r_in, coarse.w), clip(s.cy - r_in, coarse.h));
-    let (ix1, iy1) = (clip(s.cx + r_in + 1.0, coarse.w), clip(s.cy + r_in + 1.0, coarse.h));
+    let (ix1, iy1) = (
+        clip(s.cx + r_in + 1.0, coarse.w),
+        clip(s.cy + r_in + 1.0, coarse.h),
+    );
     let (mut set, mut total) = (0usize, 0usize);
     for y in oy0..oy1 {
         let inner_row = y >= iy0 && y < iy1;
@@ -266,7 +289,11 @@ fn ring_fraction(mask: &[bool], coarse: &Plane, s: &plane::Shape) -> f64 {
             set += mask[y * coarse.w + x] as usize;
         }
     }
-    if total == 0 { 0.0 } else { set as f64 / total as f64 }
+    if total == 0 {
+        0.0
+    } else {
+        set as f64 / total as f64
+    }
 }
 
 /// A marker centre refined at full resolution.
@@ -297,16 +324,22 @@ fn percentile(hist: &[u32; 256], total: u32, q: f64) -> u8 {
 /// Refine a blob around (`cx`, `cy`) of roughly `major` × `minor` px: local mid-level threshold,
 /// opening (cuts thin lines that touch the marker), the component nearest the seed, dilated by
 /// 2 px, and the coverage-weighted centroid over it.
-pub(crate) fn refine(p: &LumaView<'_>, cx: f64, cy: f64, major: f64, minor: f64) -> Option<Refined> {
+pub(crate) fn refine(
+    p: &LumaView<'_>,
+    cx: f64,
+    cy: f64,
+    major: f64,
+    minor: f64,
+) -> Option<Refined> {
     if !(cx.is_finite() && cy.is_finite() && major.is_finite() && minor.is_finite()) {
         return None;
     }
     let r = (0.75 * major + 4.0).ceil().clamp(4.0, 4096.0);
     let x0 = (cx - r).floor().max(0.0) as usize;
     let y0 = (cy - r).floor().max(0.0) as usize;
-    let x1 = ((cx + r).ceil() as usize + 1).min(p.w);
-    let y1 = ((cy + r).ceil() as usize + 1).min(p.h);
-    if x1 < x0 + 5 || y1 < y0 + 5 {
+    let x1 = ((cx + r).ceil().max(0.0) as usize).saturating_add(1).min(p.w);
+    let y1 = ((cy + r).ceil().max(0.0) as usize).saturating_add(1).min(p.h);
+    if x1 < x0.saturating_add(5) || y1 < y0.saturating_add(5) {
         return None;
     }
     let win = p.crop(x0, y0, x1, y1);
@@ -391,7 +424,11 @@ pub(crate) fn refine(p: &LumaView<'_>, cx: f64, cy: f64, major: f64, minor: f64)
     let rmajor = 4.0 * l1.max(1.0 / 12.0).sqrt();
     let rminor = 4.0 * l2.max(1.0 / 12.0).sqrt();
     let fill = sw / (std::f64::consts::FRAC_PI_4 * rmajor * rminor);
-    let contrast = if bg > 0.0 { (span / bg).clamp(0.0, 1.0) } else { 0.0 };
+    let contrast = if bg > 0.0 {
+        (span / bg).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let mut quality = blob_score(contrast, fill, rmajor / rminor.max(1e-9), 5.0);
     if touches {
         quality *= 0.5;
@@ -411,9 +448,9 @@ pub(crate) fn snap(p: &LumaView<'_>, point: Point, radius: f64) -> Option<Refine
     let r = radius.min(4096.0);
     let x0 = (point.x - r).floor().max(0.0) as usize;
     let y0 = (point.y - r).floor().max(0.0) as usize;
-    let x1 = ((point.x + r).ceil().max(0.0) as usize + 1).min(p.w);
-    let y1 = ((point.y + r).ceil().max(0.0) as usize + 1).min(p.h);
-    if x1 < x0 + 5 || y1 < y0 + 5 {
+    let x1 = ((point.x + r).ceil().max(0.0) as usize).saturating_add(1).min(p.w);
+    let y1 = ((point.y + r).ceil().max(0.0) as usize).saturating_add(1).min(p.h);
+    if x1 < x0.saturating_add(5) || y1 < y0.saturating_add(5) {
         return None;
     }
     let win = p.crop(x0, y0, x1, y1);

@@ -31,25 +31,34 @@
 //!
 //! # Method (details in `docs/detection.md`)
 //!
-//! Markers: the luma plane is box-downscaled so its long side is at most
-//! [`MarkerOptions::working_max_side`]; pixels darker than their local mean by a relative margin
-//! form 8-connected components; components are kept when their size, second-moment ellipse (axis
-//! ratio, fill ratio), contrast and distance from the border fit a marker. Among the survivors,
-//! every pair of blobs whose midpoint lies near a third blob is a candidate diagonal; two crossing
-//! diagonals around the same centre blob form a candidate pattern, scored by how close the centre
-//! is to both midpoints, how similar the five blob sizes are and how marker-like each blob is.
-//! The best pattern must beat every clearly different one by a margin, otherwise the result is
+//! Markers: the luma of the photo is box-downscaled (integer factor) so that its long side is at
+//! most [`MarkerOptions::working_max_side`]. Pixels darker than their local mean by a relative
+//! margin are thresholded at three levels (an MSER-like sweep, so a marker touching a shadow or a
+//! contact line separates from it at a stricter level), opened with a 3 × 3 square (cuts thin
+//! lines) and grouped into 8-connected components. A component is a candidate when its size,
+//! second-moment ellipse (axis ratio, fill ratio), contrast, distance from the border and
+//! isolation (few dark pixels in a ring around it) fit a marker. Among the candidates, every pair
+//! whose midpoint lies near a third candidate is a diagonal; two crossing diagonals around the
+//! same centre form a pattern, scored by how close the centre is to both midpoints, how similar
+//! the five major axes are, how marker-like the blobs are, and how little other dark area lies
+//! inside the quadrilateral (a pattern made of ruler digits and ticks has much). Corners are
+//! labelled by their direction from the centre (TL up-left, …). The best pattern must beat every
+//! clearly different one by [`MarkerOptions::ambiguity_ratio`], otherwise the result is
 //! [`DetectError::AmbiguousPattern`]. Each chosen blob is refined at full resolution: local
-//! mid-level threshold, a morphological opening (cuts thin lines touching the marker), and the
-//! coverage-weighted centroid over the dilated blob, which is unbiased for anti-aliased and
-//! blurred ellipses.
+//! mid-level threshold, a morphological opening, the component nearest the coarse centre dilated
+//! by 2 px, and the coverage-weighted centroid over it (unbiased for anti-aliased and blurred
+//! ellipses).
 //!
-//! Ruler: thin elongated dark components (ticks) are found at full resolution; the dominant tick
-//! direction gives the ruler axis; ticks sharing an edge-aligned end form a graduation column;
-//! their spacing gives the graduation period (checked against the autocorrelation of the
-//! tick-position train), and each tick gets an integer index; the tick lengths' periodic pattern
-//! gives the centimetre lines; the two scale points are placed on graduation lines by local
-//! linear fits of position against index, so they are exactly a whole number of mm apart.
+//! Ruler: thin elongated dark components (ticks) are found at full resolution (up to
+//! [`RulerOptions::working_max_side`]); a directional opening along the dominant tick direction
+//! cuts the dark edge line that joins ticks into combs; ticks whose ends line up along a ruler
+//! edge form a graduation column; the tick-position train's period (autocorrelation by FFT,
+//! refined to sub-pixel) and a walk with a locally updated period give every tick an integer
+//! index; the tick lengths' periodic pattern tells half-millimetre from millimetre graduations
+//! and finds the centimetre lines; each tick is carried along its own (perspective-tilted)
+//! direction to the line where the scale is read, and the two scale points are placed on
+//! centimetre lines by local linear fits of position against index, exactly a whole number of
+//! millimetres apart and centred on the markers' height when they are given.
 
 mod blobs;
 mod pattern;
@@ -107,7 +116,8 @@ pub struct MarkerOptions {
     /// fraction of the best makes the result ambiguous. Default 0.75.
     pub ambiguity_ratio: f64,
     /// The coarse search runs on a copy box-downscaled by an integer factor so that its long side
-    /// is at most this many pixels; centres are refined at full resolution. Default 800.
+    /// is at most this many pixels; centres are refined at full resolution. Default 800; 64 to
+    /// 4096.
     pub working_max_side: u32,
 }
 
@@ -159,8 +169,8 @@ impl MarkerOptions {
                 return bad(name, "must be between 0 and 1");
             }
         }
-        if self.working_max_side < 64 {
-            return bad("working_max_side", "must be at least 64");
+        if !(64..=4096).contains(&self.working_max_side) {
+            return bad("working_max_side", "must be between 64 and 4096");
         }
         Ok(())
     }
@@ -214,7 +224,8 @@ pub struct Diagnostics {
     pub candidates: Vec<Candidate>,
     /// Candidate patterns (4 corners around a centre) scored.
     pub patterns_considered: usize,
-    /// Score of the best pattern that differs from the chosen one in at least 3 markers.
+    /// Score of the best pattern that differs from the chosen one in at least 3 markers, among
+    /// those scoring at least half the chosen one (weaker ones are pruned unscored).
     pub runner_up_score: Option<f64>,
 }
 
@@ -239,7 +250,10 @@ impl MarkerDetection {
 
     /// The lowest marker confidence.
     pub fn min_confidence(&self) -> f64 {
-        self.markers.iter().map(|m| m.confidence).fold(1.0, f64::min)
+        self.markers
+            .iter()
+            .map(|m| m.confidence)
+            .fold(1.0, f64::min)
     }
 }
 
@@ -265,8 +279,13 @@ pub enum DetectError {
     MarkerLost { index: usize, predicted: Point },
     #[error("no ruler graduation found: {reason}")]
     NoRuler { reason: String },
-    #[error("the ruler graduation found spans {available_mm} mm, less than the {requested_mm} mm asked for")]
-    RulerTooShort { requested_mm: u32, available_mm: u32 },
+    #[error(
+        "the ruler graduation found spans {available_mm} mm, less than the {requested_mm} mm asked for"
+    )]
+    RulerTooShort {
+        requested_mm: u32,
+        available_mm: u32,
+    },
 }
 
 /// The minimum image side (px) detection accepts.
@@ -284,7 +303,10 @@ fn check_size(w: u32, h: u32) -> Result<(), DetectError> {
 }
 
 /// The image's pixels, read so that markers are dark.
-fn marker_source<I: AsLuma + ?Sized>(image: &I, polarity: MarkerPolarity) -> Result<plane::LumaView<'_>, DetectError> {
+fn marker_source<I: AsLuma + ?Sized>(
+    image: &I,
+    polarity: MarkerPolarity,
+) -> Result<plane::LumaView<'_>, DetectError> {
     let mut p = image.luma_view();
     let (w, h) = p.dimensions();
     check_size(w, h)?;
@@ -300,13 +322,19 @@ fn marker_source<I: AsLuma + ?Sized>(image: &I, polarity: MarkerPolarity) -> Res
 /// [`DetectError::TooFewCandidates`] / [`DetectError::NoPattern`] when no plausible pattern is
 /// found, [`DetectError::AmbiguousPattern`] when two clearly different ones fit about equally,
 /// [`DetectError::ImageTooSmall`], [`DetectError::InvalidOption`]. Never panics.
-pub fn detect_markers<I: AsLuma + ?Sized>(image: &I, opts: &MarkerOptions) -> Result<MarkerDetection, DetectError> {
+pub fn detect_markers<I: AsLuma + ?Sized>(
+    image: &I,
+    opts: &MarkerOptions,
+) -> Result<MarkerDetection, DetectError> {
     opts.validate()?;
     let p = marker_source(image, opts.polarity)?;
     detect_in_source(&p, opts)
 }
 
-fn detect_in_source(p: &plane::LumaView<'_>, opts: &MarkerOptions) -> Result<MarkerDetection, DetectError> {
+fn detect_in_source(
+    p: &plane::LumaView<'_>,
+    opts: &MarkerOptions,
+) -> Result<MarkerDetection, DetectError> {
     let found = blobs::find_candidates(p, opts, None, opts.min_contrast);
     let choice = pattern::choose(&found, opts, &pattern::Labeler::ByAngle)?;
     pattern::finish(p, &found, &choice, DetectionMethod::Detected)
@@ -316,7 +344,11 @@ fn detect_in_source(p: &plane::LumaView<'_>, opts: &MarkerOptions) -> Result<Mar
 ///
 /// Looks within `radius` px of `point`; returns the refined centre and a 0..1 confidence, or
 /// `None` when there is no marker-like blob there. Dark markers; see [`snap_to_marker_with`].
-pub fn snap_to_marker<I: AsLuma + ?Sized>(image: &I, point: Point, radius: f64) -> Option<(Point, f64)> {
+pub fn snap_to_marker<I: AsLuma + ?Sized>(
+    image: &I,
+    point: Point,
+    radius: f64,
+) -> Option<(Point, f64)> {
     snap_to_marker_with(image, point, radius, MarkerPolarity::Dark)
 }
 

@@ -3,7 +3,10 @@
 
 use super::blobs::{self, Blob, Found};
 use super::plane::LumaView;
-use super::{Candidate, DetectError, DetectedMarker, DetectionMethod, Diagnostics, MarkerDetection, MarkerOptions};
+use super::{
+    Candidate, DetectError, DetectedMarker, DetectionMethod, Diagnostics, MarkerDetection,
+    MarkerOptions,
+};
 use crate::points::{Fiducials, Point};
 
 /// At most this many candidates (best first) enter the combinatorial search.
@@ -56,14 +59,22 @@ fn angle_diff(a: f64, b: f64) -> f64 {
 pub(crate) fn centre_offsets(p: &[Point; 5]) -> [f64; 2] {
     let off = |a: Point, b: Point| {
         let len = a.distance(b);
-        if len <= 0.0 { f64::INFINITY } else { mid(a, b).distance(p[4]) / len }
+        if len <= 0.0 {
+            f64::INFINITY
+        } else {
+            mid(a, b).distance(p[4]) / len
+        }
     };
     [off(p[0], p[2]), off(p[1], p[3])]
 }
 
 /// Labels for four corners given in cyclic order: returns the label order (indices into
 /// `corners`, TL TR BR BL), a 0..1 certainty, and a multiplicative prior for the score.
-fn label(corners: &[Point; 4], centre: Point, labeler: &Labeler<'_>) -> Option<([usize; 4], f64, f64)> {
+fn label(
+    corners: &[Point; 4],
+    centre: Point,
+    labeler: &Labeler<'_>,
+) -> Option<([usize; 4], f64, f64)> {
     match labeler {
         Labeler::ByAngle => {
             use std::f64::consts::FRAC_PI_4;
@@ -71,7 +82,9 @@ fn label(corners: &[Point; 4], centre: Point, labeler: &Labeler<'_>) -> Option<(
             let angles = corners.map(|c| (c.y - centre.y).atan2(c.x - centre.x));
             let mut costs: Vec<(f64, usize)> = (0..4)
                 .map(|s| {
-                    let cost = (0..4).map(|i| angle_diff(angles[(i + s) % 4], expected[i])).sum::<f64>();
+                    let cost = (0..4)
+                        .map(|i| angle_diff(angles[(i + s) % 4], expected[i]))
+                        .sum::<f64>();
                     (cost, s)
                 })
                 .collect();
@@ -86,9 +99,20 @@ fn label(corners: &[Point; 4], centre: Point, labeler: &Labeler<'_>) -> Option<(
             let mut best: Option<([usize; 4], f64, f64)> = None;
             for s in 0..4 {
                 let order = [s % 4, (s + 1) % 4, (s + 2) % 4, (s + 3) % 4];
-                let cur = [corners[order[0]], corners[order[1]], corners[order[2]], corners[order[3]], centre];
+                let cur = [
+                    corners[order[0]],
+                    corners[order[1]],
+                    corners[order[2]],
+                    corners[order[3]],
+                    centre,
+                ];
                 let (rot, scale) = similarity(prev, &cur)?;
-                let prior = (-(rot / 35f64.to_radians()).powi(2)).exp() * (-(scale.ln() / 0.7).powi(2)).exp();
+                // Between consecutive photos the pattern turns little, changes scale moderately
+                // and deforms nearly affinely: a blob far from where the others put it is wrong.
+                let residual = affine_residual(prev, &cur).unwrap_or(1.0);
+                let prior = (-(rot / 35f64.to_radians()).powi(2)).exp()
+                    * (-(scale.ln() / 0.7).powi(2)).exp()
+                    * (-(residual / 0.12).powi(2)).exp();
                 if best.is_none_or(|b| prior > b.2) {
                     best = Some((order, 1.0, prior));
                 }
@@ -98,11 +122,61 @@ fn label(corners: &[Point; 4], centre: Point, labeler: &Labeler<'_>) -> Option<(
     }
 }
 
+/// RMS residual of the least-squares affine map `from` → `to`, relative to the RMS spread of
+/// `to` about its centroid.
+pub(crate) fn affine_residual(from: &[Point; 5], to: &[Point; 5]) -> Option<f64> {
+    let n = 5.0;
+    let (fx, fy) = from
+        .iter()
+        .fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
+    let (tx, ty) = to
+        .iter()
+        .fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
+    // Centred coordinates: to = A · from, A = (Σ t fᵀ)(Σ f fᵀ)⁻¹.
+    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
+    let (mut uxx, mut uxy, mut uyx, mut uyy) = (0.0, 0.0, 0.0, 0.0);
+    let mut spread = 0.0;
+    for (f, t) in from.iter().zip(to) {
+        let (ax, ay) = (f.x - fx, f.y - fy);
+        let (bx, by) = (t.x - tx, t.y - ty);
+        sxx += ax * ax;
+        sxy += ax * ay;
+        syy += ay * ay;
+        uxx += bx * ax;
+        uxy += bx * ay;
+        uyx += by * ax;
+        uyy += by * ay;
+        spread += bx * bx + by * by;
+    }
+    let det = sxx * syy - sxy * sxy;
+    if det.abs() <= 1e-12 * (sxx * syy).max(1e-300) || spread <= 0.0 {
+        return None;
+    }
+    let (i00, i01, i11) = (syy / det, -sxy / det, sxx / det);
+    let a = [
+        uxx * i00 + uxy * i01,
+        uxx * i01 + uxy * i11,
+        uyx * i00 + uyy * i01,
+        uyx * i01 + uyy * i11,
+    ];
+    let mut res = 0.0;
+    for (f, t) in from.iter().zip(to) {
+        let (ax, ay) = (f.x - fx, f.y - fy);
+        let (bx, by) = (t.x - tx, t.y - ty);
+        res += (a[0] * ax + a[1] * ay - bx).powi(2) + (a[2] * ax + a[3] * ay - by).powi(2);
+    }
+    Some((res / spread).sqrt())
+}
+
 /// Rotation (radians) and scale of the least-squares similarity mapping `from` onto `to`.
 pub(crate) fn similarity(from: &[Point; 5], to: &[Point; 5]) -> Option<(f64, f64)> {
     let n = 5.0;
-    let (fx, fy) = from.iter().fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
-    let (tx, ty) = to.iter().fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
+    let (fx, fy) = from
+        .iter()
+        .fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
+    let (tx, ty) = to
+        .iter()
+        .fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
     let (mut re, mut im, mut norm) = (0.0, 0.0, 0.0);
     for (f, t) in from.iter().zip(to) {
         let (ax, ay) = (f.x - fx, f.y - fy);
@@ -135,7 +209,11 @@ struct Scored {
 }
 
 /// Choose the marker pattern among the candidates (sorted best first).
-pub(crate) fn choose(found: &Found, opts: &MarkerOptions, labeler: &Labeler<'_>) -> Result<Choice, DetectError> {
+pub(crate) fn choose(
+    found: &Found,
+    opts: &MarkerOptions,
+    labeler: &Labeler<'_>,
+) -> Result<Choice, DetectError> {
     let blobs = &found.blobs;
     let k = blobs.len().min(MAX_CANDIDATES);
     if k < 5 {
@@ -155,11 +233,29 @@ pub(crate) fn choose(found: &Found, opts: &MarkerOptions, labeler: &Labeler<'_>)
     // already scored.
     let first = k.min(FIRST_PASS);
     for (kk, done) in [(first, 0), (k, first)] {
-        search(b, &pts, &ln_q, kk, done, found, opts, labeler, keep, &mut finals, &mut best_final, &mut considered);
+        search(
+            b,
+            &pts,
+            &ln_q,
+            kk,
+            done,
+            found,
+            opts,
+            labeler,
+            keep,
+            &mut finals,
+            &mut best_final,
+            &mut considered,
+        );
     }
-    let best = finals.iter().copied().max_by(|x, y| x.score.total_cmp(&y.score));
+    let best = finals
+        .iter()
+        .copied()
+        .max_by(|x, y| x.score.total_cmp(&y.score));
     let Some(best) = best.filter(|s| s.score >= opts.min_pattern_score) else {
-        return Err(DetectError::NoPattern { candidates: blobs.len() });
+        return Err(DetectError::NoPattern {
+            candidates: blobs.len(),
+        });
     };
     let runner_up = finals
         .iter()
@@ -238,8 +334,11 @@ fn search(
                     continue;
                 }
                 // Upper bound: centre offsets and blob quality only.
-                let geom = (-(d1.off * d1.off + d2.off * d2.off) / (2.0 * OFFSET_SIGMA * OFFSET_SIGMA)).exp();
-                let quality = ((ln_q[d1.a] + ln_q[d1.b] + ln_q[d2.a] + ln_q[d2.b] + ln_q[c]) / 5.0).exp();
+                let geom = (-(d1.off * d1.off + d2.off * d2.off)
+                    / (2.0 * OFFSET_SIGMA * OFFSET_SIGMA))
+                    .exp();
+                let quality =
+                    ((ln_q[d1.a] + ln_q[d1.b] + ln_q[d2.a] + ln_q[d2.b] + ln_q[c]) / 5.0).exp();
                 let floor = opts.min_pattern_score.max(keep * *best_final);
                 if geom * quality < floor {
                     continue;
@@ -275,10 +374,21 @@ fn size_compatible(a: &Blob, b: &Blob) -> bool {
 /// exp(−dark fraction / 2 %): dark area inside the quadrilateral other than the markers.
 /// Patterns whose clutter term would bring `raw` below `floor` may get any value below it.
 fn clutter_term(b: &[Blob], found: &Found, idx: &[usize; 5], raw: f64, floor: f64) -> f64 {
-    let Some(map) = &found.clutter else { return 1.0 };
+    let Some(map) = &found.clutter else {
+        return 1.0;
+    };
     let five = idx.map(|i| b[i]);
-    let q = [five[0].point(), five[1].point(), five[2].point(), five[3].point()];
-    let limit = if floor > 0.0 && raw > floor { CLUTTER_SCALE * (raw / floor).ln() } else { f64::INFINITY };
+    let q = [
+        five[0].point(),
+        five[1].point(),
+        five[2].point(),
+        five[3].point(),
+    ];
+    let limit = if floor > 0.0 && raw > floor {
+        CLUTTER_SCALE * (raw / floor).ln()
+    } else {
+        f64::INFINITY
+    };
     (-map.dark_fraction(&q, &five, limit) / CLUTTER_SCALE).exp()
 }
 
@@ -320,7 +430,9 @@ fn score_pattern(
     }
     // Sizes compared by the major axis: compression squashes a dot but keeps its width.
     let sizes = five.map(|i| b[i].major);
-    let (lo, hi) = sizes.iter().fold((f64::INFINITY, 0.0f64), |a, &s| (a.0.min(s), a.1.max(s)));
+    let (lo, hi) = sizes
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |a, &s| (a.0.min(s), a.1.max(s)));
     if lo <= 0.0 {
         return None;
     }
@@ -335,7 +447,13 @@ fn score_pattern(
     });
     let cp = corners.map(|i| pts[i]);
     let (order, certainty, prior) = label(&cp, centre, labeler)?;
-    let idx = [corners[order[0]], corners[order[1]], corners[order[2]], corners[order[3]], c];
+    let idx = [
+        corners[order[0]],
+        corners[order[1]],
+        corners[order[2]],
+        corners[order[3]],
+        c,
+    ];
     Some(Scored {
         score: geom_quality * size_term * prior,
         idx,
@@ -390,10 +508,13 @@ pub(crate) fn finish(
     let offs = centre_offsets(&points);
     let g = offs.map(|o| (-(o / 0.2).powi(2)).exp());
     let geometry = [g[0], g[1], g[0], g[1], (g[0] * g[1]).sqrt()];
-    let ambiguity = choice.runner_up.map_or(1.0, |r| 1.0 - 0.5 * (r / choice.score.max(1e-12)).min(1.0));
+    let ambiguity = choice
+        .runner_up
+        .map_or(1.0, |r| 1.0 - 0.5 * (r / choice.score.max(1e-12)).min(1.0));
     let label_factor = 0.5 + 0.5 * choice.label_certainty;
     for (i, m) in markers.iter_mut().enumerate() {
-        m.confidence = (quality[i] * (0.6 + 0.4 * geometry[i]) * label_factor * ambiguity).clamp(0.0, 1.0);
+        m.confidence =
+            (quality[i] * (0.6 + 0.4 * geometry[i]) * label_factor * ambiguity).clamp(0.0, 1.0);
     }
     let fiducials = Fiducials::new(points).map_err(|_| DetectError::NoPattern {
         candidates: found.blobs.len(),
@@ -423,5 +544,31 @@ pub(crate) fn diagnostics(found: &Found, considered: usize, runner_up: Option<f6
             .collect(),
         patterns_considered: considered,
         runner_up_score: runner_up,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detect_pattern_affine_residual_and_similarity() {
+        let from = [
+            Point::new(0.0, 0.0),
+            Point::new(10.0, 0.0),
+            Point::new(10.0, 20.0),
+            Point::new(0.0, 20.0),
+            Point::new(5.0, 9.0),
+        ];
+        let to =
+            from.map(|p| Point::new(1.1 * p.x + 0.2 * p.y + 3.0, -0.1 * p.x + 0.7 * p.y - 4.0));
+        assert!(affine_residual(&from, &to).unwrap() < 1e-12);
+        let mut moved = to;
+        moved[2].x += 5.0;
+        assert!(affine_residual(&from, &moved).unwrap() > 0.1);
+        let turned = from.map(|p| Point::new(-2.0 * p.y, 2.0 * p.x));
+        let (rot, scale) = similarity(&from, &turned).unwrap();
+        assert!((rot - std::f64::consts::FRAC_PI_2).abs() < 1e-12 && (scale - 2.0).abs() < 1e-12);
+        assert!(affine_residual(&from, &[Point::new(1.0, 1.0); 5]).is_none());
     }
 }

@@ -14,43 +14,6 @@ pub(crate) struct Plane {
     pub data: Vec<u8>,
 }
 
-impl Plane {
-    /// Box-average downscale by an integer factor `f` (≥ 1). Trailing rows/columns that do not
-    /// fill a whole block are dropped.
-    pub fn downscale(&self, f: usize) -> Plane {
-        if f <= 1 {
-            return self.clone();
-        }
-        let (w, h) = (self.w / f, self.h / f);
-        let mut acc = vec![0u32; w];
-        let mut data = Vec::with_capacity(w * h);
-        let area = (f * f) as u32;
-        for by in 0..h {
-            acc.iter_mut().for_each(|a| *a = 0);
-            for y in by * f..by * f + f {
-                let row = &self.data[y * self.w..y * self.w + w * f];
-                for (a, chunk) in acc.iter_mut().zip(row.chunks_exact(f)) {
-                    *a += chunk.iter().map(|&v| v as u32).sum::<u32>();
-                }
-            }
-            data.extend(acc.iter().map(|&a| ((a + area / 2) / area) as u8));
-        }
-        Plane { w, h, data }
-    }
-
-    /// Copy of the rectangle `[x0, x1) × [y0, y1)` (clipped to the plane).
-    pub fn crop(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> Plane {
-        let (x1, y1) = (x1.min(self.w), y1.min(self.h));
-        let (x0, y0) = (x0.min(x1), y0.min(y1));
-        let w = x1 - x0;
-        let mut data = Vec::with_capacity(w * (y1 - y0));
-        for y in y0..y1 {
-            data.extend_from_slice(&self.data[y * self.w + x0..y * self.w + x1]);
-        }
-        Plane { w, h: y1 - y0, data }
-    }
-}
-
 /// Something detection can run on. Implemented for [`DynamicImage`], [`GrayImage`],
 /// [`RgbImage`] and [`RgbaImage`]; 8-bit grey, RGB and RGBA pixels are read in place, other pixel
 /// types are converted to 8-bit luma first.
@@ -73,7 +36,12 @@ impl AsLuma for GrayImage {
 
 impl AsLuma for RgbImage {
     fn as_luma(&self) -> Cow<'_, GrayImage> {
-        Cow::Owned(luma_from_interleaved(self.width(), self.height(), self.as_raw(), 3))
+        Cow::Owned(luma_from_interleaved(
+            self.width(),
+            self.height(),
+            self.as_raw(),
+            3,
+        ))
     }
 
     fn luma_view(&self) -> LumaView<'_> {
@@ -83,7 +51,12 @@ impl AsLuma for RgbImage {
 
 impl AsLuma for RgbaImage {
     fn as_luma(&self) -> Cow<'_, GrayImage> {
-        Cow::Owned(luma_from_interleaved(self.width(), self.height(), self.as_raw(), 4))
+        Cow::Owned(luma_from_interleaved(
+            self.width(),
+            self.height(),
+            self.as_raw(),
+            4,
+        ))
     }
 
     fn luma_view(&self) -> LumaView<'_> {
@@ -223,7 +196,14 @@ impl<'a> LumaView<'a> {
 
 impl LumaView<'_> {
     /// Per-channel sums over `f × f` blocks (the first three channels; alpha is ignored).
-    fn block_sums<const C: usize>(&self, x0: usize, y0: usize, w: usize, h: usize, f: usize) -> Vec<[u32; 3]> {
+    fn block_sums<const C: usize>(
+        &self,
+        x0: usize,
+        y0: usize,
+        w: usize,
+        h: usize,
+        f: usize,
+    ) -> Vec<[u32; 3]> {
         let mut out = vec![[0u32; 3]; w * h];
         for by in 0..h {
             let acc = &mut out[by * w..(by + 1) * w];
@@ -393,12 +373,23 @@ impl Component {
         let major = 4.0 * l1.max(1.0 / 12.0).sqrt();
         let minor = 4.0 * l2.max(1.0 / 12.0).sqrt();
         let fill = self.n / (std::f64::consts::FRAC_PI_4 * major * minor);
-        Shape { cx, cy, major, minor, angle, fill }
+        Shape {
+            cx,
+            cy,
+            major,
+            minor,
+            angle,
+            fill,
+        }
     }
 
     /// Mean (background − value) / background: 1 for a black blob, 0 for none.
     pub fn contrast(&self) -> f64 {
-        if self.bg <= 0.0 { 0.0 } else { (self.dark / self.bg).clamp(0.0, 1.0) }
+        if self.bg <= 0.0 {
+            0.0
+        } else {
+            (self.dark / self.bg).clamp(0.0, 1.0)
+        }
     }
 
     fn merge(&mut self, o: &Component) {
@@ -461,7 +452,12 @@ pub(crate) fn components(mask: &[bool], p: &Plane, bg: &[u8], max_runs: usize) -
 }
 
 /// [`components`], also writing each pixel's component number + 1 (0 = background) to `labels`.
-pub(crate) fn components_labelled(mask: &[bool], p: &Plane, bg: &[u8], labels: &mut Vec<u32>) -> Vec<Component> {
+pub(crate) fn components_labelled(
+    mask: &[bool],
+    p: &Plane,
+    bg: &[u8],
+    labels: &mut Vec<u32>,
+) -> Vec<Component> {
     components_impl(mask, p, bg, usize::MAX, Some(labels))
 }
 
@@ -497,8 +493,7 @@ fn components_impl(
             runs.push(Run { y, x0, x1: x });
             parent.push(id);
             // 8-connectivity: previous-row runs overlapping [x0 − 1, x + 1).
-            for j in prev_start..prev_end {
-                let r = runs[j];
+            for (j, r) in runs.iter().enumerate().take(prev_end).skip(prev_start) {
                 if r.x1 + 1 > x0 && r.x0 < x + 1 {
                     union(&mut parent, id, j);
                 }
@@ -586,7 +581,11 @@ fn pass3(m: &[bool], w: usize, h: usize, erode: bool) -> Vec<bool> {
     if h >= 3 {
         for y in 1..h - 1 {
             for x in 0..w {
-                let (a, b, c) = (horiz[(y - 1) * w + x], horiz[y * w + x], horiz[(y + 1) * w + x]);
+                let (a, b, c) = (
+                    horiz[(y - 1) * w + x],
+                    horiz[y * w + x],
+                    horiz[(y + 1) * w + x],
+                );
                 out[y * w + x] = if erode { a & b & c } else { a | b | c };
             }
         }
@@ -629,7 +628,11 @@ fn morph(mask: &[bool], w: usize, h: usize, r: usize, erode: bool) -> Vec<bool> 
                 let mut any = false;
                 let mut all = !clipped;
                 for k in a..=b {
-                    let v = if horizontal { src[y * w + k] } else { src[k * w + x] };
+                    let v = if horizontal {
+                        src[y * w + k]
+                    } else {
+                        src[k * w + x]
+                    };
                     any |= v;
                     all &= v;
                 }
@@ -660,7 +663,9 @@ mod tests {
     fn detect_plane_integral_and_local_mean() {
         let p = plane(7, 5, |x, y| (x + 10 * y) as u8);
         let integral = Integral::new(&p);
-        let direct: u32 = (1..4).flat_map(|y| (2..6).map(move |x| (x + 10 * y) as u32)).sum();
+        let direct: u32 = (1..4)
+            .flat_map(|y| (2..6).map(move |x| (x + 10 * y) as u32))
+            .sum();
         assert_eq!(integral.sum(2, 1, 6, 4), direct);
         let m = local_mean(&plane(9, 9, |_, _| 80), 2);
         assert!(m.iter().all(|&v| v == 80));
@@ -670,7 +675,11 @@ mod tests {
     fn detect_plane_components_moments_of_a_disc() {
         let p = plane(40, 40, |x, y| {
             let (dx, dy) = (x as f64 - 20.0, y as f64 - 15.0);
-            if dx * dx / 100.0 + dy * dy / 25.0 <= 1.0 { 0 } else { 200 }
+            if dx * dx / 100.0 + dy * dy / 25.0 <= 1.0 {
+                0
+            } else {
+                200
+            }
         });
         let bg = vec![200u8; 1600];
         let mask = dark_mask(&p, &bg, 20, 0.2);
@@ -718,10 +727,25 @@ mod tests {
     }
 
     #[test]
-    fn detect_plane_downscale_averages_blocks() {
-        let p = plane(5, 4, |x, _| if x % 2 == 0 { 0 } else { 100 });
-        let d = p.downscale(2);
+    fn detect_plane_coarse_view_averages_luma_blocks() {
+        let rgb = RgbImage::from_fn(5, 4, |x, _| {
+            if x % 2 == 0 {
+                image::Rgb([0, 0, 0])
+            } else {
+                image::Rgb([100, 100, 100])
+            }
+        });
+        let view = rgb.luma_view();
+        let d = view.coarse(0, 0, 5, 4, 2);
         assert_eq!((d.w, d.h), (2, 2));
-        assert!(d.data.iter().all(|&v| v == 50));
+        assert!(d.data.iter().all(|&v| v == 50), "{:?}", d.data);
+        let full = view.crop(1, 1, 3, 2);
+        assert_eq!(full.data, vec![100, 0]);
+        let mut inverted = view.clone();
+        inverted.invert = true;
+        assert_eq!(inverted.crop(1, 1, 2, 2).data, vec![155]);
+        let gray = GrayImage::from_fn(4, 4, |x, y| Luma([(x + 4 * y) as u8]));
+        let g = gray.luma_view().coarse(0, 0, 4, 4, 2);
+        assert_eq!(g.data, vec![3, 5, 11, 13]);
     }
 }

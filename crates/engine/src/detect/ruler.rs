@@ -23,7 +23,7 @@ pub struct RulerOptions {
     /// Fewest ticks a graduation needs. Default 15.
     pub min_ticks: usize,
     /// Ticks are found on a copy box-downscaled so that its long side is at most this many
-    /// pixels. Default 2400 (photos up to ~2400 px are used at full resolution).
+    /// pixels. Default 2400 (photos up to ~2400 px are used at full resolution); 64 to 4096.
     pub working_max_side: u32,
 }
 
@@ -119,17 +119,20 @@ struct Column {
 /// [`DetectError::NoRuler`] (with the reason) when no regular graduation is found,
 /// [`DetectError::RulerTooShort`] when the visible graduation is shorter than
 /// [`RulerOptions::span_mm`], [`DetectError::ImageTooSmall`], [`DetectError::InvalidOption`].
-pub fn detect_ruler<I: AsLuma + ?Sized>(image: &I, opts: &RulerOptions) -> Result<RulerDetection, DetectError> {
+pub fn detect_ruler<I: AsLuma + ?Sized>(
+    image: &I,
+    opts: &RulerOptions,
+) -> Result<RulerDetection, DetectError> {
     if opts.span_mm == Some(0) {
         return Err(DetectError::InvalidOption {
             name: "span_mm",
             reason: "must be at least 1 mm".into(),
         });
     }
-    if opts.working_max_side < 64 {
+    if !(64..=4096).contains(&opts.working_max_side) {
         return Err(DetectError::InvalidOption {
             name: "working_max_side",
-            reason: "must be at least 64".into(),
+            reason: "must be between 64 and 4096".into(),
         });
     }
     let pixels = image.luma_view();
@@ -194,7 +197,11 @@ fn find_ticks(work: &Plane) -> Result<Vec<Tick>, DetectError> {
     let min_run = (2.5 * median(&widths)).max(6.0);
     let cut = directional_runs(&mask, work.w, work.h, theta, min_run);
     let ticks = ticks_of(&cut, work, &bg, max_width);
-    Ok(if ticks.len() >= first.len() { ticks } else { first })
+    Ok(if ticks.len() >= first.len() {
+        ticks
+    } else {
+        first
+    })
 }
 
 fn ticks_of(mask: &[bool], work: &Plane, bg: &[u8], max_width: f64) -> Vec<Tick> {
@@ -206,7 +213,8 @@ fn ticks_of(mask: &[bool], work: &Plane, bg: &[u8], max_width: f64) -> Vec<Tick>
             let s = c.shape();
             let len = s.major / 1.1547;
             let width = s.minor / 1.1547;
-            if len < 5.0 || len < 3.0 * width || width > max_width || !(0.6..=1.3).contains(&s.fill) {
+            if len < 5.0 || len < 3.0 * width || width > max_width || !(0.6..=1.3).contains(&s.fill)
+            {
                 return None;
             }
             Some(Tick {
@@ -231,10 +239,22 @@ fn directional_runs(mask: &[bool], w: usize, h: usize, theta: f64, min_len: f64)
     let horizontal = dx.abs() >= dy.abs();
     let (n_major, n_minor) = if horizontal { (w, h) } else { (h, w) };
     let slope = if horizontal { dy / dx } else { dx / dy };
-    let steps = (min_len * if horizontal { dx.abs() } else { dy.abs() }).ceil().max(1.0) as usize;
-    let offsets: Vec<i64> = (0..n_major).map(|k| (k as f64 * slope).round() as i64).collect();
-    let (lo, hi) = offsets.iter().fold((0i64, 0i64), |a, &o| (a.0.min(o), a.1.max(o)));
-    let idx = |major: usize, minor: usize| if horizontal { minor * w + major } else { major * w + minor };
+    let steps = (min_len * if horizontal { dx.abs() } else { dy.abs() })
+        .ceil()
+        .max(1.0) as usize;
+    let offsets: Vec<i64> = (0..n_major)
+        .map(|k| (k as f64 * slope).round() as i64)
+        .collect();
+    let (lo, hi) = offsets
+        .iter()
+        .fold((0i64, 0i64), |a, &o| (a.0.min(o), a.1.max(o)));
+    let idx = |major: usize, minor: usize| {
+        if horizontal {
+            minor * w + major
+        } else {
+            major * w + minor
+        }
+    };
     for r in -hi..(n_minor as i64 - lo) {
         let mut start: Option<usize> = None;
         for k in 0..=n_major {
@@ -268,8 +288,14 @@ fn dominant_direction(ticks: &[Tick], min_ticks: usize) -> Result<(f64, Vec<Tick
         let bin = ((t.angle / PI * 180.0) as usize).min(179);
         hist[bin] += t.len;
     }
-    let smooth = |i: usize| (-2i64..=2).map(|k| hist[(i as i64 + k).rem_euclid(180) as usize]).sum::<f64>();
-    let peak = (0..180).max_by(|&a, &b| smooth(a).total_cmp(&smooth(b))).unwrap_or(0);
+    let smooth = |i: usize| {
+        (-2i64..=2)
+            .map(|k| hist[(i as i64 + k).rem_euclid(180) as usize])
+            .sum::<f64>()
+    };
+    let peak = (0..180)
+        .max_by(|&a, &b| smooth(a).total_cmp(&smooth(b)))
+        .unwrap_or(0);
     let centre = (peak as f64 + 0.5) * PI / 180.0;
     let near = |a: f64| {
         let d = (a - centre).rem_euclid(PI);
@@ -278,7 +304,10 @@ fn dominant_direction(ticks: &[Tick], min_ticks: usize) -> Result<(f64, Vec<Tick
     let chosen: Vec<&Tick> = ticks.iter().filter(|t| near(t.angle)).collect();
     if chosen.len() < min_ticks {
         return Err(DetectError::NoRuler {
-            reason: format!("only {} parallel tick-like marks (need {min_ticks})", chosen.len()),
+            reason: format!(
+                "only {} parallel tick-like marks (need {min_ticks})",
+                chosen.len()
+            ),
         });
     }
     // Weighted mean of doubled angles.
@@ -308,7 +337,11 @@ fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
     let m = s.len() / 2;
-    if s.len() % 2 == 1 { s[m] } else { 0.5 * (s[m - 1] + s[m]) }
+    if s.len() % 2 == 1 {
+        s[m]
+    } else {
+        0.5 * (s[m - 1] + s[m])
+    }
 }
 
 /// Groups of ticks whose low (or high) end lies on one line: the graduation columns along the
@@ -332,7 +365,9 @@ fn columns(ticks: &[Tick], min_ticks: usize) -> Vec<Column> {
             let (mut best, mut e0, mut k) = (0usize, 0.0, 0.0);
             for ks in -12..=12 {
                 let kk = ks as f64 * 0.01;
-                let mut sorted: Vec<f64> = (0..remaining.len()).map(|i| ends[i] - kk * remaining[i].u).collect();
+                let mut sorted: Vec<f64> = (0..remaining.len())
+                    .map(|i| ends[i] - kk * remaining[i].u)
+                    .collect();
                 sorted.sort_by(f64::total_cmp);
                 let mut j = 0usize;
                 for i in 0..sorted.len() {
@@ -367,7 +402,11 @@ fn columns(ticks: &[Tick], min_ticks: usize) -> Vec<Column> {
                     sxy += du * (ends[i] - me);
                     sxx += du * du;
                 }
-                k = if sxx > 0.0 { (sxy / sxx).clamp(-0.15, 0.15) } else { k };
+                k = if sxx > 0.0 {
+                    (sxy / sxx).clamp(-0.15, 0.15)
+                } else {
+                    k
+                };
                 e0 = me - k * mu;
             }
             if members.len() < min_ticks {
@@ -378,7 +417,11 @@ fn columns(ticks: &[Tick], min_ticks: usize) -> Vec<Column> {
             let typical = median(&lens);
             for i in 0..remaining.len() {
                 let inside = -side * (ends[i] - (e0 + k * remaining[i].u));
-                if !members.contains(&i) && remaining[i].len > 1.2 * typical && inside > 0.0 && inside < 0.5 * typical {
+                if !members.contains(&i)
+                    && remaining[i].len > 1.2 * typical
+                    && inside > 0.0
+                    && inside < 0.5 * typical
+                {
                     members.push(i);
                 }
             }
@@ -399,10 +442,12 @@ fn columns(ticks: &[Tick], min_ticks: usize) -> Vec<Column> {
 /// Period of a set of positions from the autocorrelation of their impulse train (FFT),
 /// refined by parabolic interpolation; searched between `lo` and `hi` px.
 fn fft_period(u: &[f64], lo: f64, hi: f64) -> Option<f64> {
-    let (min, max) = u.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, &x| (a.0.min(x), a.1.max(x)));
+    let (min, max) = u.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, &x| {
+        (a.0.min(x), a.1.max(x))
+    });
     let step = 0.25;
     let bins = ((max - min) / step).ceil() as usize + 2;
-    if bins < 8 || bins > 1 << 22 {
+    if !(8..=1 << 22).contains(&bins) {
         return None;
     }
     let n = (2 * bins).next_power_of_two();
@@ -435,7 +480,11 @@ fn fft_period(u: &[f64], lo: f64, hi: f64) -> Option<f64> {
     let first = (a..=b).find(|&i| ac[i] >= thresh && ac[i] >= ac[i - 1] && ac[i] >= ac[i + 1])?;
     let (y0, y1, y2) = (ac[first - 1], ac[first], ac[first + 1]);
     let den = y0 - 2.0 * y1 + y2;
-    let delta = if den.abs() > 1e-12 { (0.5 * (y0 - y2) / den).clamp(-0.5, 0.5) } else { 0.0 };
+    let delta = if den.abs() > 1e-12 {
+        (0.5 * (y0 - y2) / den).clamp(-0.5, 0.5)
+    } else {
+        0.0
+    };
     Some((first as f64 + delta) * step)
 }
 
@@ -541,7 +590,9 @@ fn projective_eval(c: &[f64; 3], n: f64) -> f64 {
 fn local_fit(ns: &[f64], us: &[f64], keep: &[bool], at: f64, half: f64) -> Option<(f64, f64)> {
     let mut h = half;
     for _ in 0..3 {
-        let sel: Vec<usize> = (0..ns.len()).filter(|&i| keep[i] && (ns[i] - at).abs() <= h).collect();
+        let sel: Vec<usize> = (0..ns.len())
+            .filter(|&i| keep[i] && (ns[i] - at).abs() <= h)
+            .collect();
         if sel.len() >= 3 {
             let k = sel.len() as f64;
             let mn = sel.iter().map(|&i| ns[i]).sum::<f64>() / k;
@@ -567,13 +618,21 @@ fn robust_fit(ns: &[f64], us: &[f64], period: f64) -> Option<([f64; 3], Vec<bool
     let mut out = None;
     for _ in 0..3 {
         let c = projective_fit(ns, us, &keep)?;
-        let res: Vec<f64> = (0..ns.len()).map(|i| us[i] - projective_eval(&c, ns[i])).collect();
-        let kept: Vec<f64> = (0..ns.len()).filter(|&i| keep[i]).map(|i| res[i].abs()).collect();
+        let res: Vec<f64> = (0..ns.len())
+            .map(|i| us[i] - projective_eval(&c, ns[i]))
+            .collect();
+        let kept: Vec<f64> = (0..ns.len())
+            .filter(|&i| keep[i])
+            .map(|i| res[i].abs())
+            .collect();
         let sigma = (1.4826 * median(&kept)).max(0.05);
         for i in 0..ns.len() {
             keep[i] = res[i].abs() <= (3.0 * sigma).max(0.1 * period).min(0.3 * period);
         }
-        let kept_sq: Vec<f64> = (0..ns.len()).filter(|&i| keep[i]).map(|i| res[i] * res[i]).collect();
+        let kept_sq: Vec<f64> = (0..ns.len())
+            .filter(|&i| keep[i])
+            .map(|i| res[i] * res[i])
+            .collect();
         let rms = (kept_sq.iter().sum::<f64>() / kept_sq.len().max(1) as f64).sqrt();
         out = Some((c, keep.clone(), rms));
     }
@@ -606,26 +665,53 @@ fn tilt_model(col: &Column, keep: &[bool], theta: f64) -> (f64, f64) {
     }
     let (mn, md) = (sn / sw, sd / sw);
     let var = snn / sw - mn * mn;
-    let b = if var > 1e-9 { (snd / sw - mn * md) / var } else { 0.0 };
+    let b = if var > 1e-9 {
+        (snd / sw - mn * md) / var
+    } else {
+        0.0
+    };
     let a = md - b * mn;
     // Directions beyond ±10° are not a ruler's perspective: ignore the model then.
-    if (a + b * mn).abs() > 0.18 { (0.0, 0.0) } else { (a, b) }
+    if (a + b * mn).abs() > 0.18 {
+        (0.0, 0.0)
+    } else {
+        (a, b)
+    }
 }
 
 /// Turn an indexed column into a scale.
-fn measure(col: &Column, theta: f64, f: usize, opts: &RulerOptions) -> Result<RulerDetection, DetectError> {
-    let no = |reason: &str| DetectError::NoRuler { reason: reason.into() };
+fn measure(
+    col: &Column,
+    theta: f64,
+    f: usize,
+    opts: &RulerOptions,
+) -> Result<RulerDetection, DetectError> {
+    let no = |reason: &str| DetectError::NoRuler {
+        reason: reason.into(),
+    };
     let ns: Vec<f64> = col.n.iter().map(|&n| n as f64).collect();
     let raw_u: Vec<f64> = col.ticks.iter().map(|t| t.u).collect();
-    let (_, keep, _) = robust_fit(&ns, &raw_u, col.period).ok_or_else(|| no("degenerate graduation"))?;
+    let (_, keep, _) =
+        robust_fit(&ns, &raw_u, col.period).ok_or_else(|| no("degenerate graduation"))?;
     let used = keep.iter().filter(|&&k| k).count();
     if used < opts.min_ticks {
         return Err(no("too few ticks fit a regular graduation"));
     }
     // Finest graduation: half-millimetre when alternate ticks are clearly shorter.
-    let lens: Vec<(i64, f64)> = (0..ns.len()).filter(|&i| keep[i]).map(|i| (col.n[i], col.ticks[i].len)).collect();
-    let even: Vec<f64> = lens.iter().filter(|(n, _)| n.rem_euclid(2) == 0).map(|x| x.1).collect();
-    let odd: Vec<f64> = lens.iter().filter(|(n, _)| n.rem_euclid(2) == 1).map(|x| x.1).collect();
+    let lens: Vec<(i64, f64)> = (0..ns.len())
+        .filter(|&i| keep[i])
+        .map(|i| (col.n[i], col.ticks[i].len))
+        .collect();
+    let even: Vec<f64> = lens
+        .iter()
+        .filter(|(n, _)| n.rem_euclid(2) == 0)
+        .map(|x| x.1)
+        .collect();
+    let odd: Vec<f64> = lens
+        .iter()
+        .filter(|(n, _)| n.rem_euclid(2) == 1)
+        .map(|x| x.1)
+        .collect();
     let (me, mo) = (median(&even), median(&odd));
     let half = even.len() * 10 >= lens.len() * 3
         && odd.len() * 10 >= lens.len() * 3
@@ -645,7 +731,13 @@ fn measure(col: &Column, theta: f64, f: usize, opts: &RulerOptions) -> Result<Ru
     }
     let class_mean: Vec<f64> = class_len
         .iter()
-        .map(|v| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 })
+        .map(|v| {
+            if v.is_empty() {
+                0.0
+            } else {
+                v.iter().sum::<f64>() / v.len() as f64
+            }
+        })
         .collect();
     let (cm_res, cm_len) = class_mean
         .iter()
@@ -682,10 +774,19 @@ fn measure(col: &Column, theta: f64, f: usize, opts: &RulerOptions) -> Result<Ru
             t.u + (v_line - t.v) * (tilt.0 + tilt.1 * ns[i]).tan()
         })
         .collect();
-    let (coef, keep2, rms) = robust_fit(&ns, &us, col.period).ok_or_else(|| no("degenerate graduation"))?;
+    let (coef, keep2, rms) =
+        robust_fit(&ns, &us, col.period).ok_or_else(|| no("degenerate graduation"))?;
     let keep: Vec<bool> = keep.iter().zip(&keep2).map(|(a, b)| *a && *b).collect();
-    let n_min = (0..ns.len()).filter(|&i| keep[i]).map(|i| col.n[i]).min().unwrap_or(0);
-    let n_max = (0..ns.len()).filter(|&i| keep[i]).map(|i| col.n[i]).max().unwrap_or(0);
+    let n_min = (0..ns.len())
+        .filter(|&i| keep[i])
+        .map(|i| col.n[i])
+        .min()
+        .unwrap_or(0);
+    let n_max = (0..ns.len())
+        .filter(|&i| keep[i])
+        .map(|i| col.n[i])
+        .max()
+        .unwrap_or(0);
     let per_mm = (1.0 / unit_mm) as i64;
     let visible_mm = ((n_max - n_min) as f64 * unit_mm).floor() as u32;
     // Axis geometry.
@@ -702,23 +803,11 @@ fn measure(col: &Column, theta: f64, f: usize, opts: &RulerOptions) -> Result<Ru
             .iter()
             .map(|p| ((p.x + 0.5) / ff - 0.5) * a.0 + ((p.y + 0.5) / ff - 0.5) * a.1)
             .collect();
-        us.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |r, &u| (r.0.min(u), r.1.max(u)))
+        us.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |r, &u| {
+            (r.0.min(u), r.1.max(u))
+        })
     });
     // Span in index units, and which start indices are allowed.
-    let span_mm = match opts.span_mm {
-        Some(s) => s,
-        None if has_cm => (visible_mm / 10 * 10).max(10),
-        None => visible_mm,
-    };
-    let span_units = span_mm as i64 * per_mm;
-    let on_cm = has_cm && span_mm % 10 == 0;
-    let allowed = |n: i64| {
-        if on_cm {
-            (n - cm_res).rem_euclid(modulus) == 0
-        } else {
-            (n - mm_parity).rem_euclid(per_mm) == 0
-        }
-    };
     let span_half_units = (modulus / 2) as f64;
     let pos = |n: i64| local_fit(&ns, &us, &keep, n as f64, span_half_units);
     let target = match marker_range {
@@ -727,31 +816,67 @@ fn measure(col: &Column, theta: f64, f: usize, opts: &RulerOptions) -> Result<Ru
     };
     // A scale point must have graduation ticks on both sides: not extrapolated past the visible
     // graduation, and not on the ruler's end (often drawn as a long line at 0).
-    let kept_n: Vec<i64> = (0..ns.len()).filter(|&i| keep[i]).map(|i| col.n[i]).collect();
+    let kept_n: Vec<i64> = (0..ns.len())
+        .filter(|&i| keep[i])
+        .map(|i| col.n[i])
+        .collect();
     let bracketed = |n: i64| {
-        let below = kept_n.iter().filter(|&&k| k < n && n - k <= modulus / 2).count();
-        let above = kept_n.iter().filter(|&&k| k > n && k - n <= modulus / 2).count();
+        let below = kept_n
+            .iter()
+            .filter(|&&k| k < n && n - k <= modulus / 2)
+            .count();
+        let above = kept_n
+            .iter()
+            .filter(|&&k| k > n && k - n <= modulus / 2)
+            .count();
         below >= 2 && above >= 2
     };
-    let mut choice: Option<(f64, i64)> = None;
-    for s in n_min..=n_max - span_units {
-        if !allowed(s) || !bracketed(s) || !bracketed(s + span_units) {
-            continue;
-        }
-        let (Some((ua, _)), Some((ub, _))) = (pos(s), pos(s + span_units)) else {
-            continue;
+    // The placement of a span (whole mm) nearest the target: (start index, on cm lines).
+    let place = |span_mm: u32| -> Option<(i64, bool)> {
+        let span_units = span_mm as i64 * per_mm;
+        let on_cm = has_cm && span_mm % 10 == 0;
+        let allowed = |n: i64| {
+            if on_cm {
+                (n - cm_res).rem_euclid(modulus) == 0
+            } else {
+                (n - mm_parity).rem_euclid(per_mm) == 0
+            }
         };
-        let dist = (0.5 * (ua + ub) - target).abs();
-        if choice.is_none_or(|c| dist < c.0) {
-            choice = Some((dist, s));
+        let mut choice: Option<(f64, i64)> = None;
+        for s in n_min..=n_max - span_units {
+            if !allowed(s) || !bracketed(s) || !bracketed(s + span_units) {
+                continue;
+            }
+            let (Some((ua, _)), Some((ub, _))) = (pos(s), pos(s + span_units)) else {
+                continue;
+            };
+            let dist = (0.5 * (ua + ub) - target).abs();
+            if choice.is_none_or(|c| dist < c.0) {
+                choice = Some((dist, s));
+            }
         }
-    }
-    let Some((_, s)) = choice else {
-        return Err(DetectError::RulerTooShort {
-            requested_mm: span_mm,
-            available_mm: visible_mm,
-        });
+        choice.map(|(_, s)| (s, on_cm))
     };
+    let (span_mm, s, on_cm) = match opts.span_mm {
+        Some(span) => match place(span) {
+            Some((s, on_cm)) => (span, s, on_cm),
+            None => {
+                return Err(DetectError::RulerTooShort {
+                    requested_mm: span,
+                    available_mm: visible_mm,
+                });
+            }
+        },
+        // The longest whole number of centimetres (or, without centimetre lines, millimetres).
+        None => {
+            let step = if has_cm { 10 } else { 1 };
+            let found = (1..=visible_mm / step)
+                .rev()
+                .find_map(|k| place(k * step).map(|(s, on_cm)| (k * step, s, on_cm)));
+            found.ok_or_else(|| no("the visible graduation is too short for a scale"))?
+        }
+    };
+    let span_units = span_mm as i64 * per_mm;
     let (ua, _) = pos(s).ok_or_else(|| no("graduation fit failed"))?;
     let (ub, _) = pos(s + span_units).ok_or_else(|| no("graduation fit failed"))?;
     let p0 = to_full(ua, v_line);
@@ -782,8 +907,13 @@ fn measure(col: &Column, theta: f64, f: usize, opts: &RulerOptions) -> Result<Ru
         .collect();
     let range = samples
         .iter()
-        .fold([f64::INFINITY, f64::NEG_INFINITY], |r, &v| [r[0].min(v), r[1].max(v)]);
-    let (u_lo, u_hi) = (projective_eval(&coef, n_min as f64), projective_eval(&coef, n_max as f64));
+        .fold([f64::INFINITY, f64::NEG_INFINITY], |r, &v| {
+            [r[0].min(v), r[1].max(v)]
+        });
+    let (u_lo, u_hi) = (
+        projective_eval(&coef, n_min as f64),
+        projective_eval(&coef, n_max as f64),
+    );
     let (u_lo, u_hi) = (u_lo.min(u_hi), u_lo.max(u_hi));
     let local_at = marker_range.and_then(|(lo, hi)| {
         let mid = 0.5 * (lo + hi);
@@ -831,7 +961,11 @@ fn measure(col: &Column, theta: f64, f: usize, opts: &RulerOptions) -> Result<Ru
         },
         local_to_markers,
         local_mm_per_px_at_markers: local_at,
-        mm_per_px_range: if range[0].is_finite() { range } else { [mm_per_px, mm_per_px] },
+        mm_per_px_range: if range[0].is_finite() {
+            range
+        } else {
+            [mm_per_px, mm_per_px]
+        },
         graduation: if half {
             Graduation::HalfMillimetre
         } else {

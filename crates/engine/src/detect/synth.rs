@@ -137,7 +137,10 @@ fn mul3(a: &[f64; 9], b: &[f64; 9]) -> [f64; 9] {
 
 fn apply_h(h: &[f64; 9], x: f64, y: f64) -> (f64, f64) {
     let w = h[6] * x + h[7] * y + h[8];
-    ((h[0] * x + h[1] * y + h[2]) / w, (h[3] * x + h[4] * y + h[5]) / w)
+    (
+        (h[0] * x + h[1] * y + h[2]) / w,
+        (h[3] * x + h[4] * y + h[5]) / w,
+    )
 }
 
 /// Grey canvas of f32 levels.
@@ -159,8 +162,8 @@ impl Canvas {
     ) {
         let x0 = bbox.0.floor().max(0.0) as usize;
         let y0 = bbox.1.floor().max(0.0) as usize;
-        let x1 = (bbox.2.ceil().max(0.0) as usize + 1).min(self.w);
-        let y1 = (bbox.3.ceil().max(0.0) as usize + 1).min(self.h);
+        let x1 = (bbox.2.ceil().max(0.0) as usize).saturating_add(1).min(self.w);
+        let y1 = (bbox.3.ceil().max(0.0) as usize).saturating_add(1).min(self.h);
         const N: usize = 8;
         for y in y0..y1 {
             for x in x0..x1 {
@@ -212,7 +215,12 @@ impl Canvas {
             }
         };
         let ext = a.max(b) + 2.0;
-        self.paint((c.x - ext, c.y - ext, c.x + ext, c.y + ext), level, &inside, &certain);
+        self.paint(
+            (c.x - ext, c.y - ext, c.x + ext, c.y + ext),
+            level,
+            &inside,
+            &certain,
+        );
     }
 
     /// Filled convex polygon (vertices in order).
@@ -221,7 +229,9 @@ impl Canvas {
         if n < 3 {
             return;
         }
-        let area2: f64 = (0..n).map(|i| v[i].0 * v[(i + 1) % n].1 - v[(i + 1) % n].0 * v[i].1).sum();
+        let area2: f64 = (0..n)
+            .map(|i| v[i].0 * v[(i + 1) % n].1 - v[(i + 1) % n].0 * v[i].1)
+            .sum();
         let sign = area2.signum();
         let edges: Vec<(f64, f64, f64)> = (0..n)
             .map(|i| {
@@ -231,7 +241,12 @@ impl Canvas {
                 (nx / len, ny / len, -(nx * a.0 + ny * a.1) / len)
             })
             .collect();
-        let dist = move |x: f64, y: f64| edges.iter().map(|e| e.0 * x + e.1 * y + e.2).fold(f64::INFINITY, f64::min);
+        let dist = move |x: f64, y: f64| {
+            edges
+                .iter()
+                .map(|e| e.0 * x + e.1 * y + e.2)
+                .fold(f64::INFINITY, f64::min)
+        };
         let d2 = dist.clone();
         let inside = move |x: f64, y: f64| dist(x, y) >= 0.0;
         let certain = move |x: f64, y: f64| {
@@ -244,9 +259,15 @@ impl Canvas {
                 None
             }
         };
-        let bbox = v.iter().fold((f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY), |b, p| {
-            (b.0.min(p.0), b.1.min(p.1), b.2.max(p.0), b.3.max(p.1))
-        });
+        let bbox = v.iter().fold(
+            (
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ),
+            |b, p| (b.0.min(p.0), b.1.min(p.1), b.2.max(p.0), b.3.max(p.1)),
+        );
         self.paint(bbox, level, &inside, &certain);
     }
 
@@ -255,7 +276,9 @@ impl Canvas {
             return;
         }
         let r = (3.0 * sigma).ceil() as i64;
-        let k: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp() as f32).collect();
+        let k: Vec<f32> = (-r..=r)
+            .map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp() as f32)
+            .collect();
         let sum: f32 = k.iter().sum();
         let k: Vec<f32> = k.iter().map(|v| v / sum).collect();
         let (w, h) = (self.w as i64, self.h as i64);
@@ -290,7 +313,11 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
 }
 
 fn range(rng: &mut ChaCha8Rng, r: [f64; 2]) -> f64 {
-    if r[1] > r[0] { rng.random_range(r[0]..r[1]) } else { r[0] }
+    if r[1] > r[0] {
+        rng.random_range(r[0]..r[1])
+    } else {
+        r[0]
+    }
 }
 
 /// 7-segment digit segments (a..g) lit for 0–9.
@@ -314,7 +341,13 @@ pub fn generate(seed: u64, cfg: &SynthConfig) -> SynthImage {
     let half_h = half_w * rng.random_range(0.8..1.6);
     let half_h = half_h.min(0.3 * hf);
     let jitter = |rng: &mut ChaCha8Rng, s: f64| rng.random_range(-s..s);
-    let mut local = [(-half_w, -half_h), (half_w, -half_h), (half_w, half_h), (-half_w, half_h), (0.0, 0.0)];
+    let mut local = [
+        (-half_w, -half_h),
+        (half_w, -half_h),
+        (half_w, half_h),
+        (-half_w, half_h),
+        (0.0, 0.0),
+    ];
     for p in local.iter_mut().take(4) {
         p.0 += jitter(&mut rng, 0.06 * half_w);
         p.1 += jitter(&mut rng, 0.06 * half_h);
@@ -327,7 +360,10 @@ pub fn generate(seed: u64, cfg: &SynthConfig) -> SynthImage {
         rng.random_range(0.45..0.55) * hf,
     );
     let ps = cfg.perspective / (half_w + half_h);
-    let (p1, p2) = (jitter(&mut rng, ps.max(1e-12)), jitter(&mut rng, ps.max(1e-12)));
+    let (p1, p2) = (
+        jitter(&mut rng, ps.max(1e-12)),
+        jitter(&mut rng, ps.max(1e-12)),
+    );
     // Homography: perspective in the pattern frame, then rotation and translation.
     let persp = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, p1, p2, 1.0];
     let (cr, sr) = (rot.cos(), rot.sin());
@@ -348,11 +384,19 @@ pub fn generate(seed: u64, cfg: &SynthConfig) -> SynthImage {
         for _ in 0..20 {
             let sx = rng.random_range(0.05..0.95) * wf;
             let sy = rng.random_range(0.05..0.95) * hf;
-            let clear = centres
-                .iter()
-                .all(|c| ((c.0 - sx) / (0.12 * short + diameter)).powi(2) + ((c.1 - sy) / (0.05 * short + diameter)).powi(2) > 1.0);
+            let clear = centres.iter().all(|c| {
+                ((c.0 - sx) / (0.12 * short + diameter)).powi(2)
+                    + ((c.1 - sy) / (0.05 * short + diameter)).powi(2)
+                    > 1.0
+            });
             if clear {
-                c.ellipse(Point::new(sx, sy), 0.12 * short, 0.05 * short, 0.0, background * 0.8);
+                c.ellipse(
+                    Point::new(sx, sy),
+                    0.12 * short,
+                    0.05 * short,
+                    0.0,
+                    background * 0.8,
+                );
                 break;
             }
         }
@@ -361,7 +405,15 @@ pub fn generate(seed: u64, cfg: &SynthConfig) -> SynthImage {
         let (dx, dy) = (b.0 - a.0, b.1 - a.1);
         let len = dx.hypot(dy).max(1e-9);
         let (nx, ny) = (-dy / len * t * 0.5, dx / len * t * 0.5);
-        c.polygon(&[(a.0 + nx, a.1 + ny), (b.0 + nx, b.1 + ny), (b.0 - nx, b.1 - ny), (a.0 - nx, a.1 - ny)], 50.0);
+        c.polygon(
+            &[
+                (a.0 + nx, a.1 + ny),
+                (b.0 + nx, b.1 + ny),
+                (b.0 - nx, b.1 - ny),
+                (a.0 - nx, a.1 - ny),
+            ],
+            50.0,
+        );
     }
     // Markers: ellipses centred on the mapped centres, shaped by the local Jacobian.
     let mut truth = [Point::default(); 5];
@@ -408,10 +460,19 @@ pub fn generate(seed: u64, cfg: &SynthConfig) -> SynthImage {
     for _ in 0..cfg.distractors {
         let p = Point::new(rng.random_range(0.0..wf), rng.random_range(0.0..hf));
         let r = rng.random_range(0.6..2.0);
-        c.ellipse(p, r, r * rng.random_range(0.5..1.0), 0.0, rng.random_range(30.0..90.0));
+        c.ellipse(
+            p,
+            r,
+            r * rng.random_range(0.5..1.0),
+            0.0,
+            rng.random_range(30.0..90.0),
+        );
     }
     // Lighting, blur, noise.
-    let (gx, gy) = (jitter(&mut rng, 1.0) * cfg.lighting, jitter(&mut rng, 1.0) * cfg.lighting);
+    let (gx, gy) = (
+        jitter(&mut rng, 1.0) * cfg.lighting,
+        jitter(&mut rng, 1.0) * cfg.lighting,
+    );
     let (lcx, lcy) = (rng.random_range(0.0..wf), rng.random_range(0.0..hf));
     let radial = cfg.lighting * 0.5;
     for y in 0..h {
@@ -425,12 +486,16 @@ pub fn generate(seed: u64, cfg: &SynthConfig) -> SynthImage {
     let sigma = range(&mut rng, cfg.blur_sigma);
     c.blur(sigma);
     let noise = range(&mut rng, cfg.noise_sigma);
-    let data: Vec<u8> = c
-        .px
-        .iter()
-        .map(|&v| (v as f64 + noise * normal(&mut rng)).round().clamp(0.0, 255.0) as u8)
-        .collect();
-    let image = GrayImage::from_raw(w as u32, h as u32, data).unwrap_or_else(|| GrayImage::new(w as u32, h as u32));
+    let data: Vec<u8> =
+        c.px.iter()
+            .map(|&v| {
+                (v as f64 + noise * normal(&mut rng))
+                    .round()
+                    .clamp(0.0, 255.0) as u8
+            })
+            .collect();
+    let image = GrayImage::from_raw(w as u32, h as u32, data)
+        .unwrap_or_else(|| GrayImage::new(w as u32, h as u32));
     SynthImage {
         image,
         markers: truth,
@@ -448,10 +513,23 @@ fn draw_ruler(c: &mut Canvas, rng: &mut ChaCha8Rng, short: f64) -> SynthRuler {
     // Ruler frame: along = up the image, across = to the right.
     let (ux, uy) = (angle.sin(), -angle.cos());
     let (vx, vy) = (angle.cos(), angle.sin());
-    let origin = (rng.random_range(0.68..0.74) * wf, hf * rng.random_range(0.85..0.95));
+    let origin = (
+        rng.random_range(0.68..0.74) * wf,
+        hf * rng.random_range(0.85..0.95),
+    );
     // Perspective: scale changes by up to ±8 % along the visible part.
     let q = rng.random_range(-0.08..0.08) / (hf / k);
-    let affine = [vx * k, ux * k, origin.0, vy * k, uy * k, origin.1, 0.0, 0.0, 1.0];
+    let affine = [
+        vx * k,
+        ux * k,
+        origin.0,
+        vy * k,
+        uy * k,
+        origin.1,
+        0.0,
+        0.0,
+        1.0,
+    ];
     // (along, across) → frame with the across axis first in the affine above.
     let swap = [0.0, 1.0, 0.0, 1.0, 0.0, 0.0, q, 0.0, 1.0];
     let hm = mul3(&affine, &swap);
@@ -489,7 +567,16 @@ fn draw_ruler(c: &mut Canvas, rng: &mut ChaCha8Rng, short: f64) -> SynthRuler {
             } else {
                 2.2
             };
-            c.polygon(&quad(&ruler, s - tick_w / 2.0, s + tick_w / 2.0, width_mm - len, width_mm), ink);
+            c.polygon(
+                &quad(
+                    &ruler,
+                    s - tick_w / 2.0,
+                    s + tick_w / 2.0,
+                    width_mm - len,
+                    width_mm,
+                ),
+                ink,
+            );
         }
         // Left edge: whole (and half, if chosen) millimetres.
         if whole || half_mm {
@@ -502,7 +589,10 @@ fn draw_ruler(c: &mut Canvas, rng: &mut ChaCha8Rng, short: f64) -> SynthRuler {
             } else {
                 2.0
             };
-            c.polygon(&quad(&ruler, s - tick_w / 2.0, s + tick_w / 2.0, 0.0, len), ink);
+            c.polygon(
+                &quad(&ruler, s - tick_w / 2.0, s + tick_w / 2.0, 0.0, len),
+                ink,
+            );
         }
         // Digits at the centimetre lines.
         if whole && mm % 10 == 0 && mm > 0 {
@@ -518,7 +608,12 @@ fn draw_ruler(c: &mut Canvas, rng: &mut ChaCha8Rng, short: f64) -> SynthRuler {
                 (s0, s0 + th, t0, t0 + dw),
                 (s0, s0 + dh / 2.0, t0, t0 + th),
                 (s0 + dh / 2.0, s0 + dh, t0, t0 + th),
-                (s0 + dh / 2.0 - th / 2.0, s0 + dh / 2.0 + th / 2.0, t0, t0 + dw),
+                (
+                    s0 + dh / 2.0 - th / 2.0,
+                    s0 + dh / 2.0 + th / 2.0,
+                    t0,
+                    t0 + dw,
+                ),
             ];
             for (bit, r) in rects.iter().enumerate() {
                 if seg & (1 << bit) != 0 {

@@ -1,6 +1,8 @@
 //! Detection tests: the four demo photos against their verified coordinates, synthetic photos
 //! with known truth, degenerate images, tracking.
 
+#![allow(clippy::needless_range_loop)]
+
 use super::synth::{self, SynthConfig};
 use super::*;
 use image::{DynamicImage, GrayImage, Luma};
@@ -24,7 +26,8 @@ fn pt(v: &Value) -> Point {
 
 fn demos() -> Vec<Demo> {
     let truth: Value =
-        serde_json::from_str(&std::fs::read_to_string(demo_dir().join("truth.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(demo_dir().join("truth.json")).unwrap())
+            .unwrap();
     truth["images"]
         .as_array()
         .unwrap()
@@ -65,8 +68,16 @@ fn detect_demo_markers_within_tolerance() {
                 d.markers[i],
                 found.markers[i].confidence
             );
-            let limit = if d.name.contains("30mm") && i == 2 { 4.0 } else { 2.0 };
-            assert!(e <= limit, "{} marker {i}: error {e:.2} px > {limit}", d.name);
+            let limit = if d.name.contains("30mm") && i == 2 {
+                4.0
+            } else {
+                2.0
+            };
+            assert!(
+                e <= limit,
+                "{} marker {i}: error {e:.2} px > {limit}",
+                d.name
+            );
             errors.push(e);
         }
     }
@@ -79,7 +90,9 @@ fn detect_demo_markers_within_tolerance() {
 #[test]
 fn detect_demo_ruler_scale_within_one_percent() {
     for d in demos() {
-        let markers = detect_markers(&d.image, &MarkerOptions::default()).ok().map(|m| m.fiducials);
+        let markers = detect_markers(&d.image, &MarkerOptions::default())
+            .ok()
+            .map(|m| m.fiducials);
         let r = detect_ruler(
             &d.image,
             &RulerOptions {
@@ -112,7 +125,11 @@ fn detect_demo_ruler_scale_within_one_percent() {
             r.confidence,
             r.local_mm_per_px_at_markers
         );
-        assert_eq!(truth_mm, 40.0, "{}: span is not the 40 mm between two cm lines", d.name);
+        assert_eq!(
+            truth_mm, 40.0,
+            "{}: span is not the 40 mm between two cm lines",
+            d.name
+        );
         // On the lines: offset along the ruler axis (the verified points' direction) within 3 px.
         let axis = {
             let (a, b) = (d.cm_lines[0].1, d.cm_lines[d.cm_lines.len() - 1].1);
@@ -127,7 +144,12 @@ fn detect_demo_ruler_scale_within_one_percent() {
             along(p0, c0.1),
             along(p1, c1.1)
         );
-        assert!(rel.abs() < 0.01, "{}: mm/px error {:.3} %", d.name, rel * 100.0);
+        assert!(
+            rel.abs() < 0.01,
+            "{}: mm/px error {:.3} %",
+            d.name,
+            rel * 100.0
+        );
     }
 }
 
@@ -156,12 +178,18 @@ fn shifted(image: &GrayImage, dx: i64, dy: i64) -> GrayImage {
 /// Make the marker around `c` faint: its darkness against `bg` is scaled by `keep`.
 fn faded(image: &GrayImage, c: Point, r: f64, keep: f64) -> GrayImage {
     let mut out = image.clone();
-    let (x0, y0) = ((c.x - 3.0 * r).max(0.0) as u32, (c.y - 3.0 * r).max(0.0) as u32);
+    let (x0, y0) = (
+        (c.x - 3.0 * r).max(0.0) as u32,
+        (c.y - 3.0 * r).max(0.0) as u32,
+    );
     let ring: Vec<u8> = (0..64)
         .map(|k| {
             let a = k as f64 / 64.0 * std::f64::consts::TAU;
             let (x, y) = (c.x + 2.5 * r * a.cos(), c.y + 2.5 * r * a.sin());
-            image.get_pixel(x.clamp(0.0, image.width() as f64 - 1.0) as u32, y.clamp(0.0, image.height() as f64 - 1.0) as u32)[0]
+            image.get_pixel(
+                x.clamp(0.0, image.width() as f64 - 1.0) as u32,
+                y.clamp(0.0, image.height() as f64 - 1.0) as u32,
+            )[0]
         })
         .collect();
     let mut sorted = ring.clone();
@@ -199,21 +227,34 @@ fn detect_synthetic_error_distribution() {
         .into_par_iter()
         .map(|seed| {
             let im = synth::generate(seed, &cfg);
-            let d = detect_markers(&im.image, &MarkerOptions::default()).map_err(|e| format!("seed {seed}: {e}"))?;
+            let d = detect_markers(&im.image, &MarkerOptions::default())
+                .map_err(|e| format!("seed {seed}: {e}"))?;
             Ok([0, 1, 2, 3, 4].map(|i| d.fiducials.points()[i].distance(im.markers[i])))
         })
         .collect();
     let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    let mut errors: Vec<f64> = results.iter().filter_map(|r| r.as_ref().ok()).flatten().copied().collect();
+    let mut errors: Vec<f64> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .flatten()
+        .copied()
+        .collect();
     errors.sort_by(f64::total_cmp);
-    let (median, p95, max) = (percentile(&errors, 0.5), percentile(&errors, 0.95), errors[errors.len() - 1]);
+    let (median, p95, max) = (
+        percentile(&errors, 0.5),
+        percentile(&errors, 0.95),
+        errors[errors.len() - 1],
+    );
     println!(
         "synthetic: {} of 200 found; marker error median {median:.3} px, p95 {p95:.3} px, max {max:.3} px; failures {failures:?}",
         200 - failures.len()
     );
     assert!(failures.len() <= 2, "too many failures: {failures:?}");
     // A mislabel or a wrong marker would be an error of tens of pixels.
-    assert!(max < 2.0, "largest error {max:.3} px (mislabel or wrong blob)");
+    assert!(
+        max < 2.0,
+        "largest error {max:.3} px (mislabel or wrong blob)"
+    );
     assert!(p95 < 0.5, "p95 error {p95:.3} px");
     assert!(median < 0.15, "median error {median:.3} px");
 }
@@ -226,20 +267,33 @@ fn detect_synthetic_ruler_scale() {
         .map(|seed| {
             let im = synth::generate(1000 + seed, &SynthConfig::default());
             let truth = im.ruler.ok_or("no ruler drawn")?;
-            let r = detect_ruler(&im.image, &RulerOptions { span_mm: Some(40), ..RulerOptions::default() })
-                .map_err(|e| format!("seed {}: {e}", 1000 + seed))?;
+            let r = detect_ruler(
+                &im.image,
+                &RulerOptions {
+                    span_mm: Some(40),
+                    ..RulerOptions::default()
+                },
+            )
+            .map_err(|e| format!("seed {}: {e}", 1000 + seed))?;
             let [p0, p1] = *r.scale_points.points();
             let (a0, _) = truth.to_ruler(p0);
             let (a1, _) = truth.to_ruler(p1);
             assert_eq!(r.span_mm, 40);
             // The points must be on graduation lines a whole number of mm from the ruler's 0.
             let frac = |a: f64| (a - a.round()).abs();
-            assert!(frac(a0) < 0.1 && frac(a1) < 0.1, "seed {seed}: points at {a0:.3} and {a1:.3} mm");
+            assert!(
+                frac(a0) < 0.1 && frac(a1) < 0.1,
+                "seed {seed}: points at {a0:.3} and {a1:.3} mm"
+            );
             Ok(((a1 - a0).abs() / 40.0 - 1.0).abs() * 100.0)
         })
         .collect();
     let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    let mut errors: Vec<f64> = results.iter().filter_map(|r| r.as_ref().ok()).copied().collect();
+    let mut errors: Vec<f64> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .copied()
+        .collect();
     errors.sort_by(f64::total_cmp);
     println!(
         "synthetic rulers: {} of 24 found; |mm/px error| median {:.3} %, max {:.3} %; failures {failures:?}",
@@ -248,7 +302,11 @@ fn detect_synthetic_ruler_scale() {
         errors[errors.len() - 1]
     );
     assert!(failures.len() <= 1, "{failures:?}");
-    assert!(errors[errors.len() - 1] < 0.5, "largest mm/px error {:.3} %", errors[errors.len() - 1]);
+    assert!(
+        errors[errors.len() - 1] < 0.5,
+        "largest mm/px error {:.3} %",
+        errors[errors.len() - 1]
+    );
 }
 
 #[test]
@@ -262,10 +320,20 @@ fn detect_degenerate_images_are_errors_not_panics() {
     assert!(detect_ruler(&noise, &RulerOptions::default()).is_err());
     assert!(snap_to_marker(&noise, Point::new(200.0, 150.0), 20.0).is_none_or(|(_, c)| c < 0.5));
     // Three markers only.
-    let three = synth::generate(5, &SynthConfig { marker_count: 3, ruler: false, ..SynthConfig::default() });
+    let three = synth::generate(
+        5,
+        &SynthConfig {
+            marker_count: 3,
+            ruler: false,
+            ..SynthConfig::default()
+        },
+    );
     let err = detect_markers(&three.image, &opts).unwrap_err();
     assert!(
-        matches!(err, DetectError::TooFewCandidates { .. } | DetectError::NoPattern { .. }),
+        matches!(
+            err,
+            DetectError::TooFewCandidates { .. } | DetectError::NoPattern { .. }
+        ),
         "{err}"
     );
     // All black, all white, a gradient.
@@ -276,15 +344,37 @@ fn detect_degenerate_images_are_errors_not_panics() {
     ] {
         assert!(detect_markers(&img, &opts).is_err());
         assert!(detect_ruler(&img, &RulerOptions::default()).is_err());
-        assert!(track_markers(&img, &three.fiducials_or_default(), &TrackOptions::default()).is_err());
+        assert!(
+            track_markers(
+                &img,
+                &three.fiducials_or_default(),
+                &TrackOptions::default()
+            )
+            .is_err()
+        );
     }
     // Bad options and points.
-    let bad = MarkerOptions { min_contrast: f64::NAN, ..MarkerOptions::default() };
-    assert!(matches!(detect_markers(&three.image, &bad), Err(DetectError::InvalidOption { .. })));
+    let bad = MarkerOptions {
+        min_contrast: f64::NAN,
+        ..MarkerOptions::default()
+    };
+    assert!(matches!(
+        detect_markers(&three.image, &bad),
+        Err(DetectError::InvalidOption { .. })
+    ));
     assert!(snap_to_marker(&three.image, Point::new(f64::NAN, 1.0), 10.0).is_none());
     assert!(snap_to_marker(&three.image, Point::new(-1e9, 1e9), 10.0).is_none());
+    assert!(snap_to_marker(&three.image, Point::new(1e300, 1e300), 1e300).is_none());
+    let huge = MarkerOptions { working_max_side: u32::MAX, ..MarkerOptions::default() };
+    assert!(matches!(detect_markers(&three.image, &huge), Err(DetectError::InvalidOption { .. })));
     assert!(matches!(
-        detect_ruler(&three.image, &RulerOptions { span_mm: Some(0), ..RulerOptions::default() }),
+        detect_ruler(
+            &three.image,
+            &RulerOptions {
+                span_mm: Some(0),
+                ..RulerOptions::default()
+            }
+        ),
         Err(DetectError::InvalidOption { .. })
     ));
 }
@@ -298,7 +388,13 @@ impl synth::SynthImage {
 #[test]
 fn detect_two_patterns_are_ambiguous() {
     // Two copies of one pattern side by side: detection must say so rather than pick one.
-    let cfg = SynthConfig { width: 320, height: 360, ruler: false, distractors: 0, ..SynthConfig::default() };
+    let cfg = SynthConfig {
+        width: 320,
+        height: 360,
+        ruler: false,
+        distractors: 0,
+        ..SynthConfig::default()
+    };
     let a = synth::generate(3, &cfg);
     let both = GrayImage::from_fn(640, 360, |x, y| *a.image.get_pixel(x % 320, y));
     let err = detect_markers(&both, &MarkerOptions::default()).unwrap_err();
@@ -307,32 +403,58 @@ fn detect_two_patterns_are_ambiguous() {
 
 #[test]
 fn detect_bright_markers_with_bright_polarity() {
-    let im = synth::generate(11, &SynthConfig { ruler: false, ..SynthConfig::default() });
+    let im = synth::generate(
+        11,
+        &SynthConfig {
+            ruler: false,
+            ..SynthConfig::default()
+        },
+    );
     let mut inverted = im.image.clone();
     image::imageops::invert(&mut inverted);
-    let opts = MarkerOptions { polarity: MarkerPolarity::Bright, ..MarkerOptions::default() };
+    let opts = MarkerOptions {
+        polarity: MarkerPolarity::Bright,
+        ..MarkerOptions::default()
+    };
     let d = detect_markers(&inverted, &opts).unwrap();
     for i in 0..5 {
-        assert!(d.fiducials.points()[i].distance(im.markers[i]) < 0.3, "marker {i}");
+        assert!(
+            d.fiducials.points()[i].distance(im.markers[i]) < 0.3,
+            "marker {i}"
+        );
     }
 }
 
 #[test]
 fn detect_tracking_keeps_labels_along_a_perturbed_sequence() {
-    let base = synth::generate(21, &SynthConfig { ruler: false, ..SynthConfig::default() });
+    let base = synth::generate(
+        21,
+        &SynthConfig {
+            ruler: false,
+            ..SynthConfig::default()
+        },
+    );
     let shifts = [(0i64, 0i64), (12, -7), (25, -15), (31, 4), (18, 20)];
-    let frames: Vec<GrayImage> = shifts.iter().map(|&(dx, dy)| shifted(&base.image, dx, dy)).collect();
+    let frames: Vec<GrayImage> = shifts
+        .iter()
+        .map(|&(dx, dy)| shifted(&base.image, dx, dy))
+        .collect();
     let truth: Vec<[Point; 5]> = shifts
         .iter()
-        .map(|&(dx, dy)| base.markers.map(|p| Point::new(p.x + dx as f64, p.y + dy as f64)))
+        .map(|&(dx, dy)| {
+            base.markers
+                .map(|p| Point::new(p.x + dx as f64, p.y + dy as f64))
+        })
         .collect();
-    // Frame 3: marker 1 made faint (a quarter of its contrast): detection alone may miss it.
+    // Frame 3: the centre marker made faint (a quarter of its contrast): detection alone may miss
+    // it.
     let mut frames = frames;
-    frames[3] = faded(&frames[3], truth[3][1], 12.0, 0.25);
+    frames[3] = faded(&frames[3], truth[3][4], 12.0, 0.25);
     // Tracking from the previous frame's truth finds every marker with the right label.
     for k in 1..frames.len() {
         let prev = Fiducials::new(truth[k - 1]).unwrap();
-        let t = track_markers(&frames[k], &prev, &TrackOptions::default()).unwrap_or_else(|e| panic!("frame {k}: {e}"));
+        let t = track_markers(&frames[k], &prev, &TrackOptions::default())
+            .unwrap_or_else(|e| panic!("frame {k}: {e}"));
         assert_eq!(t.method, DetectionMethod::Tracked);
         for i in 0..5 {
             let e = t.fiducials.points()[i].distance(truth[k][i]);
@@ -345,12 +467,21 @@ fn detect_tracking_keeps_labels_along_a_perturbed_sequence() {
         let d = r.as_ref().unwrap_or_else(|e| panic!("frame {k}: {e}"));
         for i in 0..5 {
             let e = d.fiducials.points()[i].distance(truth[k][i]);
-            assert!(e < 0.5, "sequence frame {k} marker {i}: {e:.3} px ({:?})", d.method);
+            assert!(
+                e < 0.5,
+                "sequence frame {k} marker {i}: {e:.3} px ({:?})",
+                d.method
+            );
         }
     }
     // Tracking that cannot find the pattern names the marker.
     let blank = GrayImage::from_pixel(640, 480, Luma([150]));
-    let err = track_markers(&blank, &Fiducials::new(truth[0]).unwrap(), &TrackOptions::default()).unwrap_err();
+    let err = track_markers(
+        &blank,
+        &Fiducials::new(truth[0]).unwrap(),
+        &TrackOptions::default(),
+    )
+    .unwrap_err();
     assert!(matches!(err, DetectError::MarkerLost { .. }), "{err}");
 }
 
@@ -362,8 +493,16 @@ fn detect_demo_sequence_and_tracking() {
     for (d, r) in demos.iter().zip(&seq) {
         let r = r.as_ref().unwrap_or_else(|e| panic!("{}: {e}", d.name));
         for i in 0..5 {
-            let limit = if d.name.contains("30mm") && i == 2 { 4.0 } else { 2.0 };
-            assert!(r.fiducials.points()[i].distance(d.markers[i]) <= limit, "{} marker {i}", d.name);
+            let limit = if d.name.contains("30mm") && i == 2 {
+                4.0
+            } else {
+                2.0
+            };
+            assert!(
+                r.fiducials.points()[i].distance(d.markers[i]) <= limit,
+                "{} marker {i}",
+                d.name
+            );
         }
     }
     // Tracking each photo from the previous photo's verified markers (the camera moves and
@@ -373,9 +512,17 @@ fn detect_demo_sequence_and_tracking() {
         let t = track_markers(&demos[k].image, &prev, &TrackOptions::default())
             .unwrap_or_else(|e| panic!("{}: {e}", demos[k].name));
         for i in 0..5 {
-            let limit = if demos[k].name.contains("30mm") && i == 2 { 4.0 } else { 2.0 };
+            let limit = if demos[k].name.contains("30mm") && i == 2 {
+                4.0
+            } else {
+                2.0
+            };
             let e = t.fiducials.points()[i].distance(demos[k].markers[i]);
-            assert!(e <= limit, "tracked {} marker {i}: {e:.2} px", demos[k].name);
+            assert!(
+                e <= limit,
+                "tracked {} marker {i}: {e:.2} px",
+                demos[k].name
+            );
         }
     }
 }
@@ -388,8 +535,13 @@ fn detect_snap_moves_a_click_to_the_marker_centre() {
         let truth = d.markers[i];
         for (dx, dy) in [(6.0, -4.0), (-9.0, 3.5), (0.0, 0.0)] {
             let click = Point::new(truth.x + dx, truth.y + dy);
-            let (p, conf) = snap_to_marker(&d.image, click, 30.0).unwrap_or_else(|| panic!("marker {i}"));
-            assert!(p.distance(truth) < 1.0, "marker {i} from {click}: {p} ({:.2} px)", p.distance(truth));
+            let (p, conf) =
+                snap_to_marker(&d.image, click, 30.0).unwrap_or_else(|| panic!("marker {i}"));
+            assert!(
+                p.distance(truth) < 1.0,
+                "marker {i} from {click}: {p} ({:.2} px)",
+                p.distance(truth)
+            );
             assert!(conf > 0.5, "marker {i}: confidence {conf}");
         }
     }
@@ -436,38 +588,5 @@ mod properties {
             let prev = Fiducials::new([Point::new(1.0, 1.0); 5]).unwrap();
             let _ = track_markers(&img, &prev, &TrackOptions::default());
         }
-    }
-}
-
-#[test]
-fn zz_timing() {
-    fn best<T>(mut f: impl FnMut() -> T) -> (std::time::Duration, T) {
-        let mut out = None;
-        let mut bestd = std::time::Duration::MAX;
-        for _ in 0..15 {
-            let t = std::time::Instant::now();
-            let v = f();
-            bestd = bestd.min(t.elapsed());
-            out = Some(v);
-        }
-        (bestd, out.unwrap())
-    }
-    let demos = demos();
-    for d in &demos {
-        let opts = MarkerOptions::default();
-        let p = marker_source(&d.image, opts.polarity).unwrap();
-        let (tc, found) = best(|| blobs::find_candidates(&p, &opts, None, opts.min_contrast));
-        let (tp, c) = best(|| pattern::choose(&found, &opts, &pattern::Labeler::ByAngle).unwrap());
-        let (tf, _) = best(|| pattern::finish(&p, &found, &c, DetectionMethod::Detected));
-        let (tco, coarse) = best(|| p.coarse(0, 0, p.w, p.h, 2));
-        let (tl, bg) = best(|| plane::local_mean(&coarse, 48));
-        let (tm, raw) = best(|| plane::dark_mask(&coarse, &bg, 12, 0.2));
-        let (to, m) = best(|| plane::open3(&raw, coarse.w, coarse.h));
-        let (tcc, _) = best(|| plane::components(&m, &coarse, &bg, usize::MAX));
-        let (tall, _) = best(|| detect_markers(&d.image, &opts));
-        let prev = Fiducials::new(d.markers).unwrap();
-        let (ttr, _) = best(|| track_markers(&d.image, &prev, &TrackOptions::default()));
-        let (tru, _) = best(|| detect_ruler(&d.image, &RulerOptions { span_mm: Some(40), ..RulerOptions::default() }));
-        println!("{}: detect {tall:?} track {ttr:?} ruler {tru:?} | cands {tc:?} ({} blobs) choose {tp:?} ({} considered) finish {tf:?} | coarse {tco:?} local_mean {tl:?} mask {tm:?} open3 {to:?} comps {tcc:?}", d.name, found.blobs.len(), c.considered);
     }
 }

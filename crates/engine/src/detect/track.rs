@@ -4,12 +4,16 @@ use super::blobs::{self, Found, Roi};
 use super::pattern::{self, Labeler};
 use super::plane::LumaView;
 use super::{
-    AsLuma, DetectError, DetectedMarker, DetectionMethod, MarkerDetection, MarkerOptions, detect_in_source,
-    marker_source,
+    AsLuma, DetectError, DetectedMarker, DetectionMethod, MarkerDetection, MarkerOptions,
+    detect_in_source, marker_source,
 };
 use crate::points::{Fiducials, Point};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// Largest relative RMS residual of an affine map from the previous markers to the tracked ones
+/// (the demo's 20 → 30 mm step, with its barrelling, is 0.08).
+const MAX_AFFINE_RESIDUAL: f64 = 0.15;
 
 /// Options of [`track_markers`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,7 +105,12 @@ pub fn track_markers<I: AsLuma + ?Sized>(
 
 fn bbox(points: &[Point]) -> (f64, f64, f64, f64) {
     points.iter().fold(
-        (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY),
+        (
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ),
         |b, p| (b.0.min(p.x), b.1.min(p.y), b.2.max(p.x), b.3.max(p.y)),
     )
 }
@@ -142,8 +151,12 @@ fn fit_similarity(from: &[Point], to: &[Point]) -> Option<[f64; 4]> {
     if from.len() < 2 || from.len() != to.len() {
         return None;
     }
-    let (fx, fy) = from.iter().fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
-    let (tx, ty) = to.iter().fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
+    let (fx, fy) = from
+        .iter()
+        .fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
+    let (tx, ty) = to
+        .iter()
+        .fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
     let (mut re, mut im, mut norm) = (0.0, 0.0, 0.0);
     for (f, t) in from.iter().zip(to) {
         let (ax, ay) = (f.x - fx, f.y - fy);
@@ -160,7 +173,10 @@ fn fit_similarity(from: &[Point], to: &[Point]) -> Option<[f64; 4]> {
 }
 
 fn apply(t: &[f64; 4], p: Point) -> Point {
-    Point::new(t[0] * p.x - t[1] * p.y + t[2], t[1] * p.x + t[0] * p.y + t[3])
+    Point::new(
+        t[0] * p.x - t[1] * p.y + t[2],
+        t[1] * p.x + t[0] * p.y + t[3],
+    )
 }
 
 /// Fallback: each marker searched near its predicted position.
@@ -175,7 +191,12 @@ fn marker_by_marker(
     let radius = (opts.window * size).max(4.0);
     let typical = prev
         .iter()
-        .filter_map(|q| found.blobs.iter().find(|b| b.point().distance(*q) <= radius))
+        .filter_map(|q| {
+            found
+                .blobs
+                .iter()
+                .find(|b| b.point().distance(*q) <= radius)
+        })
         .map(|b| b.major)
         .fold(0.0, f64::max);
     let mut got: [Option<blobs::Refined>; 5] = [None; 5];
@@ -204,7 +225,10 @@ fn marker_by_marker(
     let have: Vec<usize> = (0..5).filter(|&i| got[i].is_some()).collect();
     if have.len() >= 2 {
         let from: Vec<Point> = have.iter().map(|&i| prev[i]).collect();
-        let to: Vec<Point> = have.iter().filter_map(|&i| got[i].map(|r| r.point)).collect();
+        let to: Vec<Point> = have
+            .iter()
+            .filter_map(|&i| got[i].map(|r| r.point))
+            .collect();
         if let Some(t) = fit_similarity(&from, &to) {
             let scale = t[0].hypot(t[1]);
             for i in 0..5 {
@@ -212,7 +236,7 @@ fn marker_by_marker(
                     continue;
                 }
                 let predicted = apply(&t, prev[i]);
-                let r = (0.5 * radius).max(2.0 * typical * scale).max(6.0);
+                let r = (1.5 * typical * scale).max(8.0);
                 got[i] = blobs::snap(p, predicted, r);
             }
         }
@@ -243,10 +267,31 @@ fn marker_by_marker(
     }
     let points = markers.map(|m| m.point);
     let offs = pattern::centre_offsets(&points);
-    if offs.iter().any(|&o| !(o <= opts.markers.max_centre_offset)) {
+    if offs
+        .iter()
+        .any(|&o| o.is_nan() || o > opts.markers.max_centre_offset)
+    {
         return Err(DetectError::MarkerLost {
             index: 4,
             predicted: prev[4],
+        });
+    }
+    // The five must still look like the previous pattern up to a moderate affine change;
+    // otherwise name the marker whose removal helps most.
+    if pattern::affine_residual(prev, &points).is_none_or(|r| r > MAX_AFFINE_RESIDUAL) {
+        let worst = (0..5)
+            .max_by(|&a, &b| {
+                let gain = |i: usize| {
+                    let mut moved = points;
+                    moved[i] = Point::new(prev[i].x, prev[i].y);
+                    -pattern::affine_residual(prev, &moved).unwrap_or(f64::INFINITY)
+                };
+                gain(a).total_cmp(&gain(b))
+            })
+            .unwrap_or(0);
+        return Err(DetectError::MarkerLost {
+            index: worst,
+            predicted: prev[worst],
         });
     }
     let fiducials = Fiducials::new(points).map_err(|_| DetectError::MarkerLost {
@@ -269,7 +314,13 @@ fn relabel_consistently(d: &mut MarkerDetection, previous: &Fiducials) {
     let pts = d.fiducials.points();
     let mut best = (f64::INFINITY, 0usize);
     for s in 0..4 {
-        let cur = [pts[s % 4], pts[(s + 1) % 4], pts[(s + 2) % 4], pts[(s + 3) % 4], pts[4]];
+        let cur = [
+            pts[s % 4],
+            pts[(s + 1) % 4],
+            pts[(s + 2) % 4],
+            pts[(s + 3) % 4],
+            pts[4],
+        ];
         if let Some((rot, _)) = pattern::similarity(previous.points(), &cur)
             && rot.abs() < best.0
         {
@@ -281,7 +332,13 @@ fn relabel_consistently(d: &mut MarkerDetection, previous: &Fiducials) {
         return;
     }
     let m = d.markers;
-    d.markers = [m[s % 4], m[(s + 1) % 4], m[(s + 2) % 4], m[(s + 3) % 4], m[4]];
+    d.markers = [
+        m[s % 4],
+        m[(s + 1) % 4],
+        m[(s + 2) % 4],
+        m[(s + 3) % 4],
+        m[4],
+    ];
     if let Ok(f) = Fiducials::new(d.markers.map(|m| m.point)) {
         d.fiducials = f;
     }
@@ -302,31 +359,38 @@ pub fn detect_sequence<I: AsLuma + Sync>(
         return images.iter().map(|_| Err(e.clone())).collect();
     }
     let markers = &opts.track.markers;
-    let planes: Vec<Result<LumaView<'_>, DetectError>> =
-        images.par_iter().map(|im| marker_source(im, markers.polarity)).collect();
+    let planes: Vec<Result<LumaView<'_>, DetectError>> = images
+        .par_iter()
+        .map(|im| marker_source(im, markers.polarity))
+        .collect();
     let mut results: Vec<Result<MarkerDetection, DetectError>> = planes
         .par_iter()
-        .map(|p| p.as_ref().map_err(Clone::clone).and_then(|p| detect_in_source(p, markers)))
+        .map(|p| {
+            p.as_ref()
+                .map_err(Clone::clone)
+                .and_then(|p| detect_in_source(p, markers))
+        })
         .collect();
-    let step = |results: &mut Vec<Result<MarkerDetection, DetectError>>, i: usize, prev: &Fiducials| {
-        let Ok(plane) = &planes[i] else { return };
-        match &mut results[i] {
-            Ok(d) => {
-                relabel_consistently(d, prev);
-                if d.min_confidence() < opts.retrack_below
-                    && let Ok(t) = track_in_source(plane, prev, &opts.track)
-                    && t.min_confidence() > d.min_confidence()
-                {
-                    *d = t;
+    let step =
+        |results: &mut Vec<Result<MarkerDetection, DetectError>>, i: usize, prev: &Fiducials| {
+            let Ok(plane) = &planes[i] else { return };
+            match &mut results[i] {
+                Ok(d) => {
+                    relabel_consistently(d, prev);
+                    if d.min_confidence() < opts.retrack_below
+                        && let Ok(t) = track_in_source(plane, prev, &opts.track)
+                        && t.min_confidence() > d.min_confidence()
+                    {
+                        *d = t;
+                    }
+                }
+                Err(_) => {
+                    if let Ok(t) = track_in_source(plane, prev, &opts.track) {
+                        results[i] = Ok(t);
+                    }
                 }
             }
-            Err(_) => {
-                if let Ok(t) = track_in_source(plane, prev, &opts.track) {
-                    results[i] = Ok(t);
-                }
-            }
-        }
-    };
+        };
     let mut last: Option<Fiducials> = None;
     for i in 0..results.len() {
         if let Some(prev) = last {

@@ -1,0 +1,212 @@
+//! `strain-seer detect` end to end: the four demo photos → annotation JSON that `analyze` reads,
+//! with markers and scale points against truth.json; the project format; and failures (exit 2
+//! naming the photo, or a partial file with `--allow-partial`).
+
+#![allow(clippy::unwrap_used)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn strain_seer() -> Command {
+    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("strain-seer");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("STRAIN_SEER_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+const PHOTOS: [&str; 4] = [
+    "testdata/demo/deformation-00mm-force.png",
+    "testdata/demo/deformation-10mm-force.png",
+    "testdata/demo/deformation-20mm-force.png",
+    "testdata/demo/deformation-30mm-force.png",
+];
+
+fn truth() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(repo_path("testdata/demo/truth.json")).unwrap())
+        .unwrap()
+}
+
+fn xy(v: &Value) -> (f64, f64) {
+    (v[0].as_f64().unwrap(), v[1].as_f64().unwrap())
+}
+
+#[test]
+fn detect_cli_demo_photos_then_analyze() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a.json");
+    let output = strain_seer()
+        .arg("detect")
+        .args(PHOTOS)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    for photo in PHOTOS {
+        let name = Path::new(photo).file_name().unwrap().to_str().unwrap();
+        assert!(stderr.contains(&format!("{name}: 5 markers")), "{stderr}");
+    }
+    assert!(stderr.contains("mm/px over 40 mm"), "{stderr}");
+
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(json["scale_length"].as_f64(), Some(40.0));
+    let truth = truth();
+    for (k, t) in truth["images"].as_array().unwrap().iter().enumerate() {
+        let image = &json["files_data"][format!("img{k}")];
+        assert_eq!(image["filename"], t["filename"]);
+        assert_eq!(
+            image["deformation_distance"].as_f64(),
+            Some(10.0 * k as f64)
+        );
+        assert_eq!(image["status"][1], "Complete");
+        let points = image["points"].as_array().unwrap();
+        assert_eq!(points.len(), 7);
+        for (i, m) in t["markers"].as_array().unwrap().iter().enumerate() {
+            assert_eq!(points[i]["label"], "Fiducial");
+            let ((x, y), (tx, ty)) = (xy(&points[i]["point"]), xy(m));
+            let limit = if k == 3 && i == 2 { 4.0 } else { 2.0 };
+            assert!(
+                (x - tx).hypot(y - ty) <= limit,
+                "image {k} marker {i}: ({x}, {y}) vs ({tx}, {ty})"
+            );
+        }
+        // The scale points are 40 mm apart: compare the pixel distance with the verified one.
+        assert_eq!(points[5]["label"], "Scale");
+        let ((ax, ay), (bx, by)) = (xy(&points[5]["point"]), xy(&points[6]["point"]));
+        let (s0, s1) = (xy(&t["scale_points"][0]), xy(&t["scale_points"][1]));
+        let rel = (ax - bx).hypot(ay - by) / (s0.0 - s1.0).hypot(s0.1 - s1.1) - 1.0;
+        assert!(
+            rel.abs() < 0.01,
+            "image {k}: scale differs by {:.3} %",
+            rel * 100.0
+        );
+    }
+
+    // analyze reads it, and the strains are those of truth.json to 0.01.
+    let output = strain_seer()
+        .args(["analyze", "--format", "json"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let analysis: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rows = analysis["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    for (row, t) in rows.iter().zip(truth["images"].as_array().unwrap()) {
+        let small = &row["measures"]["small"];
+        for (got, key) in [
+            (&small["xx"], "eps_xx"),
+            (&small["yy"], "eps_yy"),
+            (&small["xy"], "eps_xy"),
+        ] {
+            let (got, want) = (got.as_f64().unwrap(), t["strain"][key].as_f64().unwrap());
+            assert!(
+                (got - want).abs() < 0.01,
+                "{}: {key} {got} vs {want}",
+                t["filename"]
+            );
+        }
+    }
+}
+
+#[test]
+fn detect_cli_project_format_has_confidences_and_checksums() {
+    let output = strain_seer()
+        .arg("detect")
+        .args(&PHOTOS[..2])
+        .args(["--format", "project", "--scale-length", "30"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["format"], "strain-seer-project");
+    assert_eq!(json["scale_length"].as_f64(), Some(30.0));
+    let image = &json["images"][0];
+    assert_eq!(image["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(image["width"].as_u64(), Some(1476));
+    for p in image["fiducials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(image["scale_points"].as_array().unwrap())
+    {
+        assert_eq!(p["source"], "auto");
+        let c = p["confidence"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&c));
+    }
+}
+
+#[test]
+fn detect_cli_failures_name_the_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    // A blank photo: no markers, no ruler.
+    let blank = dir.path().join("blank-05mm.png");
+    image::GrayImage::from_pixel(300, 200, image::Luma([180]))
+        .save(&blank)
+        .unwrap();
+    let output = strain_seer()
+        .arg("detect")
+        .arg(PHOTOS[0])
+        .arg(&blank)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("blank-05mm.png"), "{stderr}");
+    assert!(output.stdout.is_empty());
+
+    // With --allow-partial the file is written and the blank photo is incomplete.
+    let output = strain_seer()
+        .arg("detect")
+        .arg(PHOTOS[0])
+        .arg(&blank)
+        .arg("--allow-partial")
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["files_data"]["img0"]["status"][1], "Complete");
+    let partial = &json["files_data"]["img1"];
+    assert_eq!(partial["deformation_distance"].as_f64(), Some(5.0));
+    assert_eq!(partial["points"].as_array().unwrap().len(), 0);
+
+    // Not an image.
+    let text = dir.path().join("notes.png");
+    std::fs::write(&text, "hello").unwrap();
+    let output = strain_seer().arg("detect").arg(&text).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("notes.png"));
+
+    // A missing file is an I/O failure naming it.
+    let output = strain_seer()
+        .args(["detect", "does-not-exist.png"])
+        .output()
+        .unwrap();
+    assert_ne!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("does-not-exist.png"));
+}

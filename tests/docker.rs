@@ -18,7 +18,10 @@ fn runtime_stage(dockerfile: &str) -> &str {
 fn runtime_stage_runs_as_appuser_uid_1000() {
     let dockerfile = read("Dockerfile");
     let runtime = runtime_stage(&dockerfile);
-    assert!(runtime.contains("\nUSER appuser\n"), "runtime stage must switch to appuser");
+    assert!(
+        runtime.contains("\nUSER appuser\n"),
+        "runtime stage must switch to appuser"
+    );
     assert!(runtime.contains("appuser:x:1000:1000") || dockerfile.contains("appuser:x:1000:1000"));
     assert!(runtime.contains("--chown=1000:1000 /out/data /data"));
     assert!(runtime.contains("--chown=1000:1000 /out/tmp/app /tmp/app"));
@@ -30,9 +33,15 @@ fn runtime_stage_runs_as_appuser_uid_1000() {
 fn runtime_stage_has_no_shell_or_build_tools() {
     let dockerfile = read("Dockerfile");
     let runtime = runtime_stage(&dockerfile);
-    assert!(runtime.starts_with("\nFROM gcr.io/distroless/cc-debian12:"), "distroless runtime base");
+    assert!(
+        runtime.starts_with("\nFROM gcr.io/distroless/cc-debian12:"),
+        "distroless runtime base"
+    );
     for forbidden in ["apt-get", "curl", "wget", "RUN "] {
-        assert!(!runtime.contains(forbidden), "runtime stage must not contain {forbidden:?}");
+        assert!(
+            !runtime.contains(forbidden),
+            "runtime stage must not contain {forbidden:?}"
+        );
     }
 }
 
@@ -52,7 +61,10 @@ fn healthcheck_uses_the_binary_with_the_documented_options() {
     let expected = "HEALTHCHECK --interval=30s --timeout=30s --start-period=5s --retries=3 \\\n    \
                     CMD [\"/usr/local/bin/strain-seer\", \"healthcheck\"]";
     assert!(dockerfile.contains(expected), "HEALTHCHECK line changed");
-    assert!(read("docs/docker.md").contains(expected), "docs/docker.md shows another HEALTHCHECK");
+    assert!(
+        read("docs/docker.md").contains(expected),
+        "docs/docker.md shows another HEALTHCHECK"
+    );
 }
 
 #[test]
@@ -61,15 +73,22 @@ fn version_label_matches_cargo() {
     let arg = format!("ARG VERSION={}", env!("CARGO_PKG_VERSION"));
     assert!(dockerfile.contains(&arg), "Dockerfile must say {arg}");
     for label in ["title", "description", "licenses", "source", "version"] {
-        assert!(dockerfile.contains(&format!("org.opencontainers.image.{label}=")), "label {label}");
+        assert!(
+            dockerfile.contains(&format!("org.opencontainers.image.{label}=")),
+            "label {label}"
+        );
     }
 }
 
 #[test]
 fn dependencies_build_in_their_own_layer_before_the_sources() {
     let dockerfile = read("Dockerfile");
-    let cook = dockerfile.find("cargo chef cook --release --locked").expect("cargo chef cook");
-    let copy_sources = dockerfile[cook..].find("COPY . .").expect("sources copied after cook");
+    let cook = dockerfile
+        .find("cargo chef cook --release --locked")
+        .expect("cargo chef cook");
+    let copy_sources = dockerfile[cook..]
+        .find("COPY . .")
+        .expect("sources copied after cook");
     assert!(dockerfile[cook + copy_sources..].contains("cargo build --release --locked"));
 }
 
@@ -77,7 +96,10 @@ fn dependencies_build_in_their_own_layer_before_the_sources() {
 fn dockerignore_keeps_build_output_and_vcs_out() {
     let ignore = read(".dockerignore");
     for entry in ["target/", ".git/", "test-output/", "node_modules/"] {
-        assert!(ignore.lines().any(|l| l.trim() == entry), ".dockerignore must list {entry}");
+        assert!(
+            ignore.lines().any(|l| l.trim() == entry),
+            ".dockerignore must list {entry}"
+        );
     }
 }
 
@@ -90,8 +112,16 @@ fn documented_commands_match_the_dockerfile() {
         "docker stop strain-seer",
         "docker volume rm strain-seer-data",
     ] {
-        assert!(doc.contains(command), "docs/docker.md must show `{command}`");
+        assert!(
+            doc.contains(command),
+            "docs/docker.md must show `{command}`"
+        );
     }
-    assert!(read("Dockerfile").contains("docker run -d -p 8501:8501 -v strain-seer-data:/data --name strain-seer strain-seer"));
-    assert!(read("README.md").contains("docs/docker.md"), "README must link docs/docker.md");
+    assert!(read("Dockerfile").contains(
+        "docker run -d -p 8501:8501 -v strain-seer-data:/data --name strain-seer strain-seer"
+    ));
+    assert!(
+        read("README.md").contains("docs/docker.md"),
+        "README must link docs/docker.md"
+    );
 }

@@ -71,5 +71,9 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
             || cause.is::<strain_seer_formats::FormatError>()
             || cause.is::<serde_json::Error>()
     });
-    if bad_input { EXIT_BAD_INPUT } else { EXIT_FAILURE }
+    if bad_input {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_FAILURE
+    }
 }

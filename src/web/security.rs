@@ -5,7 +5,8 @@
 //! - [`hardened`] (always on, part of [`super::app`]): security headers on every response
 //!   (Content-Security-Policy without inline script, `nosniff`, `no-referrer`, framing refused)
 //!   and refusal (403) of cross-site requests that change data: a `POST`/`PATCH`/`DELETE`/… whose
-//!   `Origin` does not name this server, or that the browser marks `Sec-Fetch-Site: cross-site`.
+//!   `Origin` does not name this server (its `Host`, or the `X-Forwarded-Host` a reverse proxy
+//!   sets), or that the browser marks `Sec-Fetch-Site: cross-site`.
 //! - [`with_access`] (added by `strain-seer serve`): the [`AccessPolicy`]. On loopback without a
 //!   token only loopback host names are answered (a DNS-rebinding page cannot reach the API);
 //!   with a token every route except `/health` and `/_stcore/health` needs it, as
@@ -128,7 +129,16 @@ pub fn cross_site(method: &Method, headers: &HeaderMap, uri: &Uri) -> Option<Str
     let Some((scheme, authority)) = origin.split_once("://") else {
         return Some(format!("Origin {origin:?} is not a web origin"));
     };
-    if normalize_authority(scheme, authority) == normalize_authority(scheme, &host) {
+    let origin_authority = normalize_authority(scheme, authority);
+    // A reverse proxy may pass the public host name in X-Forwarded-Host. A cross-site page cannot
+    // add that header to a request (it is not CORS-safelisted, and this server answers no
+    // preflight), so it is as trustworthy as Host for this check.
+    let forwarded = headers
+        .get("x-forwarded-host")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next());
+    let matches = |candidate: &str| normalize_authority(scheme, candidate) == origin_authority;
+    if matches(&host) || forwarded.is_some_and(matches) {
         None
     } else {
         Some(format!("Origin {origin} does not match Host {host}"))
@@ -389,7 +399,10 @@ fn take_query_param(query: &str, name: &str) -> (Option<String>, String) {
     (found, kept.join("&"))
 }
 
+/// `path?query` (just `path` for an empty query). Leading slashes are collapsed to one, so that
+/// the result used as a `Location` can never be a `//other-host/` URL.
 fn path_and_query(path: &str, query: &str) -> String {
+    let path = format!("/{}", path.trim_start_matches(['/', '\\']));
     if query.is_empty() {
         path.to_owned()
     } else {
@@ -544,6 +557,12 @@ mod tests {
             ("origin", "http://127.0.0.1:9999"),
         ]);
         assert!(cross_site(&Method::DELETE, &other_port, &uri).is_some());
+        let proxied = headers(&[
+            ("host", "127.0.0.1:8501"),
+            ("x-forwarded-host", "lab.example"),
+            ("origin", "https://lab.example"),
+        ]);
+        assert_eq!(cross_site(&Method::POST, &proxied, &uri), None);
         let null = headers(&[("host", "127.0.0.1:8501"), ("origin", "null")]);
         assert!(cross_site(&Method::POST, &null, &uri).is_some());
         let marked = headers(&[("host", "127.0.0.1:8501"), ("sec-fetch-site", "cross-site")]);
@@ -635,6 +654,11 @@ mod tests {
         );
         assert_eq!(take_query_param("a=1", "token"), (None, "a=1".into()));
         assert_eq!(path_and_query("/x", ""), "/x");
+        assert_eq!(
+            path_and_query("//evil.example/", "a=1"),
+            "/evil.example/?a=1"
+        );
+        assert_eq!(path_and_query("/\\evil.example", ""), "/evil.example");
     }
 
     #[test]

@@ -68,7 +68,13 @@ impl fmt::Display for PointRole {
 }
 
 /// Names of the fiducial markers, by index (SPEC §2).
-pub const FIDUCIAL_NAMES: [&str; 5] = ["top-left", "top-right", "bottom-right", "bottom-left", "centre"];
+pub const FIDUCIAL_NAMES: [&str; 5] = [
+    "top-left",
+    "top-right",
+    "bottom-right",
+    "bottom-left",
+    "centre",
+];
 
 /// Why a point set was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -260,7 +266,10 @@ mod tests {
         let mut pts = [Point::new(0.0, 0.0); 5];
         pts[3] = Point::new(f64::NAN, 1.0);
         let err = Fiducials::new(pts).unwrap_err();
-        assert_eq!(err.to_string(), "fiducial point 3 is not a finite number (NaN, 1)");
+        assert_eq!(
+            err.to_string(),
+            "fiducial point 3 is not a finite number (NaN, 1)"
+        );
     }
 
     #[test]
@@ -272,7 +281,10 @@ mod tests {
     #[test]
     fn coincident_scale_points_are_refused() {
         let p = Point::new(3.0, 4.0);
-        assert!(matches!(ScalePoints::new([p, p]), Err(PointError::CoincidentScalePoints(_))));
+        assert!(matches!(
+            ScalePoints::new([p, p]),
+            Err(PointError::CoincidentScalePoints(_))
+        ));
     }
 
     #[test]
@@ -284,9 +296,18 @@ mod tests {
     #[test]
     fn status_from_counts() {
         assert_eq!(ImageStatus::from_counts(5, 2, true), ImageStatus::Complete);
-        assert_eq!(ImageStatus::from_counts(5, 2, false), ImageStatus::MissingDistance);
+        assert_eq!(
+            ImageStatus::from_counts(5, 2, false),
+            ImageStatus::MissingDistance
+        );
         assert_eq!(ImageStatus::from_counts(0, 0, false), ImageStatus::Missing);
-        assert_eq!(ImageStatus::from_counts(0, 0, true), ImageStatus::Incomplete);
-        assert_eq!(ImageStatus::from_counts(3, 0, false), ImageStatus::Incomplete);
+        assert_eq!(
+            ImageStatus::from_counts(0, 0, true),
+            ImageStatus::Incomplete
+        );
+        assert_eq!(
+            ImageStatus::from_counts(3, 0, false),
+            ImageStatus::Incomplete
+        );
     }
 }

@@ -422,6 +422,7 @@ fn synthetic(n: usize) {
         cfg.lighting * 100.0
     );
     struct One {
+        seed: u64,
         errors: Option<[f64; 5]>,
         mislabel: bool,
         failure: Option<String>,
@@ -433,6 +434,7 @@ fn synthetic(n: usize) {
         .map(|seed| {
             let im = synth::generate(seed, &cfg);
             let mut one = One {
+                seed,
                 errors: None,
                 mislabel: false,
                 failure: None,
@@ -488,6 +490,19 @@ fn synthetic(n: usize) {
     );
     for f in results.iter().filter_map(|r| r.failure.as_ref()).take(10) {
         println!("    {f}");
+    }
+    for r in results.iter().filter(|r| r.mislabel || r.errors.is_some_and(|e| e.iter().any(|&v| v > 1.0))).take(10) {
+        let e = r.errors.unwrap_or([f64::NAN; 5]);
+        println!(
+            "    seed {}: errors {:.2} {:.2} {:.2} {:.2} {:.2} px{}",
+            r.seed,
+            e[0],
+            e[1],
+            e[2],
+            e[3],
+            e[4],
+            if r.mislabel { " (wrong pattern or label)" } else { "" }
+        );
     }
     let mut ruler: Vec<f64> = results
         .iter()

@@ -29,7 +29,7 @@ pub(crate) struct Found {
     pub blobs: Vec<Blob>,
     pub components: usize,
     pub factor: usize,
-    /// Where the image is clearly dark (middle level, before the opening): a marker pattern on a
+    /// Where the image is clearly dark (see `CLUTTER_LEVEL`): a marker pattern on a
     /// clean specimen has little dark area inside its quadrilateral besides its markers; one made
     /// of ruler digits and ticks has much.
     pub clutter: Option<ClutterMap>,
@@ -122,6 +122,9 @@ pub(crate) struct Roi {
     pub y1: usize,
 }
 
+/// Relative darkness of the mask the clutter of a pattern is measured on.
+const CLUTTER_LEVEL: f32 = 0.3;
+
 /// Marker size limits (major axis, full-resolution px) for an image whose short side is `short`.
 pub(crate) fn diameter_limits(opts: &MarkerOptions, short: usize) -> (f64, f64) {
     let s = short as f64;
@@ -189,27 +192,24 @@ pub(crate) fn find_candidates(
     let min_minor_coarse = 2.0;
     let mut n_comps = 0;
     let mut blobs: Vec<Blob> = Vec::new();
-    let mut clutter: Option<ClutterMap> = None;
+    // Clutter is measured on its own level (30 % darker than the surroundings: ticks and glyphs
+    // count, soft shadows do not) before any opening, so that thin ticks count.
+    let clutter_mask = plane::dark_mask(&coarse, &bg, 12, CLUTTER_LEVEL);
+    let clutter = Some(ClutterMap {
+        integral: plane::Integral::new(&Plane {
+            w: coarse.w,
+            h: coarse.h,
+            data: clutter_mask.iter().map(|&m| m as u8).collect(),
+        }),
+        w: coarse.w,
+        h: coarse.h,
+        f: ff,
+        x0: roi.x0 as f64,
+        y0: roi.y0 as f64,
+    });
     let off = (ff - 1.0) / 2.0;
-    for (level, &rel) in levels.iter().enumerate() {
+    for &rel in &levels {
         let raw = plane::dark_mask(&coarse, &bg, 12, rel as f32);
-        if level + 1 == levels.len().min(2) {
-            // Clutter is measured at the middle level (shadows are not clutter) and before the
-            // opening, so that thin ticks count.
-            let ones = Plane {
-                w: coarse.w,
-                h: coarse.h,
-                data: raw.iter().map(|&m| m as u8).collect(),
-            };
-            clutter = Some(ClutterMap {
-                integral: plane::Integral::new(&ones),
-                w: coarse.w,
-                h: coarse.h,
-                f: ff,
-                x0: roi.x0 as f64,
-                y0: roi.y0 as f64,
-            });
-        }
         let mask = plane::open3(&raw, coarse.w, coarse.h);
         let comps = plane::components(&mask, &coarse, &bg, max_runs);
         n_comps = n_comps.max(comps.len());

@@ -530,33 +530,45 @@ fn index_column(mut ticks: Vec<Tick>, min_ticks: usize, side: f64) -> Option<Col
     if ticks.len() < min_ticks {
         return None;
     }
-    let m = ticks.len() / 2;
-    let mut n = vec![0i64; ticks.len()];
-    let mut irregular = 0usize;
-    for dir in [1i64, -1] {
-        let mut p_local = period;
-        let mut i = m;
-        loop {
-            let j = if dir > 0 { i + 1 } else { i.wrapping_sub(1) };
-            if j >= ticks.len() {
-                break;
+    // Indices by region growing from the middle tick: fit the index → position model on the
+    // ticks indexed so far (linear, then projective), widen the window, index the ticks in it by
+    // inverting the model. Unlike a walk over consecutive gaps, a missing or doubled tick cannot
+    // shift every index beyond it.
+    let us: Vec<f64> = ticks.iter().map(|t| t.u).collect();
+    let u_mid = us[ticks.len() / 2];
+    let mut n: Vec<Option<i64>> = vec![None; ticks.len()];
+    let mut half = 6.0 * period;
+    let mut model = Model::Linear { u0: u_mid, p: period };
+    loop {
+        for (i, &u) in us.iter().enumerate() {
+            if (u - u_mid).abs() <= half {
+                let k = model.index(u).round();
+                n[i] = (k.is_finite() && (model.position(k) - u).abs() <= 0.3 * period).then_some(k as i64);
             }
-            let gap = (ticks[j].u - ticks[i].u).abs();
-            let ratio = gap / p_local;
-            let steps = ratio.round().max(1.0);
-            if (ratio - steps).abs() > 0.3 {
-                irregular += 1;
-            }
-            if steps == 1.0 {
-                p_local = 0.8 * p_local + 0.2 * gap;
-            }
-            n[j] = n[i] + dir * steps as i64;
-            i = j;
         }
+        let idx: Vec<f64> = n.iter().flatten().map(|&k| k as f64).collect();
+        let pos: Vec<f64> = n.iter().zip(&us).filter(|(k, _)| k.is_some()).map(|(_, &u)| u).collect();
+        if let Some(m) = Model::fit(&idx, &pos) {
+            model = m;
+        }
+        if us.iter().all(|&u| (u - u_mid).abs() <= half) {
+            break;
+        }
+        half *= 1.5;
     }
+    let irregular = n.iter().filter(|k| k.is_none()).count();
     if irregular * 5 > ticks.len() {
         return None;
     }
+    let (ticks, n): (Vec<Tick>, Vec<i64>) = ticks.into_iter().zip(n).filter_map(|(t, k)| Some((t, k?))).unzip();
+    // Two ticks on one index: keep the one nearer the model.
+    let mut pairs: Vec<(Tick, i64)> = ticks.into_iter().zip(n).collect();
+    pairs.sort_by(|a, b| a.1.cmp(&b.1).then((model.position(a.1 as f64) - a.0.u).abs().total_cmp(&(model.position(b.1 as f64) - b.0.u).abs())));
+    pairs.dedup_by_key(|p| p.1);
+    if pairs.len() < min_ticks {
+        return None;
+    }
+    let (ticks, n): (Vec<Tick>, Vec<i64>) = pairs.into_iter().unzip();
     Some(Column {
         ticks,
         n,
@@ -564,6 +576,55 @@ fn index_column(mut ticks: Vec<Tick>, min_ticks: usize, side: f64) -> Option<Col
         irregular,
         side,
     })
+}
+
+/// Index → position model of a graduation.
+#[derive(Debug, Clone, Copy)]
+enum Model {
+    Linear { u0: f64, p: f64 },
+    Projective([f64; 3]),
+}
+
+impl Model {
+    fn position(&self, n: f64) -> f64 {
+        match *self {
+            Model::Linear { u0, p } => u0 + p * n,
+            Model::Projective(c) => projective_eval(&c, n),
+        }
+    }
+
+    fn index(&self, u: f64) -> f64 {
+        match *self {
+            Model::Linear { u0, p } => (u - u0) / p,
+            // u = (α n + β) / (γ n + 1)  ⇒  n = (u − β) / (α − γ u)
+            Model::Projective([a, b, g]) => (u - b) / (a - g * u),
+        }
+    }
+
+    /// Linear below 8 ticks or 10 indices of range, projective beyond.
+    fn fit(n: &[f64], u: &[f64]) -> Option<Model> {
+        if n.len() < 2 {
+            return None;
+        }
+        let (lo, hi) = n.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |r, &k| (r.0.min(k), r.1.max(k)));
+        if n.len() >= 8 && hi - lo >= 10.0 {
+            let keep = vec![true; n.len()];
+            if let Some(c) = projective_fit(n, u, &keep) {
+                return Some(Model::Projective(c));
+            }
+        }
+        let k = n.len() as f64;
+        let (mn, mu) = (n.iter().sum::<f64>() / k, u.iter().sum::<f64>() / k);
+        let (mut sxy, mut sxx) = (0.0, 0.0);
+        for (a, b) in n.iter().zip(u) {
+            sxy += (a - mn) * (b - mu);
+            sxx += (a - mn) * (a - mn);
+        }
+        (sxx > 0.0).then(|| Model::Linear {
+            u0: mu - sxy / sxx * mn,
+            p: sxy / sxx,
+        })
+    }
 }
 
 /// Weighted least squares of u = α n + β − γ n u (projective map index → position).

@@ -590,3 +590,59 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn zz_find_bad_seeds() {
+    use rayon::prelude::*;
+    let bad: Vec<String> = (0..200u64)
+        .into_par_iter()
+        .filter_map(|seed| {
+            let im = synth::generate(seed, &SynthConfig::default());
+            let mut out = String::new();
+            if let Ok(d) = detect_markers(&im.image, &MarkerOptions::default()) {
+                let e: Vec<f64> = (0..5).map(|i| d.fiducials.points()[i].distance(im.markers[i])).collect();
+                if e.iter().any(|&v| v > 1.0) {
+                    out += &format!("seed {seed}: marker errors {e:?} score {:.3}; ", d.pattern_score);
+                }
+            }
+            if let (Some(t), Ok(r)) = (&im.ruler, detect_ruler(&im.image, &RulerOptions { span_mm: Some(40), ..RulerOptions::default() })) {
+                let [p0, p1] = *r.scale_points.points();
+                let (a0, _) = t.to_ruler(p0);
+                let (a1, _) = t.to_ruler(p1);
+                let err = ((a1 - a0).abs() / 40.0 - 1.0) * 100.0;
+                if err.abs() > 0.5 {
+                    out += &format!("seed {seed}: ruler {err:.3} % at {a0:.3} {a1:.3} mm, {:?} {:?} ticks {} conf {:.2}", r.graduation, r.span, r.ticks, r.confidence);
+                }
+            }
+            (!out.is_empty()).then_some(out)
+        })
+        .collect();
+    for b in bad {
+        println!("{b}");
+    }
+}
+
+#[test]
+fn zz_dump_seeds() {
+    for seed in [55u64, 182] {
+        let im = synth::generate(seed, &SynthConfig::default());
+        im.image.save(format!("/tmp/seed{seed}.png")).unwrap();
+        println!("seed {seed} truth {:?}", im.markers);
+        let p = marker_source(&im.image, MarkerPolarity::Dark).unwrap();
+        let opts = MarkerOptions::default();
+        let found = blobs::find_candidates(&p, &opts, None, opts.min_contrast);
+        for (k, b) in found.blobs.iter().enumerate().take(12) {
+            let near = im.markers.iter().position(|m| m.distance(b.point()) < 5.0);
+            println!("  #{k} ({:.1},{:.1}) maj {:.1} min {:.1} c {:.2} s {:.2} {:?}", b.cx, b.cy, b.major, b.minor, b.contrast, b.score, near);
+        }
+        let truth_idx: Vec<usize> = (0..5).map(|i| found.blobs.iter().position(|b| b.point().distance(im.markers[i]) < 5.0).unwrap()).collect();
+        let c = pattern::choose(&found, &MarkerOptions { ambiguity_ratio: 1.0, ..opts.clone() }, &pattern::Labeler::ByAngle).unwrap();
+        let map = found.clutter.as_ref().unwrap();
+        for idx in [truth_idx.clone(), c.idx.to_vec()] {
+            let five: Vec<blobs::Blob> = idx.iter().map(|&i| found.blobs[i]).collect();
+            let q = [five[0].point(), five[1].point(), five[2].point(), five[3].point()];
+            println!("  idx {idx:?} clutter {:.4} pts {:?}", map.dark_fraction(&q, &five, 10.0), five.iter().map(|b| (b.cx as i32, b.cy as i32)).collect::<Vec<_>>());
+        }
+        println!("  chosen score {:.3}", c.score);
+    }
+}

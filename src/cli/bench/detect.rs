@@ -491,7 +491,11 @@ fn synthetic(n: usize) {
     for f in results.iter().filter_map(|r| r.failure.as_ref()).take(10) {
         println!("    {f}");
     }
-    for r in results.iter().filter(|r| r.mislabel || r.errors.is_some_and(|e| e.iter().any(|&v| v > 1.0))).take(10) {
+    for r in results
+        .iter()
+        .filter(|r| r.mislabel || r.errors.is_some_and(|e| e.iter().any(|&v| v > 1.0)))
+        .take(10)
+    {
         let e = r.errors.unwrap_or([f64::NAN; 5]);
         println!(
             "    seed {}: errors {:.2} {:.2} {:.2} {:.2} {:.2} px{}",
@@ -501,7 +505,11 @@ fn synthetic(n: usize) {
             e[2],
             e[3],
             e[4],
-            if r.mislabel { " (wrong pattern or label)" } else { "" }
+            if r.mislabel {
+                " (wrong pattern or label)"
+            } else {
+                ""
+            }
         );
     }
     let mut ruler: Vec<f64> = results

@@ -96,8 +96,12 @@ impl ClutterMap {
                 }
                 let x0 = (x - h).round().max(0.0) as usize;
                 let y0 = (y - h).round().max(0.0) as usize;
-                let x1 = ((x + h).round().max(0.0) as usize).saturating_add(1).min(self.w);
-                let y1 = ((y + h).round().max(0.0) as usize).saturating_add(1).min(self.h);
+                let x1 = ((x + h).round().max(0.0) as usize)
+                    .saturating_add(1)
+                    .min(self.w);
+                let y1 = ((y + h).round().max(0.0) as usize)
+                    .saturating_add(1)
+                    .min(self.h);
                 if x1 <= x0 || y1 <= y0 {
                     continue;
                 }
@@ -192,9 +196,12 @@ pub(crate) fn find_candidates(
     let min_minor_coarse = 2.0;
     let mut n_comps = 0;
     let mut blobs: Vec<Blob> = Vec::new();
-    // Clutter is measured on its own level (30 % darker than the surroundings: ticks and glyphs
-    // count, soft shadows do not) before any opening, so that thin ticks count.
-    let clutter_mask = plane::dark_mask(&coarse, &bg, 12, CLUTTER_LEVEL);
+    // Clutter: thin dark structure (pixels at least 30 % darker than their surroundings that a
+    // 3 × 3 opening removes): ticks, digits' strokes, text. Shadows and stains are wide and do
+    // not count; neither do the markers.
+    let dark = plane::dark_mask(&coarse, &bg, 12, CLUTTER_LEVEL);
+    let solid = plane::open3(&dark, coarse.w, coarse.h);
+    let clutter_mask: Vec<bool> = dark.iter().zip(&solid).map(|(&d, &o)| d && !o).collect();
     let clutter = Some(ClutterMap {
         integral: plane::Integral::new(&Plane {
             w: coarse.w,
@@ -337,8 +344,12 @@ pub(crate) fn refine(
     let r = (0.75 * major + 4.0).ceil().clamp(4.0, 4096.0);
     let x0 = (cx - r).floor().max(0.0) as usize;
     let y0 = (cy - r).floor().max(0.0) as usize;
-    let x1 = ((cx + r).ceil().max(0.0) as usize).saturating_add(1).min(p.w);
-    let y1 = ((cy + r).ceil().max(0.0) as usize).saturating_add(1).min(p.h);
+    let x1 = ((cx + r).ceil().max(0.0) as usize)
+        .saturating_add(1)
+        .min(p.w);
+    let y1 = ((cy + r).ceil().max(0.0) as usize)
+        .saturating_add(1)
+        .min(p.h);
     if x1 < x0.saturating_add(5) || y1 < y0.saturating_add(5) {
         return None;
     }
@@ -448,8 +459,12 @@ pub(crate) fn snap(p: &LumaView<'_>, point: Point, radius: f64) -> Option<Refine
     let r = radius.min(4096.0);
     let x0 = (point.x - r).floor().max(0.0) as usize;
     let y0 = (point.y - r).floor().max(0.0) as usize;
-    let x1 = ((point.x + r).ceil().max(0.0) as usize).saturating_add(1).min(p.w);
-    let y1 = ((point.y + r).ceil().max(0.0) as usize).saturating_add(1).min(p.h);
+    let x1 = ((point.x + r).ceil().max(0.0) as usize)
+        .saturating_add(1)
+        .min(p.w);
+    let y1 = ((point.y + r).ceil().max(0.0) as usize)
+        .saturating_add(1)
+        .min(p.h);
     if x1 < x0.saturating_add(5) || y1 < y0.saturating_add(5) {
         return None;
     }

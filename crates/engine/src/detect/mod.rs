@@ -336,7 +336,7 @@ fn detect_in_source(
     opts: &MarkerOptions,
 ) -> Result<MarkerDetection, DetectError> {
     let found = blobs::find_candidates(p, opts, None, opts.min_contrast);
-    let choice = pattern::choose(&found, opts, &pattern::Labeler::ByAngle)?;
+    let choice = pattern::choose(p, &found, opts, &pattern::Labeler::ByAngle)?;
     pattern::finish(p, &found, &choice, DetectionMethod::Detected)
 }
 

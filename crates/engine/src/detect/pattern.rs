@@ -1,7 +1,7 @@
 //! Choosing the five blobs that form the marker pattern (four corners around a centre marker)
 //! and labelling them 0 TL, 1 TR, 2 BR, 3 BL, 4 centre.
 
-use super::blobs::{self, Blob, Found};
+use super::blobs::{self, Blob, Found, Refined};
 use super::plane::LumaView;
 use super::{
     Candidate, DetectError, DetectedMarker, DetectionMethod, Diagnostics, MarkerDetection,
@@ -17,6 +17,9 @@ const MAX_DIAGONALS_PER_CENTRE: usize = 150;
 const OFFSET_SIGMA: f64 = 0.15;
 /// Spread of the size-similarity term (natural log of the largest / smallest major axis).
 const SIZE_SIGMA: f64 = 0.5;
+/// A pattern's blob-quality term is (Π blob scores)^this: one weak blob costs more than in a
+/// geometric mean, so a pattern of five clear markers beats one that borrows weak blobs.
+const QUALITY_EXPONENT: f64 = 0.5;
 /// Smallest sine of the angle between the two diagonals (25°).
 const MIN_DIAGONAL_SINE: f64 = 0.42;
 
@@ -38,6 +41,8 @@ pub(crate) struct Choice {
     pub label_certainty: f64,
     pub considered: usize,
     pub runner_up: Option<f64>,
+    /// The five blobs refined at full resolution (label order), when verification ran.
+    pub refined: [Option<Refined>; 5],
 }
 
 fn orient(a: Point, b: Point, c: Point) -> f64 {
@@ -210,6 +215,7 @@ struct Scored {
 
 /// Choose the marker pattern among the candidates (sorted best first).
 pub(crate) fn choose(
+    p: &LumaView<'_>,
     found: &Found,
     opts: &MarkerOptions,
     labeler: &Labeler<'_>,
@@ -248,6 +254,30 @@ pub(crate) fn choose(
             &mut considered,
         );
     }
+    // Verification at full resolution: the blobs of the leading patterns are refined, and each
+    // blob's coarse quality is replaced by the refined one where that is lower (a tick or glyph
+    // fragment looks like a dot when downscaled, not at full resolution).
+    finals.sort_by(|x, y| y.score.total_cmp(&x.score));
+    let lead = finals.first().map_or(0.0, |s| s.score);
+    finals.retain(|s| s.score >= keep * lead);
+    finals.truncate(MAX_VERIFIED);
+    let mut cache: Vec<Option<Option<Refined>>> = vec![None; k];
+    let mut refine = |i: usize| -> Option<Refined> {
+        *cache[i].get_or_insert_with(|| {
+            let blob = &b[i];
+            blobs::refine(p, blob.cx, blob.cy, blob.major, blob.minor)
+                .filter(|r| r.point.distance(blob.point()) <= 0.5 * blob.major + 2.0)
+        })
+    };
+    for s in finals.iter_mut() {
+        let mut ratio = 1.0;
+        for &i in &s.idx {
+            let coarse = b[i].score.max(1e-6);
+            let fine = refine(i).map_or(0.05, |r| r.quality);
+            ratio *= fine.min(coarse) / coarse;
+        }
+        s.score *= ratio.powf(QUALITY_EXPONENT);
+    }
     let best = finals
         .iter()
         .copied()
@@ -276,8 +306,12 @@ pub(crate) fn choose(
         label_certainty: best.label_certainty,
         considered,
         runner_up,
+        refined: best.idx.map(refine),
     })
 }
+
+/// At most this many leading patterns are verified at full resolution.
+const MAX_VERIFIED: usize = 24;
 
 /// Candidates in the first, quick pass of [`choose`].
 const FIRST_PASS: usize = 12;
@@ -337,8 +371,9 @@ fn search(
                 let geom = (-(d1.off * d1.off + d2.off * d2.off)
                     / (2.0 * OFFSET_SIGMA * OFFSET_SIGMA))
                     .exp();
-                let quality =
-                    ((ln_q[d1.a] + ln_q[d1.b] + ln_q[d2.a] + ln_q[d2.b] + ln_q[c]) / 5.0).exp();
+                let quality = (QUALITY_EXPONENT
+                    * (ln_q[d1.a] + ln_q[d1.b] + ln_q[d2.a] + ln_q[d2.b] + ln_q[c]))
+                    .exp();
                 let floor = opts.min_pattern_score.max(keep * *best_final);
                 if geom * quality < floor {
                     continue;
@@ -479,7 +514,11 @@ pub(crate) fn finish(
     let mut quality = [0.0; 5];
     for (label, &i) in choice.idx.iter().enumerate() {
         let blob = found.blobs[i];
-        match blobs::refine(p, blob.cx, blob.cy, blob.major, blob.minor) {
+        let refined = match choice.refined[label] {
+            Some(r) => Some(r),
+            None => blobs::refine(p, blob.cx, blob.cy, blob.major, blob.minor),
+        };
+        match refined {
             Some(r) if r.point.distance(blob.point()) <= 0.5 * blob.major + 2.0 => {
                 markers[label] = DetectedMarker {
                     point: r.point,

@@ -538,16 +538,25 @@ fn index_column(mut ticks: Vec<Tick>, min_ticks: usize, side: f64) -> Option<Col
     let u_mid = us[ticks.len() / 2];
     let mut n: Vec<Option<i64>> = vec![None; ticks.len()];
     let mut half = 6.0 * period;
-    let mut model = Model::Linear { u0: u_mid, p: period };
+    let mut model = Model::Linear {
+        u0: u_mid,
+        p: period,
+    };
     loop {
         for (i, &u) in us.iter().enumerate() {
             if (u - u_mid).abs() <= half {
                 let k = model.index(u).round();
-                n[i] = (k.is_finite() && (model.position(k) - u).abs() <= 0.3 * period).then_some(k as i64);
+                n[i] = (k.is_finite() && (model.position(k) - u).abs() <= 0.3 * period)
+                    .then_some(k as i64);
             }
         }
         let idx: Vec<f64> = n.iter().flatten().map(|&k| k as f64).collect();
-        let pos: Vec<f64> = n.iter().zip(&us).filter(|(k, _)| k.is_some()).map(|(_, &u)| u).collect();
+        let pos: Vec<f64> = n
+            .iter()
+            .zip(&us)
+            .filter(|(k, _)| k.is_some())
+            .map(|(_, &u)| u)
+            .collect();
         if let Some(m) = Model::fit(&idx, &pos) {
             model = m;
         }
@@ -560,10 +569,20 @@ fn index_column(mut ticks: Vec<Tick>, min_ticks: usize, side: f64) -> Option<Col
     if irregular * 5 > ticks.len() {
         return None;
     }
-    let (ticks, n): (Vec<Tick>, Vec<i64>) = ticks.into_iter().zip(n).filter_map(|(t, k)| Some((t, k?))).unzip();
+    let (ticks, n): (Vec<Tick>, Vec<i64>) = ticks
+        .into_iter()
+        .zip(n)
+        .filter_map(|(t, k)| Some((t, k?)))
+        .unzip();
     // Two ticks on one index: keep the one nearer the model.
     let mut pairs: Vec<(Tick, i64)> = ticks.into_iter().zip(n).collect();
-    pairs.sort_by(|a, b| a.1.cmp(&b.1).then((model.position(a.1 as f64) - a.0.u).abs().total_cmp(&(model.position(b.1 as f64) - b.0.u).abs())));
+    pairs.sort_by(|a, b| {
+        a.1.cmp(&b.1).then(
+            (model.position(a.1 as f64) - a.0.u)
+                .abs()
+                .total_cmp(&(model.position(b.1 as f64) - b.0.u).abs()),
+        )
+    });
     pairs.dedup_by_key(|p| p.1);
     if pairs.len() < min_ticks {
         return None;
@@ -606,7 +625,9 @@ impl Model {
         if n.len() < 2 {
             return None;
         }
-        let (lo, hi) = n.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |r, &k| (r.0.min(k), r.1.max(k)));
+        let (lo, hi) = n.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |r, &k| {
+            (r.0.min(k), r.1.max(k))
+        });
         if n.len() >= 8 && hi - lo >= 10.0 {
             let keep = vec![true; n.len()];
             if let Some(c) = projective_fit(n, u, &keep) {

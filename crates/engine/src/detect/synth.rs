@@ -162,8 +162,12 @@ impl Canvas {
     ) {
         let x0 = bbox.0.floor().max(0.0) as usize;
         let y0 = bbox.1.floor().max(0.0) as usize;
-        let x1 = (bbox.2.ceil().max(0.0) as usize).saturating_add(1).min(self.w);
-        let y1 = (bbox.3.ceil().max(0.0) as usize).saturating_add(1).min(self.h);
+        let x1 = (bbox.2.ceil().max(0.0) as usize)
+            .saturating_add(1)
+            .min(self.w);
+        let y1 = (bbox.3.ceil().max(0.0) as usize)
+            .saturating_add(1)
+            .min(self.h);
         const N: usize = 8;
         for y in y0..y1 {
             for x in x0..x1 {

@@ -365,8 +365,14 @@ fn detect_degenerate_images_are_errors_not_panics() {
     assert!(snap_to_marker(&three.image, Point::new(f64::NAN, 1.0), 10.0).is_none());
     assert!(snap_to_marker(&three.image, Point::new(-1e9, 1e9), 10.0).is_none());
     assert!(snap_to_marker(&three.image, Point::new(1e300, 1e300), 1e300).is_none());
-    let huge = MarkerOptions { working_max_side: u32::MAX, ..MarkerOptions::default() };
-    assert!(matches!(detect_markers(&three.image, &huge), Err(DetectError::InvalidOption { .. })));
+    let huge = MarkerOptions {
+        working_max_side: u32::MAX,
+        ..MarkerOptions::default()
+    };
+    assert!(matches!(
+        detect_markers(&three.image, &huge),
+        Err(DetectError::InvalidOption { .. })
+    ));
     assert!(matches!(
         detect_ruler(
             &three.image,
@@ -594,12 +600,16 @@ mod properties {
 #[test]
 fn zz_find_bad_seeds() {
     use rayon::prelude::*;
-    let bad: Vec<String> = (0..200u64)
+    let bad: Vec<String> = (0..1000u64)
         .into_par_iter()
         .filter_map(|seed| {
             let im = synth::generate(seed, &SynthConfig::default());
             let mut out = String::new();
-            if let Ok(d) = detect_markers(&im.image, &MarkerOptions::default()) {
+            let m = detect_markers(&im.image, &MarkerOptions::default());
+            if let Err(e) = &m {
+                out += &format!("seed {seed}: {e}; ");
+            }
+            if let Ok(d) = m {
                 let e: Vec<f64> = (0..5).map(|i| d.fiducials.points()[i].distance(im.markers[i])).collect();
                 if e.iter().any(|&v| v > 1.0) {
                     out += &format!("seed {seed}: marker errors {e:?} score {:.3}; ", d.pattern_score);
@@ -624,7 +634,7 @@ fn zz_find_bad_seeds() {
 
 #[test]
 fn zz_dump_seeds() {
-    for seed in [55u64, 182] {
+    for seed in [46u64, 393, 202] {
         let im = synth::generate(seed, &SynthConfig::default());
         im.image.save(format!("/tmp/seed{seed}.png")).unwrap();
         println!("seed {seed} truth {:?}", im.markers);
@@ -633,15 +643,48 @@ fn zz_dump_seeds() {
         let found = blobs::find_candidates(&p, &opts, None, opts.min_contrast);
         for (k, b) in found.blobs.iter().enumerate().take(12) {
             let near = im.markers.iter().position(|m| m.distance(b.point()) < 5.0);
-            println!("  #{k} ({:.1},{:.1}) maj {:.1} min {:.1} c {:.2} s {:.2} {:?}", b.cx, b.cy, b.major, b.minor, b.contrast, b.score, near);
+            println!(
+                "  #{k} ({:.1},{:.1}) maj {:.1} min {:.1} c {:.2} s {:.2} {:?}",
+                b.cx, b.cy, b.major, b.minor, b.contrast, b.score, near
+            );
         }
-        let truth_idx: Vec<usize> = (0..5).map(|i| found.blobs.iter().position(|b| b.point().distance(im.markers[i]) < 5.0).unwrap()).collect();
-        let c = pattern::choose(&found, &MarkerOptions { ambiguity_ratio: 1.0, ..opts.clone() }, &pattern::Labeler::ByAngle).unwrap();
+        let truth_idx: Vec<usize> = (0..5)
+            .map(|i| {
+                found
+                    .blobs
+                    .iter()
+                    .position(|b| b.point().distance(im.markers[i]) < 5.0)
+                    .unwrap()
+            })
+            .collect();
+        let c = pattern::choose(
+            &p,
+            &found,
+            &MarkerOptions {
+                ambiguity_ratio: 1.0,
+                min_pattern_score: 0.0,
+                ..opts.clone()
+            },
+            &pattern::Labeler::ByAngle,
+        );
+        println!("  choose: {:?}", c.as_ref().map(|c| (c.idx, c.score)));
+        let Ok(c) = c else { continue };
         let map = found.clutter.as_ref().unwrap();
         for idx in [truth_idx.clone(), c.idx.to_vec()] {
             let five: Vec<blobs::Blob> = idx.iter().map(|&i| found.blobs[i]).collect();
-            let q = [five[0].point(), five[1].point(), five[2].point(), five[3].point()];
-            println!("  idx {idx:?} clutter {:.4} pts {:?}", map.dark_fraction(&q, &five, 10.0), five.iter().map(|b| (b.cx as i32, b.cy as i32)).collect::<Vec<_>>());
+            let q = [
+                five[0].point(),
+                five[1].point(),
+                five[2].point(),
+                five[3].point(),
+            ];
+            println!(
+                "  idx {idx:?} clutter {:.4} pts {:?}",
+                map.dark_fraction(&q, &five, 10.0),
+                five.iter()
+                    .map(|b| (b.cx as i32, b.cy as i32))
+                    .collect::<Vec<_>>()
+            );
         }
         println!("  chosen score {:.3}", c.score);
     }

@@ -138,7 +138,7 @@ pub(crate) fn track_in_source(
         });
     }
     let found = blobs::find_candidates(p, &opts.markers, Some(roi), opts.min_contrast);
-    match pattern::choose(&found, &opts.markers, &Labeler::ByPrevious(previous)) {
+    match pattern::choose(p, &found, &opts.markers, &Labeler::ByPrevious(previous)) {
         Ok(choice) => pattern::finish(p, &found, &choice, DetectionMethod::Tracked),
         Err(_) => marker_by_marker(p, &found, previous, size, opts),
     }

@@ -15,6 +15,9 @@ pub(crate) struct Blob {
     pub contrast: f64,
     /// 0..1 marker-likeness.
     pub score: f64,
+    /// Seen at the most lenient threshold level (its size is then the marker's); a blob seen
+    /// only at stricter levels is a marker's dark core, or a marker cut from a shadow or line.
+    pub lenient: bool,
 }
 
 impl Blob {
@@ -215,7 +218,7 @@ pub(crate) fn find_candidates(
         y0: roi.y0 as f64,
     });
     let off = (ff - 1.0) / 2.0;
-    for &rel in &levels {
+    for (level, &rel) in levels.iter().enumerate() {
         let raw = plane::dark_mask(&coarse, &bg, 12, rel as f32);
         let mask = plane::open3(&raw, coarse.w, coarse.h);
         let comps = plane::components(&mask, &coarse, &bg, max_runs);
@@ -249,15 +252,33 @@ pub(crate) fn find_candidates(
                 minor,
                 contrast,
                 score,
+                lenient: level == 0,
             };
-            // The same blob seen at another level: keep the better-scoring view.
+            // The same blob seen at another level: keep the better score, and the size seen at
+            // the most lenient level.
             match blobs.iter_mut().find(|b| {
                 b.point().distance(blob.point()) < 0.5 * b.minor.min(blob.minor).max(2.0 * ff)
             }) {
-                Some(b) if b.score >= blob.score => {}
-                Some(b) => *b = blob,
+                Some(b) => {
+                    if blob.score > b.score {
+                        b.score = blob.score;
+                        b.contrast = blob.contrast;
+                    }
+                }
                 None => blobs.push(blob),
             }
+        }
+    }
+    // A blob seen only at stricter levels is measured at full resolution, where the opening cuts
+    // it from what it touched: its coarse size is only its darkest core.
+    for b in blobs.iter_mut().filter(|b| !b.lenient) {
+        if let Some(r) = refine(p, b.cx, b.cy, b.major, b.minor)
+            && r.point.distance(b.point()) <= 0.5 * b.major + 2.0
+            && r.major >= b.major
+            && r.major <= max_d
+        {
+            b.major = r.major;
+            b.minor = r.minor.max(b.minor);
         }
     }
     blobs.sort_by(|a, b| b.score.total_cmp(&a.score));

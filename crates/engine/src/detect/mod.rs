@@ -112,8 +112,9 @@ pub struct MarkerOptions {
     pub max_centre_offset: f64,
     /// Patterns scoring below this (0..1) are not plausible. Default 0.05.
     pub min_pattern_score: f64,
-    /// A clearly different pattern (sharing at most 2 blobs with the best) scoring at least this
-    /// fraction of the best makes the result ambiguous. Default 0.75.
+    /// A clearly different pattern (one of whose markers is more than two marker sizes from the
+    /// best pattern's marker of the same label) scoring at least this fraction of the best makes
+    /// the result ambiguous. Default 0.75.
     pub ambiguity_ratio: f64,
     /// The coarse search runs on a copy box-downscaled by an integer factor so that its long side
     /// is at most this many pixels; centres are refined at full resolution. Default 800; 64 to
@@ -224,8 +225,8 @@ pub struct Diagnostics {
     pub candidates: Vec<Candidate>,
     /// Candidate patterns (4 corners around a centre) scored.
     pub patterns_considered: usize,
-    /// Score of the best pattern that differs from the chosen one in at least 3 markers, among
-    /// those scoring at least half the chosen one (weaker ones are pruned unscored).
+    /// Score of the best clearly different pattern (a marker more than two marker sizes away),
+    /// among those scoring at least half the chosen one (weaker ones are pruned unscored).
     pub runner_up_score: Option<f64>,
 }
 
@@ -280,7 +281,7 @@ pub enum DetectError {
     #[error("no ruler graduation found: {reason}")]
     NoRuler { reason: String },
     #[error(
-        "the ruler graduation found spans {available_mm} mm, less than the {requested_mm} mm asked for"
+        "the ruler graduation found offers at most {available_mm} mm between two lines with ticks on both sides, less than the {requested_mm} mm asked for"
     )]
     RulerTooShort {
         requested_mm: u32,

@@ -287,9 +287,16 @@ pub(crate) fn choose(
             candidates: blobs.len(),
         });
     };
+    // A clearly different pattern: some label lands more than two marker sizes away.
+    let differs = |s: &Scored| {
+        (0..5).any(|l| {
+            let (x, y) = (&b[s.idx[l]], &b[best.idx[l]]);
+            x.point().distance(y.point()) > 2.0 * x.major.max(y.major)
+        })
+    };
     let runner_up = finals
         .iter()
-        .filter(|s| s.idx.iter().filter(|i| best.idx.contains(i)).count() <= 2)
+        .filter(|s| differs(s))
         .map(|s| s.score)
         .max_by(f64::total_cmp);
     if let Some(r) = runner_up

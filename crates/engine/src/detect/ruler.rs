@@ -588,6 +588,13 @@ fn index_column(mut ticks: Vec<Tick>, min_ticks: usize, side: f64) -> Option<Col
         return None;
     }
     let (ticks, n): (Vec<Tick>, Vec<i64>) = pairs.into_iter().unzip();
+    // A graduation has a tick at nearly every index (centimetre lines drawn apart from the edge
+    // may be missing); a set of marks that only happens to line up leaves many holes.
+    let (lo, hi) = (n.iter().min().copied()?, n.iter().max().copied()?);
+    let fill = n.len() as f64 / (hi - lo + 1) as f64;
+    if fill < MIN_INDEX_FILL {
+        return None;
+    }
     Some(Column {
         ticks,
         n,
@@ -596,6 +603,9 @@ fn index_column(mut ticks: Vec<Tick>, min_ticks: usize, side: f64) -> Option<Col
         side,
     })
 }
+
+/// Fewest ticks per index of a graduation column's index range.
+const MIN_INDEX_FILL: f64 = 0.72;
 
 /// Index → position model of a graduation.
 #[derive(Debug, Clone, Copy)]
@@ -795,9 +805,28 @@ fn measure(
         .map(|x| x.1)
         .collect();
     let (me, mo) = (median(&even), median(&odd));
-    let half = even.len() * 10 >= lens.len() * 3
+    let parity_half = even.len() * 10 >= lens.len() * 3
         && odd.len() * 10 >= lens.len() * 3
         && (me / mo >= 1.25 || mo / me >= 1.25);
+    // Also half-millimetre when, over 20 indices, the longest class (centimetre) is followed 10
+    // indices later by a clearly shorter but still long class (the 5 mm line): in a millimetre
+    // column both would be centimetre lines of equal length. This catches half-millimetre
+    // columns whose short ticks were mostly lost.
+    let structure_half = {
+        let mut sums = [(0.0f64, 0usize); 20];
+        for (n, l) in &lens {
+            let c = &mut sums[n.rem_euclid(20) as usize];
+            c.0 += l;
+            c.1 += 1;
+        }
+        let mean = |r: usize| (sums[r].1 > 0).then(|| sums[r].0 / sums[r].1 as f64);
+        let all: Vec<f64> = lens.iter().map(|x| x.1).collect();
+        let base = median(&all);
+        let r = (0..20).max_by(|&a, &b| mean(a).unwrap_or(0.0).total_cmp(&mean(b).unwrap_or(0.0)));
+        r.and_then(|r| Some((mean(r)?, mean((r + 10) % 20)?)))
+            .is_some_and(|(cm, five)| five < 0.88 * cm && five > 1.1 * base)
+    };
+    let half = parity_half || structure_half;
     // In a half-mm column, whole-mm ticks are the longer parity.
     let (unit_mm, modulus, mm_parity) = if half {
         (0.5, 20i64, if me > mo { 0 } else { 1 })
@@ -943,9 +972,14 @@ fn measure(
         Some(span) => match place(span) {
             Some((s, on_cm)) => (span, s, on_cm),
             None => {
+                let step = if has_cm && span % 10 == 0 { 10 } else { 1 };
+                let available = (1..=visible_mm / step)
+                    .rev()
+                    .find(|&k| place(k * step).is_some())
+                    .map_or(0, |k| k * step);
                 return Err(DetectError::RulerTooShort {
                     requested_mm: span,
-                    available_mm: visible_mm,
+                    available_mm: available,
                 });
             }
         },

@@ -380,9 +380,8 @@ pub fn generate(seed: u64, cfg: &SynthConfig) -> SynthImage {
         .map(|(sx, sy)| apply_h(&hm, sx * grow.0, sy * grow.1))
         .collect();
     let specimen_level = (background + rng.random_range(35.0..70.0)).min(235.0);
-    c.polygon(&specimen, specimen_level);
-    // Distractors under the markers: a soft shadow away from the markers, a contact line along
-    // the specimen's bottom edge.
+    // A soft shadow on the table (drawn before the specimen, which covers it), away from the
+    // markers.
     if cfg.distractors > 0 {
         let centres: Vec<(f64, f64)> = local.iter().map(|&(x, y)| apply_h(&hm, x, y)).collect();
         for _ in 0..20 {
@@ -404,6 +403,10 @@ pub fn generate(seed: u64, cfg: &SynthConfig) -> SynthImage {
                 break;
             }
         }
+    }
+    c.polygon(&specimen, specimen_level);
+    // A dark contact line along the specimen's bottom edge.
+    if cfg.distractors > 0 {
         let (a, b) = (specimen[3], specimen[2]);
         let t = rng.random_range(1.0..2.5);
         let (dx, dy) = (b.0 - a.0, b.1 - a.1);

@@ -85,12 +85,11 @@ fn non_finite_replacement(token: &str) -> Option<&'static str> {
     }
     // A JSON number that is too large for f64 (e.g. 1e999) parses to ±infinity in Rust.
     let looks_numeric = word.bytes().next().is_some_and(|b| b.is_ascii_digit());
-    if looks_numeric {
-        if let Ok(v) = token.parse::<f64>() {
-            if v.is_infinite() {
-                return Some(if v < 0.0 { "-Infinity" } else { "Infinity" });
-            }
-        }
+    if looks_numeric
+        && let Ok(v) = token.parse::<f64>()
+        && v.is_infinite()
+    {
+        return Some(if v < 0.0 { "-Infinity" } else { "Infinity" });
     }
     None
 }

@@ -173,22 +173,21 @@ impl ProjectImage {
                 }
             }
         }
-        if let [a, b] = self.scale_points.as_slice() {
-            if let Err(PointError::CoincidentScalePoints(p)) = ScalePoints::new([a.point, b.point])
-            {
-                return Err(FormatError::new(
-                    self.location().with_field("scale_points"),
-                    FormatErrorKind::CoincidentScalePoints(p),
-                ));
-            }
+        if let [a, b] = self.scale_points.as_slice()
+            && let Err(PointError::CoincidentScalePoints(p)) = ScalePoints::new([a.point, b.point])
+        {
+            return Err(FormatError::new(
+                self.location().with_field("scale_points"),
+                FormatErrorKind::CoincidentScalePoints(p),
+            ));
         }
-        if let Some(d) = self.deformation_distance {
-            if !d.is_finite() {
-                return Err(FormatError::new(
-                    self.location().with_field("deformation_distance"),
-                    FormatErrorKind::NotFinite(d),
-                ));
-            }
+        if let Some(d) = self.deformation_distance
+            && !d.is_finite()
+        {
+            return Err(FormatError::new(
+                self.location().with_field("deformation_distance"),
+                FormatErrorKind::NotFinite(d),
+            ));
         }
         Ok(())
     }
@@ -331,13 +330,13 @@ impl Project {
                 ));
             }
         }
-        if let Some(reference) = &self.reference {
-            if !filenames.contains_key(reference.as_str()) {
-                return Err(FormatError::new(
-                    Location::field("reference"),
-                    FormatErrorKind::UnknownReference(reference.clone()),
-                ));
-            }
+        if let Some(reference) = &self.reference
+            && !filenames.contains_key(reference.as_str())
+        {
+            return Err(FormatError::new(
+                Location::field("reference"),
+                FormatErrorKind::UnknownReference(reference.clone()),
+            ));
         }
         Ok(())
     }

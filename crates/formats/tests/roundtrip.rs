@@ -61,11 +61,11 @@ fn image(index: usize) -> impl Strategy<Value = ProjectImage> {
     )
         .prop_map(
             move |(id, name, order, sha256, width, height, distance, fiducials, mut scale)| {
-                if let [a, b] = scale.as_mut_slice() {
-                    if a.point.distance(b.point) < 1e-6 {
-                        b.point.x = a.point.x + 10.0;
-                        b.point.y = a.point.y - 7.0;
-                    }
+                if let [a, b] = scale.as_mut_slice()
+                    && a.point.distance(b.point) < 1e-6
+                {
+                    b.point.x = a.point.x + 10.0;
+                    b.point.y = a.point.y - 7.0;
                 }
                 ProjectImage {
                     id: format!("{index}:{id}"),

@@ -554,9 +554,12 @@ pub(crate) fn finish(
     let offs = centre_offsets(&points);
     let g = offs.map(|o| (-(o / 0.2).powi(2)).exp());
     let geometry = [g[0], g[1], g[0], g[1], (g[0] * g[1]).sqrt()];
-    let ambiguity = choice
-        .runner_up
-        .map_or(1.0, |r| 1.0 - 0.5 * (r / choice.score.max(1e-12)).min(1.0));
+    // A runner-up under half the best score does not lower confidence; one near the ambiguity
+    // limit halves it.
+    let ambiguity = choice.runner_up.map_or(1.0, |r| {
+        let rho = r / choice.score.max(1e-12);
+        1.0 - 0.5 * ((rho - 0.5) / 0.25).clamp(0.0, 1.0)
+    });
     let label_factor = 0.5 + 0.5 * choice.label_certainty;
     for (i, m) in markers.iter_mut().enumerate() {
         m.confidence =

@@ -136,34 +136,32 @@ impl<'a> LumaView<'a> {
         (self.w as u32, self.h as u32)
     }
 
-    #[inline]
-    fn luma_at(&self, i: usize) -> u8 {
-        let v = if self.channels == 1 {
-            self.data[i]
-        } else {
-            let p = &self.data[i * self.channels..];
-            ((77 * p[0] as u32 + 150 * p[1] as u32 + 29 * p[2] as u32 + 128) >> 8) as u8
-        };
-        if self.invert { 255 - v } else { v }
-    }
-
     /// Luma of the rectangle `[x0, x1) × [y0, y1)` (clipped to the image) at full resolution.
     pub(crate) fn crop(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> Plane {
         let (x1, y1) = (x1.min(self.w), y1.min(self.h));
         let (x0, y0) = (x0.min(x1), y0.min(y1));
-        let mut data = Vec::with_capacity((x1 - x0) * (y1 - y0));
-        for y in y0..y1 {
-            data.extend((x0..x1).map(|x| self.luma_at(y * self.w + x)));
+        let (w, h) = (x1 - x0, y1 - y0);
+        let mut data = vec![0u8; w * h];
+        let c = self.channels;
+        if w > 0 {
+            for (y, out) in (y0..y1).zip(data.chunks_exact_mut(w)) {
+                let row = &self.data[(y * self.w + x0) * c..(y * self.w + x1) * c];
+                match c {
+                    1 => out.copy_from_slice(row),
+                    3 => luma_row::<3>(row, out),
+                    _ => luma_row::<4>(row, out),
+                }
+            }
         }
-        Plane {
-            w: x1 - x0,
-            h: y1 - y0,
-            data,
+        if self.invert {
+            data.iter_mut().for_each(|v| *v = 255 - *v);
         }
+        Plane { w, h, data }
     }
 
     /// Luma of the rectangle `[x0, x1) × [y0, y1)` box-averaged over `f × f` blocks (trailing
-    /// partial blocks dropped). Channels are summed per block before the luma weights apply.
+    /// partial blocks dropped). Channels are summed per block before the luma weights apply
+    /// (77 ΣR + 150 ΣG + 29 ΣB, which is the block sum of the weighted pixels).
     pub(crate) fn coarse(&self, x0: usize, y0: usize, x1: usize, y1: usize, f: usize) -> Plane {
         let f = f.max(1);
         let (x1, y1) = (x1.min(self.w), y1.min(self.h));
@@ -172,67 +170,115 @@ impl<'a> LumaView<'a> {
         if f == 1 {
             return self.crop(x0, y0, x0 + w, y0 + h);
         }
-        let sums = match self.channels {
-            1 => self.block_sums::<1>(x0, y0, w, h, f),
-            3 => self.block_sums::<3>(x0, y0, w, h, f),
-            _ => self.block_sums::<4>(x0, y0, w, h, f),
-        };
-        let area = (f * f) as u32;
-        let data = sums
-            .iter()
-            .map(|a| {
-                let v = if self.channels == 1 {
-                    (a[0] + area / 2) / area
+        let mut data = vec![0u8; w * h];
+        if w == 0 || h == 0 {
+            return Plane { w, h, data };
+        }
+        if f == 2 && self.channels > 1 {
+            // The common case (photos of 800–1600 px): pixel pairs of two rows straight into
+            // one accumulator, in 16-bit weights (a block sums to at most 4 × 65 280).
+            let mut acc = vec![0u32; w];
+            for (by, out) in data.chunks_exact_mut(w).enumerate() {
+                acc.fill(0);
+                for y in [y0 + 2 * by, y0 + 2 * by + 1] {
+                    let start = (y * self.w + x0) * self.channels;
+                    let row = &self.data[start..start + 2 * w * self.channels];
+                    if self.channels == 3 {
+                        pair_sums::<3, 6>(row, &mut acc);
+                    } else {
+                        pair_sums::<4, 8>(row, &mut acc);
+                    }
+                }
+                for (o, &a) in out.iter_mut().zip(&acc) {
+                    let v = ((a / 4 + 128) >> 8).min(255) as u8;
+                    *o = if self.invert { 255 - v } else { v };
+                }
+            }
+            return Plane { w, h, data };
+        }
+        let area = (f * f) as u64;
+        // One block row at a time: weighted pixel values of a source row, then block sums.
+        let mut weighted = vec![0u32; w * f];
+        let mut acc = vec![0u64; w];
+        for (by, out) in data.chunks_exact_mut(w).enumerate() {
+            acc.fill(0);
+            for y in y0 + by * f..y0 + (by + 1) * f {
+                let start = (y * self.w + x0) * self.channels;
+                let row = &self.data[start..start + w * f * self.channels];
+                match self.channels {
+                    1 => weighted
+                        .iter_mut()
+                        .zip(row)
+                        .for_each(|(o, &v)| *o = v as u32),
+                    3 => weighted_row::<3>(row, &mut weighted),
+                    _ => weighted_row::<4>(row, &mut weighted),
+                }
+                if f == 2 {
+                    let (pairs, _) = weighted.as_chunks::<2>();
+                    for (a, pair) in acc.iter_mut().zip(pairs) {
+                        *a += (pair[0] + pair[1]) as u64;
+                    }
                 } else {
-                    ((77 * a[0] + 150 * a[1] + 29 * a[2]) / area + 128) >> 8
+                    for (a, block) in acc.iter_mut().zip(weighted.chunks_exact(f)) {
+                        *a += block.iter().map(|&v| v as u64).sum::<u64>();
+                    }
+                }
+            }
+            for (o, &a) in out.iter_mut().zip(&acc) {
+                let v = if self.channels == 1 {
+                    (a + area / 2) / area
+                } else {
+                    (a / area + 128) >> 8
                 };
                 let v = v.min(255) as u8;
-                if self.invert { 255 - v } else { v }
-            })
-            .collect();
+                *o = if self.invert { 255 - v } else { v };
+            }
+        }
         Plane { w, h, data }
     }
 }
 
-impl LumaView<'_> {
-    /// Per-channel sums over `f × f` blocks (the first three channels; alpha is ignored).
-    fn block_sums<const C: usize>(
-        &self,
-        x0: usize,
-        y0: usize,
-        w: usize,
-        h: usize,
-        f: usize,
-    ) -> Vec<[u32; 3]> {
-        let mut out = vec![[0u32; 3]; w * h];
-        for by in 0..h {
-            let acc = &mut out[by * w..(by + 1) * w];
-            for y in y0 + by * f..y0 + by * f + f {
-                let start = (y * self.w + x0) * C;
-                let row = &self.data[start..start + w * f * C];
-                for (a, block) in acc.iter_mut().zip(row.chunks_exact(f * C)) {
-                    let mut s = [0u32; C];
-                    for px in block.chunks_exact(C) {
-                        for k in 0..C {
-                            s[k] += px[k] as u32;
-                        }
-                    }
-                    for k in 0..C.min(3) {
-                        a[k] += s[k];
-                    }
-                }
-            }
-        }
-        out
+/// Luma of a row of `C`-channel pixels.
+fn luma_row<const C: usize>(row: &[u8], out: &mut [u8]) {
+    let (pixels, _) = row.as_chunks::<C>();
+    for (o, px) in out.iter_mut().zip(pixels) {
+        *o = ((weighted_u16(px) + 128) >> 8) as u8;
     }
 }
 
-/// Fast integer Rec. 601 luma: (77 R + 150 G + 29 B + 128) / 256.
+/// 77 R + 150 G + 29 B of a row of `C`-channel pixels (luma × 256, before rounding).
+fn weighted_row<const C: usize>(row: &[u8], out: &mut [u32]) {
+    let (pixels, _) = row.as_chunks::<C>();
+    for (o, px) in out.iter_mut().zip(pixels) {
+        *o = weighted_u16(px) as u32;
+    }
+}
+
+/// Adds the weighted luma of each horizontal pixel pair of a row of `C`-channel pixels (`P` =
+/// 2 `C` bytes) to `acc`.
+fn pair_sums<const C: usize, const P: usize>(row: &[u8], acc: &mut [u32]) {
+    let (pairs, _) = row.as_chunks::<P>();
+    for (a, p) in acc.iter_mut().zip(pairs) {
+        *a += weighted_u16(&p[..C]) as u32 + weighted_u16(&p[C..]) as u32;
+    }
+}
+
+/// 77 R + 150 G + 29 B in 16-bit arithmetic (at most 65 280, + 128 still fits), which the
+/// compiler vectorises even for baseline x86-64 (SSE2 has 16-bit but no 32-bit multiplies).
+#[inline]
+fn weighted_u16(px: &[u8]) -> u16 {
+    77 * px[0] as u16 + 150 * px[1] as u16 + 29 * px[2] as u16
+}
+
+/// Fast integer Rec. 601 luma of one RGB(A) pixel: (77 R + 150 G + 29 B + 128) / 256.
+#[inline]
+fn luma_of(px: &[u8]) -> u8 {
+    ((77 * px[0] as u32 + 150 * px[1] as u32 + 29 * px[2] as u32 + 128) >> 8) as u8
+}
+
+/// [`luma_of`] for every pixel of an interleaved buffer.
 fn luma_from_interleaved(w: u32, h: u32, raw: &[u8], channels: usize) -> GrayImage {
-    let data: Vec<u8> = raw
-        .chunks_exact(channels)
-        .map(|px| ((77 * px[0] as u32 + 150 * px[1] as u32 + 29 * px[2] as u32 + 128) >> 8) as u8)
-        .collect();
+    let data: Vec<u8> = raw.chunks_exact(channels).map(luma_of).collect();
     GrayImage::from_raw(w, h, data).unwrap_or_else(|| GrayImage::from_pixel(w, h, Luma([0])))
 }
 
@@ -252,11 +298,11 @@ impl Integral {
             let mut row = 0u32;
             let src = &p.data[y * p.w..(y + 1) * p.w];
             let (prev, cur) = sums.split_at_mut((y + 1) * w1);
-            let prev = &prev[y * w1..];
-            let cur = &mut cur[..w1];
-            for x in 0..p.w {
-                row = row.wrapping_add(src[x] as u32);
-                cur[x + 1] = prev[x + 1].wrapping_add(row);
+            let prev = &prev[y * w1 + 1..y * w1 + w1];
+            let cur = &mut cur[1..w1];
+            for ((c, &above), &v) in cur.iter_mut().zip(prev).zip(src) {
+                row = row.wrapping_add(v as u32);
+                *c = above.wrapping_add(row);
             }
         }
         Self { w1, sums }
@@ -275,39 +321,73 @@ impl Integral {
 
 /// Local mean of `p` over a `(2r+1)²` window clipped at the borders. For large windows the
 /// mean is evaluated once per block of `r/6` pixels (the background varies slowly at that scale),
-/// which keeps this a small fraction of the detection time.
+/// which keeps this a small fraction of the detection time. Running column sums follow the
+/// window down the image (each row is added and removed once) and a prefix sum along each
+/// evaluated row gives the window sums: O(1) per pixel and no full-size summed-area table.
 pub(crate) fn local_mean(p: &Plane, r: usize) -> Vec<u8> {
-    let integral = Integral::new(p);
+    let (w, h) = (p.w, p.h);
     let g = (r / 6).max(1);
-    let mut out = vec![0u8; p.w * p.h];
-    let mean_at = |x: usize, y: usize| {
-        let y0 = y.saturating_sub(r);
-        let y1 = (y + r + 1).min(p.h);
-        let x0 = x.saturating_sub(r);
-        let x1 = (x + r + 1).min(p.w);
-        let n = ((x1 - x0) * (y1 - y0)) as u32;
-        ((integral.sum(x0, y0, x1, y1) + n / 2) / n) as u8
-    };
-    if g == 1 {
-        for y in 0..p.h {
-            for x in 0..p.w {
-                out[y * p.w + x] = mean_at(x, y);
-            }
-        }
+    let mut out = vec![0u8; w * h];
+    if w == 0 || h == 0 {
         return out;
     }
-    let mut row = vec![0u8; p.w];
-    for by in (0..p.h).step_by(g) {
-        let cy = (by + g / 2).min(p.h - 1);
-        for bx in (0..p.w).step_by(g) {
-            let v = mean_at((bx + g / 2).min(p.w - 1), cy);
-            row[bx..(bx + g).min(p.w)].fill(v);
+    // Column sums over the rows [lo, hi).
+    let mut cols = vec![0u32; w];
+    let (mut lo, mut hi) = (0usize, 0usize);
+    let mut prefix = vec![0u64; w + 1];
+    let mut row = vec![0u8; w];
+    for by in (0..h).step_by(g) {
+        let cy = (by + g / 2).min(h - 1);
+        let (y0, y1) = (cy.saturating_sub(r), (cy + r + 1).min(h));
+        while hi < y1 {
+            for (c, &v) in cols.iter_mut().zip(&p.data[hi * w..(hi + 1) * w]) {
+                *c += v as u32;
+            }
+            hi += 1;
         }
-        for y in by..(by + g).min(p.h) {
-            out[y * p.w..(y + 1) * p.w].copy_from_slice(&row);
+        while lo < y0 {
+            for (c, &v) in cols.iter_mut().zip(&p.data[lo * w..(lo + 1) * w]) {
+                *c -= v as u32;
+            }
+            lo += 1;
+        }
+        let rows = (y1 - y0) as u64;
+        for x in 0..w {
+            prefix[x + 1] = prefix[x] + cols[x] as u64;
+        }
+        let mean_at = |cx: usize| {
+            let (x0, x1) = (cx.saturating_sub(r), (cx + r + 1).min(w));
+            let n = (x1 - x0) as u64 * rows;
+            rounded_div(prefix[x1] - prefix[x0], n) as u8
+        };
+        if g == 1 {
+            for (x, o) in row.iter_mut().enumerate() {
+                *o = mean_at(x);
+            }
+        } else {
+            for bx in (0..w).step_by(g) {
+                row[bx..(bx + g).min(w)].fill(mean_at((bx + g / 2).min(w - 1)));
+            }
+        }
+        for y in by..(by + g).min(h) {
+            out[y * w..(y + 1) * w].copy_from_slice(&row);
         }
     }
     out
+}
+
+/// `(s + n/2) / n` in integers (`n > 0`, both below 2⁵³), by a floating-point multiply with the
+/// quotient corrected to the exact one: a 64-bit integer division costs ten times more.
+#[inline]
+fn rounded_div(s: u64, n: u64) -> u64 {
+    let t = s + n / 2;
+    let mut q = (t as f64 / n as f64) as u64;
+    if q * n > t {
+        q -= 1;
+    } else if (q + 1) * n <= t {
+        q += 1;
+    }
+    q
 }
 
 /// Dark-pixel mask: `bg − v ≥ max(abs_min, rel · bg)` where `bg` is the local mean.
@@ -518,23 +598,37 @@ fn components_impl(
             border: r.x0 == 0 || r.x1 == w || r.y == 0 || r.y + 1 == h,
             ..Component::default()
         };
+        // Integer sums over the run (exact, so identical to summing f64 pixel by pixel), with
+        // the coordinate moments in closed form.
         let yf = r.y as f64;
         let base = r.y * w;
-        for x in r.x0..r.x1 {
-            let xf = x as f64;
-            let v = p.data[base + x] as f64;
-            let b = bg[base + x] as f64;
-            let d = (b - v).max(0.0);
-            c.n += 1.0;
-            c.sx += xf;
-            c.sxx += xf * xf;
-            c.sxy += xf * yf;
-            c.dark += b - v;
-            c.bg += b;
-            c.wsum += d;
-            c.wx += d * xf;
-            c.wy += d * yf;
+        let (mut dark, mut bgs, mut wsum, mut wx) = (0i64, 0u64, 0u64, 0u64);
+        for ((x, &v), &b) in (r.x0..r.x1)
+            .zip(&p.data[base + r.x0..base + r.x1])
+            .zip(&bg[base + r.x0..base + r.x1])
+        {
+            let d = b.saturating_sub(v) as u64;
+            dark += b as i64 - v as i64;
+            bgs += b as u64;
+            wsum += d;
+            wx += d * x as u64;
         }
+        let (a, z) = (r.x0 as u64, r.x1 as u64);
+        // Σ x and Σ x² over [a, z): differences of the sums over [0, z) and [0, a).
+        let s1 = |k: u64| k * k.saturating_sub(1) / 2;
+        let s2 = |k: u64| {
+            let k = k as u128;
+            (k * k.saturating_sub(1) * (2 * k).saturating_sub(1) / 6) as f64
+        };
+        c.n = (z - a) as f64;
+        c.sx = (s1(z) - s1(a)) as f64;
+        c.sxx = s2(z) - s2(a);
+        c.sxy = c.sx * yf;
+        c.dark = dark as f64;
+        c.bg = bgs as f64;
+        c.wsum = wsum as f64;
+        c.wx = wx as f64;
+        c.wy = c.wsum * yf;
         c.sy = yf * c.n;
         c.syy = yf * yf * c.n;
         let slot = &mut index_of_root[root];
@@ -615,34 +709,51 @@ pub(crate) fn dilate_mask(mask: &[bool], w: usize, h: usize, r: usize) -> Vec<bo
 }
 
 /// Separable square erosion (`erode = true`: all set) or dilation (any set). Outside the window
-/// counts as unset.
+/// counts as unset. Sliding counts make each pass O(1) per pixel whatever `r` is: a pixel's
+/// output is decided by how many of the `2r + 1` pixels around it (fewer at a clipped border)
+/// are set.
 fn morph(mask: &[bool], w: usize, h: usize, r: usize, erode: bool) -> Vec<bool> {
-    let pass = |src: &[bool], horizontal: bool| -> Vec<bool> {
-        let mut out = vec![false; w * h];
-        for y in 0..h {
-            for x in 0..w {
-                let (lo, hi, len) = if horizontal { (x, x, w) } else { (y, y, h) };
-                let a = lo.saturating_sub(r);
-                let b = (hi + r).min(len - 1);
-                let clipped = lo < r || hi + r > len - 1;
-                let mut any = false;
-                let mut all = !clipped;
-                for k in a..=b {
-                    let v = if horizontal {
-                        src[y * w + k]
-                    } else {
-                        src[k * w + x]
-                    };
-                    any |= v;
-                    all &= v;
-                }
-                out[y * w + x] = if erode { all } else { any };
+    let full = 2 * r + 1;
+    let decide = |count: usize| if erode { count == full } else { count > 0 };
+    let mut horiz = vec![false; w * h];
+    for (row, out) in mask.chunks_exact(w).zip(horiz.chunks_exact_mut(w)) {
+        let mut count: usize = row[..r.min(w)].iter().map(|&v| v as usize).sum();
+        for x in 0..w {
+            if x + r < w {
+                count += row[x + r] as usize;
+            }
+            if x > r {
+                count -= row[x - r - 1] as usize;
+            }
+            out[x] = decide(count);
+        }
+    }
+    let mut out = vec![false; w * h];
+    let mut counts = vec![0usize; w];
+    let add = |counts: &mut [usize], y: usize, sign: bool| {
+        for (c, &v) in counts.iter_mut().zip(&horiz[y * w..(y + 1) * w]) {
+            if sign {
+                *c += v as usize;
+            } else {
+                *c -= v as usize;
             }
         }
-        out
     };
-    let first = pass(mask, true);
-    pass(&first, false)
+    for y in 0..r.min(h) {
+        add(&mut counts, y, true);
+    }
+    for y in 0..h {
+        if y + r < h {
+            add(&mut counts, y + r, true);
+        }
+        if y > r {
+            add(&mut counts, y - r - 1, false);
+        }
+        for (o, &c) in out[y * w..(y + 1) * w].iter_mut().zip(&counts) {
+            *o = decide(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -657,6 +768,43 @@ mod tests {
             }
         }
         Plane { w, h, data }
+    }
+
+    #[test]
+    fn detect_plane_rounded_division_is_exact() {
+        for n in 1..300u64 {
+            for s in (0..5000u64).chain([u32::MAX as u64, (1u64 << 52) - 1]) {
+                assert_eq!(rounded_div(s, n), (s + n / 2) / n, "{s} / {n}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Every pixel's local mean is the rounded mean of its clipped window, evaluated at the
+        /// centre of its `r/6` block when that is larger than a pixel.
+        #[test]
+        fn detect_plane_local_mean_matches_the_summed_area_table(
+            w in 1usize..70,
+            h in 1usize..70,
+            r in 1usize..30,
+            seed in proptest::prelude::any::<u32>(),
+        ) {
+            let p = plane(w, h, |x, y| ((x * 37 + y * 101 + seed as usize) % 256) as u8);
+            let integral = Integral::new(&p);
+            let g = (r / 6).max(1);
+            let m = local_mean(&p, r);
+            for y in 0..h {
+                for x in 0..w {
+                    let cy = ((y / g) * g + g / 2).min(h - 1);
+                    let cx = ((x / g) * g + g / 2).min(w - 1);
+                    let (x0, x1) = (cx.saturating_sub(r), (cx + r + 1).min(w));
+                    let (y0, y1) = (cy.saturating_sub(r), (cy + r + 1).min(h));
+                    let n = ((x1 - x0) * (y1 - y0)) as u32;
+                    let want = ((integral.sum(x0, y0, x1, y1) + n / 2) / n) as u8;
+                    proptest::prop_assert_eq!(m[y * w + x], want, "at ({}, {})", x, y);
+                }
+            }
+        }
     }
 
     #[test]
@@ -707,6 +855,62 @@ mod tests {
         assert!(comps.iter().any(|c| c.n == 2.0 && c.border));
     }
 
+    /// The definition: a pixel of the eroded (dilated) mask is set when every (any) pixel of the
+    /// `(2r + 1)²` square around it is set, outside the mask counting as unset.
+    fn morph_by_definition(mask: &[bool], w: usize, h: usize, r: usize, erode: bool) -> Vec<bool> {
+        let mut out = vec![false; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let mut all = true;
+                let mut any = false;
+                for dy in -(r as i64)..=r as i64 {
+                    for dx in -(r as i64)..=r as i64 {
+                        let (xx, yy) = (x as i64 + dx, y as i64 + dy);
+                        let v = xx >= 0
+                            && yy >= 0
+                            && xx < w as i64
+                            && yy < h as i64
+                            && mask[yy as usize * w + xx as usize];
+                        all &= v;
+                        any |= v;
+                    }
+                }
+                out[y * w + x] = if erode { all } else { any };
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn detect_plane_morphology_matches_its_definition(
+            w in 1usize..24,
+            h in 1usize..24,
+            r in 0usize..6,
+            density in 0.0f64..1.0,
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            let mut state = seed | 1;
+            let mask: Vec<bool> = (0..w * h)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state % 1000) as f64 / 1000.0 < density
+                })
+                .collect();
+            for erode in [true, false] {
+                proptest::prop_assert_eq!(
+                    morph(&mask, w, h, r, erode),
+                    morph_by_definition(&mask, w, h, r, erode)
+                );
+            }
+            if w >= 3 && h >= 3 {
+                proptest::prop_assert_eq!(open3(&mask, w, h), open_mask(&mask, w, h, 1));
+            }
+        }
+    }
+
     #[test]
     fn detect_plane_opening_removes_thin_lines() {
         let (w, h) = (30, 20);
@@ -724,6 +928,60 @@ mod tests {
         assert!(!opened[16 * w + 25]);
         let dilated = dilate_mask(&opened, w, h, 1);
         assert!(dilated[4 * w + 10] && !dilated[3 * w + 10]);
+    }
+
+    proptest::proptest! {
+        /// Every fast path of `coarse` (grey, RGB, RGBA; f = 1, 2, larger; an offset window;
+        /// inverted) gives the block mean of the definition.
+        #[test]
+        fn detect_plane_coarse_matches_its_definition(
+            w in 1usize..40,
+            h in 1usize..40,
+            f in 1usize..5,
+            x0 in 0usize..5,
+            y0 in 0usize..5,
+            invert in proptest::prelude::any::<bool>(),
+            seed in proptest::prelude::any::<u32>(),
+        ) {
+            let val = |x: u32, y: u32, c: u32| ((x * 31 + y * 57 + c * 101 + seed) % 256) as u8;
+            let rgba = RgbaImage::from_fn(w as u32, h as u32, |x, y| {
+                image::Rgba([val(x, y, 0), val(x, y, 1), val(x, y, 2), val(x, y, 3)])
+            });
+            let rgb = image::DynamicImage::ImageRgba8(rgba.clone()).to_rgb8();
+            let gray = GrayImage::from_fn(w as u32, h as u32, |x, y| Luma([val(x, y, 0)]));
+            for (mut view, colour) in [(rgba.luma_view(), true), (rgb.luma_view(), true), (gray.luma_view(), false)] {
+                view.invert = invert;
+                let got = view.coarse(x0, y0, w, h, f);
+                let (x0, y0) = (x0.min(w), y0.min(h));
+                let (cw, ch) = ((w - x0) / f, (h - y0) / f);
+                proptest::prop_assert_eq!((got.w, got.h), (cw, ch));
+                for by in 0..ch {
+                    for bx in 0..cw {
+                        let mut sum = 0u64;
+                        for y in y0 + by * f..y0 + (by + 1) * f {
+                            for x in x0 + bx * f..x0 + (bx + 1) * f {
+                                let (x, y) = (x as u32, y as u32);
+                                sum += if colour {
+                                    77 * val(x, y, 0) as u64 + 150 * val(x, y, 1) as u64 + 29 * val(x, y, 2) as u64
+                                } else {
+                                    val(x, y, 0) as u64
+                                };
+                            }
+                        }
+                        let area = (f * f) as u64;
+                        let v = if !colour {
+                            (sum + area / 2) / area
+                        } else if f == 1 {
+                            (sum + 128) >> 8
+                        } else {
+                            (sum / area + 128) >> 8
+                        } as u8;
+                        let v = if invert { 255 - v } else { v };
+                        proptest::prop_assert_eq!(got.data[by * cw + bx], v, "block ({}, {})", bx, by);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

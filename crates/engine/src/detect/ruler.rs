@@ -153,8 +153,45 @@ pub fn detect_ruler<I: AsLuma + ?Sized>(
             ),
         });
     }
+    // Columns of one ruler agree on its scale. The scale each column implies (over its longest
+    // span, centred) is compared with the tick-weighted median of all columns; a column more than
+    // 10 % off is not a graduation (e.g. the inner ends of two tick families that happen to line
+    // up, read with the wrong unit) and is dropped when any column agrees.
+    let probe_opts = RulerOptions {
+        span_mm: None,
+        near_markers: None,
+        ..opts.clone()
+    };
+    let probes: Vec<Option<(f64, f64)>> = columns
+        .iter()
+        .map(|c| {
+            measure(c, theta, f, &probe_opts)
+                .ok()
+                .map(|d| (d.mm_per_px, d.ticks as f64))
+        })
+        .collect();
+    let consensus = {
+        let mut v: Vec<(f64, f64)> = probes.iter().flatten().copied().collect();
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let total: f64 = v.iter().map(|x| x.1).sum();
+        let mut acc = 0.0;
+        v.iter()
+            .find(|x| {
+                acc += x.1;
+                acc >= 0.5 * total
+            })
+            .map(|x| x.0)
+    };
+    let agrees = |i: usize| match (probes[i], consensus) {
+        (Some((m, _)), Some(c)) => (m / c - 1.0).abs() <= 0.1,
+        _ => false,
+    };
+    let any_agree = (0..columns.len()).any(agrees);
     let mut best: Option<(f64, Result<RulerDetection, DetectError>)> = None;
-    for col in &columns {
+    for (i, col) in columns.iter().enumerate() {
+        if any_agree && !agrees(i) {
+            continue;
+        }
         let res = measure(col, theta, f, opts);
         let rank = match &res {
             Ok(d) => 1.0 + d.confidence * (d.ticks as f64).sqrt(),
@@ -234,14 +271,36 @@ fn ticks_of(mask: &[bool], work: &Plane, bg: &[u8], max_width: f64) -> Vec<Tick>
 /// one pass over the mask.
 fn directional_runs(mask: &[bool], w: usize, h: usize, theta: f64, min_len: f64) -> Vec<bool> {
     let (dx, dy) = (theta.cos(), theta.sin());
-    let mut out = vec![false; w * h];
     // Step along the major coordinate; the minor one follows the slope.
-    let horizontal = dx.abs() >= dy.abs();
-    let (n_major, n_minor) = if horizontal { (w, h) } else { (h, w) };
-    let slope = if horizontal { dy / dx } else { dx / dy };
-    let steps = (min_len * if horizontal { dx.abs() } else { dy.abs() })
-        .ceil()
-        .max(1.0) as usize;
+    if dx.abs() >= dy.abs() {
+        sheared_runs::<true>(
+            mask,
+            w,
+            h,
+            dy / dx,
+            (min_len * dx.abs()).ceil().max(1.0) as usize,
+        )
+    } else {
+        sheared_runs::<false>(
+            mask,
+            w,
+            h,
+            dx / dy,
+            (min_len * dy.abs()).ceil().max(1.0) as usize,
+        )
+    }
+}
+
+/// [`directional_runs`] along sheared rows (`ROWS`: major coordinate x) or sheared columns.
+fn sheared_runs<const ROWS: bool>(
+    mask: &[bool],
+    w: usize,
+    h: usize,
+    slope: f64,
+    steps: usize,
+) -> Vec<bool> {
+    let mut out = vec![false; w * h];
+    let (n_major, n_minor) = if ROWS { (w, h) } else { (h, w) };
     let offsets: Vec<i64> = (0..n_major)
         .map(|k| (k as f64 * slope).round() as i64)
         .collect();
@@ -249,31 +308,33 @@ fn directional_runs(mask: &[bool], w: usize, h: usize, theta: f64, min_len: f64)
         .iter()
         .fold((0i64, 0i64), |a, &o| (a.0.min(o), a.1.max(o)));
     let idx = |major: usize, minor: usize| {
-        if horizontal {
+        if ROWS {
             minor * w + major
         } else {
             major * w + minor
         }
     };
+    let fill = |out: &mut [bool], r: i64, end: usize, len: usize| {
+        for kk in end - len..end {
+            out[idx(kk, (r + offsets[kk]) as usize)] = true;
+        }
+    };
     for r in -hi..(n_minor as i64 - lo) {
-        let mut start: Option<usize> = None;
-        for k in 0..=n_major {
-            let set = k < n_major && {
-                let m = r + offsets[k];
-                m >= 0 && (m as usize) < n_minor && mask[idx(k, m as usize)]
-            };
-            match (set, start) {
-                (true, None) => start = Some(k),
-                (false, Some(s0)) => {
-                    if k - s0 >= steps {
-                        for kk in s0..k {
-                            out[idx(kk, (r + offsets[kk]) as usize)] = true;
-                        }
-                    }
-                    start = None;
+        let mut run = 0usize;
+        for (k, &o) in offsets.iter().enumerate() {
+            // A negative minor coordinate wraps to a huge usize and fails the bound check.
+            let m = (r + o) as usize;
+            if m < n_minor && mask[idx(k, m)] {
+                run += 1;
+            } else {
+                if run >= steps {
+                    fill(&mut out, r, k, run);
                 }
-                _ => {}
+                run = 0;
             }
+        }
+        if run >= steps {
+            fill(&mut out, r, n_major, run);
         }
     }
     out
@@ -605,7 +666,10 @@ fn index_column(mut ticks: Vec<Tick>, min_ticks: usize, side: f64) -> Option<Col
 }
 
 /// Fewest ticks per index of a graduation column's index range.
-const MIN_INDEX_FILL: f64 = 0.72;
+const MIN_INDEX_FILL: f64 = 0.5;
+/// Largest RMS residual of the ticks from the index → position model, in periods: a real
+/// graduation is far more regular; marks that only happen to line up are not.
+const MAX_FIT_RMS: f64 = 0.08;
 
 /// Index → position model of a graduation.
 #[derive(Debug, Clone, Copy)]
@@ -783,11 +847,21 @@ fn measure(
     };
     let ns: Vec<f64> = col.n.iter().map(|&n| n as f64).collect();
     let raw_u: Vec<f64> = col.ticks.iter().map(|t| t.u).collect();
-    let (_, keep, _) =
+    let (coef0, keep, _) =
         robust_fit(&ns, &raw_u, col.period).ok_or_else(|| no("degenerate graduation"))?;
     let used = keep.iter().filter(|&&k| k).count();
     if used < opts.min_ticks {
         return Err(no("too few ticks fit a regular graduation"));
+    }
+    {
+        let res: Vec<f64> = (0..ns.len())
+            .filter(|&i| keep[i])
+            .map(|i| raw_u[i] - projective_eval(&coef0, ns[i]))
+            .collect();
+        let rms0 = (res.iter().map(|r| r * r).sum::<f64>() / res.len().max(1) as f64).sqrt();
+        if rms0 > MAX_FIT_RMS * col.period {
+            return Err(no("the tick marks are not a regular graduation"));
+        }
     }
     // Finest graduation: half-millimetre when alternate ticks are clearly shorter.
     let lens: Vec<(i64, f64)> = (0..ns.len())
@@ -945,7 +1019,7 @@ fn measure(
     // The placement of a span (whole mm) nearest the target: (start index, on cm lines).
     let place = |span_mm: u32| -> Option<(i64, bool)> {
         let span_units = span_mm as i64 * per_mm;
-        let on_cm = has_cm && span_mm % 10 == 0;
+        let on_cm = has_cm && span_mm.is_multiple_of(10);
         let allowed = |n: i64| {
             if on_cm {
                 (n - cm_res).rem_euclid(modulus) == 0

@@ -514,7 +514,7 @@ fn draw_ruler(c: &mut Canvas, rng: &mut ChaCha8Rng, short: f64) -> SynthRuler {
     let (wf, hf) = (c.w as f64, c.h as f64);
     let width_mm = 16.0;
     let length_mm = 200.0;
-    // Scale so that about 55–70 mm fit the image height.
+    // Scale so that about 55–70 mm fit the image height (7–9 px/mm at 480 px).
     let k = hf / rng.random_range(55.0..70.0);
     let angle = rng.random_range(-4.0f64..4.0).to_radians();
     // Ruler frame: along = up the image, across = to the right.
@@ -522,7 +522,7 @@ fn draw_ruler(c: &mut Canvas, rng: &mut ChaCha8Rng, short: f64) -> SynthRuler {
     let (vx, vy) = (angle.cos(), angle.sin());
     let origin = (
         rng.random_range(0.68..0.74) * wf,
-        hf * rng.random_range(0.85..0.95),
+        hf * rng.random_range(0.96..0.99),
     );
     // Perspective: scale changes by up to ±8 % along the visible part.
     let q = rng.random_range(-0.08..0.08) / (hf / k);
@@ -560,7 +560,8 @@ fn draw_ruler(c: &mut Canvas, rng: &mut ChaCha8Rng, short: f64) -> SynthRuler {
     };
     let start = -5.0;
     c.polygon(&quad(&ruler, start, length_mm, 0.0, width_mm), metal);
-    let tick_w = 0.25 * (short / 480.0).clamp(0.8, 1.5);
+    // Lines 0.25 mm wide, and at least 1.6 px (a thinner line is not resolved by the camera).
+    let tick_w = (0.25 * (short / 480.0).clamp(0.8, 1.5)).max(1.6 / k);
     for mm2 in 0..(2 * length_mm as i64) {
         let s = mm2 as f64 * 0.5;
         let whole = mm2 % 2 == 0;

@@ -25,12 +25,12 @@ Examples:
 
 Per demo photo: decode time (PNG → pixels, EXIF orientation), marker detection, tracking from the
 previous photo's markers, ruler scale; each the median of --repeat runs on one thread; and the
-totals against the decode time: (decode + markers + ruler) / decode for a photo searched in full
-and (decode + tracking + ruler) / decode for one tracked from the previous photo, whose target is
-≤ 2 (detection adds at most the decode time again). Then the error of every marker against truth.json, whether its label is right, the
-mm/px against the verified centimetre lines over the same span, the strains from the detected
-markers, and the error distribution over synthetic photos (markers drawn at known sub-pixel
-positions with blur, noise, uneven light, rotation, perspective and a ruler).";
+totals against the decode time, (decode + marker detection) / decode, (decode + tracking) /
+decode and (decode + marker detection + ruler) / decode, whose target is ≤ 2 (detection adds at
+most the decode time again). Then the error of every marker against truth.json, whether its
+label is right, the mm/px against the verified centimetre lines over the same span, the strains
+from the detected markers, and the error distribution over synthetic photos (markers drawn at
+known sub-pixel positions with blur, noise, uneven light, rotation, perspective and a ruler).";
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
@@ -173,7 +173,7 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
         args.demo_dir.display()
     );
     println!(
-        "{:<28} {:>11} {:>5} {:>9} {:>9} {:>9} {:>9} {:>15} {:>14}",
+        "{:<28} {:>11} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "photo",
         "size",
         "MP",
@@ -181,8 +181,9 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
         "markers",
         "tracking",
         "ruler",
-        "detected/decode",
-        "tracked/decode"
+        "+markers",
+        "+tracked",
+        "+mk+ruler"
     );
     let single = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
@@ -191,7 +192,7 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
     let mut images = Vec::new();
     let mut detections = Vec::new();
     let mut rulers = Vec::new();
-    let mut ratios: Vec<(f64, f64)> = Vec::new();
+    let mut ratios: Vec<[f64; 3]> = Vec::new();
     let marker_opts = MarkerOptions::default();
     for (k, t) in truth.iter().enumerate() {
         let path = args.demo_dir.join(&t.filename);
@@ -236,11 +237,17 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
             })
         });
         let mp = f64::from(image.width()) * f64::from(image.height()) / 1e6;
-        let detected_ratio = (ms(decode) + ms(t_markers) + ms(t_ruler)) / ms(decode);
-        let tracked_ratio = (ms(decode) + ms(t_track) + ms(t_ruler)) / ms(decode);
-        ratios.push((detected_ratio, tracked_ratio));
+        // (decode + work) / decode: the issue's target is ≤ 2 (detection adds at most the decode
+        // time again).
+        let ratio = |work: Duration| (ms(decode) + ms(work)) / ms(decode);
+        let r = [
+            ratio(t_markers),
+            ratio(t_track),
+            ratio(t_markers + t_ruler),
+        ];
+        ratios.push(r);
         println!(
-            "{:<28} {:>11} {:>5.2} {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>15.2} {:>14.2}",
+            "{:<28} {:>11} {:>5.2} {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>8.2}× {:>8.2}× {:>8.2}×",
             t.filename,
             format!("{}×{}", image.width(), image.height()),
             mp,
@@ -248,8 +255,9 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
             ms(t_markers),
             ms(t_track),
             ms(t_ruler),
-            detected_ratio,
-            tracked_ratio,
+            r[0],
+            r[1],
+            r[2],
         );
         if let Some(Err(e)) = &tracked {
             println!("    tracking failed: {e}");
@@ -258,12 +266,17 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
         rulers.push(ruler.ok_or_else(|| anyhow::anyhow!("no run"))?);
         images.push(image);
     }
-    let met = |pick: fn(&(f64, f64)) -> f64| ratios.iter().filter(|r| pick(r) <= 2.0).count();
+    let met = |k: usize| ratios.iter().filter(|r| r[k] <= 2.0).count();
     println!(
-        "target: total ≤ 2.00 × decode (detection adds at most the decode time again): met by {} of {} photos searched in full, {} of {} tracked",
-        met(|r| r.0),
+        "+markers, +tracked, +mk+ruler: (decode + marker detection | tracking | marker detection + ruler) / decode"
+    );
+    println!(
+        "target ≤ 2.00× (detection adds at most the decode time again): marker detection {} of {}, tracking {} of {}, detection with the ruler {} of {} photos",
+        met(0),
         ratios.len(),
-        met(|r| r.1),
+        met(1),
+        ratios.len(),
+        met(2),
         ratios.len()
     );
 

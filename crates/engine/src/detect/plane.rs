@@ -355,18 +355,24 @@ pub(crate) fn local_mean(p: &Plane, r: usize) -> Vec<u8> {
         for x in 0..w {
             prefix[x + 1] = prefix[x] + cols[x] as u64;
         }
+        // Away from the left and right borders every window has the same pixel count: divide
+        // by multiplying with its reciprocal.
+        let n_full = (2 * r + 1) as u64 * rows;
+        let inv_full = 1.0 / n_full as f64;
         let mean_at = |cx: usize| {
             let (x0, x1) = (cx.saturating_sub(r), (cx + r + 1).min(w));
-            let n = (x1 - x0) as u64 * rows;
-            rounded_div(prefix[x1] - prefix[x0], n) as u8
-        };
-        if g == 1 {
-            for (x, o) in row.iter_mut().enumerate() {
-                *o = mean_at(x);
+            let s = prefix[x1] - prefix[x0];
+            if x1 - x0 == 2 * r + 1 {
+                rounded_div_by(s, n_full, inv_full) as u8
+            } else {
+                let n = (x1 - x0) as u64 * rows;
+                rounded_div_by(s, n, 1.0 / n as f64) as u8
             }
-        } else {
-            for bx in (0..w).step_by(g) {
-                row[bx..(bx + g).min(w)].fill(mean_at((bx + g / 2).min(w - 1)));
+        };
+        for (b, chunk) in row.chunks_mut(g).enumerate() {
+            let v = mean_at((b * g + g / 2).min(w - 1));
+            for o in chunk {
+                *o = v;
             }
         }
         for y in by..(by + g).min(h) {
@@ -376,12 +382,20 @@ pub(crate) fn local_mean(p: &Plane, r: usize) -> Vec<u8> {
     out
 }
 
-/// `(s + n/2) / n` in integers (`n > 0`, both below 2⁵³), by a floating-point multiply with the
-/// quotient corrected to the exact one: a 64-bit integer division costs ten times more.
-#[inline]
+/// `(s + n/2) / n` exactly.
+#[cfg(test)]
 fn rounded_div(s: u64, n: u64) -> u64 {
+    rounded_div_by(s, n, 1.0 / n as f64)
+}
+
+/// `(s + n/2) / n` in integers (`n > 0`, both below 2⁵³) given `inv_n` ≈ 1 / `n`: a
+/// floating-point multiply, then the quotient corrected to the exact one (a 64-bit integer
+/// division costs ten times more).
+#[inline]
+fn rounded_div_by(s: u64, n: u64, inv_n: f64) -> u64 {
     let t = s + n / 2;
-    let mut q = (t as f64 / n as f64) as u64;
+    // Through i64: f64 → u64 conversion is a branchy sequence on x86-64, f64 → i64 one instruction.
+    let mut q = (t as f64 * inv_n) as i64 as u64;
     if q * n > t {
         q -= 1;
     } else if (q + 1) * n <= t {

@@ -240,11 +240,7 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
         // (decode + work) / decode: the target is ≤ 2 (detection adds at most the decode
         // time again).
         let ratio = |work: Duration| (ms(decode) + ms(work)) / ms(decode);
-        let r = [
-            ratio(t_markers),
-            ratio(t_track),
-            ratio(t_markers + t_ruler),
-        ];
+        let r = [ratio(t_markers), ratio(t_track), ratio(t_markers + t_ruler)];
         ratios.push(r);
         println!(
             "{:<28} {:>11} {:>5.2} {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>8.2}× {:>8.2}× {:>8.2}×",

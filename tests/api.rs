@@ -432,18 +432,13 @@ fn import_round_trips(server: &TestServer, project: i64) {
         .get(&format!("/api/projects/{project}/export/project.json"))
         .text()
         .unwrap();
-    let form = demo_files().into_iter().fold(
+    let form = with_files(
         reqwest::blocking::multipart::Form::new().part(
             "project",
             reqwest::blocking::multipart::Part::text(exported.clone())
                 .file_name("demo-project.json"),
         ),
-        |form, (name, bytes)| {
-            form.part(
-                "file",
-                reqwest::blocking::multipart::Part::bytes(bytes).file_name(name),
-            )
-        },
+        &demo_files(),
     );
     let (status, imported) = status_json(server.post_form("/api/import", form));
     assert_eq!(status, 201, "{imported}");
@@ -460,19 +455,14 @@ fn import_round_trips(server: &TestServer, project: i64) {
 
     // The Python tool's file, with a name field: same analysis as truth.json.
     let python = std::fs::read_to_string(repo_path("testdata/demo/annotations.json")).unwrap();
-    let form = demo_files().into_iter().fold(
+    let form = with_files(
         reqwest::blocking::multipart::Form::new()
             .text("name", "From Python")
             .part(
                 "project",
                 reqwest::blocking::multipart::Part::text(python).file_name("annotations.json"),
             ),
-        |form, (name, bytes)| {
-            form.part(
-                "file",
-                reqwest::blocking::multipart::Part::bytes(bytes).file_name(name),
-            )
-        },
+        &demo_files(),
     );
     let (status, imported) = status_json(server.post_form("/api/import", form));
     assert_eq!(status, 201, "{imported}");

@@ -30,6 +30,18 @@ const PHOTOS: [&str; 4] = [
     "testdata/demo/deformation-30mm-force.png",
 ];
 
+/// Runs the command and checks that it exited 0 (showing its stderr when not).
+fn succeeds(cmd: &mut Command) -> std::process::Output {
+    let output = cmd.output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 fn truth() -> Value {
     serde_json::from_str(&std::fs::read_to_string(repo_path("testdata/demo/truth.json")).unwrap())
         .unwrap()
@@ -93,16 +105,10 @@ fn detect_cli_demo_photos_then_analyze() {
     }
 
     // analyze reads it, and the strains are those of truth.json to 0.01.
-    let output = strain_seer()
-        .args(["analyze", "--format", "json"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = succeeds(
+        strain_seer()
+            .args(["analyze", "--format", "json"])
+            .arg(&out),
     );
     let analysis: Value = serde_json::from_slice(&output.stdout).unwrap();
     let rows = analysis["rows"].as_array().unwrap();
@@ -126,18 +132,12 @@ fn detect_cli_demo_photos_then_analyze() {
 
 #[test]
 fn detect_cli_project_format_has_confidences_and_checksums() {
-    let output = strain_seer()
-        .arg("detect")
-        .args(&PHOTOS[..2])
-        .args(["--format", "project", "--scale-length", "30"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = succeeds(strain_seer().arg("detect").args(&PHOTOS[..2]).args([
+        "--format",
+        "project",
+        "--scale-length",
+        "30",
+    ]));
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["format"], "strain-seer-project");
     assert_eq!(json["scale_length"].as_f64(), Some(30.0));
@@ -176,18 +176,12 @@ fn detect_cli_failures_name_the_photo() {
     assert!(output.stdout.is_empty());
 
     // With --allow-partial the file is written and the blank photo is incomplete.
-    let output = strain_seer()
-        .arg("detect")
-        .arg(PHOTOS[0])
-        .arg(&blank)
-        .arg("--allow-partial")
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = succeeds(
+        strain_seer()
+            .arg("detect")
+            .arg(PHOTOS[0])
+            .arg(&blank)
+            .arg("--allow-partial"),
     );
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["files_data"]["img0"]["status"][1], "Complete");

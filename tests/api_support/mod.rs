@@ -154,14 +154,17 @@ impl Drop for TestServer {
 
 /// A multipart form with each file in a field `file`.
 pub fn form(files: &[(&str, Vec<u8>)]) -> multipart::Form {
-    files
-        .iter()
-        .fold(multipart::Form::new(), |form, (name, bytes)| {
-            form.part(
-                "file",
-                multipart::Part::bytes(bytes.clone()).file_name((*name).to_owned()),
-            )
-        })
+    with_files(multipart::Form::new(), files)
+}
+
+/// `form` followed by each file in a field `file`.
+pub fn with_files(form: multipart::Form, files: &[(&str, Vec<u8>)]) -> multipart::Form {
+    files.iter().fold(form, |form, (name, bytes)| {
+        form.part(
+            "file",
+            multipart::Part::bytes(bytes.clone()).file_name((*name).to_owned()),
+        )
+    })
 }
 
 /// Status and JSON body of a response.

@@ -175,7 +175,18 @@ pub(crate) fn affine_residual(from: &[Point; 5], to: &[Point; 5]) -> Option<f64>
 
 /// Rotation (radians) and scale of the least-squares similarity mapping `from` onto `to`.
 pub(crate) fn similarity(from: &[Point; 5], to: &[Point; 5]) -> Option<(f64, f64)> {
-    let n = 5.0;
+    let [zr, zi, _, _] = fit_similarity(from, to)?;
+    let scale = zr.hypot(zi);
+    (scale > 1e-9 && scale.is_finite()).then(|| (zi.atan2(zr), scale))
+}
+
+/// Least-squares similarity `to ≈ s R from + t` on matching points: returns (a, b, tx, ty) with
+/// x' = a x − b y + tx, y' = b x + a y + ty.
+pub(crate) fn fit_similarity(from: &[Point], to: &[Point]) -> Option<[f64; 4]> {
+    let n = from.len() as f64;
+    if from.len() < 2 || from.len() != to.len() {
+        return None;
+    }
     let (fx, fy) = from
         .iter()
         .fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
@@ -186,7 +197,6 @@ pub(crate) fn similarity(from: &[Point; 5], to: &[Point; 5]) -> Option<(f64, f64
     for (f, t) in from.iter().zip(to) {
         let (ax, ay) = (f.x - fx, f.y - fy);
         let (bx, by) = (t.x - tx, t.y - ty);
-        // z = Σ b · conj(a) / Σ |a|²
         re += bx * ax + by * ay;
         im += by * ax - bx * ay;
         norm += ax * ax + ay * ay;
@@ -194,9 +204,8 @@ pub(crate) fn similarity(from: &[Point; 5], to: &[Point; 5]) -> Option<(f64, f64
     if norm <= 1e-12 {
         return None;
     }
-    let (zr, zi) = (re / norm, im / norm);
-    let scale = zr.hypot(zi);
-    (scale > 1e-9 && scale.is_finite()).then(|| (zi.atan2(zr), scale))
+    let (a, b) = (re / norm, im / norm);
+    Some([a, b, tx - (a * fx - b * fy), ty - (b * fx + a * fy)])
 }
 
 #[derive(Debug, Clone, Copy)]

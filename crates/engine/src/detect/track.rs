@@ -144,34 +144,6 @@ pub(crate) fn track_in_source(
     }
 }
 
-/// Least-squares similarity `to ≈ s R from + t` on matching points: returns (a, b, tx, ty) with
-/// x' = a x − b y + tx, y' = b x + a y + ty.
-fn fit_similarity(from: &[Point], to: &[Point]) -> Option<[f64; 4]> {
-    let n = from.len() as f64;
-    if from.len() < 2 || from.len() != to.len() {
-        return None;
-    }
-    let (fx, fy) = from
-        .iter()
-        .fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
-    let (tx, ty) = to
-        .iter()
-        .fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
-    let (mut re, mut im, mut norm) = (0.0, 0.0, 0.0);
-    for (f, t) in from.iter().zip(to) {
-        let (ax, ay) = (f.x - fx, f.y - fy);
-        let (bx, by) = (t.x - tx, t.y - ty);
-        re += bx * ax + by * ay;
-        im += by * ax - bx * ay;
-        norm += ax * ax + ay * ay;
-    }
-    if norm <= 1e-12 {
-        return None;
-    }
-    let (a, b) = (re / norm, im / norm);
-    Some([a, b, tx - (a * fx - b * fy), ty - (b * fx + a * fy)])
-}
-
 fn apply(t: &[f64; 4], p: Point) -> Point {
     Point::new(
         t[0] * p.x - t[1] * p.y + t[2],
@@ -229,7 +201,7 @@ fn marker_by_marker(
             .iter()
             .filter_map(|&i| got[i].map(|r| r.point))
             .collect();
-        if let Some(t) = fit_similarity(&from, &to) {
+        if let Some(t) = pattern::fit_similarity(&from, &to) {
             let scale = t[0].hypot(t[1]);
             for i in 0..5 {
                 if got[i].is_some() {

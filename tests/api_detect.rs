@@ -176,9 +176,27 @@ fn detects_and_tracks_the_demo_sequence() {
         previous = Some(id);
     }
 
-    // The detected points give the verified strains.
+    // Every photo has a detected ruler model: the analysis corrects the perspective by default.
     let (status, analysis) = status_json(server.get(&format!("/api/projects/{project}/analysis")));
     assert_eq!(status, 200, "{analysis}");
+    assert_eq!(analysis["scale_method"], "rectified");
+    let budget = &analysis["rows"][3]["budget"];
+    assert!(
+        budget["points"]["small"]["xx"].as_f64().unwrap() > 0.0,
+        "{budget}"
+    );
+    assert!(
+        budget["scale_model"]["small"]["xx"].as_f64().unwrap() > 0.0,
+        "{budget}"
+    );
+
+    // With the span of the detected scale points, the detected points give the verified
+    // strains (truth.json uses the verified span of the same 40 mm).
+    let (status, analysis) = status_json(server.get(&format!(
+        "/api/projects/{project}/analysis?scale_method=span"
+    )));
+    assert_eq!(status, 200, "{analysis}");
+    assert_eq!(analysis["scale_method"], "span");
     for (row, expected) in analysis["rows"].as_array().unwrap().iter().zip(&truth) {
         for (got, want) in [
             (

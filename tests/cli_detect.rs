@@ -58,7 +58,7 @@ fn detect_cli_demo_photos_then_analyze() {
     let output = strain_seer()
         .arg("detect")
         .args(PHOTOS)
-        .arg("--out")
+        .args(["--format", "python", "--out"])
         .arg(&out)
         .output()
         .unwrap();
@@ -181,7 +181,7 @@ fn detect_cli_failures_name_the_photo() {
             .arg("detect")
             .arg(PHOTOS[0])
             .arg(&blank)
-            .arg("--allow-partial"),
+            .args(["--allow-partial", "--format", "python"]),
     );
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["files_data"]["img0"]["status"][1], "Complete");
@@ -203,4 +203,121 @@ fn detect_cli_failures_name_the_photo() {
         .unwrap();
     assert_ne!(output.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&output.stderr).contains("does-not-exist.png"));
+}
+
+/// Issue 9's check as a new user would run it: `detect` with four different scale lengths, then
+/// `analyze`: the strains do not depend on the span (the default project file keeps each
+/// photo's ruler model, and the analysis reads the scale from it at the markers, perspective
+/// corrected).
+#[test]
+fn regression_detect_scale_length_does_not_move_the_strain() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut results: Vec<Vec<(f64, f64)>> = Vec::new();
+    for span in ["10", "20", "30", "40"] {
+        let out = dir.path().join(format!("p{span}.json"));
+        succeeds(
+            strain_seer()
+                .arg("detect")
+                .args(PHOTOS)
+                .args(["--scale-length", span, "--out"])
+                .arg(&out),
+        );
+        let project: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_eq!(project["format"], "strain-seer-project");
+        assert!(
+            project["images"][0]["ruler"]["coef"].is_array(),
+            "{project}"
+        );
+        let output = succeeds(
+            strain_seer()
+                .args(["analyze", "--format", "json"])
+                .arg(&out),
+        );
+        let analysis: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(analysis["scale_method"], "rectified");
+        results.push(
+            analysis["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let s = &r["measures"]["small"];
+                    (s["xx"].as_f64().unwrap(), s["yy"].as_f64().unwrap())
+                })
+                .collect(),
+        );
+    }
+    for r in &results[1..] {
+        for (a, b) in r.iter().zip(&results[0]) {
+            assert!(
+                (a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-9,
+                "{a:?} vs {b:?}"
+            );
+        }
+    }
+    // The table says which scale was used and shows the budget.
+    let output = succeeds(
+        strain_seer()
+            .arg("analyze")
+            .arg(dir.path().join("p10.json")),
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("scale: Ruler + perspective correction"),
+        "{table}"
+    );
+    assert!(table.contains("Uncertainty budget"), "{table}");
+}
+
+/// A new --scale-length moves detected scale points with the ruler model instead of relabelling
+/// them (points found 10 mm apart must never become "40 mm").
+#[test]
+fn regression_analyze_scale_length_replaces_detected_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.json");
+    succeeds(
+        strain_seer()
+            .arg("detect")
+            .args(PHOTOS)
+            .args(["--scale-length", "10", "--out"])
+            .arg(&out),
+    );
+    let results = dir.path().join("results");
+    let output = succeeds(
+        strain_seer()
+            .args([
+                "analyze",
+                "--scale-method",
+                "span",
+                "--scale-length",
+                "40",
+                "--out",
+            ])
+            .arg(&results)
+            .arg(&out),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("hand-placed"), "{stderr}");
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(results.join("project.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["scale_length"], 40.0);
+    assert_eq!(saved["scale_method"], "span");
+    let truth = truth();
+    for (image, t) in saved["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(truth["images"].as_array().unwrap())
+    {
+        // 40 mm apart again: within 3 % of the verified 40 mm span in px (perspective moves
+        // the span's position, not its length by much).
+        let (a, b) = (
+            xy(&image["scale_points"][0]["point"]),
+            xy(&image["scale_points"][1]["point"]),
+        );
+        let (s0, s1) = (xy(&t["scale_points"][0]), xy(&t["scale_points"][1]));
+        let rel = (a.0 - b.0).hypot(a.1 - b.1) / (s0.0 - s1.0).hypot(s0.1 - s1.1) - 1.0;
+        assert!(rel.abs() < 0.03, "{}: {rel}", t["filename"]);
+    }
 }

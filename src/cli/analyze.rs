@@ -1,13 +1,15 @@
 //! `strain-seer analyze`: annotation or project JSON → strain table, regressions, exports.
 
+use crate::app::scale::{ScaleAction, ScaleLengthChange, scale_action};
 use crate::cli::BadInput;
 use anyhow::Context;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use strain_seer_engine::{Analysis, Axis, Component, analyze};
-use strain_seer_formats::{FileFormat, Project, plot, tables};
+use strain_seer_engine::scale::FOCAL_35MM_RANGE;
+use strain_seer_engine::{Analysis, Axis, Component, ScaleMethod, analyze};
+use strain_seer_formats::{FileFormat, PointSource, Project, plot, tables};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -91,6 +93,18 @@ pub struct AnalyzeArgs {
     )]
     pub scale_length: Option<f64>,
 
+    /// How pixels become mm: `span` (the two scale points and the scale length), `ruler` (the
+    /// ruler model's scale at the markers), `rectified` (the ruler model and the focal length
+    /// undo the camera's tilt) or `auto` (rectified when every image has a detected ruler
+    /// model, else span) [default: the project's choice, else auto].
+    #[arg(long, value_name = "METHOD", env = "STRAIN_SEER_SCALE_METHOD")]
+    pub scale_method: Option<ScaleMethodArg>,
+
+    /// 35 mm-equivalent focal length of the camera, mm, for the perspective correction
+    /// [default: the photos' EXIF, else 28 mm].
+    #[arg(long, value_name = "MM", env = "STRAIN_SEER_FOCAL_LENGTH")]
+    pub focal_length: Option<f64>,
+
     /// Loading axis for Poisson's ratio [default: the axis whose strain changes most].
     #[arg(
         long,
@@ -119,6 +133,61 @@ pub struct AnalyzeArgs {
     /// What to print on standard output.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Table, env = "STRAIN_SEER_FORMAT")]
     pub format: OutputFormat,
+}
+
+/// `--scale-method`: a method or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScaleMethodArg(pub Option<ScaleMethod>);
+
+impl std::str::FromStr for ScaleMethodArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("auto") {
+            return Ok(ScaleMethodArg(None));
+        }
+        s.parse::<ScaleMethod>()
+            .map(|m| ScaleMethodArg(Some(m)))
+            .map_err(|e| format!("{e} or auto"))
+    }
+}
+
+/// A new `--scale-length` moves detected scale points ([`crate::app::scale`]); returns what it
+/// did.
+fn change_scale_length(project: &mut Project, length: f64) -> ScaleLengthChange {
+    let mut change = ScaleLengthChange {
+        old_length: project.scale_length,
+        new_length: length,
+        ..ScaleLengthChange::default()
+    };
+    for image in &mut project.images {
+        let points: Vec<_> = image.scale_points.iter().map(|p| p.point).collect();
+        let fiducials: Vec<_> = image.fiducials.iter().map(|p| p.point).collect();
+        let detected = image
+            .scale_points
+            .iter()
+            .all(|p| p.source == PointSource::Auto);
+        let action = scale_action(
+            &points,
+            detected,
+            image.ruler.as_ref(),
+            &fiducials,
+            project.scale_length,
+            length,
+        );
+        change.record(None, &image.filename, &action);
+        match action {
+            ScaleAction::Replace(new) => {
+                for (p, q) in image.scale_points.iter_mut().zip(new) {
+                    p.point = q;
+                }
+            }
+            ScaleAction::Remove(_) => image.scale_points.clear(),
+            ScaleAction::Keep | ScaleAction::Manual => {}
+        }
+    }
+    project.scale_length = length;
+    change
 }
 
 /// Reads the input file; a missing, unreadable-as-text or directory path is bad input.
@@ -191,7 +260,22 @@ fn apply_overrides(project: &mut Project, args: &AnalyzeArgs, file: &Path) -> Re
                 "--scale-length must be a finite number of mm greater than 0, got {length}"
             )));
         }
-        project.scale_length = length;
+        for warning in change_scale_length(project, length).warnings() {
+            eprintln!("strain-seer: warning: {warning}");
+        }
+    }
+    if let Some(method) = args.scale_method {
+        project.scale_method = method.0;
+    }
+    if let Some(focal) = args.focal_length {
+        if !FOCAL_35MM_RANGE.contains(&focal) {
+            return Err(BadInput(format!(
+                "--focal-length must be a 35 mm-equivalent focal length between {} and {} mm, got {focal}",
+                FOCAL_35MM_RANGE.start(),
+                FOCAL_35MM_RANGE.end()
+            )));
+        }
+        project.focal_35mm = Some(focal);
     }
     if let Some(sigma) = args.sigma_px {
         if !(sigma.is_finite() && sigma >= 0.0) {
@@ -388,9 +472,10 @@ fn render_table(analysis: &Analysis, project: &Project, file: &str, format: File
     let _ = writeln!(out, "Strain Seer analysis of '{file}' ({})", format.name());
     let _ = writeln!(
         out,
-        "{} of {} images analysed · scale length {} mm · σ = {} px · reference: {} ({reference_how})",
+        "{} of {} images analysed · scale: {} · scale length {} mm · σ = {} px · reference: {} ({reference_how})",
         analysis.rows.len(),
         analysis.rows.len() + analysis.excluded.len(),
+        analysis.scale_method.label(),
         analysis.scale_length,
         analysis.sigma_px,
         analysis.reference_name
@@ -434,6 +519,37 @@ fn render_table(analysis: &Analysis, project: &Project, file: &str, format: File
                 with_sd(m.small.yy, u.small.yy, 6),
                 with_sd(m.small.xy, u.small.xy, 6),
                 format!("{:.4}", m.residual_mm),
+            ]
+        })
+        .collect();
+    aligned(&mut out, &header, &[1], &rows);
+
+    let _ = writeln!(
+        out,
+        "\nUncertainty budget of εxx / εyy (standard uncertainties; see docs/strain.md)"
+    );
+    let header = [
+        "#",
+        "image",
+        "points",
+        "scale model",
+        "scale variation",
+        "combined",
+    ];
+    let pair = |a: f64, b: f64| format!("{a:.4} / {b:.4}");
+    let rows: Vec<Vec<String>> = analysis
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let b = &row.budget;
+            vec![
+                (i + 1).to_string(),
+                row.name.clone(),
+                pair(b.points.small.xx, b.points.small.yy),
+                pair(b.scale_model.small.xx, b.scale_model.small.yy),
+                pair(b.scale_variation.small.xx, b.scale_variation.small.yy),
+                pair(row.uncertainty.small.xx, row.uncertainty.small.yy),
             ]
         })
         .collect();

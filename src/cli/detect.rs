@@ -1,6 +1,7 @@
 //! `strain-seer detect`: find the five markers and the ruler scale in photos and write an
 //! annotation file that `strain-seer analyze` reads.
 
+use crate::app::{round_point, round3};
 use crate::cli::BadInput;
 use anyhow::Context;
 use image::{DynamicImage, ImageDecoder, ImageReader};
@@ -20,8 +21,8 @@ use strain_seer_formats::{
 
 const AFTER_HELP: &str = "\
 Examples:
-  strain-seer detect photos/*.png --out annotations.json
-  strain-seer detect photos/*.jpg --out project.json --format project
+  strain-seer detect photos/*.png --out project.json
+  strain-seer detect photos/*.jpg --out annotations.json --format python
   strain-seer detect photos/*.png --scale-length 30 --out annotations.json
   strain-seer detect photos/*.png --no-ruler --allow-partial > annotations.json
 
@@ -72,8 +73,10 @@ pub struct DetectArgs {
     #[arg(long, value_name = "MM", env = "STRAIN_SEER_SCALE_LENGTH")]
     pub scale_length: Option<u32>,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = DetectFormat::Python, env = "STRAIN_SEER_DETECT_FORMAT")]
+    /// Output format. The project file keeps each photo's ruler model, which the ruler-model
+    /// and perspective-corrected scales of `analyze` need; the Python file has only the two
+    /// scale points (the span scale).
+    #[arg(long, value_enum, default_value_t = DetectFormat::Project, env = "STRAIN_SEER_DETECT_FORMAT")]
     pub format: DetectFormat,
 
     /// Do not look for a ruler (scale points are then left to be placed by hand).
@@ -280,11 +283,22 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
                         .iter()
                         .map(|&p| AnnotatedPoint::auto(round_point(p), Some(round3(r.confidence))))
                         .collect();
+                    image.ruler = Some(r.model);
                     let _ = write!(
                         summary,
                         "; ruler {:.5} mm/px over {} mm (confidence {:.2})",
                         r.mm_per_px, r.span_mm, r.confidence
                     );
+                    if let Ok(m) = &markers[i] {
+                        let fiducials = m.fiducials;
+                        let _ = write!(
+                            summary,
+                            ", {:.5} mm/px at the markers ({} lines, RMS {:.2} px)",
+                            r.model.scale_at_markers(&fiducials).1,
+                            r.model.ticks,
+                            r.model.rms_px
+                        );
+                    }
                 }
                 Err(e) => {
                     let _ = write!(summary, "; ruler NOT FOUND ({e})");
@@ -328,16 +342,6 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Confidences and coordinates are written with 3 decimals (a thousandth of a pixel is far
-/// below the detection's accuracy).
-fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
-}
-
-fn round_point(p: strain_seer_engine::Point) -> strain_seer_engine::Point {
-    strain_seer_engine::Point::new(round3(p.x), round3(p.y))
 }
 
 #[cfg(test)]

@@ -17,7 +17,8 @@ pub mod blobs;
 pub mod filename;
 pub mod schema;
 
-use crate::engine::{ImageStatus, Point};
+use crate::engine::scale::FOCAL_35MM_RANGE;
+use crate::engine::{ImageStatus, Point, RulerModel, ScaleMethod};
 use blobs::{ImageError, ImageInfo, TempFile};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
@@ -136,6 +137,11 @@ pub struct Project {
     pub scale_length: f64,
     pub reference_image: Option<i64>,
     pub sigma_px: f64,
+    /// How pixels become mm; `None` = chosen from the annotations (ruler + perspective when every
+    /// complete image has a detected ruler, else the span of the scale points).
+    pub scale_method: Option<ScaleMethod>,
+    /// 35 mm-equivalent focal length for the perspective correction, mm; `None` = the default.
+    pub focal_35mm: Option<f64>,
     pub created_at: i64,
     pub updated_at: i64,
     pub image_count: u64,
@@ -162,6 +168,9 @@ pub struct ImageRecord {
     pub fiducial_meta: Vec<PointMeta>,
     pub scale_meta: Vec<PointMeta>,
     pub deformation_distance: Option<f64>,
+    /// The ruler model of the last ruler detection; dropped when the scale points are moved by
+    /// hand.
+    pub ruler: Option<RulerModel>,
 }
 
 /// What the analysis needs of an image: its points and distance, nothing else.
@@ -174,6 +183,9 @@ pub struct ImagePoints {
     pub fiducials: Vec<Point>,
     pub scale: Vec<Point>,
     pub deformation_distance: Option<f64>,
+    pub ruler: Option<RulerModel>,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// Changes to a project; `None` leaves a field as it is.
@@ -184,6 +196,10 @@ pub struct ProjectPatch {
     /// `Some(None)` clears the choice (back to the automatic reference).
     pub reference_image: Option<Option<i64>>,
     pub sigma_px: Option<f64>,
+    /// `Some(None)` = back to the automatic choice.
+    pub scale_method: Option<Option<ScaleMethod>>,
+    /// `Some(None)` = back to the default.
+    pub focal_35mm: Option<Option<f64>>,
 }
 
 /// Changes to an image; `None` leaves a field as it is.
@@ -199,6 +215,9 @@ pub struct ImagePatch {
     pub deformation_distance: Option<Option<f64>>,
     /// New 0-based position; the other images move to keep the order contiguous.
     pub order: Option<i64>,
+    /// `Some(model)` with detected scale points. Without it, scale points that change drop the
+    /// stored model: points moved by hand no longer show it.
+    pub ruler: Option<Option<RulerModel>>,
 }
 
 /// Points, provenance and distance of an image being created (upload or import).
@@ -210,6 +229,7 @@ pub struct Annotation {
     pub fiducial_meta: Vec<PointMeta>,
     pub scale_meta: Vec<PointMeta>,
     pub deformation_distance: Option<f64>,
+    pub ruler: Option<RulerModel>,
 }
 
 /// An image file checked and ready to be stored (see [`Store::stage_image`]).
@@ -237,6 +257,8 @@ pub struct NewProject {
     pub sigma_px: f64,
     /// Index into the new images of the chosen reference.
     pub reference: Option<usize>,
+    pub scale_method: Option<ScaleMethod>,
+    pub focal_35mm: Option<f64>,
 }
 
 /// The storage of one data directory.
@@ -319,6 +341,19 @@ pub fn validate_sigma(value: f64) -> Result<f64> {
     } else {
         Err(StoreError::Invalid(format!(
             "sigma_px must be a finite number of pixels, 0 or more, got {value}"
+        )))
+    }
+}
+
+/// A 35 mm-equivalent focal length the perspective correction accepts, mm.
+pub fn validate_focal(value: f64) -> Result<f64> {
+    if FOCAL_35MM_RANGE.contains(&value) {
+        Ok(value)
+    } else {
+        Err(StoreError::Invalid(format!(
+            "focal_35mm must be a 35 mm-equivalent focal length between {} and {} mm, got {value}",
+            FOCAL_35MM_RANGE.start(),
+            FOCAL_35MM_RANGE.end()
         )))
     }
 }
@@ -418,15 +453,31 @@ fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-const PROJECT_COLUMNS: &str =
-    "p.id, p.name, p.scale_length, p.reference_image, p.sigma_px, p.created_at, p.updated_at";
+/// The `ruler` column: NULL or a valid model.
+fn ruler_from_column(text: Option<&str>) -> Result<Option<RulerModel>> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let model: RulerModel = from_json(text)?;
+    if model.is_valid() {
+        Ok(Some(model))
+    } else {
+        Err(StoreError::Corrupt(
+            "a stored ruler model is not valid".into(),
+        ))
+    }
+}
+
+const PROJECT_COLUMNS: &str = "p.id, p.name, p.scale_length, p.reference_image, p.sigma_px, p.created_at, p.updated_at, \
+     p.scale_method, p.focal_35mm";
 
 const IMAGE_COLUMNS: &str = "i.id, i.project_id, i.filename, i.ord, b.width, b.height, i.sha256, b.content_type, \
-     i.status, i.fiducials, i.scale, i.fiducial_meta, i.scale_meta, i.deformation_distance";
+     i.status, i.fiducials, i.scale, i.fiducial_meta, i.scale_meta, i.deformation_distance, i.ruler";
 
 type RawImage = (
     (i64, i64, String, i64, u32, u32, String),
     (String, String, String, String, String, String, Option<f64>),
+    Option<String>,
 );
 
 fn raw_image(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawImage> {
@@ -449,6 +500,7 @@ fn raw_image(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawImage> {
             row.get(12)?,
             row.get(13)?,
         ),
+        row.get(14)?,
     ))
 }
 
@@ -456,6 +508,7 @@ fn image_from_raw(raw: RawImage) -> Result<ImageRecord> {
     let (
         (id, project_id, filename, order, width, height, sha256),
         (content_type, status, fid, scale, fmeta, smeta, d),
+        ruler,
     ) = raw;
     Ok(ImageRecord {
         id,
@@ -472,6 +525,7 @@ fn image_from_raw(raw: RawImage) -> Result<ImageRecord> {
         fiducial_meta: from_json(&fmeta)?,
         scale_meta: from_json(&smeta)?,
         deformation_distance: d,
+        ruler: ruler_from_column(ruler.as_deref())?,
     })
 }
 
@@ -484,6 +538,10 @@ fn project_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Project> {
         sigma_px: row.get(4)?,
         created_at: row.get(5)?,
         updated_at: row.get(6)?,
+        scale_method: row
+            .get::<_, Option<String>>(7)?
+            .and_then(|m| m.parse().ok()),
+        focal_35mm: row.get(8)?,
         image_count: 0,
         complete_count: 0,
         status_counts: StatusCounts::default(),
@@ -686,10 +744,10 @@ impl Store {
             let rows = stmt.query_map([], |row| {
                 let mut project = project_from_row(row)?;
                 project.status_counts = StatusCounts {
-                    complete: row.get(7)?,
-                    incomplete: row.get(8)?,
-                    missing_distance: row.get(9)?,
-                    missing: row.get(10)?,
+                    complete: row.get(9)?,
+                    incomplete: row.get(10)?,
+                    missing_distance: row.get(11)?,
+                    missing: row.get(12)?,
                 };
                 let c = project.status_counts;
                 project.image_count = c.complete + c.incomplete + c.missing_distance + c.missing;
@@ -705,11 +763,26 @@ impl Store {
         self.with_conn(|conn| load_project(conn, id))
     }
 
-    /// Change a project's name, scale length, reference image or σ.
+    /// Change a project's name, scale length, reference image, σ, scale method or focal length.
     pub fn update_project(&self, id: i64, patch: ProjectPatch) -> Result<Project> {
+        self.update_project_with_images(id, patch, Vec::new())
+    }
+
+    /// [`Store::update_project`] and edits of some of its images in one transaction (a scale
+    /// length change and the scale points it moves).
+    pub fn update_project_with_images(
+        &self,
+        id: i64,
+        patch: ProjectPatch,
+        images: Vec<(i64, ImagePatch)>,
+    ) -> Result<Project> {
         let name = patch.name.as_deref().map(validate_name).transpose()?;
         let scale_length = patch.scale_length.map(validate_scale_length).transpose()?;
         let sigma = patch.sigma_px.map(validate_sigma).transpose()?;
+        let focal = patch
+            .focal_35mm
+            .map(|f| f.map(validate_focal).transpose())
+            .transpose()?;
         self.with_conn(|conn| {
             let tx = conn.transaction()?;
             ensure_project(&tx, id)?;
@@ -731,6 +804,18 @@ impl Store {
                     params![id, value],
                 )?;
             }
+            if let Some(method) = patch.scale_method {
+                tx.execute(
+                    "UPDATE projects SET scale_method = ?2 WHERE id = ?1",
+                    params![id, method.map(ScaleMethod::key)],
+                )?;
+            }
+            if let Some(focal) = focal {
+                tx.execute(
+                    "UPDATE projects SET focal_35mm = ?2 WHERE id = ?1",
+                    params![id, focal],
+                )?;
+            }
             if let Some(reference) = patch.reference_image {
                 if let Some(image_id) = reference {
                     let belongs: bool = tx.query_row(
@@ -749,7 +834,11 @@ impl Store {
                     params![id, reference],
                 )?;
             }
-            touch_project(&tx, id, now())?;
+            let at = now();
+            for (image_id, image_patch) in images {
+                apply_image_patch(&tx, id, image_id, image_patch, at)?;
+            }
+            touch_project(&tx, id, at)?;
             let project = load_project(&tx, id)?;
             tx.commit()?;
             Ok(project)
@@ -844,8 +933,9 @@ impl Store {
             let project = load_project(&tx, project_id)?;
             let images = {
                 let mut stmt = tx.prepare_cached(
-                    "SELECT id, filename, ord, status, fiducials, scale, deformation_distance FROM images \
-                     WHERE project_id = ?1 ORDER BY ord, id",
+                    "SELECT i.id, i.filename, i.ord, i.status, i.fiducials, i.scale, i.deformation_distance, \
+                     i.ruler, b.width, b.height FROM images i CROSS JOIN blobs b ON b.sha256 = i.sha256 \
+                     WHERE i.project_id = ?1 ORDER BY i.ord, i.id",
                 )?;
                 let rows = stmt.query_map([project_id], |row| {
                     Ok((
@@ -856,10 +946,24 @@ impl Store {
                         row.get::<_, String>(4)?,
                         row.get::<_, String>(5)?,
                         row.get::<_, Option<f64>>(6)?,
+                        (
+                            row.get::<_, Option<String>>(7)?,
+                            row.get::<_, u32>(8)?,
+                            row.get::<_, u32>(9)?,
+                        ),
                     ))
                 })?;
                 rows.map(|row| {
-                    let (id, filename, order, status, fiducials, scale, deformation_distance) = row?;
+                    let (
+                        id,
+                        filename,
+                        order,
+                        status,
+                        fiducials,
+                        scale,
+                        deformation_distance,
+                        (ruler, width, height),
+                    ) = row?;
                     Ok(ImagePoints {
                         id,
                         filename,
@@ -868,6 +972,9 @@ impl Store {
                         fiducials: from_json(&fiducials)?,
                         scale: from_json(&scale)?,
                         deformation_distance,
+                        ruler: ruler_from_column(ruler.as_deref())?,
+                        width,
+                        height,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?
@@ -1009,10 +1116,13 @@ impl Store {
         let name = validate_name(&project.name)?;
         let scale_length = validate_scale_length(project.scale_length)?;
         let sigma = validate_sigma(project.sigma_px)?;
+        let focal = project.focal_35mm.map(validate_focal).transpose()?;
+        let method = project.scale_method.map(ScaleMethod::key);
         self.insert(staged, |tx, infos, at| {
             tx.execute(
-                "INSERT INTO projects (name, scale_length, sigma_px, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-                params![name, scale_length, sigma, at],
+                "INSERT INTO projects (name, scale_length, sigma_px, created_at, updated_at, scale_method, focal_35mm) \
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
+                params![name, scale_length, sigma, at, method, focal],
             )?;
             let project_id = tx.last_insert_rowid();
             let ids = insert_images(tx, project_id, infos, images, max_images)?;
@@ -1106,50 +1216,8 @@ impl Store {
     ) -> Result<(ImageRecord, Project)> {
         self.with_conn(|conn| {
             let tx = conn.transaction()?;
-            let old = load_image(&tx, project_id, image_id)?;
-            let fiducials = match patch.fiducials {
-                Some(points) => {
-                    validate_points("fiducial", &points, MAX_FIDUCIALS, old.width, old.height)?;
-                    points
-                }
-                None => old.fiducials.clone(),
-            };
-            let scale = match patch.scale {
-                Some(points) => {
-                    validate_points("scale", &points, MAX_SCALE_POINTS, old.width, old.height)?;
-                    points
-                }
-                None => old.scale.clone(),
-            };
-            let fiducial_meta = merge_meta(
-                "fiducial",
-                &fiducials,
-                patch.fiducial_meta,
-                &old.fiducials,
-                &old.fiducial_meta,
-            )?;
-            let scale_meta = merge_meta("scale", &scale, patch.scale_meta, &old.scale, &old.scale_meta)?;
-            let distance = patch.deformation_distance.unwrap_or(old.deformation_distance);
-            validate_distance(distance)?;
-            let status = image_status(fiducials.len(), scale.len(), distance);
             let at = now();
-            tx.prepare_cached(
-                "UPDATE images SET fiducials = ?2, scale = ?3, fiducial_meta = ?4, scale_meta = ?5, \
-                 deformation_distance = ?6, status = ?7, updated_at = ?8 WHERE id = ?1",
-            )?
-            .execute(params![
-                image_id,
-                to_json(&fiducials)?,
-                to_json(&scale)?,
-                to_json(&fiducial_meta)?,
-                to_json(&scale_meta)?,
-                distance,
-                status.label(),
-                at
-            ])?;
-            if let Some(order) = patch.order {
-                move_image(&tx, project_id, image_id, old.order, order)?;
-            }
+            apply_image_patch(&tx, project_id, image_id, patch, at)?;
             touch_project(&tx, project_id, at)?;
             let image = load_image(&tx, project_id, image_id)?;
             let project = load_project(&tx, project_id)?;
@@ -1237,8 +1305,8 @@ fn insert_images(
     let mut ids = Vec::with_capacity(images.len());
     let mut stmt = tx.prepare_cached(
         "INSERT INTO images (project_id, sha256, filename, ord, fiducials, scale, fiducial_meta, scale_meta, \
-         deformation_distance, status, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+         deformation_distance, status, created_at, updated_at, ruler) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
     )?;
     for (n, image) in images.iter().enumerate() {
         let info = infos.get(image.staged).ok_or_else(|| {
@@ -1283,7 +1351,11 @@ fn insert_images(
             to_json(&scale_meta)?,
             a.deformation_distance,
             status.label(),
-            at
+            at,
+            a.ruler
+                .filter(RulerModel::is_valid)
+                .map(|r| to_json(&r))
+                .transpose()?
         ])?;
         ids.push(tx.last_insert_rowid());
         taken.insert(filename);
@@ -1313,6 +1385,81 @@ fn non_empty(meta: &[PointMeta]) -> Option<Vec<PointMeta>> {
     } else {
         Some(meta.to_vec())
     }
+}
+
+/// Apply one image edit inside a transaction (see [`Store::update_image`]).
+fn apply_image_patch(
+    tx: &Transaction<'_>,
+    project_id: i64,
+    image_id: i64,
+    patch: ImagePatch,
+    at: i64,
+) -> Result<()> {
+    let old = load_image(tx, project_id, image_id)?;
+    let fiducials = match patch.fiducials {
+        Some(points) => {
+            validate_points("fiducial", &points, MAX_FIDUCIALS, old.width, old.height)?;
+            points
+        }
+        None => old.fiducials.clone(),
+    };
+    let scale = match patch.scale {
+        Some(points) => {
+            validate_points("scale", &points, MAX_SCALE_POINTS, old.width, old.height)?;
+            points
+        }
+        None => old.scale.clone(),
+    };
+    let fiducial_meta = merge_meta(
+        "fiducial",
+        &fiducials,
+        patch.fiducial_meta,
+        &old.fiducials,
+        &old.fiducial_meta,
+    )?;
+    let scale_meta = merge_meta(
+        "scale",
+        &scale,
+        patch.scale_meta,
+        &old.scale,
+        &old.scale_meta,
+    )?;
+    let distance = patch
+        .deformation_distance
+        .unwrap_or(old.deformation_distance);
+    validate_distance(distance)?;
+    let status = image_status(fiducials.len(), scale.len(), distance);
+    // The model goes with the scale points it placed: a new model comes with them; scale
+    // points that change without one were moved by hand and no longer show it.
+    let ruler = match patch.ruler {
+        Some(model) => model,
+        None if scale != old.scale => None,
+        None => old.ruler,
+    };
+    if ruler.is_some_and(|r| !r.is_valid()) {
+        return Err(StoreError::Invalid(
+            "ruler: the ruler model is not valid".into(),
+        ));
+    }
+    tx.prepare_cached(
+        "UPDATE images SET fiducials = ?2, scale = ?3, fiducial_meta = ?4, scale_meta = ?5, \
+             deformation_distance = ?6, status = ?7, updated_at = ?8, ruler = ?9 WHERE id = ?1",
+    )?
+    .execute(params![
+        image_id,
+        to_json(&fiducials)?,
+        to_json(&scale)?,
+        to_json(&fiducial_meta)?,
+        to_json(&scale_meta)?,
+        distance,
+        status.label(),
+        at,
+        ruler.map(|r| to_json(&r)).transpose()?
+    ])?;
+    if let Some(order) = patch.order {
+        move_image(tx, project_id, image_id, old.order, order)?;
+    }
+    Ok(())
 }
 
 /// Move an image from position `from` to `to`, shifting the images in between by one.

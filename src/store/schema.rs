@@ -50,6 +50,13 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX images_by_sha ON images(sha256);
     CREATE INDEX projects_by_reference ON projects(reference_image);
     "#,
+    // 2: the scale model. `scale_method` NULL = chosen from the annotations; `focal_35mm` NULL =
+    // the photos' EXIF or the default; `ruler` = the detector's ruler model (JSON) or NULL.
+    r#"
+    ALTER TABLE projects ADD COLUMN scale_method TEXT;
+    ALTER TABLE projects ADD COLUMN focal_35mm REAL;
+    ALTER TABLE images ADD COLUMN ruler TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -4,8 +4,9 @@
 use super::error::{AppError, AppPath, AppQuery};
 use super::{AppState, blocking};
 use crate::engine::{
-    Analysis, AnalysisError, AnalysisOptions, Axis, Component, ComponentRegression, Fiducials,
-    ImageInput, ImageStatus, ScalePoints, StrainMeasures, analyze,
+    Analysis, AnalysisError, AnalysisOptions, Axis, Budget, Component, ComponentRegression,
+    Fiducials, FocalSource, ImageInput, ImageStatus, ScaleMethod, ScalePoints, StrainMeasures,
+    analyze,
 };
 use crate::formats::{self, AnnotatedPoint, ProjectImage};
 use crate::store::{ImagePoints, ImageRecord, PointMeta, Project};
@@ -35,6 +36,8 @@ pub struct AnalysisQuery {
     pub components: Option<String>,
     /// Loading axis for Poisson's ratio, `x` or `y` (default: chosen by the engine).
     pub loading_axis: Option<Axis>,
+    /// Scale method for this request (default: the project's choice).
+    pub scale_method: Option<ScaleMethod>,
 }
 
 /// Parse `eps_xx,eps_yy` into components; unknown keys are a 400 naming them.
@@ -85,6 +88,8 @@ pub fn to_formats_project(project: &Project, images: &[ImageRecord]) -> formats:
         scale_length: project.scale_length,
         reference,
         sigma_px: project.sigma_px,
+        scale_method: project.scale_method,
+        focal_35mm: project.focal_35mm,
         images: images
             .iter()
             .map(|i| ProjectImage {
@@ -97,6 +102,8 @@ pub fn to_formats_project(project: &Project, images: &[ImageRecord]) -> formats:
                 deformation_distance: i.deformation_distance,
                 fiducials: annotated(&i.fiducials, &i.fiducial_meta),
                 scale_points: annotated(&i.scale, &i.scale_meta),
+                ruler: i.ruler,
+                focal_35mm: None,
             })
             .collect(),
     }
@@ -144,6 +151,9 @@ fn engine_input(image: &ImagePoints) -> Result<ImageInput, AppError> {
         scale,
         deformation: image.deformation_distance,
         placed: Some((image.fiducials.len(), image.scale.len())),
+        ruler: image.ruler,
+        size: Some([image.width, image.height]),
+        focal_35mm: None,
     })
 }
 
@@ -175,6 +185,8 @@ pub fn compute(
         sigma_px,
         loading_axis: query.loading_axis,
         components,
+        scale_method: query.scale_method.or(project.scale_method),
+        focal_35mm: project.focal_35mm,
     };
     analyze(&inputs, &options).map_err(|e| analysis_error(&e, images))
 }
@@ -189,6 +201,9 @@ struct RowOut<'a> {
     mm_per_px: f64,
     measures: &'a StrainMeasures,
     uncertainty: &'a StrainMeasures,
+    budget: &'a Budget,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    focal_35mm: Option<(f64, FocalSource)>,
 }
 
 #[derive(Debug, Serialize)]
@@ -216,6 +231,7 @@ struct AnalysisOut<'a> {
     reference_image_id: Option<i64>,
     scale_length: f64,
     sigma_px: f64,
+    scale_method: ScaleMethod,
     row_total: usize,
     row_offset: usize,
     rows: Vec<RowOut<'a>>,
@@ -243,6 +259,7 @@ pub fn analysis_json(
         reference_image_id: ids.get(analysis.reference_name.as_str()).copied(),
         scale_length: analysis.scale_length,
         sigma_px: analysis.sigma_px,
+        scale_method: analysis.scale_method,
         row_total: total,
         row_offset: start,
         rows: analysis.rows[start..end]
@@ -255,6 +272,8 @@ pub fn analysis_json(
                 mm_per_px: row.mm_per_px,
                 measures: &row.measures,
                 uncertainty: &row.uncertainty,
+                budget: &row.budget,
+                focal_35mm: row.focal_35mm,
             })
             .collect(),
         regressions: &analysis.regressions,
@@ -286,6 +305,7 @@ struct AnalysisPageQuery {
     sigma_px: Option<f64>,
     components: Option<String>,
     loading_axis: Option<Axis>,
+    scale_method: Option<ScaleMethod>,
     limit: Option<usize>,
     offset: Option<usize>,
 }
@@ -299,6 +319,7 @@ async fn analysis(
         sigma_px: page.sigma_px,
         components: page.components,
         loading_axis: page.loading_axis,
+        scale_method: page.scale_method,
     };
     let limit = page.limit.unwrap_or(MAX_ROWS);
     if limit > MAX_ROWS {

@@ -12,10 +12,11 @@
 
 use super::error::{AppError, AppJson, AppPath, ErrorKind};
 use super::{AppState, blocking};
+use crate::app::{round_point, round3};
 use crate::engine::detect::{
     self, DetectError, MarkerOptions, MarkerPolarity, RulerOptions, TrackOptions,
 };
-use crate::engine::{Fiducials, Point};
+use crate::engine::{Fiducials, Point, RulerModel};
 use crate::store::blobs::decode_oriented;
 use crate::store::{
     ImagePatch, ImageRecord, MAX_SCALE_POINTS, PointMeta, PointSource, Project, ProjectPatch,
@@ -129,8 +130,16 @@ struct RulerReport {
     scale_length_set: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
+    /// The ruler model's scale where the markers are (independent of the span), mm/px.
+    mm_per_px_at_markers: Option<f64>,
+    /// Graduation lines fitted by the ruler model, and their RMS residual (px).
+    model_ticks: Option<u32>,
+    model_rms_px: Option<f64>,
     #[serde(skip)]
     points: Option<[Point; 2]>,
+    /// The ruler model, saved with the scale points.
+    #[serde(skip)]
+    model: Option<RulerModel>,
     /// Why the span differs from the scale length (when `scale_length_set` is).
     #[serde(skip)]
     fallback_reason: Option<String>,
@@ -148,7 +157,11 @@ impl RulerReport {
             local_to_markers: None,
             scale_length_set: None,
             message: Some(message),
+            mm_per_px_at_markers: None,
+            model_ticks: None,
+            model_rms_px: None,
             points: None,
+            model: None,
             fallback_reason: None,
         }
     }
@@ -198,16 +211,6 @@ fn mm(v: f64) -> String {
 
 fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1e4).round() / 10.0
-}
-
-/// Coordinates and confidences are stored with 3 decimals, as the front end writes them (so a
-/// point it sends back unchanged compares equal and keeps its provenance).
-fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
-}
-
-fn round_point(p: Point) -> Point {
-    Point::new(round3(p.x), round3(p.y))
 }
 
 fn auto_meta(confidence: f64) -> PointMeta {
@@ -398,7 +401,11 @@ fn find_ruler(image: &DynamicImage, plan: &Plan, near: Option<Fiducials>) -> Rul
                 found.span_mm, found.span_mm
             )
         }),
+        mm_per_px_at_markers: near.map(|m| found.model.scale_at_markers(&m).1),
+        model_ticks: Some(found.model.ticks),
+        model_rms_px: Some(round3(found.model.rms_px)),
         points: Some(points),
+        model: Some(found.model),
         fallback_reason,
     }
 }
@@ -566,6 +573,7 @@ async fn detect_image(
             let confidence = report.confidence.unwrap_or(0.0);
             patch.scale = Some(points.to_vec());
             patch.scale_meta = Some(vec![auto_meta(confidence); MAX_SCALE_POINTS]);
+            patch.ruler = Some(report.model);
         }
         let (image, project) = s.update_image(id, image_id, patch)?;
         Ok((image, project, markers, ruler))

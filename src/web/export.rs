@@ -168,6 +168,7 @@ async fn export_plot(
         sigma_px: query.sigma_px,
         components: Some(component.key().to_owned()),
         loading_axis: None,
+        scale_method: None,
     };
     let (bytes, name) = blocking(&state, move |s| {
         let (project, images) = s.project_points(id)?;

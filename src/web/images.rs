@@ -196,6 +196,7 @@ async fn update(
         scale_meta: body.scale_meta.flatten(),
         deformation_distance: body.deformation_distance,
         order: body.order,
+        ruler: None,
     };
     let (image, project) =
         blocking(&state, move |s| Ok(s.update_image(id, image_id, patch)?)).await?;

@@ -172,6 +172,7 @@ async fn import(
                 fiducial_meta,
                 scale_meta,
                 deformation_distance: image.deformation_distance,
+                ruler: image.ruler,
             },
         });
     }
@@ -194,6 +195,8 @@ async fn import(
         scale_length: parsed.scale_length,
         sigma_px: parsed.sigma_px,
         reference,
+        scale_method: parsed.scale_method,
+        focal_35mm: parsed.focal_35mm,
     };
     let max_images = limits.max_images_per_project;
     let body = blocking(&state, move |s| {

@@ -2,7 +2,10 @@
 
 use super::error::{AppError, AppJson, AppPath, AppQuery, double_option};
 use super::{AppState, blocking};
-use crate::store::{ImageRecord, Project, ProjectPatch};
+use crate::app::scale::{ScaleAction, ScaleLengthChange, scale_action};
+use crate::engine::ScaleMethod;
+use crate::formats::PointSource;
+use crate::store::{ImagePatch, ImageRecord, PointMeta, Project, ProjectPatch, Store};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -36,6 +39,22 @@ struct PatchBody {
     reference_image: Option<Option<i64>>,
     #[serde(default)]
     sigma_px: Option<f64>,
+    /// `null` = back to the automatic choice.
+    #[serde(default, deserialize_with = "double_option")]
+    scale_method: Option<Option<ScaleMethod>>,
+    /// `null` = back to the default.
+    #[serde(default, deserialize_with = "double_option")]
+    focal_35mm: Option<Option<f64>>,
+}
+
+/// The answer to a project change: the project, and what a scale-length change did to the
+/// images' scale points.
+#[derive(Debug, Serialize)]
+struct PatchResponse {
+    #[serde(flatten)]
+    project: Project,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scale_change: Option<ScaleLengthChange>,
 }
 
 /// `?limit=&offset=` of a page of images.
@@ -106,16 +125,78 @@ async fn update(
     State(state): State<AppState>,
     AppPath(id): AppPath<i64>,
     AppJson(body): AppJson<PatchBody>,
-) -> Result<AppJson<Project>, AppError> {
+) -> Result<AppJson<PatchResponse>, AppError> {
     let patch = ProjectPatch {
         name: body.name,
         scale_length: body.scale_length,
         reference_image: body.reference_image,
         sigma_px: body.sigma_px,
+        scale_method: body.scale_method,
+        focal_35mm: body.focal_35mm,
     };
-    Ok(AppJson(
-        blocking(&state, move |s| Ok(s.update_project(id, patch)?)).await?,
-    ))
+    let response = blocking(&state, move |s| {
+        let Some(new_length) = patch.scale_length else {
+            return Ok(PatchResponse {
+                project: s.update_project(id, patch)?,
+                scale_change: None,
+            });
+        };
+        let (edits, change) = scale_length_edits(s, id, new_length)?;
+        let project = s.update_project_with_images(id, patch, edits)?;
+        Ok(PatchResponse {
+            project,
+            scale_change: Some(change),
+        })
+    })
+    .await?;
+    Ok(AppJson(response))
+}
+
+/// The image edits a new scale length implies ([`crate::app::scale`]), from the current images.
+fn scale_length_edits(
+    store: &Store,
+    id: i64,
+    new_length: f64,
+) -> Result<(Vec<(i64, ImagePatch)>, ScaleLengthChange), AppError> {
+    let (project, images) = store.project_with_images(id)?;
+    let mut change = ScaleLengthChange {
+        old_length: project.scale_length,
+        new_length,
+        ..ScaleLengthChange::default()
+    };
+    let mut edits = Vec::new();
+    for image in &images {
+        let detected = image.scale_meta.len() == image.scale.len()
+            && image
+                .scale_meta
+                .iter()
+                .all(|m| m.source == PointSource::Auto);
+        let action = scale_action(
+            &image.scale,
+            detected,
+            image.ruler.as_ref(),
+            &image.fiducials,
+            project.scale_length,
+            new_length,
+        );
+        change.record(Some(image.id), &image.filename, &action);
+        let (scale, scale_meta) = match &action {
+            ScaleAction::Keep | ScaleAction::Manual => continue,
+            ScaleAction::Replace(points) => (points.to_vec(), image.scale_meta.clone()),
+            ScaleAction::Remove(_) => (Vec::new(), Vec::<PointMeta>::new()),
+        };
+        edits.push((
+            image.id,
+            ImagePatch {
+                scale: Some(scale),
+                scale_meta: Some(scale_meta),
+                // The model stays: it still describes the ruler.
+                ruler: Some(image.ruler),
+                ..ImagePatch::default()
+            },
+        ));
+    }
+    Ok((edits, change))
 }
 
 async fn remove(

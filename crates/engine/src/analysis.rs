@@ -1,14 +1,18 @@
 //! A project's images → per-image strain table, uncertainties, regressions, Poisson's ratio.
 
+use crate::budget::{Budget, Side, budget};
 use crate::points::{Fiducials, ImageStatus, ScalePoints};
 use crate::regression::{MIN_POINTS, Regression, RegressionError, linregress};
+use crate::scale::{
+    DEFAULT_FOCAL_35MM, FocalSource, ImageScale, RulerModel, ScaleError, ScaleMethod,
+};
 use crate::strain::{Component, Deformation, StrainError, StrainMeasures, deformation_gradient};
-use crate::uncertainty::{Frame, propagate_frames};
+use crate::uncertainty::Frame;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// One image as the engine sees it. Partial annotations are `None` (status says which).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ImageInput {
     pub name: String,
     pub fiducials: Option<Fiducials>,
@@ -17,6 +21,12 @@ pub struct ImageInput {
     pub deformation: Option<f64>,
     /// How many points are placed even when incomplete (for the status); `None` = derive from the Options.
     pub placed: Option<(usize, usize)>,
+    /// The ruler's graduation as fitted by the detector (needed by the ruler-model scales).
+    pub ruler: Option<RulerModel>,
+    /// Width and height of the photo, px (needed by the perspective correction).
+    pub size: Option<[u32; 2]>,
+    /// 35 mm-equivalent focal length from the photo's EXIF, mm.
+    pub focal_35mm: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -38,6 +48,11 @@ pub struct AnalysisOptions {
     pub loading_axis: Option<Axis>,
     /// Components to regress; the default is εxx, εyy, εxy.
     pub components: Vec<Component>,
+    /// How pixels become mm ([`crate::scale`]); `None` = [`auto_scale_method`].
+    pub scale_method: Option<ScaleMethod>,
+    /// 35 mm-equivalent focal length for the perspective correction, mm; `None` = each photo's
+    /// EXIF value, else [`DEFAULT_FOCAL_35MM`].
+    pub focal_35mm: Option<f64>,
 }
 
 impl Default for AnalysisOptions {
@@ -48,6 +63,8 @@ impl Default for AnalysisOptions {
             sigma_px: 1.0,
             loading_axis: None,
             components: Component::DEFAULT.to_vec(),
+            scale_method: None,
+            focal_35mm: None,
         }
     }
 }
@@ -58,10 +75,17 @@ pub struct ImageResult {
     pub index: usize,
     pub name: String,
     pub deformation: f64,
+    /// Local mm/px at the markers under the scale method.
     pub mm_per_px: f64,
     pub measures: StrainMeasures,
-    /// One standard uncertainty per field of `measures`, from `sigma_px`.
+    /// One combined standard uncertainty per field of `measures`: the root sum of squares of
+    /// the three terms of `budget`.
     pub uncertainty: StrainMeasures,
+    /// What each source contributes ([`crate::budget`]).
+    pub budget: Budget,
+    /// 35 mm-equivalent focal length used (perspective correction only), and where it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub focal_35mm: Option<(f64, FocalSource)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,6 +114,7 @@ pub struct Analysis {
     pub reference_name: String,
     pub scale_length: f64,
     pub sigma_px: f64,
+    pub scale_method: ScaleMethod,
     /// One row per complete image, in input order, the reference included.
     pub rows: Vec<ImageResult>,
     pub regressions: Vec<ComponentRegression>,
@@ -121,6 +146,7 @@ pub enum AnalysisErrorKind {
     UnknownReference(String),
     ReferenceIncomplete(ImageStatus),
     Strain(StrainError),
+    Scale(ScaleError),
     Regression {
         component: Component,
         error: RegressionError,
@@ -199,6 +225,7 @@ impl fmt::Display for AnalysisErrorKind {
                  points, 2 scale points and a deformation distance"
             ),
             AnalysisErrorKind::Strain(e) => write!(f, "{e}"),
+            AnalysisErrorKind::Scale(e) => write!(f, "{e}"),
             AnalysisErrorKind::Regression { component, error } => {
                 write!(
                     f,
@@ -239,6 +266,9 @@ impl ImageInput {
             scale: Some(scale),
             deformation: Some(deformation),
             placed: None,
+            ruler: None,
+            size: None,
+            focal_35mm: None,
         }
     }
 
@@ -312,6 +342,7 @@ struct Complete<'a> {
     fiducials: &'a Fiducials,
     scale: &'a ScalePoints,
     deformation: f64,
+    image: &'a ImageInput,
 }
 
 /// Strain of every complete image relative to the reference, its uncertainty, the regression
@@ -358,6 +389,7 @@ pub fn analyze(
                 fiducials,
                 scale,
                 deformation,
+                image,
             }),
             _ => excluded.push((image.name.clone(), image.status())),
         }
@@ -403,24 +435,61 @@ pub fn analyze(
         })
     });
     let reference = &complete[reference_pos];
-    let reference_frame = Frame::new(reference.fiducials, reference.scale, options.scale_length);
+    let method = options
+        .scale_method
+        .unwrap_or_else(|| auto_scale_method(images));
     let strain_error = |name: &str, e: StrainError| AnalysisError::for_image(name, K::Strain(e));
+    let scale_of = |c: &Complete<'_>| -> Result<(ImageScale, Option<(f64, FocalSource)>, Frame), AnalysisError> {
+        let focal = match (options.focal_35mm, c.image.focal_35mm) {
+            (Some(f), _) => (f, FocalSource::User),
+            (None, Some(f)) => (f, FocalSource::Exif),
+            (None, None) => (DEFAULT_FOCAL_35MM, FocalSource::Default),
+        };
+        let scale = ImageScale::new(
+            method,
+            Some((*c.scale, options.scale_length)),
+            c.image.ruler,
+            c.image.size,
+            focal,
+        )
+        .map_err(|e| AnalysisError::for_image(c.name, K::Scale(e)))?;
+        let frame = Frame::from_scale(c.fiducials, &scale)
+            .map_err(|e| AnalysisError::for_image(c.name, K::Scale(e)))?;
+        let used = (method == ScaleMethod::Rectified).then_some(focal);
+        Ok((scale, used, frame))
+    };
+    let (reference_scale, _, reference_frame) = scale_of(reference)?;
     // The reference markers must span an area: checked once, the error names the reference.
     deformation_gradient(&reference_frame.mm, &reference_frame.mm)
         .map_err(|e| strain_error(reference.name, e))?;
+    let reference_side = Side {
+        markers: reference.fiducials,
+        scale: &reference_scale,
+        frame: &reference_frame,
+    };
 
     let mut rows = Vec::with_capacity(complete.len());
     for (pos, image) in complete.iter().enumerate() {
-        let frame = Frame::new(image.fiducials, image.scale, options.scale_length);
-        let (measures, uncertainty) = if pos == reference_pos {
-            (StrainMeasures::identity(), StrainMeasures::default())
+        let (scale, focal_35mm, frame) = scale_of(image)?;
+        let (measures, uncertainty, budget) = if pos == reference_pos {
+            (
+                StrainMeasures::identity(),
+                StrainMeasures::default(),
+                Budget::default(),
+            )
         } else {
             let deformation: Deformation = deformation_gradient(&reference_frame.mm, &frame.mm)
                 .map_err(|e| strain_error(image.name, e))?;
             let measures = StrainMeasures::from_gradient(&deformation);
-            let uncertainty =
-                propagate_frames(&reference_frame, &frame, &deformation, options.sigma_px);
-            (measures, uncertainty)
+            let side = Side {
+                markers: image.fiducials,
+                scale: &scale,
+                frame: &frame,
+            };
+            let (uncertainty, budget) =
+                budget(reference_side, side, &deformation, options.sigma_px)
+                    .map_err(|kind| AnalysisError::for_image(image.name, kind))?;
+            (measures, uncertainty, budget)
         };
         if !(measures.is_finite() && uncertainty.is_finite() && frame.mm_per_px.is_finite()) {
             return Err(strain_error(image.name, StrainError::NonFinite));
@@ -432,6 +501,8 @@ pub fn analyze(
             mm_per_px: frame.mm_per_px,
             measures,
             uncertainty,
+            budget,
+            focal_35mm,
         });
     }
 
@@ -462,11 +533,27 @@ pub fn analyze(
         reference_name: reference.name.to_owned(),
         scale_length: options.scale_length,
         sigma_px: options.sigma_px,
+        scale_method: method,
         rows,
         regressions,
         poisson,
         excluded,
     })
+}
+
+/// The scale method used when none is chosen: [`ScaleMethod::Rectified`] when every complete
+/// image has a ruler model and a known size (its ruler was detected), else [`ScaleMethod::Span`]
+/// (hand-placed scale points, files from the Python tool): the best the annotations allow.
+pub fn auto_scale_method(images: &[ImageInput]) -> ScaleMethod {
+    let mut complete = images
+        .iter()
+        .filter(|im| im.status().is_complete())
+        .peekable();
+    if complete.peek().is_some() && complete.all(|im| im.ruler.is_some() && im.size.is_some()) {
+        ScaleMethod::Rectified
+    } else {
+        ScaleMethod::Span
+    }
 }
 
 /// Poisson's ratio ν = −ε_lateral/ε_axial, per image and from the two regression slopes.

@@ -67,7 +67,7 @@ pub fn synthetic_images(n: usize, seed: u64) -> Vec<ImageInput> {
                 fiducials: Fiducials::new(points).ok(),
                 scale: ScalePoints::new([s0, s1]).ok(),
                 deformation: Some(d),
-                placed: None,
+                ..ImageInput::default()
             }
         })
         .collect()

@@ -38,6 +38,7 @@
 //! enters every other row through X_i and ℓ_ref.
 
 use crate::points::{Fiducials, Point, ScalePoints};
+use crate::scale::{ImageScale, ScaleError};
 use crate::strain::{
     Deformation, StrainError, StrainMeasures, deformation_gradient, edges, mm_per_px,
     normalise_half_turn, spread, to_mm, wrap,
@@ -55,8 +56,11 @@ const STEP: f64 = 1e-6;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Frame {
     pub mm: [Point; 5],
+    /// Local mm/px at the markers (fiducial σ in mm = σ px × this).
     pub mm_per_px: f64,
-    pub scale_px: f64,
+    /// Length (px) of the two scale points when they give the scale (their σ then enters the
+    /// strain through the ratio of the two images' mm/px); `None` for the ruler-model methods.
+    pub scale_px: Option<f64>,
 }
 
 impl Frame {
@@ -64,8 +68,18 @@ impl Frame {
         Frame {
             mm: to_mm(fiducials, scale, scale_length),
             mm_per_px: mm_per_px(scale, scale_length),
-            scale_px: scale.length_px(),
+            scale_px: Some(scale.length_px()),
         }
+    }
+
+    /// The markers of one photo under its scale.
+    pub fn from_scale(fiducials: &Fiducials, scale: &ImageScale) -> Result<Frame, ScaleError> {
+        let mm = scale.to_mm(fiducials)?;
+        Ok(Frame {
+            mm,
+            mm_per_px: scale.mm_per_px(fiducials, &mm),
+            scale_px: scale.span().map(|(points, _)| points.length_px()),
+        })
     }
 }
 
@@ -104,14 +118,20 @@ pub fn gradient_covariance(
     let r = Frame::new(reference, reference_scale, scale_length);
     let c = Frame::new(current, current_scale, scale_length);
     let d = deformation_gradient(&r.mm, &c.mm)?;
-    let (cov, _) = f_covariance(&r, &c, &d, sigma_px);
+    let (cov, _) = points_covariance(&r, &c, &d, sigma_px);
+    let cov = cov + span_covariance(&r, &c, &d, sigma_px);
     Ok(std::array::from_fn(|i| {
         std::array::from_fn(|j| cov[(i, j)])
     }))
 }
 
-/// Covariance of vec(F) and the residual noise floor (mm).
-fn f_covariance(r: &Frame, c: &Frame, d: &Deformation, sigma_px: f64) -> (Matrix4<f64>, f64) {
+/// Covariance of vec(F) from the fiducials' σ and the residual noise floor (mm).
+pub(crate) fn points_covariance(
+    r: &Frame,
+    c: &Frame,
+    d: &Deformation,
+    sigma_px: f64,
+) -> (Matrix4<f64>, f64) {
     let xr = edges(&r.mm);
     let xc = edges(&c.mm);
     let a_inv = spread(&xr).try_inverse().unwrap_or_else(Matrix2::zeros);
@@ -148,10 +168,6 @@ fn f_covariance(r: &Frame, c: &Frame, d: &Deformation, sigma_px: f64) -> (Matrix
         let v = vec_of(grad);
         cov += sig_r2 * v * v.transpose();
     }
-    // Scale points: δF = F δ ln k.
-    let var_ln_k = 2.0 * sigma_px * sigma_px * (r.scale_px.powi(-2) + c.scale_px.powi(-2));
-    let vf = vec_of(f);
-    cov += var_ln_k * vf * vf.transpose();
 
     let trace_s = sig_r2 * f.norm_squared() + 2.0 * sig_c2;
     let projected = (6.0 - s.dot(&a_inv_s)).max(0.0);
@@ -159,17 +175,29 @@ fn f_covariance(r: &Frame, c: &Frame, d: &Deformation, sigma_px: f64) -> (Matrix
     (cov, floor)
 }
 
-/// Standard uncertainty of every field of the strain `d` of frame `c` relative to frame `r`.
-pub(crate) fn propagate_frames(
+/// Covariance of vec(F) from the σ of the two scale points of each image, when they give the
+/// scale: they only change the ratio k of the two images' mm/px, `F ∝ k`, so `δF = F·δ ln k`
+/// with `Var(ln k) = 2σ²(1/ℓ_ref² + 1/ℓ_cur²)`.
+pub(crate) fn span_covariance(
     r: &Frame,
     c: &Frame,
     d: &Deformation,
     sigma_px: f64,
-) -> StrainMeasures {
-    if sigma_px == 0.0 {
-        return StrainMeasures::default();
-    }
-    let (cov, floor) = f_covariance(r, c, d, sigma_px);
+) -> Matrix4<f64> {
+    let var_ln_k = 2.0
+        * sigma_px
+        * sigma_px
+        * (r.scale_px.map_or(0.0, |l| l.powi(-2)) + c.scale_px.map_or(0.0, |l| l.powi(-2)));
+    let vf = vec_f(d);
+    var_ln_k * vf * vf.transpose()
+}
+
+pub(crate) fn vec_f(d: &Deformation) -> Vector4<f64> {
+    Vector4::new(d.f[0][0], d.f[0][1], d.f[1][0], d.f[1][1])
+}
+
+/// Gradient of every field of [`StrainMeasures`] over vec(F), by central differences.
+pub(crate) fn measure_gradients(d: &Deformation) -> [[f64; StrainMeasures::FIELD_COUNT]; 4] {
     let f = d.f;
     let scale = f.iter().flatten().fold(0.0f64, |m, v| m.max(v.abs()));
     let h = STEP * scale.max(f64::MIN_POSITIVE);
@@ -196,6 +224,16 @@ pub(crate) fn propagate_frames(
             *out = diff / (2.0 * h);
         }
     }
+    grads
+}
+
+/// σ of every field from the covariance of vec(F): `σ² = ∇mᵀ C ∇m`; the entries of F from the
+/// diagonal of C, principal angles capped, the residual set to `floor`.
+pub(crate) fn sigmas(
+    grads: &[[f64; StrainMeasures::FIELD_COUNT]; 4],
+    cov: &Matrix4<f64>,
+    floor: f64,
+) -> StrainMeasures {
     let mut sigma = [0.0; StrainMeasures::FIELD_COUNT];
     for (field, out) in sigma.iter_mut().enumerate() {
         let v = Vector4::new(
@@ -215,4 +253,20 @@ pub(crate) fn propagate_frames(
     }
     sigma[StrainMeasures::RESIDUAL] = floor;
     StrainMeasures::from_array(&sigma)
+}
+
+/// Standard uncertainty of every field of the strain `d` of frame `c` relative to frame `r`,
+/// from the point-placement σ alone (fiducials and, for the span scale, the scale points).
+pub(crate) fn propagate_frames(
+    r: &Frame,
+    c: &Frame,
+    d: &Deformation,
+    sigma_px: f64,
+) -> StrainMeasures {
+    if sigma_px == 0.0 {
+        return StrainMeasures::default();
+    }
+    let (cov, floor) = points_covariance(r, c, d, sigma_px);
+    let cov = cov + span_covariance(r, c, d, sigma_px);
+    sigmas(&measure_gradients(d), &cov, floor)
 }

@@ -189,7 +189,7 @@ proptest! {
                     fiducials: Fiducials::new([p(0), p(1), p(2), p(3), p(4)]).ok(),
                     scale: ScalePoints::new([p(5), p(6)]).ok(),
                     deformation: has_d.then_some(*d),
-                    placed: None,
+                    ..ImageInput::default()
                 }
             })
             .collect();

@@ -243,6 +243,14 @@ pub enum FormatErrorKind {
     /// `label` and `label_id` contradict each other.
     #[error("label {label:?} does not match label_id {label_id}")]
     LabelMismatch { label: String, label_id: i64 },
+    /// A saved ruler model that is not usable (not finite, or mm/px not positive along it).
+    #[error(
+        "the ruler model is not usable: its numbers must be finite, its direction a unit vector and its mm/px positive over the graduation"
+    )]
+    InvalidRulerModel,
+    /// A focal length outside the accepted range.
+    #[error("the 35 mm-equivalent focal length must be between 8 and 2000 mm, got {0} mm")]
+    FocalLengthOutOfRange(f64),
     /// A point is not `[x, y]`.
     #[error("a point must be [x, y], got {0} numbers")]
     PointArity(usize),

@@ -4,8 +4,10 @@
 use crate::error::{FormatError, FormatErrorKind, Location, PointRef};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use strain_seer_engine::scale::FOCAL_35MM_RANGE;
 use strain_seer_engine::{
-    AnalysisOptions, Fiducials, ImageInput, ImageStatus, Point, PointError, PointRole, ScalePoints,
+    AnalysisOptions, Fiducials, ImageInput, ImageStatus, Point, PointError, PointRole, RulerModel,
+    ScaleMethod, ScalePoints,
 };
 
 /// Unit of lengths (scale length, deformation distance, residuals).
@@ -79,6 +81,11 @@ pub struct ProjectImage {
     pub fiducials: Vec<AnnotatedPoint>,
     /// 0–2 scale points.
     pub scale_points: Vec<AnnotatedPoint>,
+    /// The ruler's graduation fitted by the detector, saved so that the result can be
+    /// recomputed and audited (the ruler-model scales need it).
+    pub ruler: Option<RulerModel>,
+    /// 35 mm-equivalent focal length from the photo's EXIF, mm.
+    pub focal_35mm: Option<f64>,
 }
 
 impl ProjectImage {
@@ -94,6 +101,8 @@ impl ProjectImage {
             deformation_distance: None,
             fiducials: Vec::new(),
             scale_points: Vec::new(),
+            ruler: None,
+            focal_35mm: None,
         }
     }
 
@@ -189,7 +198,13 @@ impl ProjectImage {
                 FormatErrorKind::NotFinite(d),
             ));
         }
-        Ok(())
+        if self.ruler.is_some_and(|r| !r.is_valid()) {
+            return Err(FormatError::new(
+                self.location().with_field("ruler"),
+                FormatErrorKind::InvalidRulerModel,
+            ));
+        }
+        check_focal(self.focal_35mm, || self.location().with_field("focal_35mm"))
     }
 
     /// The engine's view of this image (call [`ProjectImage::validate`] first).
@@ -228,7 +243,22 @@ impl ProjectImage {
             scale,
             deformation: self.deformation_distance,
             placed: Some((self.fiducials.len(), self.scale_points.len())),
+            ruler: self.ruler,
+            size: self.width.zip(self.height).map(|(w, h)| [w, h]),
+            focal_35mm: self.focal_35mm,
         })
+    }
+}
+
+/// A focal length, when given, must be finite and in the engine's accepted range.
+fn check_focal(focal: Option<f64>, at: impl Fn() -> Location) -> Result<(), FormatError> {
+    match focal {
+        Some(f) if !f.is_finite() => Err(FormatError::new(at(), FormatErrorKind::NotFinite(f))),
+        Some(f) if !FOCAL_35MM_RANGE.contains(&f) => Err(FormatError::new(
+            at(),
+            FormatErrorKind::FocalLengthOutOfRange(f),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -243,6 +273,12 @@ pub struct Project {
     pub reference: Option<String>,
     /// Point-placement uncertainty, px (≥ 0).
     pub sigma_px: f64,
+    /// How pixels become mm; `None` = chosen from the annotations
+    /// ([`strain_seer_engine::auto_scale_method`]).
+    pub scale_method: Option<ScaleMethod>,
+    /// 35 mm-equivalent focal length for the perspective correction, mm; `None` = each photo's
+    /// EXIF value, else the engine's default.
+    pub focal_35mm: Option<f64>,
     /// Images in file order; [`Project::sorted_images`] gives analysis order.
     pub images: Vec<ProjectImage>,
 }
@@ -261,6 +297,8 @@ impl Project {
             scale_length: DEFAULT_SCALE_LENGTH,
             reference: None,
             sigma_px: DEFAULT_SIGMA_PX,
+            scale_method: None,
+            focal_35mm: None,
             images: Vec::new(),
         }
     }
@@ -309,6 +347,7 @@ impl Project {
                 FormatErrorKind::SigmaNegative(self.sigma_px),
             ));
         }
+        check_focal(self.focal_35mm, || Location::field("focal_35mm"))?;
         let mut ids: HashMap<&str, &ProjectImage> = HashMap::new();
         let mut filenames: HashMap<&str, &ProjectImage> = HashMap::new();
         for image in self.sorted_images() {
@@ -358,6 +397,8 @@ impl Project {
             scale_length: self.scale_length,
             reference: self.reference.clone(),
             sigma_px: self.sigma_px,
+            scale_method: self.scale_method,
+            focal_35mm: self.focal_35mm,
             ..AnalysisOptions::default()
         }
     }

@@ -10,7 +10,7 @@ use crate::lenient::{self, Num};
 use crate::model::{AnnotatedPoint, LENGTH_UNIT, POINT_UNIT, PointSource, Project, ProjectImage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use strain_seer_engine::{Point, PointRole};
+use strain_seer_engine::{Point, PointRole, RulerModel, ScaleMethod};
 
 /// The value of `"format"` in a project file.
 pub const PROJECT_FORMAT: &str = "strain-seer-project";
@@ -36,6 +36,10 @@ struct RawProject {
     scale_length: Num,
     sigma_px: Num,
     reference: Option<String>,
+    #[serde(default)]
+    scale_method: Option<ScaleMethod>,
+    #[serde(default)]
+    focal_35mm: Option<Num>,
     images: Vec<Value>,
 }
 
@@ -54,6 +58,10 @@ struct RawImage {
     deformation_distance: Option<Num>,
     fiducials: Vec<Value>,
     scale_points: Vec<Value>,
+    #[serde(default)]
+    ruler: Option<RulerModel>,
+    #[serde(default)]
+    focal_35mm: Option<Num>,
 }
 
 #[derive(Deserialize)]
@@ -136,6 +144,8 @@ pub(crate) fn from_project_value(value: Value) -> Result<Project, FormatError> {
         scale_length: raw.scale_length.0,
         reference: raw.reference,
         sigma_px: raw.sigma_px.0,
+        scale_method: raw.scale_method,
+        focal_35mm: raw.focal_35mm.map(|Num(f)| f),
         images,
     };
     project.validate()?;
@@ -197,6 +207,8 @@ fn read_image(position: usize, value: Value) -> Result<ProjectImage, FormatError
         deformation_distance: raw.deformation_distance.map(|Num(d)| d),
         fiducials,
         scale_points,
+        ruler: raw.ruler,
+        focal_35mm: raw.focal_35mm.map(|Num(f)| f),
     })
 }
 
@@ -232,6 +244,10 @@ struct OutImage<'a> {
     deformation_distance: Option<f64>,
     fiducials: Vec<OutPoint>,
     scale_points: Vec<OutPoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ruler: Option<&'a RulerModel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    focal_35mm: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -243,6 +259,10 @@ struct OutProject<'a> {
     scale_length: f64,
     sigma_px: f64,
     reference: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scale_method: Option<ScaleMethod>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    focal_35mm: Option<f64>,
     images: Vec<OutImage<'a>>,
 }
 
@@ -262,6 +282,8 @@ pub fn to_project_json(project: &Project) -> String {
             deformation_distance: image.deformation_distance,
             fiducials: image.fiducials.iter().map(OutPoint::from).collect(),
             scale_points: image.scale_points.iter().map(OutPoint::from).collect(),
+            ruler: image.ruler.as_ref(),
+            focal_35mm: image.focal_35mm,
         })
         .collect();
     let out = OutProject {
@@ -275,6 +297,8 @@ pub fn to_project_json(project: &Project) -> String {
         scale_length: project.scale_length,
         sigma_px: project.sigma_px,
         reference: project.reference.as_deref(),
+        scale_method: project.scale_method,
+        focal_35mm: project.focal_35mm,
         images,
     };
     crate::to_pretty_json(&out)

@@ -79,6 +79,7 @@ pub(crate) fn from_python_value(value: Value) -> Result<Project, FormatError> {
         reference: None,
         sigma_px: crate::model::DEFAULT_SIGMA_PX,
         images,
+        ..Project::default()
     };
     project.sort_images();
     project.validate()?;

@@ -123,8 +123,13 @@ pub(crate) fn demo_analysis() -> Analysis {
                 name: (*name).to_owned(),
                 deformation: *d,
                 mm_per_px: 0.0632,
+                budget: strain_seer_engine::Budget {
+                    points: u.clone(),
+                    ..Default::default()
+                },
                 measures: m,
                 uncertainty: u,
+                focal_35mm: None,
             }
         })
         .collect();
@@ -153,6 +158,7 @@ pub(crate) fn demo_analysis() -> Analysis {
         reference_name: ROWS[0].0.to_owned(),
         scale_length: 40.0,
         sigma_px: 1.0,
+        scale_method: strain_seer_engine::ScaleMethod::Span,
         rows,
         regressions,
         poisson: None,

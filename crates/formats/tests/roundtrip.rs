@@ -3,7 +3,7 @@
 //! panic.
 
 use proptest::prelude::*;
-use strain_seer_engine::Point;
+use strain_seer_engine::{Point, RulerModel, ScaleMethod};
 use strain_seer_formats::{
     AnnotatedPoint, FileFormat, PointSource, Project, ProjectImage, detect_format, parse_any,
     parse_any_with_format, parse_project_json, parse_python_annotations, to_annotation_json,
@@ -77,9 +77,30 @@ fn image(index: usize) -> impl Strategy<Value = ProjectImage> {
                     deformation_distance: distance,
                     fiducials,
                     scale_points: scale,
+                    // Every other image carries a detected ruler model and an EXIF focal length.
+                    ruler: (order % 2 == 0).then(|| ruler_model(order)),
+                    focal_35mm: (order % 3 == 0)
+                        .then_some(26.0 + order.rem_euclid(8) as f64 * 0.125),
                 }
             },
         )
+}
+
+/// A valid ruler model whose numbers depend on `k` (shortest round-trip floats included).
+fn ruler_model(k: i64) -> RulerModel {
+    let mm: Vec<f64> = (0..40).map(f64::from).collect();
+    let u: Vec<f64> = mm
+        .iter()
+        .map(|m| (11.3 * m + 0.1 * k as f64) / (0.0017 * m + 1.0))
+        .collect();
+    RulerModel::fit(
+        Point::new(100.25, 800.0 + k as f64),
+        [0.05, -1.0],
+        &mm,
+        &u,
+        Some(3.0),
+    )
+    .expect("a valid model")
 }
 
 fn project() -> impl Strategy<Value = Project> {
@@ -99,11 +120,19 @@ fn project() -> impl Strategy<Value = Project> {
             |(name, scale_length, sigma_px, images, pick, with_reference)| {
                 let reference = (with_reference && !images.is_empty())
                     .then(|| images[pick.index(images.len())].filename.clone());
+                let methods = [
+                    None,
+                    Some(ScaleMethod::Span),
+                    Some(ScaleMethod::Ruler),
+                    Some(ScaleMethod::Rectified),
+                ];
                 Project {
                     name,
                     scale_length,
                     reference,
                     sigma_px,
+                    scale_method: methods[pick.index(methods.len())],
+                    focal_35mm: with_reference.then_some(24.5),
                     images,
                 }
             },

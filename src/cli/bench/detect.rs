@@ -394,7 +394,7 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
             fiducials: d.as_ref().ok().map(|d| d.fiducials),
             scale: ScalePoints::new(t.scale).ok(),
             deformation: Some(f64::from(k) * 10.0),
-            placed: None,
+            ..ImageInput::default()
         })
         .collect();
     let options = AnalysisOptions {

@@ -4,6 +4,7 @@
 use super::plane::{self, Plane};
 use super::{AsLuma, DetectError, check_size};
 use crate::points::{Fiducials, Point, ScalePoints};
+use crate::scale::RulerModel;
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex;
 use serde::{Deserialize, Serialize};
@@ -88,6 +89,9 @@ pub struct RulerDetection {
     pub cm_lines: Vec<Point>,
     /// 0..1.
     pub confidence: f64,
+    /// The whole graduation as one 1-D projective map with its covariance: the scale anywhere
+    /// along the ruler, independent of the span chosen for the two scale points.
+    pub model: RulerModel,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -1114,6 +1118,14 @@ fn measure(
         let overlap = (a1.min(hi) - a0.max(lo)).max(0.0);
         hi > lo && overlap >= 0.5 * (hi - lo)
     });
+    let model = {
+        let kept: Vec<usize> = (0..ns.len()).filter(|&i| keep[i]).collect();
+        let mm: Vec<f64> = kept.iter().map(|&i| ns[i] * unit_mm).collect();
+        let u: Vec<f64> = kept.iter().map(|&i| us[i] * ff).collect();
+        let phase = has_cm.then(|| (cm_res as f64 * unit_mm).rem_euclid(10.0));
+        RulerModel::fit(to_full(0.0, v_line), [a.0, a.1], &mm, &u, phase)
+            .map_err(|e| no(&format!("graduation model: {e}")))?
+    };
     let cm_lines: Vec<Point> = if has_cm {
         (n_min..=n_max)
             .filter(|n| (n - cm_res).rem_euclid(modulus) == 0)
@@ -1167,5 +1179,6 @@ fn measure(
         visible_mm,
         cm_lines,
         confidence,
+        model,
     })
 }

@@ -1,0 +1,164 @@
+//! The uncertainty budget of one image's strain: what each source contributes to its ±.
+//!
+//! Three independent terms, each a covariance of vec(F) (the deformation gradient's four
+//! entries) turned into a standard uncertainty of every measure by the same first-order
+//! propagation as [`crate::uncertainty`]; the reported ± is the root sum of squares.
+//!
+//! | term | span scale | ruler model | ruler + perspective |
+//! |---|---|---|---|
+//! | `points` | σ px on the 5 markers of both images | same | same |
+//! | `scale_model` | σ px on the two scale points (`Var ln k = 2σ²(1/ℓ_ref² + 1/ℓ_cur²)`) | the ruler fit's covariance of its 3 coefficients, both images | same |
+//! | `scale_variation` | what the span leaves out: the strain moved by the perspective-corrected scale (or the ruler model's scale at the markers when the image size is unknown), as a rectangular distribution of that half-width (σ = \|Δ\|/√3) | what the uniform scale leaves out: Δ to the perspective-corrected result, σ = \|Δ\|/√3 | the focal length's uncertainty (5 % when stated, 25 % for the default): central difference over ±1σ of f |
+//!
+//! Without a ruler model the span's `scale_variation` cannot be known and is 0 (the docs say
+//! so). The model term's sensitivities are central differences of F over each coefficient with
+//! a step of 1 % of its standard deviation.
+
+use crate::analysis::AnalysisErrorKind;
+use crate::points::Fiducials;
+use crate::scale::{ImageScale, ScaleMethod, Variant};
+use crate::strain::{Deformation, StrainMeasures, deformation_gradient};
+use crate::uncertainty::{
+    Frame, measure_gradients, points_covariance, sigmas, span_covariance, vec_f,
+};
+use nalgebra::{Matrix3, Matrix4, Matrix4x3, Vector4};
+use serde::{Deserialize, Serialize};
+
+/// One standard uncertainty per measure from each source (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Budget {
+    /// Placement of the five markers (σ px on each coordinate, both images).
+    pub points: StrainMeasures,
+    /// The scale itself: the two scale points' placement (span) or the ruler model's fit.
+    pub scale_model: StrainMeasures,
+    /// What the scale method leaves out: perspective over the markers (span, ruler model) or
+    /// the focal length's uncertainty (perspective correction).
+    pub scale_variation: StrainMeasures,
+}
+
+/// One image as the budget sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Side<'a> {
+    pub markers: &'a Fiducials,
+    pub scale: &'a ImageScale,
+    pub frame: &'a Frame,
+}
+
+/// The budget of `current` against `reference`, and the combined standard uncertainty.
+pub(crate) fn budget(
+    r: Side<'_>,
+    c: Side<'_>,
+    d: &Deformation,
+    sigma_px: f64,
+) -> Result<(StrainMeasures, Budget), AnalysisErrorKind> {
+    let grads = measure_gradients(d);
+    let (cp, floor) = if sigma_px > 0.0 {
+        points_covariance(r.frame, c.frame, d, sigma_px)
+    } else {
+        (Matrix4::zeros(), 0.0)
+    };
+    let cm = match r.scale.method() {
+        ScaleMethod::Span if sigma_px > 0.0 => span_covariance(r.frame, c.frame, d, sigma_px),
+        ScaleMethod::Span => Matrix4::zeros(),
+        ScaleMethod::Ruler | ScaleMethod::Rectified => model_covariance(r, c)?,
+    };
+    let cv = variation_covariance(r, c, d)?;
+    let total = sigmas(&grads, &(cp + cm + cv), floor);
+    let budget = Budget {
+        points: sigmas(&grads, &cp, floor),
+        scale_model: sigmas(&grads, &cm, 0.0),
+        scale_variation: sigmas(&grads, &cv, 0.0),
+    };
+    Ok((total, budget))
+}
+
+/// vec(F) with each image mapped by a variant of its scale.
+fn f_with(
+    r: Side<'_>,
+    rv: &Variant,
+    c: Side<'_>,
+    cv: &Variant,
+) -> Result<Vector4<f64>, AnalysisErrorKind> {
+    let rm = r
+        .scale
+        .map(r.markers, rv)
+        .map_err(AnalysisErrorKind::Scale)?;
+    let cm = c
+        .scale
+        .map(c.markers, cv)
+        .map_err(AnalysisErrorKind::Scale)?;
+    let d = deformation_gradient(&rm, &cm).map_err(AnalysisErrorKind::Strain)?;
+    Ok(vec_f(&d))
+}
+
+/// `Σ J C Jᵀ` over both images, J = ∂vec(F)/∂(ruler coefficients), C their covariance.
+fn model_covariance(r: Side<'_>, c: Side<'_>) -> Result<Matrix4<f64>, AnalysisErrorKind> {
+    let nominal = Variant::default();
+    let mut cov = Matrix4::zeros();
+    for on_reference in [true, false] {
+        let side = if on_reference { r } else { c };
+        let Some(model) = side.scale.ruler() else {
+            continue;
+        };
+        let sigma = Matrix3::from_fn(|i, j| model.covariance[i][j]);
+        let mut jac = Matrix4x3::zeros();
+        for k in 0..3 {
+            let h = 0.01 * sigma[(k, k)].max(0.0).sqrt();
+            if h == 0.0 {
+                continue;
+            }
+            let at = |step: f64| -> Result<Vector4<f64>, AnalysisErrorKind> {
+                let mut coef = model.coef;
+                coef[k] += step;
+                let v = Variant {
+                    coef: Some(coef),
+                    ..nominal
+                };
+                if on_reference {
+                    f_with(r, &v, c, &nominal)
+                } else {
+                    f_with(r, &nominal, c, &v)
+                }
+            };
+            jac.set_column(k, &((at(h)? - at(-h)?) / (2.0 * h)));
+        }
+        cov += jac * sigma * jac.transpose();
+    }
+    Ok(cov)
+}
+
+/// The term of what the method leaves out (module documentation, last row).
+fn variation_covariance(
+    r: Side<'_>,
+    c: Side<'_>,
+    d: &Deformation,
+) -> Result<Matrix4<f64>, AnalysisErrorKind> {
+    let both = |m: ScaleMethod| r.scale.supports(m) && c.scale.supports(m);
+    let nominal = Variant::default();
+    let rectangular = |alt: ScaleMethod| -> Result<Matrix4<f64>, AnalysisErrorKind> {
+        let v = Variant {
+            method: Some(alt),
+            ..nominal
+        };
+        let delta = f_with(r, &v, c, &v)? - vec_f(d);
+        Ok(delta * delta.transpose() / 3.0)
+    };
+    match r.scale.method() {
+        ScaleMethod::Span if both(ScaleMethod::Rectified) => rectangular(ScaleMethod::Rectified),
+        ScaleMethod::Span if both(ScaleMethod::Ruler) => rectangular(ScaleMethod::Ruler),
+        ScaleMethod::Ruler if both(ScaleMethod::Rectified) => rectangular(ScaleMethod::Rectified),
+        ScaleMethod::Rectified => {
+            let rel = r.scale.focal_rel_sigma().max(c.scale.focal_rel_sigma());
+            let at = |factor: f64| {
+                let v = Variant {
+                    focal_factor: factor,
+                    ..nominal
+                };
+                f_with(r, &v, c, &v)
+            };
+            let delta = (at(1.0 + rel)? - at(1.0 / (1.0 + rel))?) / 2.0;
+            Ok(delta * delta.transpose())
+        }
+        _ => Ok(Matrix4::zeros()),
+    }
+}

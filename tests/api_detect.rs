@@ -591,3 +591,131 @@ fn unknown_ids_are_404() {
         );
     }
 }
+
+/// Issue 9: changing the scale length after detection never gives a silently wrong scale.
+/// Detected points found 10 mm apart are placed again 40 mm apart from the saved ruler model
+/// (they used to be relabelled "40 mm": mm/px × 4); hand-placed points are kept and named; a
+/// scale point moved by hand drops the ruler model, so the project falls back to the span.
+#[test]
+fn regression_scale_length_change_after_detection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let (project, ids) = demo_project(&server, 10.0);
+    for &id in &ids {
+        let (status, body) = detect(&server, project, id, &json!({}));
+        assert_eq!(status, 200, "{body}");
+        let ruler = &body["detection"]["ruler"];
+        assert_eq!(ruler["span_mm"], 10, "{ruler}");
+        assert!(
+            ruler["mm_per_px_at_markers"].as_f64().unwrap() > 0.06,
+            "{ruler}"
+        );
+        assert!(body["image"]["ruler"]["coef"].is_array(), "{body}");
+    }
+    let before = |id: i64| image(&server, project, id);
+    let mm_per_px_10: Vec<f64> = ids
+        .iter()
+        .map(|&id| 10.0 / dist(&before(id)["scale"][0], &before(id)["scale"][1]))
+        .collect();
+    let (status, analysis_10) =
+        status_json(server.get(&format!("/api/projects/{project}/analysis")));
+    assert_eq!(status, 200, "{analysis_10}");
+
+    let (status, body) = status_json(server.patch_json(
+        &format!("/api/projects/{project}"),
+        &json!({ "scale_length": 40.0 }),
+    ));
+    assert_eq!(status, 200, "{body}");
+    let change = &body["scale_change"];
+    assert_eq!(change["replaced"].as_array().unwrap().len(), 4, "{change}");
+    assert!(change["manual"].as_array().unwrap().is_empty());
+    assert!(change["removed"].as_array().unwrap().is_empty());
+    for (k, &id) in ids.iter().enumerate() {
+        let record = before(id);
+        assert_auto_meta(&record["scale_meta"], 2, "after the change");
+        // 40 mm now, at about the same mm/px (not four times it): within the perspective change
+        // along the ruler (< 12 % on the demo photos).
+        let mm_per_px = 40.0 / dist(&record["scale"][0], &record["scale"][1]);
+        let rel = mm_per_px / mm_per_px_10[k] - 1.0;
+        assert!(
+            rel.abs() < 0.12,
+            "image {k}: {mm_per_px} vs {}",
+            mm_per_px_10[k]
+        );
+    }
+    // The analysis reads the scale from the models: the strain did not move at all.
+    let (status, analysis_40) =
+        status_json(server.get(&format!("/api/projects/{project}/analysis")));
+    assert_eq!(status, 200, "{analysis_40}");
+    assert_eq!(analysis_40["rows"], analysis_10["rows"]);
+
+    // A scale point moved by hand: the model is dropped, that image's points are manual.
+    let id = ids[1];
+    let mut scale = before(id)["scale"].clone();
+    scale[1][1] = json!(scale[1][1].as_f64().unwrap() - 3.0);
+    let (status, body) = status_json(server.patch_json(
+        &format!("/api/projects/{project}/images/{id}"),
+        &json!({ "scale": scale }),
+    ));
+    assert_eq!(status, 200, "{body}");
+    assert!(body["image"]["ruler"].is_null(), "{body}");
+    let (status, analysis) = status_json(server.get(&format!("/api/projects/{project}/analysis")));
+    assert_eq!(status, 200, "{analysis}");
+    assert_eq!(analysis["scale_method"], "span");
+    // Asking for the perspective correction names the image without a model.
+    let (status, err) = status_json(server.get(&format!(
+        "/api/projects/{project}/analysis?scale_method=rectified"
+    )));
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(err["image_id"], id, "{err}");
+    assert!(
+        err["error"]
+            .as_str()
+            .unwrap()
+            .contains("needs a ruler model"),
+        "{err}"
+    );
+
+    // The next change keeps the hand-placed points and says so; a length the graduation does
+    // not show removes the detected ones, with the reason.
+    let (status, body) = status_json(server.patch_json(
+        &format!("/api/projects/{project}"),
+        &json!({ "scale_length": 500.0 }),
+    ));
+    assert_eq!(status, 200, "{body}");
+    let change = &body["scale_change"];
+    assert_eq!(change["manual"][0]["image_id"], id, "{change}");
+    assert_eq!(change["removed"].as_array().unwrap().len(), 3, "{change}");
+    assert!(
+        change["removed"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("less than the new scale length of 500 mm"),
+        "{change}"
+    );
+    assert_eq!(before(ids[0])["status"], "Incomplete");
+    assert_eq!(before(id)["scale"].as_array().unwrap().len(), 2);
+
+    // The project's scale method and focal length are settings like the others.
+    let (status, body) = status_json(server.patch_json(
+        &format!("/api/projects/{project}"),
+        &json!({ "scale_method": "ruler", "focal_35mm": 26.0 }),
+    ));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scale_method"], "ruler");
+    assert_eq!(body["focal_35mm"], 26.0);
+    let (status, body) = status_json(server.patch_json(
+        &format!("/api/projects/{project}"),
+        &json!({ "scale_method": null, "focal_35mm": 3.0 }),
+    ));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("focal_35mm"),
+        "{body}"
+    );
+    let (status, body) = status_json(server.patch_json(
+        &format!("/api/projects/{project}"),
+        &json!({ "scale_method": "magic" }),
+    ));
+    assert_eq!(status, 400, "{body}");
+}

@@ -6,6 +6,7 @@ import { fixed, mm, plural, pValue, sci, sentence } from './format.js';
 import { saveProject, store } from './state.js';
 import { badge, toastError } from './ui.js';
 import { strainPlot } from './plot.js';
+import { budgetCard, focalField, methodLabel, scaleMethodField } from './scale.js';
 
 /** Display names of the engine's component keys. */
 const COMPONENTS = {
@@ -134,7 +135,7 @@ export class AnalysisView {
       'div.page-head.row',
       null,
       h('div', null, h('h1', null, 'Analysis'), extra),
-      h('div.head-controls', null, this.referenceSelect(), this.sigmaField()),
+      h('div.head-controls', null, this.referenceSelect(), this.sigmaField(), scaleMethodField(), focalField()),
     );
   }
 
@@ -242,7 +243,10 @@ export class AnalysisView {
       `${plural(rows.length, 'image')} · reference `,
       h('strong', null, d.reference_name ?? refRow?.name ?? '—'),
       refRow ? ` (${mm(refRow.deformation)} mm)` : '',
-      ` · scale length ${mm(d.scale_length ?? store.project.scale_length)} mm`,
+      ` · scale: `,
+      h('strong', { id: 'scale-method-used' }, methodLabel(d.scale_method)),
+      store.project.scale_method ? '' : ' (automatic)',
+      d.scale_method === 'span' ? ` · scale length ${mm(d.scale_length ?? store.project.scale_length)} mm` : '',
     );
 
     // summary cards
@@ -299,7 +303,7 @@ export class AnalysisView {
           null,
           h('th', { scope: 'col' }, 'Image'),
           h('th.num', { scope: 'col' }, 'd (mm)'),
-          h('th.num', { scope: 'col', title: 'millimetres per pixel from the scale points' }, 'mm/px'),
+          h('th.num', { scope: 'col', title: 'millimetres per pixel at the markers under the scale method' }, 'mm/px'),
           measure.cols.map(([, , sym, s, unit]) => h('th.num', { scope: 'col' }, sym, s ? h('sub', null, s) : null, unit ? ' (°)' : '')),
           h('th.num', { scope: 'col', title: 'area ratio det F' }, 'J'),
           h('th.num', { scope: 'col', title: 'rigid rotation from the polar decomposition' }, 'rot. (°)'),
@@ -436,7 +440,7 @@ export class AnalysisView {
         h(
           'section.card',
           null,
-          h('div.card-head', null, h('h2', null, 'Strain per image'), h('span.muted.small', null, '± one standard uncertainty from the point σ'), h('div.grow'), h('label.inline-field', null, h('span', null, 'Measure'), measureSel)),
+          h('div.card-head', null, h('h2', null, 'Strain per image'), h('span.muted.small', null, '± one combined standard uncertainty (budget below)'), h('div.grow'), h('label.inline-field', null, h('span', null, 'Measure'), measureSel)),
           h('div.table-scroll', null, strainTable),
         ),
         h(
@@ -445,6 +449,7 @@ export class AnalysisView {
           h('div.card-head', null, h('h2', null, 'Linear fit against deformation distance'), h('span.muted.small', null, 'ordinary least squares, y = intercept + slope · d')),
           h('div.table-scroll', null, regTable),
         ),
+        budgetCard(rows, pid),
         downloads,
       ),
     );

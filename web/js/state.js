@@ -177,6 +177,7 @@ export async function saveProject(patch) {
     const proj = res.project && typeof res.project === 'object' ? res.project : res;
     store.project = { ...store.project, ...proj };
     delete store.project.images;
+    delete store.project.scale_change;
     store.emit('project');
   }
   return res;

@@ -6,7 +6,8 @@ import { mm, plural, STATUS_CLASS } from './format.js';
 import { ImageList } from './imagelist.js';
 import { Annotator } from './annotator.js';
 import { AnalysisView } from './analysis.js';
-import { saveProject, store } from './state.js';
+import { flushSaves, saveProject, store } from './state.js';
+import { announceScaleChange } from './scale.js';
 import { badge, confirmDialog, promptDialog, saveState, toast, toastError } from './ui.js';
 
 const ACCEPT = /\.(png|jpe?g|gif|bmp|tiff?)$/i;
@@ -301,7 +302,12 @@ export class Workspace {
     this.scaleInput.removeAttribute('aria-invalid');
     if (v === store.project.scale_length) return;
     try {
-      await saveProject({ scale_length: v });
+      const res = await saveProject({ scale_length: v });
+      // Detected scale points follow the new length (or are removed): reload the images.
+      if (announceScaleChange(res?.scale_change)) {
+        await flushSaves();
+        await store.load(store.project.id);
+      }
     } catch (e) {
       toastError(e);
     }

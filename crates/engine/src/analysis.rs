@@ -335,6 +335,10 @@ impl Analysis {
     }
 }
 
+/// One image's scale, the focal length it used (perspective correction only) and its markers
+/// in mm.
+type Scaled = (ImageScale, Option<(f64, FocalSource)>, Frame);
+
 /// A complete image, unpacked.
 struct Complete<'a> {
     index: usize,
@@ -439,7 +443,7 @@ pub fn analyze(
         .scale_method
         .unwrap_or_else(|| auto_scale_method(images));
     let strain_error = |name: &str, e: StrainError| AnalysisError::for_image(name, K::Strain(e));
-    let scale_of = |c: &Complete<'_>| -> Result<(ImageScale, Option<(f64, FocalSource)>, Frame), AnalysisError> {
+    let scale_of = |c: &Complete<'_>| -> Result<Scaled, AnalysisError> {
         let focal = match (options.focal_35mm, c.image.focal_35mm) {
             (Some(f), _) => (f, FocalSource::User),
             (None, Some(f)) => (f, FocalSource::Exif),

@@ -1,6 +1,8 @@
 //! The scale methods against synthetic truth: markers and a ruler in one plane, photographed
 //! through known camera poses (points only, no pixels: the exact images of the plane points).
 
+#![allow(clippy::unwrap_used)]
+
 use nalgebra::{Matrix3, Vector3};
 use proptest::prelude::*;
 use strain_seer_engine::scale::focal_px_from_35mm;

@@ -1,6 +1,8 @@
 //! The scale methods on the four demo photos, from detection alone: the strain must not depend
 //! on the span chosen for the two scale points once the scale comes from the ruler model.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 use strain_seer_engine::detect::{self, MarkerOptions, RulerOptions};
 use strain_seer_engine::{AnalysisOptions, Component, ImageInput, ScaleMethod, analyze};

@@ -124,7 +124,7 @@ pub(crate) fn demo_analysis() -> Analysis {
                 deformation: *d,
                 mm_per_px: 0.0632,
                 budget: strain_seer_engine::Budget {
-                    points: u.clone(),
+                    points: u,
                     ..Default::default()
                 },
                 measures: m,

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 mod detect;
 mod engine;
+mod scale;
 mod server;
 
 #[derive(Debug, clap::Args)]
@@ -22,6 +23,8 @@ pub enum BenchCommand {
     Detect(detect::DetectBenchArgs),
     /// Server start, first page load, edit round trip, memory.
     Server(server::ServerBenchArgs),
+    /// The scale methods against synthetic truth (camera tilts) and across spans on the demo.
+    Scale(scale::ScaleBenchArgs),
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -29,5 +32,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchCommand::Engine(a) => engine::run(a),
         BenchCommand::Detect(a) => detect::run(a),
         BenchCommand::Server(a) => server::run(a),
+        BenchCommand::Scale(a) => scale::run(a),
     }
 }

@@ -64,6 +64,7 @@ mod blobs;
 mod pattern;
 mod plane;
 mod ruler;
+pub mod scene;
 pub mod synth;
 mod track;
 

@@ -726,6 +726,48 @@ impl Model {
     }
 }
 
+/// The line `v = v0 + slope·u` through the reading points `(u, v)`: least squares, then again
+/// without points more than 3 robust standard deviations off; constant (the median) when the
+/// points do not determine a slope.
+fn reading_line(points: &[(f64, f64)]) -> (f64, f64) {
+    let vs: Vec<f64> = points.iter().map(|p| p.1).collect();
+    let flat = (median(&vs), 0.0);
+    let fit = |sel: &[(f64, f64)]| -> Option<(f64, f64)> {
+        let k = sel.len() as f64;
+        if sel.len() < 3 {
+            return None;
+        }
+        let (mu, mv) = (
+            sel.iter().map(|p| p.0).sum::<f64>() / k,
+            sel.iter().map(|p| p.1).sum::<f64>() / k,
+        );
+        let (sxx, sxy) = sel.iter().fold((0.0, 0.0), |(a, b), p| {
+            (a + (p.0 - mu).powi(2), b + (p.0 - mu) * (p.1 - mv))
+        });
+        (sxx > 1e-9).then(|| {
+            let slope = sxy / sxx;
+            (mv - slope * mu, slope)
+        })
+    };
+    let Some((v0, slope)) = fit(points) else {
+        return flat;
+    };
+    let res: Vec<f64> = points
+        .iter()
+        .map(|p| (p.1 - v0 - slope * p.0).abs())
+        .collect();
+    let limit = (3.0 * 1.4826 * median(&res)).max(0.5);
+    let kept: Vec<(f64, f64)> = points
+        .iter()
+        .zip(&res)
+        .filter(|(_, r)| **r <= limit)
+        .map(|(p, _)| *p)
+        .collect();
+    let (v0, slope) = fit(&kept).unwrap_or((v0, slope));
+    // A ruler's edge is within a few degrees of square to its ticks; beyond, the fit is noise.
+    if slope.abs() > 0.2 { flat } else { (v0, slope) }
+}
+
 /// Weighted least squares of u = α n + β − γ n u (projective map index → position).
 fn projective_fit(n: &[f64], u: &[f64], keep: &[bool]) -> Option<[f64; 3]> {
     let mut ata = nalgebra::Matrix3::<f64>::zeros();
@@ -943,24 +985,30 @@ fn measure(
     let half_res = (cm_res + modulus / 2).rem_euclid(modulus);
     let has_cm = cm_len >= 1.2 * med_len && class_len[cm_res as usize].len() >= 2;
     let five_ok = has_cm && (class_mean[half_res as usize] - second).abs() < 1e-9;
-    // Where across the ruler the scale is read: on the centimetre lines (the longest ticks) at
-    // their end towards the middle of the ruler, a little inside the line. Perspective makes the
-    // ticks converge, so every tick's position is carried along its own (fitted) direction to
-    // that line before the index → position model is fitted.
+    // Where across the ruler the scale is read: on the line through the centimetre lines' ends
+    // towards the middle of the ruler (the longest ticks), a little inside them. That line is
+    // the image of a line along the ruler; under perspective it is not square to the ticks'
+    // mean direction, so it is fitted (`v = v0 + slope·u`), not taken as constant. Perspective
+    // also makes the ticks converge, so every tick's position is carried along its own (fitted)
+    // direction to that line before the index → position model is fitted.
     let is_long = |i: usize| !has_cm || (col.n[i] - cm_res).rem_euclid(modulus) == 0;
-    let inner: Vec<f64> = (0..ns.len())
+    let inner: Vec<(f64, f64)> = (0..ns.len())
         .filter(|&i| keep[i] && is_long(i))
         .map(|i| {
             let t = &col.ticks[i];
-            t.v - col.side * (0.5 * t.len - 1.5 * t.width)
+            (t.u, t.v - col.side * (0.5 * t.len - 1.5 * t.width))
         })
         .collect();
-    let v_line = median(&inner);
+    let (v0, slope) = reading_line(&inner);
+    let v_at = |u: f64| v0 + slope * u;
     let tilt = tilt_model(col, &keep, theta);
     let us: Vec<f64> = (0..ns.len())
         .map(|i| {
+            // The tick through (u, v) with direction δ meets v = v0 + slope·u at this u.
             let t = &col.ticks[i];
-            t.u + (v_line - t.v) * (tilt.0 + tilt.1 * ns[i]).tan()
+            let tan = (tilt.0 + tilt.1 * ns[i]).tan();
+            let v = (v0 + slope * (t.u - t.v * tan)) / (1.0 - slope * tan);
+            t.u + (v - t.v) * tan
         })
         .collect();
     let (coef, keep2, rms) =
@@ -1073,8 +1121,8 @@ fn measure(
     let span_units = span_mm as i64 * per_mm;
     let (ua, _) = pos(s).ok_or_else(|| no("graduation fit failed"))?;
     let (ub, _) = pos(s + span_units).ok_or_else(|| no("graduation fit failed"))?;
-    let p0 = to_full(ua, v_line);
-    let p1 = to_full(ub, v_line);
+    let p0 = to_full(ua, v_at(ua));
+    let p1 = to_full(ub, v_at(ub));
     let scale_points = ScalePoints::new([p0, p1]).map_err(|_| no("scale points coincide"))?;
     let dist_px = (ub - ua).abs() * ff;
     let mm_per_px = span_mm as f64 / dist_px;
@@ -1121,15 +1169,18 @@ fn measure(
     let model = {
         let kept: Vec<usize> = (0..ns.len()).filter(|&i| keep[i]).collect();
         let mm: Vec<f64> = kept.iter().map(|&i| ns[i] * unit_mm).collect();
-        let u: Vec<f64> = kept.iter().map(|&i| us[i] * ff).collect();
+        // Positions along the reading line, full-resolution px.
+        let stretch = slope.hypot(1.0);
+        let u: Vec<f64> = kept.iter().map(|&i| us[i] * ff * stretch).collect();
         let phase = has_cm.then(|| (cm_res as f64 * unit_mm).rem_euclid(10.0));
-        RulerModel::fit(to_full(0.0, v_line), [a.0, a.1], &mm, &u, phase)
+        let dir = [a.0 + slope * d.0, a.1 + slope * d.1];
+        RulerModel::fit(to_full(0.0, v0), dir, &mm, &u, phase)
             .map_err(|e| no(&format!("graduation model: {e}")))?
     };
     let cm_lines: Vec<Point> = if has_cm {
         (n_min..=n_max)
             .filter(|n| (n - cm_res).rem_euclid(modulus) == 0)
-            .filter_map(|n| pos(n).map(|(u, _)| to_full(u, v_line)))
+            .filter_map(|n| pos(n).map(|(u, _)| to_full(u, v_at(u))))
             .collect()
     } else {
         Vec::new()

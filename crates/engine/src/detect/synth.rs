@@ -125,7 +125,7 @@ fn invert3(m: &[f64; 9]) -> [f64; 9] {
     ]
 }
 
-fn mul3(a: &[f64; 9], b: &[f64; 9]) -> [f64; 9] {
+pub(super) fn mul3(a: &[f64; 9], b: &[f64; 9]) -> [f64; 9] {
     let mut out = [0.0; 9];
     for r in 0..3 {
         for c in 0..3 {
@@ -135,7 +135,7 @@ fn mul3(a: &[f64; 9], b: &[f64; 9]) -> [f64; 9] {
     out
 }
 
-fn apply_h(h: &[f64; 9], x: f64, y: f64) -> (f64, f64) {
+pub(super) fn apply_h(h: &[f64; 9], x: f64, y: f64) -> (f64, f64) {
     let w = h[6] * x + h[7] * y + h[8];
     (
         (h[0] * x + h[1] * y + h[2]) / w,
@@ -144,13 +144,22 @@ fn apply_h(h: &[f64; 9], x: f64, y: f64) -> (f64, f64) {
 }
 
 /// Grey canvas of f32 levels.
-struct Canvas {
+pub(super) struct Canvas {
     w: usize,
     h: usize,
     px: Vec<f32>,
 }
 
 impl Canvas {
+    /// A `w` × `h` canvas filled with `level`.
+    pub(super) fn new(w: usize, h: usize, level: f32) -> Self {
+        Self {
+            w,
+            h,
+            px: vec![level; w * h],
+        }
+    }
+
     /// Paint `level` with coverage given by `inside` (8×8 supersampling where `edge` says the
     /// pixel may be partly covered; `edge` returns Some(true/false) for certainly in/out).
     fn paint(
@@ -273,6 +282,88 @@ impl Canvas {
             |b, p| (b.0.min(p.0), b.1.min(p.1), b.2.max(p.0), b.3.max(p.1)),
         );
         self.paint(bbox, level, &inside, &certain);
+    }
+
+    /// Filled ellipse `{centre + A u : |u| ≤ 1}` for the row-major 2×2 shape matrix `a`
+    /// (semi-axes from the eigenvalues of `A Aᵀ`; the minor one at least 0.5 px).
+    pub(super) fn ellipse_affine(&mut self, centre: Point, a: [f64; 4], level: f32) {
+        let s_xx = a[0] * a[0] + a[1] * a[1];
+        let s_yy = a[2] * a[2] + a[3] * a[3];
+        let s_xy = a[0] * a[2] + a[1] * a[3];
+        let (l1, l2, ang) = super::plane::eigen2(s_xx, s_yy, s_xy);
+        self.ellipse(centre, l1.sqrt(), l2.sqrt().max(0.5), ang, level);
+    }
+
+    /// Filled simple polygon, convex or not (even–odd rule), with the same 8×8 sample grid as
+    /// [`Canvas::paint`] on every pixel (by scanlines, so long outlines stay cheap).
+    pub(super) fn fill_path(&mut self, v: &[(f64, f64)], level: f32) {
+        const N: i64 = 8;
+        let n = v.len();
+        if n < 3 || v.iter().any(|p| !(p.0.is_finite() && p.1.is_finite())) {
+            return;
+        }
+        let (min_x, min_y, max_x, max_y) = v.iter().fold(
+            (
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ),
+            |b, p| (b.0.min(p.0), b.1.min(p.1), b.2.max(p.0), b.3.max(p.1)),
+        );
+        let (w, h) = (self.w as i64, self.h as i64);
+        let x0 = ((min_x - 0.5).floor() as i64).clamp(0, w - 1);
+        let x1 = ((max_x + 0.5).ceil() as i64).clamp(0, w - 1);
+        let y0 = ((min_y - 0.5).floor() as i64).clamp(0, h - 1);
+        let y1 = ((max_y + 0.5).ceil() as i64).clamp(0, h - 1);
+        if max_x < -0.5 || min_x > w as f64 - 0.5 || max_y < -0.5 || min_y > h as f64 - 0.5 {
+            return;
+        }
+        let nx = (x1 - x0 + 1) as usize;
+        let mut count = vec![0u32; nx];
+        let mut xs: Vec<f64> = Vec::with_capacity(16);
+        // Sample g (global sub-column index) sits at x = (g + 0.5) / N − 0.5.
+        let (g_min, g_max) = (x0 * N, (x1 + 1) * N - 1);
+        for y in y0..=y1 {
+            count.fill(0);
+            for sy in 0..N {
+                let py = y as f64 - 0.5 + (sy as f64 + 0.5) / N as f64;
+                xs.clear();
+                for i in 0..n {
+                    let (a, b) = (v[i], v[(i + 1) % n]);
+                    if (a.1 <= py) != (b.1 <= py) {
+                        xs.push(a.0 + (py - a.1) * (b.0 - a.0) / (b.1 - a.1));
+                    }
+                }
+                xs.sort_by(f64::total_cmp);
+                for span in xs.chunks_exact(2) {
+                    // Samples with span[0] ≤ x < span[1].
+                    let lo = ((N as f64 * (span[0] + 0.5) - 0.5).ceil() as i64).max(g_min);
+                    let hi = ((N as f64 * (span[1] + 0.5) - 0.5).ceil() as i64 - 1).min(g_max);
+                    if hi < lo {
+                        continue;
+                    }
+                    let (p_lo, p_hi) = ((lo / N - x0) as usize, (hi / N - x0) as usize);
+                    if p_lo == p_hi {
+                        count[p_lo] += (hi - lo + 1) as u32;
+                    } else {
+                        count[p_lo] += (N - lo % N) as u32;
+                        count[p_hi] += (hi % N + 1) as u32;
+                        for c in &mut count[p_lo + 1..p_hi] {
+                            *c += N as u32;
+                        }
+                    }
+                }
+            }
+            let row = y as usize * self.w + x0 as usize;
+            for (i, &k) in count.iter().enumerate() {
+                if k > 0 {
+                    let cov = k as f32 / (N * N) as f32;
+                    let p = &mut self.px[row + i];
+                    *p = *p * (1.0 - cov) + level * cov;
+                }
+            }
+        }
     }
 
     fn blur(&mut self, sigma: f64) {
@@ -454,12 +545,7 @@ pub fn generate(seed: u64, cfg: &SynthConfig) -> SynthImage {
             j[2] * m[0] + j[3] * m[2],
             j[2] * m[1] + j[3] * m[3],
         ];
-        // Semi-axes and angle from A Aᵀ.
-        let s_xx = a[0] * a[0] + a[1] * a[1];
-        let s_yy = a[2] * a[2] + a[3] * a[3];
-        let s_xy = a[0] * a[2] + a[1] * a[3];
-        let (l1, l2, ang) = super::plane::eigen2(s_xx, s_yy, s_xy);
-        c.ellipse(truth[i], l1.sqrt(), l2.sqrt().max(0.5), ang, marker_level);
+        c.ellipse_affine(truth[i], a, marker_level);
     }
     // Ruler.
     let ruler = cfg.ruler.then(|| draw_ruler(&mut c, &mut rng, short));
@@ -476,12 +562,29 @@ pub fn generate(seed: u64, cfg: &SynthConfig) -> SynthImage {
         );
     }
     // Lighting, blur, noise.
-    let (gx, gy) = (
-        jitter(&mut rng, 1.0) * cfg.lighting,
-        jitter(&mut rng, 1.0) * cfg.lighting,
-    );
+    let image = finish(c, &mut rng, cfg.lighting, cfg.blur_sigma, cfg.noise_sigma);
+    SynthImage {
+        image,
+        markers: truth,
+        ruler,
+    }
+}
+
+/// Uneven lighting (a gradient and a radial fall-off of amplitude `lighting`), Gaussian blur and
+/// Gaussian noise (sigmas drawn from the ranges), then rounding to 8 bits.
+pub(super) fn finish(
+    mut c: Canvas,
+    rng: &mut ChaCha8Rng,
+    lighting: f64,
+    blur_sigma: [f64; 2],
+    noise_sigma: [f64; 2],
+) -> GrayImage {
+    let (w, h) = (c.w, c.h);
+    let (wf, hf) = (w as f64, h as f64);
+    let jitter = |rng: &mut ChaCha8Rng, s: f64| rng.random_range(-s..s);
+    let (gx, gy) = (jitter(rng, 1.0) * lighting, jitter(rng, 1.0) * lighting);
     let (lcx, lcy) = (rng.random_range(0.0..wf), rng.random_range(0.0..hf));
-    let radial = cfg.lighting * 0.5;
+    let radial = lighting * 0.5;
     for y in 0..h {
         for x in 0..w {
             let (u, v) = (x as f64 / wf - 0.5, y as f64 / hf - 0.5);
@@ -490,24 +593,15 @@ pub fn generate(seed: u64, cfg: &SynthConfig) -> SynthImage {
             c.px[y * w + x] *= l as f32;
         }
     }
-    let sigma = range(&mut rng, cfg.blur_sigma);
+    let sigma = range(rng, blur_sigma);
     c.blur(sigma);
-    let noise = range(&mut rng, cfg.noise_sigma);
+    let noise = range(rng, noise_sigma);
     let data: Vec<u8> =
         c.px.iter()
-            .map(|&v| {
-                (v as f64 + noise * normal(&mut rng))
-                    .round()
-                    .clamp(0.0, 255.0) as u8
-            })
+            .map(|&v| (v as f64 + noise * normal(rng)).round().clamp(0.0, 255.0) as u8)
             .collect();
-    let image = GrayImage::from_raw(w as u32, h as u32, data)
-        .unwrap_or_else(|| GrayImage::new(w as u32, h as u32));
-    SynthImage {
-        image,
-        markers: truth,
-        ruler,
-    }
+    GrayImage::from_raw(w as u32, h as u32, data)
+        .unwrap_or_else(|| GrayImage::new(w as u32, h as u32))
 }
 
 fn draw_ruler(c: &mut Canvas, rng: &mut ChaCha8Rng, short: f64) -> SynthRuler {
@@ -549,19 +643,70 @@ fn draw_ruler(c: &mut Canvas, rng: &mut ChaCha8Rng, short: f64) -> SynthRuler {
     };
     let metal = rng.random_range(115.0..150.0) as f32;
     let ink = rng.random_range(10.0..40.0) as f32;
+    // Lines 0.25 mm wide, and at least 1.6 px (a thinner line is not resolved by the camera).
+    let tick_w = (0.25 * (short / 480.0).clamp(0.8, 1.5)).max(1.6 / k);
+    paint_ruler(
+        c,
+        &ruler,
+        &RulerLook {
+            metal,
+            ink,
+            tick_w_mm: tick_w,
+        },
+        None,
+    );
+    ruler
+}
+
+/// Grey levels and line width of a painted ruler.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct RulerLook {
+    /// Grey level of the ruler's body.
+    pub(super) metal: f32,
+    /// Grey level of its ticks and digits.
+    pub(super) ink: f32,
+    /// Width of the graduation lines, mm.
+    pub(super) tick_w_mm: f64,
+}
+
+/// Paint `ruler` (body from −5 mm to `length_mm`, ticks on both edges, digits at the
+/// centimetre lines) on the canvas. Without `warp`, every shape is the convex image of its ruler
+/// rectangle under the ruler's homography. With `warp` (e.g. lens distortion, applied to image
+/// points after the homography), the body's outline is subdivided into segments of at most 20 px
+/// before warping and filled as a general polygon, and each tick or digit segment is the convex
+/// quadrilateral through its four warped corners.
+pub(super) fn paint_ruler(
+    c: &mut Canvas,
+    ruler: &SynthRuler,
+    look: &RulerLook,
+    warp: Option<&dyn Fn(Point) -> Point>,
+) {
+    let (length_mm, width_mm, half_mm) = (ruler.length_mm, ruler.width_mm, ruler.half_mm);
+    let (metal, ink, tick_w) = (look.metal, look.ink, look.tick_w_mm);
     let quad = |r: &SynthRuler, s0: f64, s1: f64, t0: f64, t1: f64| -> Vec<(f64, f64)> {
         [(s0, t0), (s1, t0), (s1, t1), (s0, t1)]
             .iter()
             .map(|&(s, t)| {
                 let p = r.to_image(s, t);
+                let p = warp.map_or(p, |f| f(p));
                 (p.x, p.y)
             })
             .collect()
     };
     let start = -5.0;
-    c.polygon(&quad(&ruler, start, length_mm, 0.0, width_mm), metal);
-    // Lines 0.25 mm wide, and at least 1.6 px (a thinner line is not resolved by the camera).
-    let tick_w = (0.25 * (short / 480.0).clamp(0.8, 1.5)).max(1.6 / k);
+    match warp {
+        None => c.polygon(&quad(ruler, start, length_mm, 0.0, width_mm), metal),
+        Some(f) => {
+            let corners = [
+                (start, 0.0),
+                (length_mm, 0.0),
+                (length_mm, width_mm),
+                (start, width_mm),
+            ];
+            let outline = subdivided(&corners, 20.0, &|s, t| ruler.to_image(s, t), f);
+            c.fill_path(&outline, metal);
+        }
+    }
     for mm2 in 0..(2 * length_mm as i64) {
         let s = mm2 as f64 * 0.5;
         let whole = mm2 % 2 == 0;
@@ -577,7 +722,7 @@ fn draw_ruler(c: &mut Canvas, rng: &mut ChaCha8Rng, short: f64) -> SynthRuler {
             };
             c.polygon(
                 &quad(
-                    &ruler,
+                    ruler,
                     s - tick_w / 2.0,
                     s + tick_w / 2.0,
                     width_mm - len,
@@ -598,7 +743,7 @@ fn draw_ruler(c: &mut Canvas, rng: &mut ChaCha8Rng, short: f64) -> SynthRuler {
                 2.0
             };
             c.polygon(
-                &quad(&ruler, s - tick_w / 2.0, s + tick_w / 2.0, 0.0, len),
+                &quad(ruler, s - tick_w / 2.0, s + tick_w / 2.0, 0.0, len),
                 ink,
             );
         }
@@ -625,10 +770,36 @@ fn draw_ruler(c: &mut Canvas, rng: &mut ChaCha8Rng, short: f64) -> SynthRuler {
             ];
             for (bit, r) in rects.iter().enumerate() {
                 if seg & (1 << bit) != 0 {
-                    c.polygon(&quad(&ruler, r.0, r.1, r.2, r.3), ink);
+                    c.polygon(&quad(ruler, r.0, r.1, r.2, r.3), ink);
                 }
             }
         }
     }
-    ruler
+}
+
+/// The closed outline through `corners` (in some source coordinates), each edge cut into pieces
+/// of at most `max_px` in the image of `map`, every vertex then passed through `warp`.
+pub(super) fn subdivided(
+    corners: &[(f64, f64)],
+    max_px: f64,
+    map: &dyn Fn(f64, f64) -> Point,
+    warp: &dyn Fn(Point) -> Point,
+) -> Vec<(f64, f64)> {
+    let n = corners.len();
+    let mut out = Vec::new();
+    for i in 0..n {
+        let (a, b) = (corners[i], corners[(i + 1) % n]);
+        let len = map(a.0, a.1).distance(map(b.0, b.1));
+        let pieces = if len.is_finite() {
+            (len / max_px).ceil().clamp(1.0, 10_000.0) as usize
+        } else {
+            1
+        };
+        for k in 0..pieces {
+            let t = k as f64 / pieces as f64;
+            let p = warp(map(a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t));
+            out.push((p.x, p.y));
+        }
+    }
+    out
 }

@@ -16,10 +16,12 @@
 
 pub mod rectify;
 pub mod ruler;
+pub mod trials;
 
 use crate::points::{Fiducials, Point, ScalePoints};
 pub use rectify::{
-    Camera, DEFAULT_FOCAL_35MM, FOCAL_35MM_RANGE, Rectification, RectifyError, focal_px_from_35mm,
+    Camera, DEFAULT_FOCAL_35MM, FOCAL_35MM_RANGE, FULL_FRAME_DIAGONAL_MM, Rectification,
+    RectifyError, focal_px_from_35mm,
 };
 pub use ruler::{RulerModel, RulerModelError};
 use serde::{Deserialize, Serialize};

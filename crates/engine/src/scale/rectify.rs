@@ -137,7 +137,7 @@ impl Rectification {
         // x axis, for a camera turned about its x axis it lies in the plane.
         let (cx_plane, cy_plane) = (r1.x, r2.x);
         let norm = cx_plane.hypot(cy_plane);
-        if !(norm > 1e-9) {
+        if norm.is_nan() || norm <= 1e-9 {
             return Err(RectifyError::Degenerate);
         }
         Ok(Rectification {
@@ -151,7 +151,7 @@ impl Rectification {
     /// on or beyond the plane's horizon.
     pub fn to_plane(&self, p: Point) -> Option<Point> {
         let v = self.inverse * Vector3::new(p.x, p.y, 1.0);
-        if !(v.z > 0.0) {
+        if v.z.is_nan() || v.z <= 0.0 {
             return None;
         }
         let (x, y) = (v.x / v.z, v.y / v.z);

@@ -223,5 +223,48 @@ export async function detectWorkflow(t) {
     allowed422 = 0;
   });
 
+  await check(`${pre}a new scale length moves the detected scale points (never relabels them); the analysis reads the ruler model`, async () => {
+    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/image/${ids[1]}`);
+    await openImage(page, ids[1]);
+    await page.$$eval('#toasts .toast-close', (bs) => bs.forEach((b) => b.click()));
+    const before = (await api(`/projects/${projectId}`)).body.images;
+    await page.fill('#scale-length', '10');
+    await page.press('#scale-length', 'Enter');
+    await poll(page, () => [...document.querySelectorAll('#toasts .toast.ok .toast-text')].some((e) => /^Detected scale points of 4 images placed again 10 mm apart/.test(e.textContent)), null, { what: 'the scale-change toast' });
+    await waitSaved(page);
+    const after = (await api(`/projects/${projectId}`)).body.images;
+    after.forEach((im, k) => {
+      const want = 10 * demo.images[k].truth.px_per_mm;
+      const got = dist(im.scale[0], im.scale[1]);
+      // 10 mm on the ruler, not the 40 mm points relabelled (which would be 4× longer)
+      assert(Math.abs(got / want - 1) < 0.15, `${im.filename}: A–B ${got.toFixed(1)} px, 10 mm ≈ ${want.toFixed(1)} px`);
+      assert(dist(before[k].scale[0], before[k].scale[1]) > 3 * got, `${im.filename}: the 40 mm points were replaced`);
+      assert(im.scale_meta.every((m) => m.source === 'auto'), `${im.filename}: still auto`);
+      assert(im.ruler && Array.isArray(im.ruler.coef), `${im.filename}: the ruler model is kept`);
+    });
+    // The photo's label and the point panel show the length in force, and the drawn line is the new one.
+    await poll(page, () => document.querySelector('#viewport .overlay .scale-len')?.textContent === '10 mm', null, { what: 'the 10 mm label on the photo' });
+    const info = await page.textContent('#scale-info');
+    assert(/= 10 mm/.test(info ?? ''), `point panel: ${info}`);
+    await shot('13-scale-length-10');
+    // The analysis: perspective corrected from the models, with the budget; the same numbers as at 40 mm.
+    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/analysis`);
+    await page.waitForSelector('#budget-table tbody tr');
+    const used = await page.textContent('#scale-method-used');
+    assert(used === 'Ruler + perspective correction', `scale used: ${used}`);
+    const budgetRows = await page.$$eval('#budget-table tbody tr', (trs) => trs.length);
+    assert(budgetRows === 4, `budget rows: ${budgetRows}`);
+    const dominant = await page.$$eval('#budget-table td.dominant', (tds) => tds.length);
+    assert(dominant >= 6, `the largest term is marked in each non-reference row (${dominant})`);
+    await page.selectOption('#scale-method', 'span');
+    await poll(page, () => document.getElementById('scale-method-used')?.textContent === 'Scale points (span)', null, { what: 'the span scale in the analysis' });
+    const p = await api(`/projects/${projectId}`);
+    assert(p.body.scale_method === 'span', `saved method: ${p.body.scale_method}`);
+    await page.selectOption('#scale-method', '');
+    await poll(page, () => document.getElementById('scale-method-used')?.textContent === 'Ruler + perspective correction', null, { what: 'back to automatic' });
+    await page.evaluate(() => document.getElementById('budget')?.scrollIntoView());
+    await shot('14-budget');
+  });
+
   await context.close();
 }

@@ -290,10 +290,16 @@ export class Annotator {
       this.renderInspector();
       this.renderOverlay();
     } else if (what === 'images') {
-      if (!this.record) return;
+      // A reload (e.g. after a scale-length change moved the detected scale points).
+      const im = this.record;
+      if (!im) return;
+      if (!this.gesture && !this.nudgePending && !this.hasHole()) this.pts = slotsFrom(im);
       this.renderInspector();
+      this.renderOverlay();
     } else if (what === 'project') {
+      // the scale length labels the A–B line
       this.renderInspector();
+      this.renderOverlay();
     }
   }
 

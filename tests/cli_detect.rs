@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use assert_cmd::Command;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 fn repo_path(relative: &str) -> PathBuf {
@@ -320,4 +320,56 @@ fn regression_analyze_scale_length_replaces_detected_points() {
         let rel = (a.0 - b.0).hypot(a.1 - b.1) / (s0.0 - s1.0).hypot(s0.1 - s1.1) - 1.0;
         assert!(rel.abs() < 0.03, "{}: {rel}", t["filename"]);
     }
+}
+
+/// A JPEG with `FocalLengthIn35mmFilm` in its EXIF (APP1): `detect` records the focal length in
+/// the project file, and the perspective correction says it used the EXIF value.
+#[test]
+fn detect_reads_the_focal_length_from_exif() {
+    use exif::experimental::Writer;
+    use exif::{Field, In, Tag};
+    let dir = tempfile::tempdir().unwrap();
+    let mut names = Vec::new();
+    for (k, photo) in PHOTOS.iter().enumerate() {
+        let img = image::open(repo_path(photo)).unwrap().to_rgb8();
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95)
+            .encode_image(&img)
+            .unwrap();
+        let mut tiff = std::io::Cursor::new(Vec::new());
+        let field = Field {
+            tag: Tag::FocalLengthIn35mmFilm,
+            ifd_num: In::PRIMARY,
+            value: exif::Value::Short(vec![26]),
+        };
+        let mut writer = Writer::new();
+        writer.push_field(&field);
+        writer.write(&mut tiff, false).unwrap();
+        let payload = [b"Exif\0\0".as_slice(), tiff.get_ref()].concat();
+        let len = u16::try_from(payload.len() + 2).unwrap().to_be_bytes();
+        let with_exif = [&jpeg[..2], &[0xFF, 0xE1], &len, &payload, &jpeg[2..]].concat();
+        let name = dir.path().join(format!("step-{:02}mm.jpg", 10 * k));
+        std::fs::write(&name, with_exif).unwrap();
+        names.push(name);
+    }
+    let out = dir.path().join("p.json");
+    succeeds(
+        strain_seer()
+            .arg("detect")
+            .args(&names)
+            .arg("--out")
+            .arg(&out),
+    );
+    let project: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    for image in project["images"].as_array().unwrap() {
+        assert_eq!(image["focal_35mm"], 26.0, "{image}");
+    }
+    let output = succeeds(
+        strain_seer()
+            .args(["analyze", "--format", "json"])
+            .arg(&out),
+    );
+    let analysis: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(analysis["scale_method"], "rectified");
+    assert_eq!(analysis["rows"][1]["focal_35mm"], json!([26.0, "exif"]));
 }

@@ -138,6 +138,8 @@ struct Photo {
     name: String,
     image: DynamicImage,
     sha256: String,
+    /// 35 mm-equivalent focal length from the file's EXIF.
+    focal_35mm: Option<f64>,
 }
 
 fn load(path: &Path) -> anyhow::Result<Photo> {
@@ -157,6 +159,7 @@ fn load(path: &Path) -> anyhow::Result<Photo> {
         name,
         image,
         sha256,
+        focal_35mm: strain_seer_formats::exif::focal_35mm(&bytes),
     })
 }
 
@@ -245,6 +248,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         image.sha256 = Some(photo.sha256.clone());
         image.width = Some(photo.image.width());
         image.height = Some(photo.image.height());
+        image.focal_35mm = photo.focal_35mm;
         image.deformation_distance = distance_from_filename(&photo.name);
         let _ = write!(summary, "{}: ", photo.name);
         match &markers[i] {

@@ -35,6 +35,8 @@ pub struct ImageInfo {
     pub size_bytes: u64,
     /// JPEG, longest side at most [`THUMBNAIL_SIZE`].
     pub thumbnail: Vec<u8>,
+    /// The 35 mm-equivalent focal length from the file's EXIF, mm.
+    pub focal_35mm: Option<f64>,
 }
 
 /// Why an uploaded file was refused. Each message names the file.
@@ -220,6 +222,7 @@ pub fn inspect_image(
         height,
         size_bytes: bytes.len() as u64,
         thumbnail,
+        focal_35mm: crate::formats::exif::focal_35mm(bytes),
     })
 }
 

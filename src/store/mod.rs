@@ -171,6 +171,8 @@ pub struct ImageRecord {
     /// The ruler model of the last ruler detection; dropped when the scale points are moved by
     /// hand.
     pub ruler: Option<RulerModel>,
+    /// The 35 mm-equivalent focal length from the file's EXIF, mm.
+    pub focal_35mm: Option<f64>,
 }
 
 /// What the analysis needs of an image: its points and distance, nothing else.
@@ -186,6 +188,7 @@ pub struct ImagePoints {
     pub ruler: Option<RulerModel>,
     pub width: u32,
     pub height: u32,
+    pub focal_35mm: Option<f64>,
 }
 
 /// Changes to a project; `None` leaves a field as it is.
@@ -472,12 +475,12 @@ const PROJECT_COLUMNS: &str = "p.id, p.name, p.scale_length, p.reference_image, 
      p.scale_method, p.focal_35mm";
 
 const IMAGE_COLUMNS: &str = "i.id, i.project_id, i.filename, i.ord, b.width, b.height, i.sha256, b.content_type, \
-     i.status, i.fiducials, i.scale, i.fiducial_meta, i.scale_meta, i.deformation_distance, i.ruler";
+     i.status, i.fiducials, i.scale, i.fiducial_meta, i.scale_meta, i.deformation_distance, i.ruler, b.focal_35mm";
 
 type RawImage = (
     (i64, i64, String, i64, u32, u32, String),
     (String, String, String, String, String, String, Option<f64>),
-    Option<String>,
+    (Option<String>, Option<f64>),
 );
 
 fn raw_image(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawImage> {
@@ -500,7 +503,7 @@ fn raw_image(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawImage> {
             row.get(12)?,
             row.get(13)?,
         ),
-        row.get(14)?,
+        (row.get(14)?, row.get(15)?),
     ))
 }
 
@@ -508,7 +511,7 @@ fn image_from_raw(raw: RawImage) -> Result<ImageRecord> {
     let (
         (id, project_id, filename, order, width, height, sha256),
         (content_type, status, fid, scale, fmeta, smeta, d),
-        ruler,
+        (ruler, focal_35mm),
     ) = raw;
     Ok(ImageRecord {
         id,
@@ -526,6 +529,7 @@ fn image_from_raw(raw: RawImage) -> Result<ImageRecord> {
         scale_meta: from_json(&smeta)?,
         deformation_distance: d,
         ruler: ruler_from_column(ruler.as_deref())?,
+        focal_35mm,
     })
 }
 
@@ -934,7 +938,7 @@ impl Store {
             let images = {
                 let mut stmt = tx.prepare_cached(
                     "SELECT i.id, i.filename, i.ord, i.status, i.fiducials, i.scale, i.deformation_distance, \
-                     i.ruler, b.width, b.height FROM images i CROSS JOIN blobs b ON b.sha256 = i.sha256 \
+                     i.ruler, b.width, b.height, b.focal_35mm FROM images i CROSS JOIN blobs b ON b.sha256 = i.sha256 \
                      WHERE i.project_id = ?1 ORDER BY i.ord, i.id",
                 )?;
                 let rows = stmt.query_map([project_id], |row| {
@@ -950,6 +954,7 @@ impl Store {
                             row.get::<_, Option<String>>(7)?,
                             row.get::<_, u32>(8)?,
                             row.get::<_, u32>(9)?,
+                            row.get::<_, Option<f64>>(10)?,
                         ),
                     ))
                 })?;
@@ -962,7 +967,7 @@ impl Store {
                         fiducials,
                         scale,
                         deformation_distance,
-                        (ruler, width, height),
+                        (ruler, width, height, focal_35mm),
                     ) = row?;
                     Ok(ImagePoints {
                         id,
@@ -975,6 +980,7 @@ impl Store {
                         ruler: ruler_from_column(ruler.as_deref())?,
                         width,
                         height,
+                        focal_35mm,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?
@@ -1071,6 +1077,8 @@ impl Store {
                     height,
                     size_bytes,
                     thumbnail: Vec::new(),
+                    // Not stored again: the blob row keeps the value read at first upload.
+                    focal_35mm: None,
                 },
                 temp: None,
             });
@@ -1181,7 +1189,7 @@ impl Store {
                     } else {
                         tx.prepare_cached(
                             "INSERT OR IGNORE INTO blobs (sha256, ext, content_type, width, height, size_bytes, \
-                             thumbnail, thumbnail_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                             thumbnail, thumbnail_type, focal_35mm) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                         )?
                         .execute(params![
                             info.sha256,
@@ -1191,7 +1199,8 @@ impl Store {
                             info.height,
                             info.size_bytes,
                             info.thumbnail,
-                            blobs::THUMBNAIL_TYPE
+                            blobs::THUMBNAIL_TYPE,
+                            info.focal_35mm
                         ])?;
                     }
                 }

@@ -51,11 +51,13 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX projects_by_reference ON projects(reference_image);
     "#,
     // 2: the scale model. `scale_method` NULL = chosen from the annotations; `focal_35mm` NULL =
-    // the photos' EXIF or the default; `ruler` = the detector's ruler model (JSON) or NULL.
+    // the photos' EXIF or the default; `ruler` = the detector's ruler model (JSON) or NULL;
+    // `blobs.focal_35mm` = the file's EXIF 35 mm-equivalent focal length or NULL.
     r#"
     ALTER TABLE projects ADD COLUMN scale_method TEXT;
     ALTER TABLE projects ADD COLUMN focal_35mm REAL;
     ALTER TABLE images ADD COLUMN ruler TEXT;
+    ALTER TABLE blobs ADD COLUMN focal_35mm REAL;
     "#,
 ];
 

@@ -103,7 +103,7 @@ pub fn to_formats_project(project: &Project, images: &[ImageRecord]) -> formats:
                 fiducials: annotated(&i.fiducials, &i.fiducial_meta),
                 scale_points: annotated(&i.scale, &i.scale_meta),
                 ruler: i.ruler,
-                focal_35mm: None,
+                focal_35mm: i.focal_35mm,
             })
             .collect(),
     }
@@ -153,7 +153,7 @@ fn engine_input(image: &ImagePoints) -> Result<ImageInput, AppError> {
         placed: Some((image.fiducials.len(), image.scale.len())),
         ruler: image.ruler,
         size: Some([image.width, image.height]),
-        focal_35mm: None,
+        focal_35mm: image.focal_35mm,
     })
 }
 

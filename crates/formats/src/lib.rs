@@ -8,12 +8,14 @@
 //! - the common model both load into: [`Project`], [`ProjectImage`], [`AnnotatedPoint`], with
 //!   [`Project::to_engine_inputs`] and [`Project::analysis_options`] for the engine;
 //! - result tables: strain table CSV, regression CSV and JSON ([`tables`]);
-//! - plots of each component against deformation distance as SVG and PNG ([`plot`]).
+//! - plots of each component against deformation distance as SVG and PNG ([`plot`]);
+//! - the camera's focal length from a photo's EXIF ([`exif`]).
 //!
 //! Errors: [`FormatError`] (bad input, with the image, point, field or line it concerns) and
 //! [`ExportError`] (a failure to produce an output). No file or network I/O happens here.
 
 pub mod error;
+pub mod exif;
 mod lenient;
 pub mod model;
 pub mod plot;

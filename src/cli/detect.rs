@@ -3,12 +3,14 @@
 
 use crate::app::{round_point, round3};
 use crate::cli::BadInput;
+use crate::store::blobs::{DEFAULT_MAX_PIXELS, decode_oriented};
+use crate::store::distance_from_filename;
 use anyhow::Context;
-use image::{DynamicImage, ImageDecoder, ImageReader};
+use image::DynamicImage;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
-use std::io::{Cursor, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use strain_seer_engine::detect::{
@@ -94,43 +96,11 @@ pub struct DetectArgs {
 }
 
 /// Decode an image file's bytes with its EXIF orientation applied (the pixel grid points refer
-/// to, SPEC §2).
-pub fn decode_image(bytes: &[u8]) -> anyhow::Result<DynamicImage> {
-    let reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .context("reading the image header")?;
-    let mut decoder = reader.into_decoder().context("not a supported image")?;
-    let orientation = decoder
-        .orientation()
-        .context("reading the EXIF orientation")?;
-    let mut image = DynamicImage::from_decoder(decoder).context("decoding")?;
-    image.apply_orientation(orientation);
+/// to), with the same checks and limits as an upload to the web app (`store::blobs`): the header
+/// is read first and a file of more than [`DEFAULT_MAX_PIXELS`] pixels is refused undecoded.
+pub fn decode_image(bytes: &[u8], name: &str) -> anyhow::Result<DynamicImage> {
+    let (_, _, image) = decode_oriented(bytes, name, DEFAULT_MAX_PIXELS)?;
     Ok(image)
-}
-
-/// The deformation distance a filename carries: the number right before "mm"
-/// (`deformation-05mm-force.png` → 5, `step_2.5mm.jpg` → 2.5).
-pub fn distance_from_filename(name: &str) -> Option<f64> {
-    let stem = Path::new(name).file_stem()?.to_str()?;
-    let lower = stem.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
-    let mut found = None;
-    let mut i = 0;
-    while let Some(pos) = lower[i..].find("mm") {
-        let end = i + pos;
-        let mut start = end;
-        while start > 0 && (bytes[start - 1].is_ascii_digit() || bytes[start - 1] == b'.') {
-            start -= 1;
-        }
-        let text = lower[start..end].trim_start_matches('.');
-        if let Ok(v) = text.parse::<f64>()
-            && v.is_finite()
-        {
-            found = Some(v);
-        }
-        i = end + 2;
-    }
-    found
 }
 
 /// One decoded photo.
@@ -148,7 +118,7 @@ fn load(path: &Path) -> anyhow::Result<Photo> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let image = decode_image(&bytes).map_err(|e| {
+    let image = decode_image(&bytes, &name).map_err(|e| {
         BadInput(format!(
             "{}: cannot decode the image: {e:#}",
             path.display()
@@ -352,19 +322,16 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
 mod tests {
     use super::*;
 
+    /// The bug of issue 10: `detect` read the *last* number before "mm", the upload the first
+    /// (`run-5mm-at-2mm.png` was 2 mm here and 5 mm in the web app). One parser now.
     #[test]
-    fn distances_from_filenames() {
+    fn regression_detect_reads_distances_like_the_upload() {
+        assert_eq!(distance_from_filename("run-5mm-at-2mm.png"), Some(5.0));
         assert_eq!(
             distance_from_filename("deformation-05mm-force.png"),
             Some(5.0)
         );
-        assert_eq!(
-            distance_from_filename("deformation-30mm-force.png"),
-            Some(30.0)
-        );
         assert_eq!(distance_from_filename("step_2.5MM.jpg"), Some(2.5));
         assert_eq!(distance_from_filename("photo.png"), None);
-        assert_eq!(distance_from_filename("mm.png"), None);
-        assert_eq!(distance_from_filename("a/b/10mm.png"), Some(10.0));
     }
 }

@@ -21,6 +21,10 @@ pub const THUMBNAIL_TYPE: &str = "image/jpeg";
 /// The image formats accepted for upload, recognised by content (never by extension).
 pub const ACCEPTED_FORMATS: &str = "PNG, JPEG, GIF, BMP, TIFF";
 
+/// Most pixels (width × height) an image may have unless configured otherwise: the web app's
+/// `--max-pixels` default and the command line's limit.
+pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
+
 /// What an image file is, once recognised and decoded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageInfo {

@@ -49,7 +49,7 @@ pub struct LimitArgs {
     #[arg(
         long,
         env = "STRAIN_SEER_MAX_PIXELS",
-        default_value_t = 100_000_000,
+        default_value_t = crate::store::blobs::DEFAULT_MAX_PIXELS,
         value_name = "PIXELS"
     )]
     pub max_pixels: u64,

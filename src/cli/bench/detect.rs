@@ -198,7 +198,9 @@ fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
         let path = args.demo_dir.join(&t.filename);
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let mut image = None;
-        let decode = median_time(args.repeat, || image = decode_image(&bytes).ok());
+        let decode = median_time(args.repeat, || {
+            image = decode_image(&bytes, &t.filename).ok()
+        });
         let image = image.ok_or_else(|| BadInput(format!("{}: cannot decode", path.display())))?;
         let mut found = None;
         let t_markers = single.install(|| {

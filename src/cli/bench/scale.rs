@@ -136,7 +136,8 @@ fn demo(args: &ScaleBenchArgs) -> anyhow::Result<()> {
     for (name, d) in names {
         let path = args.demo_dir.join(name);
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let image = decode_image(&bytes).with_context(|| format!("decoding {}", path.display()))?;
+        let image =
+            decode_image(&bytes, name).with_context(|| format!("decoding {}", path.display()))?;
         let markers = detect::detect_markers(&image, &MarkerOptions::default())
             .with_context(|| format!("markers of {name}"))?;
         photos.push((name, d, image, markers.fiducials));

@@ -266,5 +266,38 @@ export async function detectWorkflow(t) {
     await shot('14-budget');
   });
 
+  await check(`${pre}a file dropped after opening several projects is uploaded once`, async () => {
+    // The bug: each project page opened since the page loaded added drop listeners to #app that
+    // were never removed, so one dropped photo became one image per project visited.
+    const created = await page.evaluate(async () => {
+      const r = await fetch('api/projects', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'Drop test' }) });
+      return (await r.json()).id;
+    });
+    for (const id of [projectId, created, projectId, created]) {
+      await page.evaluate(() => (location.hash = '#/'));
+      await page.waitForSelector('#new-project-name');
+      await page.evaluate((h) => (location.hash = h), `#/project/${id}`);
+      await page.waitForSelector('#file-input', { state: 'attached' });
+    }
+    await page.evaluate(async () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 64;
+      canvas.height = 48;
+      const ctx = canvas.getContext('2d');
+      ctx.fillStyle = '#888';
+      ctx.fillRect(0, 0, 64, 48);
+      const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
+      const dt = new DataTransfer();
+      dt.items.add(new File([blob], 'dropped-05mm.png', { type: 'image/png' }));
+      const app = document.getElementById('app');
+      for (const type of ['dragenter', 'dragover', 'drop']) app.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+    });
+    await poll(page, async (pid) => (await (await fetch(`api/projects/${pid}`)).json()).image_count >= 1, created, { what: 'the dropped photo' });
+    await page.waitForTimeout(1000); // any duplicate upload would have landed by now
+    const r = await api(`/projects/${created}`);
+    assert(r.body.image_count === 1, `one dropped photo gave ${r.body.image_count} images`);
+    assert(r.body.images[0].deformation_distance === 5, `distance from the name: ${r.body.images[0].deformation_distance}`);
+  });
+
   await context.close();
 }

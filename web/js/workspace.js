@@ -42,6 +42,7 @@ export class Workspace {
   }
 
   unmount() {
+    this.dropListeners?.abort();
     this.saveScaleDebounced?.flush();
     if (this.panel) this.panel.view.unmount();
     this.panel = null;
@@ -315,30 +316,35 @@ export class Workspace {
 
   // ----- images -----
   installDrop() {
+    // #app outlives this workspace: the listeners go with it (unmount aborts them), or every
+    // project opened since the page loaded would upload each dropped file once more.
+    this.dropListeners?.abort();
+    this.dropListeners = new AbortController();
+    const opts = { signal: this.dropListeners.signal };
     let depth = 0;
     const hasFiles = (ev) => ev.dataTransfer && [...ev.dataTransfer.types].includes('Files');
     this.root.addEventListener('dragenter', (ev) => {
       if (!hasFiles(ev)) return;
       depth++;
       this.dropVeil.classList.add('show');
-    });
+    }, opts);
     this.root.addEventListener('dragleave', (ev) => {
       if (!hasFiles(ev)) return;
       depth = Math.max(0, depth - 1);
       if (!depth) this.dropVeil.classList.remove('show');
-    });
+    }, opts);
     this.root.addEventListener('dragover', (ev) => {
       if (!hasFiles(ev)) return;
       ev.preventDefault();
       ev.dataTransfer.dropEffect = 'copy';
-    });
+    }, opts);
     this.root.addEventListener('drop', (ev) => {
       if (!hasFiles(ev)) return;
       ev.preventDefault();
       depth = 0;
       this.dropVeil.classList.remove('show');
       this.upload([...ev.dataTransfer.files]);
-    });
+    }, opts);
   }
 
   pickFiles() {

@@ -279,7 +279,7 @@ export async function detectWorkflow(t) {
       await page.evaluate((h) => (location.hash = h), `#/project/${id}`);
       await page.waitForSelector('#file-input', { state: 'attached' });
     }
-    await page.evaluate(async () => {
+    const drop = () => page.evaluate(async () => {
       const canvas = document.createElement('canvas');
       canvas.width = 64;
       canvas.height = 48;
@@ -292,11 +292,41 @@ export async function detectWorkflow(t) {
       const app = document.getElementById('app');
       for (const type of ['dragenter', 'dragover', 'drop']) app.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
     });
+    await drop();
     await poll(page, async (pid) => (await (await fetch(`api/projects/${pid}`)).json()).image_count >= 1, created, { what: 'the dropped photo' });
     await page.waitForTimeout(1000); // any duplicate upload would have landed by now
     const r = await api(`/projects/${created}`);
     assert(r.body.image_count === 1, `one dropped photo gave ${r.body.image_count} images`);
     assert(r.body.images[0].deformation_distance === 5, `distance from the name: ${r.body.images[0].deformation_distance}`);
+  });
+
+  await check(`${pre}the same photo dropped again: the user is asked, by content, to skip or keep it`, async () => {
+    const pid = Number(/project\/(\d+)/.exec(page.url())[1]);
+    const count = async () => (await api(`/projects/${pid}`)).body.image_count;
+    const dropSame = () =>
+      page.evaluate(async () => {
+        const canvas = document.createElement('canvas');
+        canvas.width = 64;
+        canvas.height = 48;
+        const ctx = canvas.getContext('2d');
+        ctx.fillStyle = '#888';
+        ctx.fillRect(0, 0, 64, 48);
+        const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
+        const dt = new DataTransfer();
+        dt.items.add(new File([blob], 'again-05mm.png', { type: 'image/png' }));
+        document.getElementById('app').dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }));
+      });
+    await dropSame();
+    await page.waitForSelector('#duplicate-list');
+    const listed = await page.textContent('#duplicate-list');
+    assert(/again-05mm\.png = dropped-05mm\.png/.test(listed ?? ''), `duplicate list: ${listed}`);
+    await page.click('#dialog-cancel'); // Skip them
+    await page.waitForTimeout(800);
+    assert((await count()) === 1, `skipped: ${await count()} images`);
+    await dropSame();
+    await page.waitForSelector('#duplicate-list');
+    await page.click('#dialog-ok'); // Keep them
+    await poll(page, async (p) => (await (await fetch(`api/projects/${p}`)).json()).image_count === 2, pid, { what: 'the kept duplicate' });
   });
 
   await context.close();

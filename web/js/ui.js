@@ -90,10 +90,10 @@ function openDialog(dialog) {
 }
 
 /** Ask for confirmation. Resolves true when confirmed. */
-export function confirmDialog({ title, message, confirmLabel = 'OK', danger = false }) {
+export function confirmDialog({ title, message, confirmLabel = 'OK', cancelLabel = 'Cancel', danger = false }) {
   return new Promise((resolve) => {
-    const ok = h(`button.btn.${danger ? 'danger' : 'primary'}`, { type: 'submit', value: 'ok' }, confirmLabel);
-    const cancel = h('button.btn', { type: 'button', value: 'cancel' }, 'Cancel');
+    const ok = h(`button.btn.${danger ? 'danger' : 'primary'}`, { type: 'submit', value: 'ok', id: 'dialog-ok' }, confirmLabel);
+    const cancel = h('button.btn', { type: 'button', value: 'cancel', id: 'dialog-cancel' }, cancelLabel);
     const form = h(
       'form.dialog-body',
       { method: 'dialog' },

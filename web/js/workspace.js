@@ -314,6 +314,37 @@ export class Workspace {
     }
   }
 
+  /**
+   * Photos already in the project (same content, SHA-256, as the server stores them) or twice in
+   * this upload: the user chooses to skip or keep them. Without WebCrypto (a page served over
+   * plain http to another machine) the files cannot be hashed here and are all kept.
+   */
+  async askAboutDuplicates(files) {
+    if (!globalThis.crypto?.subtle) return files;
+    const known = new Map(store.images.map((im) => [im.sha256, im.filename]));
+    const dupes = [];
+    for (const f of files) {
+      const digest = await crypto.subtle.digest('SHA-256', await f.arrayBuffer());
+      const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+      if (known.has(hex)) dupes.push([f, known.get(hex)]);
+      else known.set(hex, f.name);
+    }
+    if (!dupes.length) return files;
+    const keep = await confirmDialog({
+      title: `${plural(dupes.length, 'photo')} already in the project`,
+      message: h(
+        'div',
+        null,
+        h('p', null, 'The same photo (identical content) is already here:'),
+        h('ul.dup-list', { id: 'duplicate-list' }, dupes.map(([f, name]) => h('li', null, h('strong', null, f.name), f.name === name ? '' : ` = ${name}`))),
+        h('p.small.muted', null, 'Keep them only if you really want the same photo twice in the sequence.'),
+      ),
+      confirmLabel: 'Keep them',
+      cancelLabel: 'Skip them',
+    });
+    return keep ? files : files.filter((f) => !dupes.some(([d]) => d === f));
+  }
+
   // ----- images -----
   installDrop() {
     // #app outlives this workspace: the listeners go with it (unmount aborts them), or every
@@ -352,9 +383,10 @@ export class Workspace {
   }
 
   async upload(files) {
-    const ok = files.filter((f) => ACCEPT.test(f.name) || /^image\//.test(f.type));
+    let ok = files.filter((f) => ACCEPT.test(f.name) || /^image\//.test(f.type));
     const skipped = files.length - ok.length;
     if (skipped) toast(`${plural(skipped, 'file')} skipped: not an image (png, jpg, gif, bmp, tiff).`, 'error');
+    ok = await this.askAboutDuplicates(ok);
     if (!ok.length) return;
     const wasEmpty = store.images.length === 0;
     const batches = [];

@@ -223,6 +223,40 @@ export async function detectWorkflow(t) {
     allowed422 = 0;
   });
 
+  await check(`${pre}undo survives a visit to the analysis and to another photo, and restores "auto" with its confidence`, async () => {
+    // The bug: the annotator's undo history was lost when it was rebuilt (Analysis and back, or
+    // [ then ]), and an undone drag of a detected point came back as a manual one.
+    const id = ids[2];
+    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/image/${id}`);
+    await openImage(page, id);
+    const before = (await api(`/projects/${projectId}/images/${id}`)).body;
+    assert(before.fiducial_meta[0].source === 'auto', 'marker 0 was detected');
+    const tr = await transform(page);
+    const p = toClient(tr, before.fiducials[0]);
+    await page.mouse.move(p.x, p.y);
+    await page.mouse.down();
+    await page.mouse.move(p.x + 6, p.y + 4, { steps: 3 });
+    await page.mouse.move(p.x + 12, p.y + 8, { steps: 3 });
+    await page.mouse.up();
+    await waitSaved(page);
+    let r = (await api(`/projects/${projectId}/images/${id}`)).body;
+    assert(r.fiducial_meta[0].source === 'manual' && dist(r.fiducials[0], before.fiducials[0]) > 5, 'the drag made marker 0 manual');
+    // away to the analysis and to the next photo, then back
+    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/analysis`);
+    await page.waitForSelector('#strain-table');
+    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/image/${ids[3]}`);
+    await openImage(page, ids[3]);
+    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/image/${id}`);
+    await openImage(page, id);
+    await page.keyboard.press('Control+z');
+    await waitSaved(page);
+    r = (await api(`/projects/${projectId}/images/${id}`)).body;
+    assert(dist(r.fiducials[0], before.fiducials[0]) < 1e-6, `undo put marker 0 back (${r.fiducials[0]} vs ${before.fiducials[0]})`);
+    assert(JSON.stringify(r.fiducial_meta) === JSON.stringify(before.fiducial_meta), `undo restored the provenance: ${JSON.stringify(r.fiducial_meta[0])}`);
+    const tag = await page.$$eval('#points-table .auto-tag', (els) => els.length);
+    assert(tag === 7, `the point table shows 7 auto points again, got ${tag}`);
+  });
+
   await check(`${pre}a new scale length moves the detected scale points (never relabels them); the analysis reads the ruler model`, async () => {
     await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/image/${ids[1]}`);
     await openImage(page, ids[1]);

@@ -65,6 +65,21 @@ function round(v) {
   return Math.round(v * 1000) / 1000;
 }
 
+/**
+ * Undo and redo stacks per image id, kept while the page is open: going to the analysis and
+ * back, or to another image and back, does not lose them (the annotator itself is rebuilt).
+ */
+const histories = new Map();
+
+function historyOf(id) {
+  let h = histories.get(id);
+  if (!h) {
+    h = { undo: [], redo: [] };
+    histories.set(id, h);
+  }
+  return h;
+}
+
 export class Annotator {
   constructor(host, { workspace }) {
     this.host = host;
@@ -79,8 +94,6 @@ export class Annotator {
     this.gesture = null;
     this.space = false;
     this.hover = null; // last pointer position in viewport px
-    this.undo = [];
-    this.redo = [];
   }
 
   // ---------------------------------------------------------------- building
@@ -260,8 +273,6 @@ export class Annotator {
     this.imageId = id;
     if (changed) {
       this.selected = null;
-      this.undo = [];
-      this.redo = [];
       this.pts = slotsFrom(im);
       this.veil.classList.add('show');
       this.img.classList.add('loading'); // no glimpse of the previous photo at this one's size
@@ -394,14 +405,25 @@ export class Annotator {
     return best;
   }
 
+  /** This image's undo and redo stacks (they outlive the annotator: see `histories`). */
+  get undo() {
+    return historyOf(this.imageId).undo;
+  }
+
+  get redo() {
+    return historyOf(this.imageId).redo;
+  }
+
+  /** The points and their provenance (auto + confidence, or manual), to undo back to. */
   snapshot() {
-    return JSON.stringify(this.pts);
+    const im = this.record;
+    return JSON.stringify({ pts: this.pts, fmeta: im?.fiducial_meta ?? [], smeta: im?.scale_meta ?? [] });
   }
 
   pushUndo(snap) {
     this.undo.push(snap ?? this.snapshot());
     if (this.undo.length > 200) this.undo.shift();
-    this.redo = [];
+    this.redo.length = 0;
   }
 
   inBounds(p) {
@@ -489,13 +511,18 @@ export class Annotator {
   }
 
   restore(snap) {
-    this.pts = JSON.parse(snap);
+    const s = JSON.parse(snap);
+    this.pts = s.pts;
     if (this.selected && !this.pts[this.selected]) this.selected = null;
-    this.commitPoints();
+    this.commitPoints(s);
   }
 
-  /** Copy the local points into the store record (optimistic) and queue the save. */
-  writeRecord() {
+  /**
+   * Copy the local points into the store record (optimistic) and return the patch to save.
+   * `meta` (from an undo snapshot) restores the points' provenance with them: an undone drag of
+   * a detected point brings it back as `auto` with its confidence, not as a manual point.
+   */
+  writeRecord(meta) {
     const im = this.record;
     if (!im) return null;
     const patch = {};
@@ -503,13 +530,19 @@ export class Annotator {
     const s = toApi(this.pts, 's', 2);
     if (f && JSON.stringify(f) !== JSON.stringify(im.fiducials)) patch.fiducials = f;
     if (s && JSON.stringify(s) !== JSON.stringify(im.scale)) patch.scale = s;
-    if (patch.fiducials) im.fiducials = patch.fiducials;
-    if (patch.scale) im.scale = patch.scale;
+    if (patch.fiducials) {
+      im.fiducials = patch.fiducials;
+      if (meta?.fmeta?.length === patch.fiducials.length) im.fiducial_meta = patch.fiducial_meta = meta.fmeta;
+    }
+    if (patch.scale) {
+      im.scale = patch.scale;
+      if (meta?.smeta?.length === patch.scale.length) im.scale_meta = patch.scale_meta = meta.smeta;
+    }
     return Object.keys(patch).length ? patch : null;
   }
 
-  commitPoints() {
-    const patch = this.writeRecord();
+  commitPoints(meta) {
+    const patch = this.writeRecord(meta);
     this.renderOverlay();
     this.renderInspector();
     if (patch) saveImage(this.imageId, patch);

@@ -80,6 +80,15 @@ export async function detectWorkflow(t) {
     await page.press('#scale-length', 'Enter');
     await poll(page, async (pid) => (await (await fetch(`api/projects/${pid}`)).json()).scale_length === 40, projectId, { what: 'scale length 40 mm' });
     for (const id of ['#detect-image', '#detect-all', '#snap-point']) assert(await page.isVisible(id), `${id} in the toolbar`);
+    // The detection buttons say what they do at 1280 and 1440 px (they were bare icons below
+    // 940 px of photo column), and nothing in the toolbar is cut off.
+    for (const width of [1440, 1280]) {
+      await page.setViewportSize({ width, height: width === 1440 ? 900 : 800 });
+      await page.waitForTimeout(100);
+      for (const id of ['#detect-image', '#detect-all', '#snap-point']) assert(await page.isVisible(`${id} .btn-label`), `${id} labelled at ${width} px`);
+      const fits = await page.$eval('.toolbar', (t) => t.scrollWidth <= t.clientWidth + 1);
+      assert(fits, `the toolbar fits at ${width} px`);
+    }
   });
 
   await check(`${pre}"Detect all" shows its progress and leaves every image Complete, markers within ${MARKER_TOL_PX} px of truth.json`, async () => {

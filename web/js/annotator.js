@@ -121,8 +121,9 @@ export class Annotator {
     );
 
     // toolbar
-    this.prevBtn = h('button.btn.small', { type: 'button', id: 'prev-image', title: 'Previous image (Page Up or [)', on: { click: () => this.ws.step(-1) } }, icon('left'), 'Prev');
-    this.nextBtn = h('button.btn.small', { type: 'button', id: 'next-image', title: 'Next image (Page Down or ])', on: { click: () => this.ws.step(1) } }, 'Next', icon('right'));
+    // Prev/Next/Fit lose their words before the detection buttons do (style.css, .tool-label).
+    this.prevBtn = h('button.btn.small', { type: 'button', id: 'prev-image', 'aria-label': 'Previous image', title: 'Previous image (Page Up or [)', on: { click: () => this.ws.step(-1) } }, icon('left'), h('span.tool-label', null, 'Prev'));
+    this.nextBtn = h('button.btn.small', { type: 'button', id: 'next-image', 'aria-label': 'Next image', title: 'Next image (Page Down or ])', on: { click: () => this.ws.step(1) } }, h('span.tool-label', null, 'Next'), icon('right'));
     this.posEl = h('span.pos', { id: 'image-position' });
     this.zoomEl = h('button.btn.ghost.small.zoom-readout', { type: 'button', id: 'zoom-100', title: 'Actual size (1)', on: { click: () => this.zoomTo(1) } }, '100 %');
     /** Room for image tools added later (e.g. automatic marker detection), before the zoom group. */
@@ -139,7 +140,7 @@ export class Annotator {
         h('button.btn.small.icon-only', { type: 'button', id: 'zoom-out', 'aria-label': 'Zoom out', title: 'Zoom out (−)', on: { click: () => this.zoomBy(1 / 1.5) } }, icon('zoom-out')),
         this.zoomEl,
         h('button.btn.small.icon-only', { type: 'button', id: 'zoom-in', 'aria-label': 'Zoom in', title: 'Zoom in (+)', on: { click: () => this.zoomBy(1.5) } }, icon('zoom-in')),
-        h('button.btn.small', { type: 'button', id: 'zoom-fit', title: 'Fit to view (0 or F)', on: { click: () => this.fit() } }, icon('fit'), 'Fit'),
+        h('button.btn.small', { type: 'button', id: 'zoom-fit', 'aria-label': 'Fit to view', title: 'Fit to view (0 or F)', on: { click: () => this.fit() } }, icon('fit'), h('span.tool-label', null, 'Fit')),
       ),
     );
 

@@ -160,7 +160,25 @@ impl HttpBody for SharedBody {
 /// Read and discard what is left of a body, at most `max_bytes` within [`LINGER_TIME`]; true when
 /// the body was read to its end.
 async fn drain(body: &SharedBody, max_bytes: u64) -> bool {
-    let mut body = body.clone();
+    discard(body.clone(), max_bytes).await
+}
+
+/// A refusal sent before the handler read the body: read the rest of it first (at most
+/// [`LINGER_BYTES`] within [`LINGER_TIME`]) so that the client, still sending, gets the answer
+/// instead of a reset connection; when that was not possible, say the connection ends here.
+pub async fn refuse_unread(body: Body, mut response: Response) -> Response {
+    if !discard(body, LINGER_BYTES).await {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+async fn discard<B>(mut body: B, max_bytes: u64) -> bool
+where
+    B: HttpBody<Data = Bytes> + Unpin,
+{
     let read = async {
         let mut total = 0u64;
         while let Some(frame) = body.frame().await {

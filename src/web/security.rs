@@ -88,7 +88,7 @@ pub fn hardened<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S
 pub async fn harden(request: Request, next: Next) -> Response {
     if let Some(reason) = cross_site(request.method(), request.headers(), request.uri()) {
         tracing::warn!(method = %request.method(), path = request.uri().path(), %reason, "cross-site request refused");
-        return refusal(
+        let response = refusal(
             StatusCode::FORBIDDEN,
             format!(
                 "cross-site request refused: {} {} changes data and must come from this server's own pages ({reason})",
@@ -96,6 +96,8 @@ pub async fn harden(request: Request, next: Next) -> Response {
                 request.uri().path()
             ),
         );
+        // The body (an upload, say) may still be on its way: read it so the 403 arrives.
+        return super::limits::refuse_unread(request.into_body(), response).await;
     }
     let mut response = next.run(request).await;
     add_security_headers(response.headers_mut());

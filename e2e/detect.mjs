@@ -16,6 +16,23 @@ const MARKER_TOL_PX = 4;
 const SCALE_TOL = 0.02;
 const LOW_CONFIDENCE = 0.5;
 
+/** Drop a small grey PNG (the same bytes every time) named `name` on the app, as a user would. */
+function dropPng(page, name) {
+  return page.evaluate(async (fileName) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 64;
+    canvas.height = 48;
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#888';
+    ctx.fillRect(0, 0, 64, 48);
+    const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
+    const dt = new DataTransfer();
+    dt.items.add(new File([blob], fileName, { type: 'image/png' }));
+    const app = document.getElementById('app');
+    for (const type of ['dragenter', 'dragover', 'drop']) app.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
+  }, name);
+}
+
 /**
  * @param {object} t  what run.mjs shares: browserName, browser, base, demo, consoleProblems,
  *   OUT and its helpers check, assert, approx, poll, openImage, waitSaved, transform, toClient.
@@ -322,20 +339,7 @@ export async function detectWorkflow(t) {
       await page.evaluate((h) => (location.hash = h), `#/project/${id}`);
       await page.waitForSelector('#file-input', { state: 'attached' });
     }
-    const drop = () => page.evaluate(async () => {
-      const canvas = document.createElement('canvas');
-      canvas.width = 64;
-      canvas.height = 48;
-      const ctx = canvas.getContext('2d');
-      ctx.fillStyle = '#888';
-      ctx.fillRect(0, 0, 64, 48);
-      const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
-      const dt = new DataTransfer();
-      dt.items.add(new File([blob], 'dropped-05mm.png', { type: 'image/png' }));
-      const app = document.getElementById('app');
-      for (const type of ['dragenter', 'dragover', 'drop']) app.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
-    });
-    await drop();
+    await dropPng(page, 'dropped-05mm.png');
     await poll(page, async (pid) => (await (await fetch(`api/projects/${pid}`)).json()).image_count >= 1, created, { what: 'the dropped photo' });
     await page.waitForTimeout(1000); // any duplicate upload would have landed by now
     const r = await api(`/projects/${created}`);
@@ -346,19 +350,7 @@ export async function detectWorkflow(t) {
   await check(`${pre}the same photo dropped again: the user is asked, by content, to skip or keep it`, async () => {
     const pid = Number(/project\/(\d+)/.exec(page.url())[1]);
     const count = async () => (await api(`/projects/${pid}`)).body.image_count;
-    const dropSame = () =>
-      page.evaluate(async () => {
-        const canvas = document.createElement('canvas');
-        canvas.width = 64;
-        canvas.height = 48;
-        const ctx = canvas.getContext('2d');
-        ctx.fillStyle = '#888';
-        ctx.fillRect(0, 0, 64, 48);
-        const blob = await new Promise((r) => canvas.toBlob(r, 'image/png'));
-        const dt = new DataTransfer();
-        dt.items.add(new File([blob], 'again-05mm.png', { type: 'image/png' }));
-        document.getElementById('app').dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }));
-      });
+    const dropSame = () => dropPng(page, 'again-05mm.png');
     await dropSame();
     await page.waitForSelector('#duplicate-list');
     const listed = await page.textContent('#duplicate-list');

@@ -7,21 +7,22 @@
 //! | term | span scale | ruler model | ruler + perspective |
 //! |---|---|---|---|
 //! | `points` | σ px on the 5 markers of both images | same | same |
-//! | `scale_model` | σ px on the two scale points (`Var ln k = 2σ²(1/ℓ_ref² + 1/ℓ_cur²)`) | the ruler fit's covariance of its 3 coefficients, both images | same |
+//! | `scale_model` | σ px on the two scale points (`Var ln k = 2σ²(1/ℓ_ref² + 1/ℓ_cur²)`) | the ruler fit's covariance of its 3 coefficients, both images | same, and the covariance of the 2 tick-direction coefficients (the graduation lines' convergence, which gives the tilt about the ruler) where the model has them, with the sensitivity of that tilt applied in full (also where it was not significant and not applied) |
 //! | `scale_variation` | what the span leaves out: the strain moved by the perspective-corrected scale (or the ruler model's scale at the markers when the image size is unknown), as a rectangular distribution of that half-width (σ = \|Δ\|/√3) | what the uniform scale leaves out: Δ to the perspective-corrected result, σ = \|Δ\|/√3 | the focal length's uncertainty (5 % when stated, 25 % for the default): central difference over ±1σ of f |
 //!
 //! Without a ruler model the span's `scale_variation` cannot be known and is 0 (the docs say
 //! so). The model term's sensitivities are central differences of F over each coefficient with
-//! a step of 1 % of its standard deviation.
+//! a step of 1 % of its standard deviation; the position and the direction coefficients are
+//! fitted separately and taken as independent.
 
 use crate::analysis::AnalysisErrorKind;
 use crate::points::Fiducials;
-use crate::scale::{ImageScale, ScaleMethod, Variant};
+use crate::scale::{AboutRuler, ImageScale, ScaleMethod, Variant};
 use crate::strain::{Deformation, StrainMeasures, deformation_gradient};
 use crate::uncertainty::{
     Frame, measure_gradients, points_covariance, sigmas, span_covariance, vec_f,
 };
-use nalgebra::{Matrix3, Matrix4, Matrix4x3, Vector4};
+use nalgebra::{Matrix4, SMatrix, Vector4};
 use serde::{Deserialize, Serialize};
 
 /// One standard uncertainty per measure from each source (see the module documentation).
@@ -91,7 +92,9 @@ fn f_with(
     Ok(vec_f(&d))
 }
 
-/// `Σ J C Jᵀ` over both images, J = ∂vec(F)/∂(ruler coefficients), C their covariance.
+/// `Σ J C Jᵀ` over both images, J = ∂vec(F)/∂(ruler coefficients, tick-direction
+/// coefficients), C their covariance (block diagonal). The tick directions only matter to the
+/// perspective correction.
 fn model_covariance(r: Side<'_>, c: Side<'_>) -> Result<Matrix4<f64>, AnalysisErrorKind> {
     let nominal = Variant::default();
     let mut cov = Matrix4::zeros();
@@ -100,19 +103,47 @@ fn model_covariance(r: Side<'_>, c: Side<'_>) -> Result<Matrix4<f64>, AnalysisEr
         let Some(model) = side.scale.ruler() else {
             continue;
         };
-        let sigma = Matrix3::from_fn(|i, j| model.covariance[i][j]);
-        let mut jac = Matrix4x3::zeros();
-        for k in 0..3 {
+        let ticks = model
+            .tick_directions
+            .filter(|_| side.scale.method() == ScaleMethod::Rectified);
+        let mut sigma = SMatrix::<f64, 5, 5>::zeros();
+        for i in 0..3 {
+            for j in 0..3 {
+                sigma[(i, j)] = model.covariance[i][j];
+            }
+        }
+        if let Some(t) = ticks {
+            for i in 0..2 {
+                for j in 0..2 {
+                    sigma[(3 + i, 3 + j)] = t.covariance[i][j];
+                }
+            }
+        }
+        let mut jac = SMatrix::<f64, 4, 5>::zeros();
+        for k in 0..5 {
             let h = 0.01 * sigma[(k, k)].max(0.0).sqrt();
             if h == 0.0 {
                 continue;
             }
             let at = |step: f64| -> Result<Vector4<f64>, AnalysisErrorKind> {
-                let mut coef = model.coef;
-                coef[k] += step;
-                let v = Variant {
-                    coef: Some(coef),
-                    ..nominal
+                let v = if k < 3 {
+                    let mut coef = model.coef;
+                    coef[k] += step;
+                    Variant {
+                        coef: Some(coef),
+                        ..nominal
+                    }
+                } else {
+                    let mut tan = ticks.map_or([0.0; 2], |t| t.tan);
+                    tan[k - 3] += step;
+                    // The sensitivity of the turn the directions show, applied in full: where
+                    // it is not significant and so not applied, a turn of that size is what the
+                    // result may leave out.
+                    Variant {
+                        tick_tan: Some(tan),
+                        about_ruler: AboutRuler::Full,
+                        ..nominal
+                    }
                 };
                 if on_reference {
                     f_with(r, &v, c, &nominal)

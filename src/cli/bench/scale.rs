@@ -18,8 +18,8 @@ Examples:
 
 Synthetic: SEQUENCES sequences of 4 photos (deformation 0, 10, 20, 30 mm; the specimen's true
 strain at 30 mm is εxx = +0.24, εyy = −0.36), each photo with its own random camera tilt up to
-MAX-TILT degrees, first about the axis across the ruler (which the ruler model sees), then about
-the axis along it (which it does not). The markers and the ruler are found by the detectors;
+MAX-TILT degrees, first about the axis across the ruler (the ruler's mm/px changes along it), then
+about the ruler's own axis (its graduation lines converge). The markers and the ruler are found by the detectors;
 every method's εxx and εyy are compared with the truth: median, p95 and max of the absolute
 error, and how often the reported 95 % interval (±1.96 σ) holds the truth.
 
@@ -70,11 +70,11 @@ pub fn run(args: ScaleBenchArgs) -> anyhow::Result<ExitCode> {
     for (axis, title) in [
         (
             TiltAxis::AcrossRuler,
-            "tilt about the axis across the ruler (seen by the ruler model)",
+            "tilt about the axis across the ruler (its mm/px changes along it)",
         ),
         (
             TiltAxis::AlongRuler,
-            "tilt about the axis along the ruler (not seen by it)",
+            "tilt about the ruler's own axis (its lines converge)",
         ),
     ] {
         let started = Instant::now();

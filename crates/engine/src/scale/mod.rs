@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | [`ScaleMethod::Span`] | one mm/px per photo, `L/|s₁ − s₀|`, from two scale points the scale length apart (the Python tool's rule) | 2 scale points + the scale length |
 //! | [`ScaleMethod::Ruler`] | one mm/px per photo, read from the [ruler model](ruler) where the markers are (their mean position along the ruler) | a ruler model |
-//! | [`ScaleMethod::Rectified`] | a plane [rectification](rectify) from the ruler model and the focal length: perspective undone | a ruler model + the image size and focal length |
+//! | [`ScaleMethod::Rectified`] | a plane [rectification](rectify) from the ruler model (its graduation lines' positions and, when measured, their directions) and the focal length: perspective undone | a ruler model + the image size and focal length |
 //!
 //! The span scale depends on which span of the ruler the user (or the detector) picked: under
 //! perspective mm/px changes along the ruler, by 10–16 % on the demo photos. The ruler model
@@ -20,10 +20,10 @@ pub mod trials;
 
 use crate::points::{Fiducials, Point, ScalePoints};
 pub use rectify::{
-    Camera, DEFAULT_FOCAL_35MM, FOCAL_35MM_RANGE, FULL_FRAME_DIAGONAL_MM, Rectification,
-    RectifyError, focal_px_from_35mm,
+    AboutRuler, Camera, DEFAULT_FOCAL_35MM, FOCAL_35MM_RANGE, FULL_FRAME_DIAGONAL_MM,
+    Rectification, RectifyError, TurnAboutRuler, focal_px_from_35mm,
 };
-pub use ruler::{RulerModel, RulerModelError};
+pub use ruler::{RulerModel, RulerModelError, TickDirections};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -229,7 +229,8 @@ impl ImageScale {
         let method = v.method.unwrap_or(self.method);
         let ruler = || -> Result<RulerModel, ScaleError> {
             let r = self.ruler.ok_or(ScaleError::NoRulerModel(method))?;
-            Ok(v.coef.map_or(r, |c| r.with_coef(c)))
+            let r = v.coef.map_or(r, |c| r.with_coef(c));
+            Ok(v.tick_tan.map_or(r, |t| r.with_tick_tan(t)))
         };
         match method {
             ScaleMethod::Span => {
@@ -250,8 +251,8 @@ impl ImageScale {
             ScaleMethod::Rectified => {
                 let mut camera = self.camera.ok_or(ScaleError::NoImageSize)?;
                 camera.focal_px *= v.focal_factor;
-                let rect =
-                    Rectification::from_ruler(&ruler()?, &camera).map_err(ScaleError::Rectify)?;
+                let rect = Rectification::from_ruler_with(&ruler()?, &camera, v.about_ruler)
+                    .map_err(ScaleError::Rectify)?;
                 let mut out = [Point::default(); 5];
                 for (i, p) in markers.points().iter().enumerate() {
                     out[i] = rect.to_plane(*p).ok_or(ScaleError::BeyondHorizon(i))?;
@@ -290,7 +291,12 @@ impl ImageScale {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Variant {
     pub method: Option<ScaleMethod>,
+    /// Ruler-model coefficients.
     pub coef: Option<[f64; 3]>,
+    /// Tick-direction coefficients of the ruler model (ignored when it has none).
+    pub tick_tan: Option<[f64; 2]>,
+    /// How the rectification applies the turn about the ruler the tick directions show.
+    pub about_ruler: AboutRuler,
     pub focal_factor: f64,
 }
 
@@ -299,6 +305,8 @@ impl Default for Variant {
         Self {
             method: None,
             coef: None,
+            tick_tan: None,
+            about_ruler: AboutRuler::Significant,
             focal_factor: 1.0,
         }
     }

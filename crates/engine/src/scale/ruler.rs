@@ -20,6 +20,18 @@
 //! right for independent tick errors, and a delete-a-block jackknife over eight stretches of the
 //! graduation, which also sees errors shared by neighbouring lines (blur, uneven light, lens
 //! distortion) and the extrapolation beyond the lines seen. Their sum errs on the safe side.
+//!
+//! **Tick directions.** The graduation lines are images of plane lines square to the ruler; under
+//! perspective they are not parallel but converge to one vanishing point, and which way they
+//! converge shows how the plane is turned *about the ruler itself*, which the positions along the
+//! ruler cannot show ([`super::rectify`]). The model keeps their directions as
+//! [`TickDirections`]: `tan δ(u) = t₀ + t₁·u`, with `δ` the angle of the line through the reading
+//! line's point `u` from the reading line's normal. Every line through one point `V` meets the
+//! reading line at `u` with `tan δ = (u_V − u)/w_V` (`u_V`, `w_V` the coordinates of `V` along and
+//! across the reading line), so this form is exact for any vanishing point, at infinity too
+//! (`t₁ = 0`: parallel lines), and `V` is `(t₀, 1, −t₁)` in homogeneous (along, across)
+//! coordinates ([`RulerModel::tick_vanishing_point`]). Its covariance is that of a weighted line
+//! fit to the lines' measured directions.
 
 use crate::points::{Fiducials, Point, ScalePoints};
 use nalgebra::{Matrix3, Vector3};
@@ -55,6 +67,61 @@ pub struct RulerModel {
     pub ticks: u32,
     /// RMS residual of the lines from the model, px.
     pub rms_px: f64,
+    /// Directions of the graduation lines (their convergence), when the detector measured them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tick_directions: Option<TickDirections>,
+}
+
+/// The directions of a ruler's graduation lines in the image, as a function of where they cross
+/// the reading line (see the module documentation).
+///
+/// The line through the reading line's point `u` (px from [`RulerModel::origin`] along
+/// [`RulerModel::direction`] `d`) has the direction `cos δ·n + sin δ·d`, with
+/// `n = (−d_y, d_x)` the reading line's normal (`d` turned by +90°, from +x towards +y in image
+/// axes) and `tan δ = t₀ + t₁·u`. A positive `δ` leans the line from the normal towards
+/// increasing mm.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TickDirections {
+    /// `[t₀, t₁]` of `tan δ(u) = t₀ + t₁·u` (`t₁` per px).
+    pub tan: [f64; 2],
+    /// Covariance of `tan`.
+    pub covariance: [[f64; 2]; 2],
+}
+
+impl TickDirections {
+    /// Every number finite, the variances not negative.
+    pub fn is_valid(&self) -> bool {
+        self.tan
+            .iter()
+            .chain(self.covariance.iter().flatten())
+            .all(|v| v.is_finite())
+            && self.covariance[0][0] >= 0.0
+            && self.covariance[1][1] >= 0.0
+    }
+
+    /// `tan δ` of the graduation line through the reading line's point `u`.
+    pub fn tan_at_u(&self, u: f64) -> f64 {
+        self.tan[0] + self.tan[1] * u
+    }
+
+    /// The exact tick directions of `ruler`'s graduation lines converging to the image point
+    /// `vp` (homogeneous `(x, y, w)`; `w = 0` for parallel lines), with zero covariance. `None`
+    /// when `vp` lies on the reading line (lines along the ruler) or is not finite.
+    pub fn toward(ruler: &RulerModel, vp: [f64; 3]) -> Option<TickDirections> {
+        let (o, d) = (ruler.origin, ruler.direction);
+        let (x, y) = (vp[0] - vp[2] * o.x, vp[1] - vp[2] * o.y);
+        let along = x * d[0] + y * d[1];
+        let across = -x * d[1] + y * d[0];
+        let scale = along.hypot(across).hypot(vp[2]);
+        if !(scale.is_finite() && across.abs() > 1e-12 * scale) {
+            return None;
+        }
+        let t = TickDirections {
+            tan: [along / across, -vp[2] / across],
+            covariance: [[0.0; 2]; 2],
+        };
+        t.is_valid().then_some(t)
+    }
 }
 
 /// Why a ruler model could not be fitted.
@@ -130,6 +197,7 @@ impl RulerModel {
             cm_phase_mm: cm_phase_mm.map(|p| p.rem_euclid(10.0)),
             ticks: n as u32,
             rms_px: (rss / n as f64).sqrt(),
+            tick_directions: None,
         };
         if model.is_valid() {
             Ok(model)
@@ -139,14 +207,15 @@ impl RulerModel {
     }
 
     /// Every number finite, the direction a unit vector, mm/px positive and finite over the
-    /// whole graduation seen (the map has no pole there).
+    /// whole graduation seen (the map has no pole there), the tick directions (if any) valid.
     pub fn is_valid(&self) -> bool {
         let finite = self.origin.is_finite()
             && self.direction.iter().all(|v| v.is_finite())
             && self.coef.iter().all(|v| v.is_finite())
             && self.covariance.iter().flatten().all(|v| v.is_finite())
             && self.mm_range.iter().all(|v| v.is_finite())
-            && self.rms_px.is_finite();
+            && self.rms_px.is_finite()
+            && self.tick_directions.is_none_or(|t| t.is_valid());
         finite
             && (self.direction[0].hypot(self.direction[1]) - 1.0).abs() < 1e-6
             && self.mm_range[0] < self.mm_range[1]
@@ -211,6 +280,29 @@ impl RulerModel {
     /// The same ruler with other coefficients (for sensitivity analysis).
     pub fn with_coef(&self, coef: [f64; 3]) -> RulerModel {
         RulerModel { coef, ..*self }
+    }
+
+    /// The same ruler with other tick-direction coefficients (for sensitivity analysis); no
+    /// change without a tick-direction model.
+    pub fn with_tick_tan(&self, tan: [f64; 2]) -> RulerModel {
+        RulerModel {
+            tick_directions: self.tick_directions.map(|t| TickDirections { tan, ..t }),
+            ..*self
+        }
+    }
+
+    /// The vanishing point of the graduation lines, homogeneous image coordinates `(x, y, w)`
+    /// (`w = 0`: parallel lines), when the tick directions are known.
+    pub fn tick_vanishing_point(&self) -> Option<[f64; 3]> {
+        let [t0, t1] = self.tick_directions?.tan;
+        let (o, d) = (self.origin, self.direction);
+        let n = [-d[1], d[0]];
+        // (t₀, 1, −t₁) in (along, across, 1) coordinates of the reading line.
+        Some([
+            t0 * d[0] + n[0] - t1 * o.x,
+            t0 * d[1] + n[1] - t1 * o.y,
+            -t1,
+        ])
     }
 
     /// Local scale (mm/px) at each marker's projection onto the ruler, and at their mean
@@ -358,6 +450,7 @@ mod tests {
             cm_phase_mm: Some(0.0),
             ticks: 61,
             rms_px: 0.0,
+            tick_directions: None,
         }
     }
 
@@ -493,5 +586,119 @@ mod tests {
         // Longer than the graduation: none.
         assert!(fit.scale_points(70.0, None).is_none());
         assert!(fit.scale_points(0.0, None).is_none());
+    }
+
+    #[test]
+    fn tick_directions_are_the_pencil_through_their_vanishing_point() {
+        let t = truth();
+        // A finite vanishing point off to the right of the (vertical) ruler, and one at infinity.
+        for vp in [
+            [3000.0, 400.0, 1.0],
+            [-2500.0, 1200.0, 1.0],
+            [1.0, 0.05, 0.0],
+        ] {
+            let ticks = TickDirections::toward(&t, vp).unwrap();
+            let m = RulerModel {
+                tick_directions: Some(ticks),
+                ..t
+            };
+            assert!(m.is_valid());
+            // The line through each graduation line's point with direction cos δ·n + sin δ·d
+            // passes through the vanishing point.
+            let (d, n) = (m.direction, [-m.direction[1], m.direction[0]]);
+            for mm in [0.0, 17.0, 60.0] {
+                let p = m.point_at_mm(mm);
+                let delta = ticks.tan_at_u(m.u_at_mm(mm)).atan();
+                let line = [
+                    delta.cos() * n[0] + delta.sin() * d[0],
+                    delta.cos() * n[1] + delta.sin() * d[1],
+                ];
+                // Homogeneous line through p along `line`, against the vanishing point.
+                let l = [line[1], -line[0], line[0] * p.y - line[1] * p.x];
+                let dist = (l[0] * vp[0] + l[1] * vp[1] + l[2] * vp[2])
+                    / (vp[0].hypot(vp[1]).hypot(vp[2]));
+                assert!(dist.abs() < 1e-9, "{vp:?} {mm}: {dist}");
+            }
+            // And the vanishing point comes back (up to scale).
+            let back = m.tick_vanishing_point().unwrap();
+            let cross = [
+                back[1] * vp[2] - back[2] * vp[1],
+                back[2] * vp[0] - back[0] * vp[2],
+                back[0] * vp[1] - back[1] * vp[0],
+            ];
+            let scale = back.iter().map(|v| v * v).sum::<f64>().sqrt()
+                * vp.iter().map(|v| v * v).sum::<f64>().sqrt();
+            assert!(
+                cross.iter().all(|c| c.abs() < 1e-12 * scale),
+                "{back:?} vs {vp:?}"
+            );
+        }
+        // On the reading line (lines along the ruler), or not finite: none.
+        let on_line = t.point_at_mm(30.0);
+        assert!(TickDirections::toward(&t, [on_line.x, on_line.y, 1.0]).is_none());
+        assert!(TickDirections::toward(&t, [f64::NAN, 0.0, 1.0]).is_none());
+        // Without tick directions there is no vanishing point, and other tick coefficients
+        // change nothing.
+        assert!(t.tick_vanishing_point().is_none());
+        assert_eq!(t.with_tick_tan([0.1, 0.2]), t);
+    }
+
+    #[test]
+    fn tick_directions_are_validated() {
+        let t = truth();
+        let ticks = TickDirections {
+            tan: [0.01, -2e-5],
+            covariance: [[1e-6, 0.0], [0.0, 1e-12]],
+        };
+        assert!(
+            RulerModel {
+                tick_directions: Some(ticks),
+                ..t
+            }
+            .is_valid()
+        );
+        for bad in [
+            TickDirections {
+                tan: [f64::NAN, 0.0],
+                ..ticks
+            },
+            TickDirections {
+                covariance: [[-1e-6, 0.0], [0.0, 1e-12]],
+                ..ticks
+            },
+            TickDirections {
+                covariance: [[1e-6, f64::INFINITY], [0.0, 1e-12]],
+                ..ticks
+            },
+        ] {
+            assert!(
+                !RulerModel {
+                    tick_directions: Some(bad),
+                    ..t
+                }
+                .is_valid()
+            );
+        }
+    }
+
+    #[test]
+    fn tick_directions_are_optional_in_json() {
+        let t = truth();
+        // Without them the JSON is what it always was, and such JSON still loads.
+        let old = serde_json::to_value(t).unwrap();
+        assert!(old.get("tick_directions").is_none());
+        let back: RulerModel = serde_json::from_value(old).unwrap();
+        assert_eq!(back, t);
+        // With them they round-trip.
+        let with = RulerModel {
+            tick_directions: Some(TickDirections {
+                tan: [0.0125, -3.5e-5],
+                covariance: [[2e-6, -1e-9], [-1e-9, 4e-12]],
+            }),
+            ..t
+        };
+        let json = serde_json::to_string(&with).unwrap();
+        assert!(json.contains("\"tick_directions\":{\"tan\":"));
+        assert_eq!(serde_json::from_str::<RulerModel>(&json).unwrap(), with);
     }
 }

@@ -28,7 +28,8 @@ use rayon::prelude::*;
 pub enum TiltAxis {
     /// About the image's horizontal axis, across the (vertical) ruler: the ruler sees it.
     AcrossRuler,
-    /// About the vertical axis, along the ruler: the ruler does not see it.
+    /// About the vertical axis, along the ruler: its positions do not show it, the convergence
+    /// of its graduation lines does.
     AlongRuler,
 }
 
@@ -251,6 +252,34 @@ mod tests {
     fn rectification_beats_the_span_on_tilted_photos() {
         let report = run_trials(&TrialConfig {
             sequences: 4,
+            ..TrialConfig::default()
+        });
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        let by = |name: &str| {
+            report
+                .variants
+                .iter()
+                .find(|v| v.name == name)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let (span, rect) = (by("span 10 mm"), by("ruler + perspective"));
+        assert!(
+            rect.quantile(0.95) * 5.0 <= span.quantile(0.95),
+            "p95: rectified {} vs span {}",
+            rect.quantile(0.95),
+            span.quantile(0.95)
+        );
+        assert!(rect.coverage() >= 0.9, "coverage {}", rect.coverage());
+    }
+
+    /// The same with the tilt about the axis along the ruler, which its positions cannot show:
+    /// the graduation lines' convergence shows it.
+    #[test]
+    fn rectification_beats_the_span_on_photos_tilted_about_the_ruler() {
+        let report = run_trials(&TrialConfig {
+            sequences: 4,
+            axis: TiltAxis::AlongRuler,
             ..TrialConfig::default()
         });
         assert!(report.failures.is_empty(), "{:?}", report.failures);

@@ -103,8 +103,17 @@ export async function detectWorkflow(t) {
       await page.setViewportSize({ width, height: width === 1440 ? 900 : 800 });
       await page.waitForTimeout(100);
       for (const id of ['#detect-image', '#detect-all', '#snap-point']) assert(await page.isVisible(`${id} .btn-label`), `${id} labelled at ${width} px`);
-      const fits = await page.$eval('.toolbar', (t) => t.scrollWidth <= t.clientWidth + 1);
-      assert(fits, `the toolbar fits at ${width} px`);
+      // the toolbar's content fits the photo column, also with a wide zoom read-out
+      const room = await page.$eval('.stage', (s) => {
+        const t = s.querySelector('.toolbar');
+        const z = document.getElementById('zoom-100');
+        const before = z.textContent;
+        z.textContent = '3200 %';
+        const fits = t.scrollWidth <= s.clientWidth + 1 && s.scrollWidth <= s.clientWidth + 1;
+        z.textContent = before;
+        return { fits, toolbar: t.scrollWidth, stage: s.clientWidth };
+      });
+      assert(room.fits, `the toolbar (${room.toolbar} px) fits the photo column (${room.stage} px) at ${width} px`);
     }
   });
 

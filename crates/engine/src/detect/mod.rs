@@ -61,6 +61,7 @@
 //! millimetres apart and centred on the markers' height when they are given.
 
 mod blobs;
+mod canvas;
 mod pattern;
 mod plane;
 mod ruler;

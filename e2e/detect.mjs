@@ -188,6 +188,8 @@ export async function detectWorkflow(t) {
     const lowHere = low.filter(([id]) => id === last).map(([, i]) => `f${i}`);
     const highlighted = await page.$$eval('#viewport .overlay g.pt.low', (gs) => gs.map((g) => g.dataset.key));
     assert(lowHere.every((k) => highlighted.includes(k)) && highlighted.length >= lowHere.length, `highlighted ${highlighted}, expected ${lowHere}`);
+    const split = await page.$$eval('#points-table .auto-tag', (els) => els.filter((e) => e.getClientRects().length > 1).map((e) => e.textContent));
+    assert(split.length === 0, `auto tags split over two lines: ${split}`);
     const tags = await page.$$eval('#points-table .auto-tag', (els) => els.map((e) => e.classList.contains('low')));
     assert(tags.length === 7, `the point table tags 7 auto points, got ${tags.length}`);
     assert(tags.filter(Boolean).length === lowHere.length, `the point table marks ${tags.filter(Boolean).length} low-confidence points, expected ${lowHere.length}`);

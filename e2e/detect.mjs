@@ -16,6 +16,15 @@ const MARKER_TOL_PX = 4;
 const SCALE_TOL = 0.02;
 const LOW_CONFIDENCE = 0.5;
 
+/** Drag with the mouse from client point `p` by (dx, dy) screen px, in two steps of 3 moves. */
+async function dragBy(page, p, dx, dy) {
+  await page.mouse.move(p.x, p.y);
+  await page.mouse.down();
+  await page.mouse.move(p.x + dx / 2, p.y + dy / 2, { steps: 3 });
+  await page.mouse.move(p.x + dx, p.y + dy, { steps: 3 });
+  await page.mouse.up();
+}
+
 /** Drop a small grey PNG (the same bytes every time) named `name` on the app, as a user would. */
 function dropPng(page, name) {
   return page.evaluate(async (fileName) => {
@@ -203,12 +212,7 @@ export async function detectWorkflow(t) {
     const truth = demo.images[0].truth.markers[4];
     let r = await api(`/projects/${projectId}/images/${ids[0]}`);
     const tr = await transform(page);
-    const p = toClient(tr, r.body.fiducials[4]);
-    await page.mouse.move(p.x, p.y);
-    await page.mouse.down();
-    await page.mouse.move(p.x + 5, p.y + 3, { steps: 3 });
-    await page.mouse.move(p.x + 8, p.y + 5, { steps: 3 });
-    await page.mouse.up();
+    await dragBy(page, toClient(tr, r.body.fiducials[4]), 8, 5);
     await waitSaved(page);
     r = await api(`/projects/${projectId}/images/${ids[0]}`);
     const moved = dist(r.body.fiducials[4], truth);
@@ -269,12 +273,7 @@ export async function detectWorkflow(t) {
     const before = (await api(`/projects/${projectId}/images/${id}`)).body;
     assert(before.fiducial_meta[0].source === 'auto', 'marker 0 was detected');
     const tr = await transform(page);
-    const p = toClient(tr, before.fiducials[0]);
-    await page.mouse.move(p.x, p.y);
-    await page.mouse.down();
-    await page.mouse.move(p.x + 6, p.y + 4, { steps: 3 });
-    await page.mouse.move(p.x + 12, p.y + 8, { steps: 3 });
-    await page.mouse.up();
+    await dragBy(page, toClient(tr, before.fiducials[0]), 12, 8);
     await waitSaved(page);
     let r = (await api(`/projects/${projectId}/images/${id}`)).body;
     assert(r.fiducial_meta[0].source === 'manual' && dist(r.fiducials[0], before.fiducials[0]) > 5, 'the drag made marker 0 manual');

@@ -42,6 +42,20 @@ fn succeeds(cmd: &mut Command) -> std::process::Output {
     output
 }
 
+fn read_json_file(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `strain-seer analyze --format json FILE`, parsed.
+fn analyze_json(file: &Path) -> Value {
+    let output = succeeds(
+        strain_seer()
+            .args(["analyze", "--format", "json"])
+            .arg(file),
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 fn truth() -> Value {
     serde_json::from_str(&std::fs::read_to_string(repo_path("testdata/demo/truth.json")).unwrap())
         .unwrap()
@@ -222,18 +236,13 @@ fn regression_detect_scale_length_does_not_move_the_strain() {
                 .args(["--scale-length", span, "--out"])
                 .arg(&out),
         );
-        let project: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        let project = read_json_file(&out);
         assert_eq!(project["format"], "strain-seer-project");
         assert!(
             project["images"][0]["ruler"]["coef"].is_array(),
             "{project}"
         );
-        let output = succeeds(
-            strain_seer()
-                .args(["analyze", "--format", "json"])
-                .arg(&out),
-        );
-        let analysis: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let analysis = analyze_json(&out);
         assert_eq!(analysis["scale_method"], "rectified");
         results.push(
             analysis["rows"]
@@ -360,16 +369,11 @@ fn detect_reads_the_focal_length_from_exif() {
             .arg("--out")
             .arg(&out),
     );
-    let project: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let project = read_json_file(&out);
     for image in project["images"].as_array().unwrap() {
         assert_eq!(image["focal_35mm"], 26.0, "{image}");
     }
-    let output = succeeds(
-        strain_seer()
-            .args(["analyze", "--format", "json"])
-            .arg(&out),
-    );
-    let analysis: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let analysis = analyze_json(&out);
     assert_eq!(analysis["scale_method"], "rectified");
     assert_eq!(analysis["rows"][1]["focal_35mm"], json!([26.0, "exif"]));
 }

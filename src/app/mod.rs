@@ -3,6 +3,7 @@
 //! once; [`crate::cli`] and [`crate::web`] call it.
 
 pub mod scale;
+pub mod target;
 
 use crate::engine::Point;
 

@@ -1,6 +1,7 @@
 //! `strain-seer detect`: find the five markers and the ruler scale in photos and write an
 //! annotation file that `strain-seer analyze` reads.
 
+use crate::app::target::{TargetReport, find_target};
 use crate::app::{round_point, round3};
 use crate::cli::BadInput;
 use crate::store::blobs::{DEFAULT_MAX_PIXELS, decode_oriented};
@@ -27,12 +28,18 @@ Examples:
   strain-seer detect photos/*.jpg --out annotations.json --format python
   strain-seer detect photos/*.png --scale-length 30 --out annotations.json
   strain-seer detect photos/*.png --no-ruler --allow-partial > annotations.json
+  strain-seer detect photos/*.jpg --target-pitch 5 --out project.json
+  strain-seer detect photos/*.jpg --target-pitch 5 --target-from calibration.jpg --out project.json
 
 Photos are taken in the order given (the sequence order). In each photo the detector finds the
 five fiducial markers (dark dots by default) and labels them 0 top-left, 1 top-right,
 2 bottom-right, 3 bottom-left, 4 centre; where a photo's pattern is not clear on its own, the
 markers are tracked from the previous photo. It then finds the ruler's millimetre graduation and
 places the two scale points on centimetre lines SCALE-LENGTH mm apart, at the markers' height.
+With --target-pitch, it first looks for a printed dot-grid calibration target of that pitch
+(`strain-seer target` prints one) in each photo, fits its map (the `target` scale of `analyze`)
+and keeps its card out of the marker search; --target-from gives the map of a calibration photo,
+taken from the same camera position, to every photo in which no target is found.
 The deformation distance is read from the filename where it carries one before \"mm\"
 (deformation-05mm-force.png → 5); otherwise the image is left without a distance.
 
@@ -88,6 +95,16 @@ pub struct DetectArgs {
     /// Markers darker (ink dots) or brighter than the specimen.
     #[arg(long, value_enum, default_value_t = Polarity::Dark, env = "STRAIN_SEER_MARKER_POLARITY")]
     pub marker_polarity: Polarity,
+
+    /// Pitch of a dot-grid calibration target in the photos (distance between dot centres),
+    /// mm: look for it and save its map with each photo.
+    #[arg(long, value_name = "MM", env = "STRAIN_SEER_TARGET_PITCH")]
+    pub target_pitch: Option<f64>,
+
+    /// A calibration photo of the target from the same camera position as the sequence: its
+    /// map is given to the photos in which no target is found. Needs --target-pitch.
+    #[arg(long, value_name = "FILE", requires = "target_pitch", env = "STRAIN_SEER_TARGET_FROM")]
+    pub target_from: Option<PathBuf>,
 
     /// Write what was found even when a photo's markers or ruler are not found (those photos
     /// are marked incomplete) and exit 0.
@@ -180,11 +197,46 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     if args.scale_length == Some(0) {
         return Err(BadInput("--scale-length must be at least 1 mm".to_owned()).into());
     }
+    if let Some(p) = args.target_pitch {
+        crate::store::validate_target_pitch(p)
+            .map_err(|e| BadInput(format!("--target-pitch: {e}")))?;
+    }
     let photos: Vec<Photo> = args
         .images
         .par_iter()
         .map(|p| load(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let targets: Vec<Option<TargetReport>> = photos
+        .par_iter()
+        .map(|p| args.target_pitch.map(|pitch| find_target(&p.image, pitch)))
+        .collect();
+    let calibration = match (&args.target_from, args.target_pitch) {
+        (Some(path), Some(pitch)) => {
+            let photo = load(path)?;
+            let report = find_target(&photo.image, pitch);
+            let Some(model) = report.model else {
+                return Err(BadInput(format!(
+                    "{}: {}",
+                    path.display(),
+                    report.message.unwrap_or_default()
+                ))
+                .into());
+            };
+            if photos.iter().any(|p| {
+                (p.image.width(), p.image.height()) != (photo.image.width(), photo.image.height())
+            }) {
+                return Err(BadInput(format!(
+                    "{}: the calibration photo is {}×{} px, not the size of the photos",
+                    path.display(),
+                    photo.image.width(),
+                    photo.image.height()
+                ))
+                .into());
+            }
+            Some((photo.name, model))
+        }
+        _ => None,
+    };
     let polarity = match args.marker_polarity {
         Polarity::Dark => MarkerPolarity::Dark,
         Polarity::Bright => MarkerPolarity::Bright,
@@ -193,6 +245,11 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         track: TrackOptions {
             markers: MarkerOptions {
                 polarity,
+                // Every photo's target card (the camera barely moves within a sequence).
+                exclude: targets
+                    .iter()
+                    .flat_map(|t| TargetReport::exclusions(t.as_ref()))
+                    .collect(),
                 ..MarkerOptions::default()
             },
             ..TrackOptions::default()
@@ -208,6 +265,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     };
 
     let mut project = Project::new("");
+    project.target_pitch_mm = args.target_pitch;
     if let Some(span) = span.or(args.scale_length) {
         project.scale_length = f64::from(span);
     }
@@ -221,6 +279,34 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         image.focal_35mm = photo.focal_35mm;
         image.deformation_distance = distance_from_filename(&photo.name);
         let _ = write!(summary, "{}: ", photo.name);
+        match (&targets[i], &calibration) {
+            (Some(TargetReport { model: Some(model), .. }), _) => {
+                let _ = write!(
+                    summary,
+                    "target {} dots ({}×{}, RMS {:.2} px{}); ",
+                    model.dots,
+                    model.grid[0],
+                    model.grid[1],
+                    model.rms_px,
+                    if model.has_radial() {
+                        format!(", k1 {:.4}", model.radial_k1)
+                    } else {
+                        String::new()
+                    }
+                );
+                image.target = Some(model.clone());
+            }
+            (Some(_), Some((name, model))) => {
+                let _ = write!(summary, "target from {name}; ");
+                image.target = Some(model.clone());
+            }
+            (Some(report), None) => {
+                let message = report.message.clone().unwrap_or_default();
+                let _ = write!(summary, "{message}; ");
+                failures.push(format!("{}: {message}", photo.name));
+            }
+            (None, _) => {}
+        }
         match &markers[i] {
             Ok(m) => {
                 image.fiducials = m

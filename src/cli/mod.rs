@@ -10,6 +10,7 @@ pub mod bench;
 pub mod detect;
 pub mod healthcheck;
 pub mod serve;
+pub mod target;
 
 /// Exit code for bad input (a file, an annotation or an argument is wrong).
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -38,6 +39,8 @@ pub enum Command {
     Detect(detect::DetectArgs),
     /// Start the web app.
     Serve(serve::ServeArgs),
+    /// Write a printable dot-grid calibration target (SVG).
+    Target(target::TargetArgs),
     /// Ask a running server whether it is healthy (exit 0) or not (exit 1).
     Healthcheck(healthcheck::HealthcheckArgs),
     /// Time the engine, detection and the server on synthetic and demo data.
@@ -51,6 +54,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Analyze(args) => analyze::run(args),
         Command::Detect(args) => detect::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Target(args) => target::run(args),
         Command::Healthcheck(args) => healthcheck::run(args),
         Command::Bench(args) => bench::run(args),
     }

@@ -18,7 +18,7 @@ pub mod filename;
 pub mod schema;
 
 use crate::engine::scale::FOCAL_35MM_RANGE;
-use crate::engine::{ImageStatus, Point, RulerModel, ScaleMethod};
+use crate::engine::{ImageStatus, Point, RulerModel, ScaleMethod, TargetModel};
 use blobs::{ImageError, ImageInfo, TempFile};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
@@ -142,6 +142,8 @@ pub struct Project {
     pub scale_method: Option<ScaleMethod>,
     /// 35 mm-equivalent focal length for the perspective correction, mm; `None` = the default.
     pub focal_35mm: Option<f64>,
+    /// Pitch of the dot-grid calibration target in the photos, mm; `None` = no target.
+    pub target_pitch_mm: Option<f64>,
     pub created_at: i64,
     pub updated_at: i64,
     pub image_count: u64,
@@ -171,6 +173,9 @@ pub struct ImageRecord {
     /// The ruler model of the last ruler detection; dropped when the scale points are moved by
     /// hand.
     pub ruler: Option<RulerModel>,
+    /// The calibration target's model of the last target detection (or given from a
+    /// calibration photo).
+    pub target: Option<TargetModel>,
     /// The 35 mm-equivalent focal length from the file's EXIF, mm.
     pub focal_35mm: Option<f64>,
 }
@@ -186,6 +191,7 @@ pub struct ImagePoints {
     pub scale: Vec<Point>,
     pub deformation_distance: Option<f64>,
     pub ruler: Option<RulerModel>,
+    pub target: Option<TargetModel>,
     pub width: u32,
     pub height: u32,
     pub focal_35mm: Option<f64>,
@@ -203,6 +209,8 @@ pub struct ProjectPatch {
     pub scale_method: Option<Option<ScaleMethod>>,
     /// `Some(None)` = back to the default.
     pub focal_35mm: Option<Option<f64>>,
+    /// `Some(None)` = no calibration target.
+    pub target_pitch_mm: Option<Option<f64>>,
 }
 
 /// Changes to an image; `None` leaves a field as it is.
@@ -221,6 +229,9 @@ pub struct ImagePatch {
     /// `Some(model)` with detected scale points. Without it, scale points that change drop the
     /// stored model: points moved by hand no longer show it.
     pub ruler: Option<Option<RulerModel>>,
+    /// `Some(None)` drops the target model; it does not depend on the points and stays when
+    /// they move.
+    pub target: Option<Option<TargetModel>>,
 }
 
 /// Points, provenance and distance of an image being created (upload or import).
@@ -233,6 +244,7 @@ pub struct Annotation {
     pub scale_meta: Vec<PointMeta>,
     pub deformation_distance: Option<f64>,
     pub ruler: Option<RulerModel>,
+    pub target: Option<TargetModel>,
 }
 
 /// An image file checked and ready to be stored (see [`Store::stage_image`]).
@@ -262,6 +274,7 @@ pub struct NewProject {
     pub reference: Option<usize>,
     pub scale_method: Option<ScaleMethod>,
     pub focal_35mm: Option<f64>,
+    pub target_pitch_mm: Option<f64>,
 }
 
 /// The storage of one data directory.
@@ -471,16 +484,42 @@ fn ruler_from_column(text: Option<&str>) -> Result<Option<RulerModel>> {
     }
 }
 
+/// The `target` column: NULL or a valid model.
+fn target_from_column(text: Option<&str>) -> Result<Option<TargetModel>> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let model: TargetModel = from_json(text)?;
+    if model.is_valid() {
+        Ok(Some(model))
+    } else {
+        Err(StoreError::Corrupt(
+            "a stored calibration-target model is not valid".into(),
+        ))
+    }
+}
+
+/// A target pitch, when given, must be a positive number of mm up to 100.
+pub fn validate_target_pitch(value: f64) -> Result<f64> {
+    if value.is_finite() && value > 0.0 && value <= 100.0 {
+        Ok(value)
+    } else {
+        Err(StoreError::Invalid(format!(
+            "target_pitch_mm must be the distance between the calibration target's dots, more than 0 and at most 100 mm, got {value}"
+        )))
+    }
+}
+
 const PROJECT_COLUMNS: &str = "p.id, p.name, p.scale_length, p.reference_image, p.sigma_px, p.created_at, p.updated_at, \
-     p.scale_method, p.focal_35mm";
+     p.scale_method, p.focal_35mm, p.target_pitch_mm";
 
 const IMAGE_COLUMNS: &str = "i.id, i.project_id, i.filename, i.ord, b.width, b.height, i.sha256, b.content_type, \
-     i.status, i.fiducials, i.scale, i.fiducial_meta, i.scale_meta, i.deformation_distance, i.ruler, b.focal_35mm";
+     i.status, i.fiducials, i.scale, i.fiducial_meta, i.scale_meta, i.deformation_distance, i.ruler, b.focal_35mm, i.target";
 
 type RawImage = (
     (i64, i64, String, i64, u32, u32, String),
     (String, String, String, String, String, String, Option<f64>),
-    (Option<String>, Option<f64>),
+    (Option<String>, Option<f64>, Option<String>),
 );
 
 fn raw_image(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawImage> {
@@ -503,7 +542,7 @@ fn raw_image(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawImage> {
             row.get(12)?,
             row.get(13)?,
         ),
-        (row.get(14)?, row.get(15)?),
+        (row.get(14)?, row.get(15)?, row.get(16)?),
     ))
 }
 
@@ -511,7 +550,7 @@ fn image_from_raw(raw: RawImage) -> Result<ImageRecord> {
     let (
         (id, project_id, filename, order, width, height, sha256),
         (content_type, status, fid, scale, fmeta, smeta, d),
-        (ruler, focal_35mm),
+        (ruler, focal_35mm, target),
     ) = raw;
     Ok(ImageRecord {
         id,
@@ -529,6 +568,7 @@ fn image_from_raw(raw: RawImage) -> Result<ImageRecord> {
         scale_meta: from_json(&smeta)?,
         deformation_distance: d,
         ruler: ruler_from_column(ruler.as_deref())?,
+        target: target_from_column(target.as_deref())?,
         focal_35mm,
     })
 }
@@ -546,6 +586,7 @@ fn project_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Project> {
             .get::<_, Option<String>>(7)?
             .and_then(|m| m.parse().ok()),
         focal_35mm: row.get(8)?,
+        target_pitch_mm: row.get(9)?,
         image_count: 0,
         complete_count: 0,
         status_counts: StatusCounts::default(),
@@ -787,6 +828,10 @@ impl Store {
             .focal_35mm
             .map(|f| f.map(validate_focal).transpose())
             .transpose()?;
+        let pitch = patch
+            .target_pitch_mm
+            .map(|f| f.map(validate_target_pitch).transpose())
+            .transpose()?;
         self.with_conn(|conn| {
             let tx = conn.transaction()?;
             ensure_project(&tx, id)?;
@@ -818,6 +863,12 @@ impl Store {
                 tx.execute(
                     "UPDATE projects SET focal_35mm = ?2 WHERE id = ?1",
                     params![id, focal],
+                )?;
+            }
+            if let Some(pitch) = pitch {
+                tx.execute(
+                    "UPDATE projects SET target_pitch_mm = ?2 WHERE id = ?1",
+                    params![id, pitch],
                 )?;
             }
             if let Some(reference) = patch.reference_image {
@@ -938,7 +989,7 @@ impl Store {
             let images = {
                 let mut stmt = tx.prepare_cached(
                     "SELECT i.id, i.filename, i.ord, i.status, i.fiducials, i.scale, i.deformation_distance, \
-                     i.ruler, b.width, b.height, b.focal_35mm FROM images i CROSS JOIN blobs b ON b.sha256 = i.sha256 \
+                     i.ruler, b.width, b.height, b.focal_35mm, i.target FROM images i CROSS JOIN blobs b ON b.sha256 = i.sha256 \
                      WHERE i.project_id = ?1 ORDER BY i.ord, i.id",
                 )?;
                 let rows = stmt.query_map([project_id], |row| {
@@ -955,6 +1006,7 @@ impl Store {
                             row.get::<_, u32>(8)?,
                             row.get::<_, u32>(9)?,
                             row.get::<_, Option<f64>>(10)?,
+                            row.get::<_, Option<String>>(11)?,
                         ),
                     ))
                 })?;
@@ -967,7 +1019,7 @@ impl Store {
                         fiducials,
                         scale,
                         deformation_distance,
-                        (ruler, width, height, focal_35mm),
+                        (ruler, width, height, focal_35mm, target),
                     ) = row?;
                     Ok(ImagePoints {
                         id,
@@ -978,6 +1030,7 @@ impl Store {
                         scale: from_json(&scale)?,
                         deformation_distance,
                         ruler: ruler_from_column(ruler.as_deref())?,
+                        target: target_from_column(target.as_deref())?,
                         width,
                         height,
                         focal_35mm,
@@ -1125,12 +1178,16 @@ impl Store {
         let scale_length = validate_scale_length(project.scale_length)?;
         let sigma = validate_sigma(project.sigma_px)?;
         let focal = project.focal_35mm.map(validate_focal).transpose()?;
+        let pitch = project
+            .target_pitch_mm
+            .map(validate_target_pitch)
+            .transpose()?;
         let method = project.scale_method.map(ScaleMethod::key);
         self.insert(staged, |tx, infos, at| {
             tx.execute(
-                "INSERT INTO projects (name, scale_length, sigma_px, created_at, updated_at, scale_method, focal_35mm) \
-                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
-                params![name, scale_length, sigma, at, method, focal],
+                "INSERT INTO projects (name, scale_length, sigma_px, created_at, updated_at, scale_method, focal_35mm, target_pitch_mm) \
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)",
+                params![name, scale_length, sigma, at, method, focal, pitch],
             )?;
             let project_id = tx.last_insert_rowid();
             let ids = insert_images(tx, project_id, infos, images, max_images)?;
@@ -1314,8 +1371,8 @@ fn insert_images(
     let mut ids = Vec::with_capacity(images.len());
     let mut stmt = tx.prepare_cached(
         "INSERT INTO images (project_id, sha256, filename, ord, fiducials, scale, fiducial_meta, scale_meta, \
-         deformation_distance, status, created_at, updated_at, ruler) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
+         deformation_distance, status, created_at, updated_at, ruler, target) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",
     )?;
     for (n, image) in images.iter().enumerate() {
         let info = infos.get(image.staged).ok_or_else(|| {
@@ -1364,6 +1421,11 @@ fn insert_images(
             a.ruler
                 .filter(RulerModel::is_valid)
                 .map(|r| to_json(&r))
+                .transpose()?,
+            a.target
+                .as_ref()
+                .filter(|t| t.is_valid())
+                .map(to_json)
                 .transpose()?
         ])?;
         ids.push(tx.last_insert_rowid());
@@ -1450,9 +1512,15 @@ fn apply_image_patch(
             "ruler: the ruler model is not valid".into(),
         ));
     }
+    let target = patch.target.unwrap_or_else(|| old.target.clone());
+    if target.as_ref().is_some_and(|t| !t.is_valid()) {
+        return Err(StoreError::Invalid(
+            "target: the calibration-target model is not valid".into(),
+        ));
+    }
     tx.prepare_cached(
         "UPDATE images SET fiducials = ?2, scale = ?3, fiducial_meta = ?4, scale_meta = ?5, \
-             deformation_distance = ?6, status = ?7, updated_at = ?8, ruler = ?9 WHERE id = ?1",
+             deformation_distance = ?6, status = ?7, updated_at = ?8, ruler = ?9, target = ?10 WHERE id = ?1",
     )?
     .execute(params![
         image_id,
@@ -1463,7 +1531,8 @@ fn apply_image_patch(
         distance,
         status.label(),
         at,
-        ruler.map(|r| to_json(&r)).transpose()?
+        ruler.map(|r| to_json(&r)).transpose()?,
+        target.as_ref().map(to_json).transpose()?
     ])?;
     if let Some(order) = patch.order {
         move_image(tx, project_id, image_id, old.order, order)?;

@@ -59,6 +59,13 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE images ADD COLUMN ruler TEXT;
     ALTER TABLE blobs ADD COLUMN focal_35mm REAL;
     "#,
+    // 3: the calibration target. `images.target` = the target model (JSON) or NULL;
+    // `projects.target_pitch_mm` = the pitch of the project's dot grid (detection looks for one
+    // only when it is set).
+    r#"
+    ALTER TABLE images ADD COLUMN target TEXT;
+    ALTER TABLE projects ADD COLUMN target_pitch_mm REAL;
+    "#,
 ];
 
 /// The schema version this build writes.

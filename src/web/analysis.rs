@@ -90,6 +90,7 @@ pub fn to_formats_project(project: &Project, images: &[ImageRecord]) -> formats:
         sigma_px: project.sigma_px,
         scale_method: project.scale_method,
         focal_35mm: project.focal_35mm,
+        target_pitch_mm: project.target_pitch_mm,
         images: images
             .iter()
             .map(|i| ProjectImage {
@@ -103,6 +104,7 @@ pub fn to_formats_project(project: &Project, images: &[ImageRecord]) -> formats:
                 fiducials: annotated(&i.fiducials, &i.fiducial_meta),
                 scale_points: annotated(&i.scale, &i.scale_meta),
                 ruler: i.ruler,
+                target: i.target.clone(),
                 focal_35mm: i.focal_35mm,
             })
             .collect(),
@@ -154,6 +156,7 @@ fn engine_input(image: &ImagePoints) -> Result<ImageInput, AppError> {
         ruler: image.ruler,
         size: Some([image.width, image.height]),
         focal_35mm: image.focal_35mm,
+        target: image.target.clone(),
     })
 }
 

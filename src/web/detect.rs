@@ -12,6 +12,7 @@
 
 use super::error::{AppError, AppJson, AppPath, ErrorKind};
 use super::{AppState, blocking};
+use crate::app::target::TargetReport;
 use crate::app::{round_point, round3};
 use crate::engine::detect::{
     self, DetectError, MarkerOptions, MarkerPolarity, RulerOptions, TrackOptions,
@@ -175,12 +176,16 @@ impl RulerReport {
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 struct Timing {
     decode: f64,
+    target: f64,
     markers: f64,
     ruler: f64,
 }
 
 #[derive(Debug, Serialize)]
 struct Detection {
+    /// Present when the project names a calibration target's pitch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<TargetReport>,
     markers: Option<MarkersReport>,
     ruler: Option<RulerReport>,
     timing_ms: Timing,
@@ -202,6 +207,8 @@ struct Plan {
     /// Filename and markers (when it has all five) of the image to track from.
     track_from: Option<(String, Option<Fiducials>)>,
     scale_length: f64,
+    /// The project's calibration-target pitch: look for the target first.
+    target_pitch_mm: Option<f64>,
 }
 
 /// A length in mm as people write it: `40`, `12.5`.
@@ -261,9 +268,10 @@ fn decode_stored(
 
 /// Markers: tracked from `plan.track_from` when it has five, else (or when tracking fails)
 /// detected in the whole image.
-fn find_markers(image: &DynamicImage, plan: &Plan) -> MarkersReport {
+fn find_markers(image: &DynamicImage, plan: &Plan, target: Option<&TargetReport>) -> MarkersReport {
     let opts = MarkerOptions {
         polarity: plan.body.polarity,
+        exclude: TargetReport::exclusions(target),
         ..MarkerOptions::default()
     };
     let mut note = None;
@@ -411,16 +419,21 @@ fn find_ruler(image: &DynamicImage, plan: &Plan, near: Option<Fiducials>) -> Rul
 }
 
 /// Decode the image and run the parts asked for (blocking, CPU-bound).
-fn run_detection(
-    plan: &Plan,
-    max_pixels: u64,
-) -> Result<(Option<MarkersReport>, Option<RulerReport>, Timing), AppError> {
+fn run_detection(plan: &Plan, max_pixels: u64) -> Result<Found, AppError> {
     let mut timing = Timing::default();
     let start = Instant::now();
     let image = decode_stored(&plan.path, &plan.record.filename, max_pixels)?;
     timing.decode = ms(start);
     let start = Instant::now();
-    let markers = plan.body.markers.then(|| find_markers(&image, plan));
+    let target = plan
+        .target_pitch_mm
+        .map(|pitch| crate::app::target::find_target(&image, pitch));
+    timing.target = ms(start);
+    let start = Instant::now();
+    let markers = plan
+        .body
+        .markers
+        .then(|| find_markers(&image, plan, target.as_ref()));
     timing.markers = ms(start);
     let start = Instant::now();
     let ruler = plan.body.ruler.then(|| {
@@ -433,7 +446,20 @@ fn run_detection(
     });
     timing.ruler = ms(start);
     drop(image);
-    Ok((markers, ruler, timing))
+    Ok(Found {
+        target,
+        markers,
+        ruler,
+        timing,
+    })
+}
+
+/// What [`run_detection`] found.
+struct Found {
+    target: Option<TargetReport>,
+    markers: Option<MarkersReport>,
+    ruler: Option<RulerReport>,
+    timing: Timing,
 }
 
 /// Whether any image of the project other than `image_id` has both scale points (their meaning
@@ -506,6 +532,7 @@ async fn detect_image(
             body,
             track_from,
             scale_length: project.scale_length,
+            target_pitch_mm: project.target_pitch_mm,
         })
     })
     .await?;
@@ -518,7 +545,15 @@ async fn detect_image(
     let max_pixels = state.limits.max_pixels;
     let started = Instant::now();
     let permit = turn().await?;
-    let (plan, (markers, ruler, timing)) = tokio::task::spawn_blocking(move || {
+    let (
+        plan,
+        Found {
+            target,
+            markers,
+            ruler,
+            timing,
+        },
+    ) = tokio::task::spawn_blocking(move || {
         let found = run_detection(&plan, max_pixels);
         found.map(|found| (plan, found))
     })
@@ -527,6 +562,7 @@ async fn detect_image(
     drop(permit);
     let filename = plan.record.filename.clone();
     let used_length = plan.scale_length;
+    let target_model = target.as_ref().and_then(|t| t.model.clone());
     let (image, project, markers, ruler) = blocking(&state, move |s| {
         let mut ruler = ruler;
         if let Some(r) = ruler.as_mut().filter(|r| r.found) {
@@ -552,7 +588,8 @@ async fn detect_image(
         }
         let markers_found = markers.as_ref().and_then(|m| m.points);
         let ruler_found = ruler.as_ref().and_then(|r| r.points);
-        if markers_found.is_none() && ruler_found.is_none() {
+        let target_found = target_model;
+        if markers_found.is_none() && ruler_found.is_none() && target_found.is_none() {
             return Err(nothing_found(&filename, markers.as_ref(), ruler.as_ref()));
         }
         if let Some(new_length) = ruler.as_ref().and_then(|r| r.scale_length_set) {
@@ -564,7 +601,10 @@ async fn detect_image(
                 },
             )?;
         }
-        let mut patch = ImagePatch::default();
+        let mut patch = ImagePatch {
+            target: target_found.map(Some),
+            ..ImagePatch::default()
+        };
         if let (Some(points), Some(report)) = (markers_found, markers.as_ref()) {
             patch.fiducials = Some(points.to_vec());
             patch.fiducial_meta = Some(report.confidence.iter().map(|&c| auto_meta(c)).collect());
@@ -593,6 +633,7 @@ async fn detect_image(
         image,
         project,
         detection: Detection {
+            target,
             markers,
             ruler,
             timing_ms: timing,

@@ -197,6 +197,7 @@ async fn update(
         deformation_distance: body.deformation_distance,
         order: body.order,
         ruler: None,
+        target: None,
     };
     let (image, project) =
         blocking(&state, move |s| Ok(s.update_image(id, image_id, patch)?)).await?;

@@ -173,6 +173,7 @@ async fn import(
                 scale_meta,
                 deformation_distance: image.deformation_distance,
                 ruler: image.ruler,
+                target: image.target.clone(),
             },
         });
     }
@@ -197,6 +198,7 @@ async fn import(
         reference,
         scale_method: parsed.scale_method,
         focal_35mm: parsed.focal_35mm,
+        target_pitch_mm: parsed.target_pitch_mm,
     };
     let max_images = limits.max_images_per_project;
     let body = blocking(&state, move |s| {

@@ -17,6 +17,7 @@ pub mod import;
 pub mod limits;
 pub mod projects;
 pub mod security;
+pub mod target;
 
 use crate::store::{Store, StoreError};
 use axum::Router;
@@ -97,6 +98,7 @@ pub fn app(state: AppState) -> Router {
         .merge(analysis::routes())
         .merge(export::routes())
         .merge(import::routes(&state.limits))
+        .merge(target::routes())
         .merge(assets::routes())
         .fallback(assets::fallback)
         .method_not_allowed_fallback(method_not_allowed)

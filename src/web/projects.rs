@@ -45,6 +45,9 @@ struct PatchBody {
     /// `null` = back to the default.
     #[serde(default, deserialize_with = "double_option")]
     focal_35mm: Option<Option<f64>>,
+    /// `null` = no calibration target.
+    #[serde(default, deserialize_with = "double_option")]
+    target_pitch_mm: Option<Option<f64>>,
 }
 
 /// The answer to a project change: the project, and what a scale-length change did to the
@@ -133,6 +136,7 @@ async fn update(
         sigma_px: body.sigma_px,
         scale_method: body.scale_method,
         focal_35mm: body.focal_35mm,
+        target_pitch_mm: body.target_pitch_mm,
     };
     let response = blocking(&state, move |s| {
         let Some(new_length) = patch.scale_length else {

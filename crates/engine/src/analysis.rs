@@ -4,7 +4,7 @@ use crate::budget::{Budget, Side, budget};
 use crate::points::{Fiducials, ImageStatus, ScalePoints};
 use crate::regression::{MIN_POINTS, Regression, RegressionError, linregress};
 use crate::scale::{
-    DEFAULT_FOCAL_35MM, FocalSource, ImageScale, RulerModel, ScaleError, ScaleMethod,
+    DEFAULT_FOCAL_35MM, FocalSource, ImageScale, RulerModel, ScaleError, ScaleMethod, TargetModel,
 };
 use crate::strain::{Component, Deformation, StrainError, StrainMeasures, deformation_gradient};
 use crate::uncertainty::Frame;
@@ -27,6 +27,9 @@ pub struct ImageInput {
     pub size: Option<[u32; 2]>,
     /// 35 mm-equivalent focal length from the photo's EXIF, mm.
     pub focal_35mm: Option<f64>,
+    /// The calibration target's map, when one was detected in the photo (or given to it from a
+    /// calibration photo taken from the same camera position).
+    pub target: Option<TargetModel>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -269,6 +272,7 @@ impl ImageInput {
             ruler: None,
             size: None,
             focal_35mm: None,
+            target: None,
         }
     }
 
@@ -453,6 +457,7 @@ pub fn analyze(
             method,
             Some((*c.scale, options.scale_length)),
             c.image.ruler,
+            c.image.target.clone(),
             c.image.size,
             focal,
         )
@@ -545,15 +550,23 @@ pub fn analyze(
     })
 }
 
-/// The scale method used when none is chosen: [`ScaleMethod::Rectified`] when every complete
-/// image has a ruler model and a known size (its ruler was detected), else [`ScaleMethod::Span`]
-/// (hand-placed scale points, files from the Python tool): the best the annotations allow.
+/// The scale method used when none is chosen: the best the annotations allow.
+/// [`ScaleMethod::Target`] when every complete image has a calibration-target model, else
+/// [`ScaleMethod::Rectified`] when every one has a ruler model and a known size (its ruler was
+/// detected), else [`ScaleMethod::Span`] (hand-placed scale points, files from the Python tool).
 pub fn auto_scale_method(images: &[ImageInput]) -> ScaleMethod {
-    let mut complete = images
+    let complete: Vec<&ImageInput> = images
         .iter()
         .filter(|im| im.status().is_complete())
-        .peekable();
-    if complete.peek().is_some() && complete.all(|im| im.ruler.is_some() && im.size.is_some()) {
+        .collect();
+    if complete.is_empty() {
+        ScaleMethod::Span
+    } else if complete.iter().all(|im| im.target.is_some()) {
+        ScaleMethod::Target
+    } else if complete
+        .iter()
+        .all(|im| im.ruler.is_some() && im.size.is_some())
+    {
         ScaleMethod::Rectified
     } else {
         ScaleMethod::Span

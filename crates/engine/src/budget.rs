@@ -4,11 +4,11 @@
 //! entries) turned into a standard uncertainty of every measure by the same first-order
 //! propagation as [`crate::uncertainty`]; the reported ± is the root sum of squares.
 //!
-//! | term | span scale | ruler model | ruler + perspective |
-//! |---|---|---|---|
-//! | `points` | σ px on the 5 markers of both images | same | same |
-//! | `scale_model` | σ px on the two scale points (`Var ln k = 2σ²(1/ℓ_ref² + 1/ℓ_cur²)`) | the ruler fit's covariance of its 3 coefficients, both images | same, and the covariance of the 2 tick-direction coefficients (the graduation lines' convergence, which gives the tilt about the ruler) where the model has them, with the sensitivity of that tilt applied in full (also where it was not significant and not applied) |
-//! | `scale_variation` | what the span leaves out: the strain moved by the perspective-corrected scale (or the ruler model's scale at the markers when the image size is unknown), as a rectangular distribution of that half-width (σ = \|Δ\|/√3) | what the uniform scale leaves out: Δ to the perspective-corrected result, σ = \|Δ\|/√3 | the focal length's uncertainty (5 % when stated, 25 % for the default): central difference over ±1σ of f |
+//! | term | span scale | ruler model | ruler + perspective | calibration target |
+//! |---|---|---|---|---|
+//! | `points` | σ px on the 5 markers of both images | same | same | same |
+//! | `scale_model` | σ px on the two scale points (`Var ln k = 2σ²(1/ℓ_ref² + 1/ℓ_cur²)`) | the ruler fit's covariance of its 3 coefficients, both images | same, and the covariance of the 2 tick-direction coefficients (the graduation lines' convergence, which gives the tilt about the ruler) where the model has them, with the sensitivity of that tilt applied in full (also where it was not significant and not applied) | the target fit's covariance of its 8 homography entries (and k₁ where fitted), both images |
+//! | `scale_variation` | what the span leaves out: the strain moved by the perspective-corrected scale (or the ruler model's scale at the markers when the image size is unknown), as a rectangular distribution of that half-width (σ = \|Δ\|/√3) | what the uniform scale leaves out: Δ to the perspective-corrected result, σ = \|Δ\|/√3 | the focal length's uncertainty (5 % when stated, 25 % for the default): central difference over ±1σ of f | 0: the target maps the whole plane, and its fit's covariance is the model term (what it cannot see — the target out of the specimen's plane, a wrong printed pitch — scales both images alike and cancels in the strain; `docs/strain.md`) |
 //!
 //! Without a ruler model the span's `scale_variation` cannot be known and is 0 (the docs say
 //! so). The model term's sensitivities are central differences of F over each coefficient with
@@ -62,6 +62,7 @@ pub(crate) fn budget(
         ScaleMethod::Span if sigma_px > 0.0 => span_covariance(r.frame, c.frame, d, sigma_px),
         ScaleMethod::Span => Matrix4::zeros(),
         ScaleMethod::Ruler | ScaleMethod::Rectified => model_covariance(r, c)?,
+        ScaleMethod::Target => target_covariance(r, c)?,
     };
     let cv = variation_covariance(r, c, d)?;
     let total = sigmas(&grads, &(cp + cm + cv), floor);
@@ -144,6 +145,49 @@ fn model_covariance(r: Side<'_>, c: Side<'_>) -> Result<Matrix4<f64>, AnalysisEr
                         about_ruler: AboutRuler::Full,
                         ..nominal
                     }
+                };
+                if on_reference {
+                    f_with(r, &v, c, &nominal)
+                } else {
+                    f_with(r, &nominal, c, &v)
+                }
+            };
+            jac.set_column(k, &((at(h)? - at(-h)?) / (2.0 * h)));
+        }
+        cov += jac * sigma * jac.transpose();
+    }
+    Ok(cov)
+}
+
+/// `Σ J C Jᵀ` over both images, J = ∂vec(F)/∂(target parameters), C their covariance.
+fn target_covariance(r: Side<'_>, c: Side<'_>) -> Result<Matrix4<f64>, AnalysisErrorKind> {
+    let nominal = Variant::default();
+    let mut cov = Matrix4::zeros();
+    for on_reference in [true, false] {
+        let side = if on_reference { r } else { c };
+        let Some(model) = side.scale.target() else {
+            continue;
+        };
+        let n = model.parameter_count();
+        let params = model.params();
+        let mut jac = SMatrix::<f64, 4, 9>::zeros();
+        let mut sigma = SMatrix::<f64, 9, 9>::zeros();
+        for i in 0..n {
+            for j in 0..n {
+                sigma[(i, j)] = model.covariance_at(i, j);
+            }
+        }
+        for k in 0..n {
+            let h = 0.01 * sigma[(k, k)].max(0.0).sqrt();
+            if h == 0.0 {
+                continue;
+            }
+            let at = |step: f64| -> Result<Vector4<f64>, AnalysisErrorKind> {
+                let mut p = params;
+                p[k] += step;
+                let v = Variant {
+                    target_params: Some(p),
+                    ..nominal
                 };
                 if on_reference {
                     f_with(r, &v, c, &nominal)

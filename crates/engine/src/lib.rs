@@ -18,5 +18,5 @@ pub use analysis::{
 pub use budget::Budget;
 pub use points::{Fiducials, ImageStatus, Point, PointError, PointRole, ScalePoints};
 pub use regression::{Regression, RegressionError, linregress};
-pub use scale::{FocalSource, ImageScale, RulerModel, ScaleError, ScaleMethod};
+pub use scale::{FocalSource, ImageScale, RulerModel, ScaleError, ScaleMethod, TargetModel};
 pub use strain::{Component, Deformation, Principal, StrainError, StrainMeasures, Tensor2};

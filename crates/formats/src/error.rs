@@ -248,6 +248,14 @@ pub enum FormatErrorKind {
         "the ruler model is not usable: its numbers must be finite, its direction a unit vector and its mm/px positive over the graduation"
     )]
     InvalidRulerModel,
+    /// A calibration-target model that cannot be used.
+    #[error(
+        "the calibration-target model is not usable: its numbers must be finite, its covariance 8 × 8 or 9 × 9, its pitch positive and its map invertible"
+    )]
+    InvalidTargetModel,
+    /// A calibration-target pitch that is not a positive length up to 100 mm.
+    #[error("the calibration target's pitch must be more than 0 and at most 100 mm, got {0}")]
+    InvalidTargetPitch(f64),
     /// A focal length outside the accepted range.
     #[error("the 35 mm-equivalent focal length must be between 8 and 2000 mm, got {0} mm")]
     FocalLengthOutOfRange(f64),

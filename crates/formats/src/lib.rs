@@ -9,7 +9,8 @@
 //!   [`Project::to_engine_inputs`] and [`Project::analysis_options`] for the engine;
 //! - result tables: strain table CSV, regression CSV and JSON ([`tables`]);
 //! - plots of each component against deformation distance as SVG and PNG ([`plot`]);
-//! - the camera's focal length from a photo's EXIF ([`exif`]).
+//! - the camera's focal length from a photo's EXIF ([`exif`]);
+//! - the printable calibration target, SVG ([`target_sheet`]).
 //!
 //! Errors: [`FormatError`] (bad input, with the image, point, field or line it concerns) and
 //! [`ExportError`] (a failure to produce an output). No file or network I/O happens here.
@@ -22,6 +23,7 @@ pub mod plot;
 pub mod project_json;
 pub mod python;
 pub mod tables;
+pub mod target_sheet;
 #[cfg(test)]
 mod testutil;
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use strain_seer_engine::scale::FOCAL_35MM_RANGE;
 use strain_seer_engine::{
     AnalysisOptions, Fiducials, ImageInput, ImageStatus, Point, PointError, PointRole, RulerModel,
-    ScaleMethod, ScalePoints,
+    ScaleMethod, ScalePoints, TargetModel,
 };
 
 /// Unit of lengths (scale length, deformation distance, residuals).
@@ -84,6 +84,9 @@ pub struct ProjectImage {
     /// The ruler's graduation fitted by the detector, saved so that the result can be
     /// recomputed and audited (the ruler-model scales need it).
     pub ruler: Option<RulerModel>,
+    /// The calibration target's map (detected in the photo, or given to it from a calibration
+    /// photo of the same camera position), saved like the ruler model.
+    pub target: Option<TargetModel>,
     /// 35 mm-equivalent focal length from the photo's EXIF, mm.
     pub focal_35mm: Option<f64>,
 }
@@ -102,6 +105,7 @@ impl ProjectImage {
             fiducials: Vec::new(),
             scale_points: Vec::new(),
             ruler: None,
+            target: None,
             focal_35mm: None,
         }
     }
@@ -204,6 +208,12 @@ impl ProjectImage {
                 FormatErrorKind::InvalidRulerModel,
             ));
         }
+        if self.target.as_ref().is_some_and(|t| !t.is_valid()) {
+            return Err(FormatError::new(
+                self.location().with_field("target"),
+                FormatErrorKind::InvalidTargetModel,
+            ));
+        }
         check_focal(self.focal_35mm, || self.location().with_field("focal_35mm"))
     }
 
@@ -246,6 +256,7 @@ impl ProjectImage {
             ruler: self.ruler,
             size: self.width.zip(self.height).map(|(w, h)| [w, h]),
             focal_35mm: self.focal_35mm,
+            target: self.target.clone(),
         })
     }
 }
@@ -279,6 +290,8 @@ pub struct Project {
     /// 35 mm-equivalent focal length for the perspective correction, mm; `None` = each photo's
     /// EXIF value, else the engine's default.
     pub focal_35mm: Option<f64>,
+    /// Pitch of the dot-grid calibration target in the photos, mm; `None` = no target.
+    pub target_pitch_mm: Option<f64>,
     /// Images in file order; [`Project::sorted_images`] gives analysis order.
     pub images: Vec<ProjectImage>,
 }
@@ -299,6 +312,7 @@ impl Project {
             sigma_px: DEFAULT_SIGMA_PX,
             scale_method: None,
             focal_35mm: None,
+            target_pitch_mm: None,
             images: Vec::new(),
         }
     }
@@ -348,6 +362,14 @@ impl Project {
             ));
         }
         check_focal(self.focal_35mm, || Location::field("focal_35mm"))?;
+        if let Some(p) = self.target_pitch_mm
+            && !(p.is_finite() && p > 0.0 && p <= 100.0)
+        {
+            return Err(FormatError::new(
+                Location::field("target_pitch_mm"),
+                FormatErrorKind::InvalidTargetPitch(p),
+            ));
+        }
         let mut ids: HashMap<&str, &ProjectImage> = HashMap::new();
         let mut filenames: HashMap<&str, &ProjectImage> = HashMap::new();
         for image in self.sorted_images() {

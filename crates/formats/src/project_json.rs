@@ -10,7 +10,7 @@ use crate::lenient::{self, Num};
 use crate::model::{AnnotatedPoint, LENGTH_UNIT, POINT_UNIT, PointSource, Project, ProjectImage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use strain_seer_engine::{Point, PointRole, RulerModel, ScaleMethod};
+use strain_seer_engine::{Point, PointRole, RulerModel, ScaleMethod, TargetModel};
 
 /// The value of `"format"` in a project file.
 pub const PROJECT_FORMAT: &str = "strain-seer-project";
@@ -40,6 +40,8 @@ struct RawProject {
     scale_method: Option<ScaleMethod>,
     #[serde(default)]
     focal_35mm: Option<Num>,
+    #[serde(default)]
+    target_pitch_mm: Option<Num>,
     images: Vec<Value>,
 }
 
@@ -60,6 +62,8 @@ struct RawImage {
     scale_points: Vec<Value>,
     #[serde(default)]
     ruler: Option<RulerModel>,
+    #[serde(default)]
+    target: Option<TargetModel>,
     #[serde(default)]
     focal_35mm: Option<Num>,
 }
@@ -146,6 +150,7 @@ pub(crate) fn from_project_value(value: Value) -> Result<Project, FormatError> {
         sigma_px: raw.sigma_px.0,
         scale_method: raw.scale_method,
         focal_35mm: raw.focal_35mm.map(|Num(f)| f),
+        target_pitch_mm: raw.target_pitch_mm.map(|Num(f)| f),
         images,
     };
     project.validate()?;
@@ -208,6 +213,7 @@ fn read_image(position: usize, value: Value) -> Result<ProjectImage, FormatError
         fiducials,
         scale_points,
         ruler: raw.ruler,
+        target: raw.target,
         focal_35mm: raw.focal_35mm.map(|Num(f)| f),
     })
 }
@@ -247,6 +253,8 @@ struct OutImage<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     ruler: Option<&'a RulerModel>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<&'a TargetModel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     focal_35mm: Option<f64>,
 }
 
@@ -263,6 +271,8 @@ struct OutProject<'a> {
     scale_method: Option<ScaleMethod>,
     #[serde(skip_serializing_if = "Option::is_none")]
     focal_35mm: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_pitch_mm: Option<f64>,
     images: Vec<OutImage<'a>>,
 }
 
@@ -283,6 +293,7 @@ pub fn to_project_json(project: &Project) -> String {
             fiducials: image.fiducials.iter().map(OutPoint::from).collect(),
             scale_points: image.scale_points.iter().map(OutPoint::from).collect(),
             ruler: image.ruler.as_ref(),
+            target: image.target.as_ref(),
             focal_35mm: image.focal_35mm,
         })
         .collect();
@@ -299,6 +310,7 @@ pub fn to_project_json(project: &Project) -> String {
         reference: project.reference.as_deref(),
         scale_method: project.scale_method,
         focal_35mm: project.focal_35mm,
+        target_pitch_mm: project.target_pitch_mm,
         images,
     };
     crate::to_pretty_json(&out)

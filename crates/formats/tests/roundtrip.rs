@@ -3,7 +3,8 @@
 //! panic.
 
 use proptest::prelude::*;
-use strain_seer_engine::{Point, RulerModel, ScaleMethod};
+use strain_seer_engine::scale::GridDot;
+use strain_seer_engine::{Point, RulerModel, ScaleMethod, TargetModel};
 use strain_seer_formats::{
     AnnotatedPoint, FileFormat, PointSource, Project, ProjectImage, detect_format, parse_any,
     parse_any_with_format, parse_project_json, parse_python_annotations, to_annotation_json,
@@ -81,6 +82,8 @@ fn image(index: usize) -> impl Strategy<Value = ProjectImage> {
                     ruler: (order % 2 == 0).then(|| ruler_model(order)),
                     focal_35mm: (order % 3 == 0)
                         .then_some(26.0 + order.rem_euclid(8) as f64 * 0.125),
+                    // Every third, a calibration-target model.
+                    target: (order % 3 == 1).then(|| target_model(order)),
                 }
             },
         )
@@ -101,6 +104,31 @@ fn ruler_model(k: i64) -> RulerModel {
         Some(3.0),
     )
     .expect("a valid model")
+}
+
+/// A valid calibration-target model whose numbers depend on `k`, with a radial term.
+fn target_model(k: i64) -> TargetModel {
+    let h = [11.0, 0.3, 400.0 + k as f64, -0.2, 10.8, 300.0, 0.0004, -0.0002, 1.0];
+    let mut dots = Vec::new();
+    for j in 0..8 {
+        for i in 0..10 {
+            let (x, y) = (5.0 * f64::from(i), 5.0 * f64::from(j));
+            let w = h[6] * x + h[7] * y + 1.0;
+            let (u, v) = (
+                (h[0] * x + h[1] * y + h[2]) / w,
+                (h[3] * x + h[4] * y + h[5]) / w,
+            );
+            // A little radial distortion about (600, 450) and a deterministic wobble.
+            let (dx, dy) = (u - 600.0, v - 450.0);
+            let f = 1.0 - 0.05 * (dx * dx + dy * dy) / (750.0 * 750.0);
+            let e = 0.03 * f64::from((i * 7 + j * 3) % 5) - 0.06;
+            dots.push(GridDot {
+                index: [i, j],
+                image: Point::new(600.0 + dx * f + e, 450.0 + dy * f - e),
+            });
+        }
+    }
+    TargetModel::fit(&dots, 5.0, [1200, 900], true).expect("a valid model")
 }
 
 fn project() -> impl Strategy<Value = Project> {
@@ -125,6 +153,7 @@ fn project() -> impl Strategy<Value = Project> {
                     Some(ScaleMethod::Span),
                     Some(ScaleMethod::Ruler),
                     Some(ScaleMethod::Rectified),
+                    Some(ScaleMethod::Target),
                 ];
                 Project {
                     name,
@@ -133,6 +162,7 @@ fn project() -> impl Strategy<Value = Project> {
                     sigma_px,
                     scale_method: methods[pick.index(methods.len())],
                     focal_35mm: with_reference.then_some(24.5),
+                    target_pitch_mm: (!with_reference).then_some(5.0),
                     images,
                 }
             },

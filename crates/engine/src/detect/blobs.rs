@@ -281,6 +281,7 @@ pub(crate) fn find_candidates(
             b.minor = r.minor.max(b.minor);
         }
     }
+    blobs.retain(|b| !opts.excludes(b.point()));
     blobs.sort_by(|a, b| b.score.total_cmp(&a.score));
     Found {
         blobs,

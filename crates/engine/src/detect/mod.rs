@@ -67,6 +67,7 @@ mod plane;
 mod ruler;
 pub mod scene;
 pub mod synth;
+mod target;
 mod track;
 
 #[cfg(test)]
@@ -77,6 +78,7 @@ use serde::Serialize;
 
 pub use plane::{AsLuma, LumaView};
 pub use ruler::{Graduation, RulerDetection, RulerOptions, RulerSpan, detect_ruler};
+pub use target::{TargetDetectError, TargetDetection, TargetOptions, detect_target};
 pub use track::{SequenceOptions, TrackOptions, detect_sequence, track_markers};
 
 /// Whether markers are darker or brighter than the specimen around them.
@@ -122,6 +124,9 @@ pub struct MarkerOptions {
     /// is at most this many pixels; centres are refined at full resolution. Default 800; 64 to
     /// 4096.
     pub working_max_side: u32,
+    /// Image quadrilaterals (px) where no marker is looked for: a calibration target's card
+    /// ([`TargetDetection::outline`]), whose dots would otherwise make marker-like patterns.
+    pub exclude: Vec<[Point; 4]>,
 }
 
 impl Default for MarkerOptions {
@@ -137,11 +142,17 @@ impl Default for MarkerOptions {
             min_pattern_score: 0.05,
             ambiguity_ratio: 0.75,
             working_max_side: 800,
+            exclude: Vec::new(),
         }
     }
 }
 
 impl MarkerOptions {
+    /// Whether `p` lies in one of the [`MarkerOptions::exclude`] regions.
+    pub(crate) fn excludes(&self, p: Point) -> bool {
+        self.exclude.iter().any(|q| inside_quad(q, p))
+    }
+
     fn validate(&self) -> Result<(), DetectError> {
         let bad = |name: &'static str, reason: &str| {
             Err(DetectError::InvalidOption {
@@ -303,6 +314,18 @@ fn check_size(w: u32, h: u32) -> Result<(), DetectError> {
         });
     }
     Ok(())
+}
+
+/// Whether `p` is inside the convex or concave (simple) quadrilateral `q` (even–odd rule).
+fn inside_quad(q: &[Point; 4], p: Point) -> bool {
+    let mut inside = false;
+    for i in 0..4 {
+        let (a, b) = (q[i], q[(i + 1) % 4]);
+        if (a.y > p.y) != (b.y > p.y) && p.x < a.x + (p.y - a.y) / (b.y - a.y) * (b.x - a.x) {
+            inside = !inside;
+        }
+    }
+    inside
 }
 
 /// The image's pixels, read so that markers are dark.

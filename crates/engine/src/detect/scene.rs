@@ -143,6 +143,42 @@ pub struct SceneConfig {
     pub ruler_y0_mm: f64,
     /// Half-millimetre ticks on the ruler's left edge. Default false.
     pub half_mm: bool,
+    /// A printed dot-grid calibration target in the plane. Default none.
+    pub target: Option<TargetLayout>,
+}
+
+/// A dot-grid calibration target lying in the specimen plane: `cols × rows` dots of
+/// `dot_diameter_mm`, `pitch_mm` apart, the first at `origin_mm`, on a white card.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TargetLayout {
+    pub pitch_mm: f64,
+    pub cols: u32,
+    pub rows: u32,
+    pub origin_mm: [f64; 2],
+    pub dot_diameter_mm: f64,
+}
+
+impl Default for TargetLayout {
+    /// 8 × 15 dots of 1.6 mm at a 5 mm pitch, left of the markers (X −57…−22, Y −35…35 mm).
+    fn default() -> Self {
+        Self {
+            pitch_mm: 5.0,
+            cols: 8,
+            rows: 15,
+            origin_mm: [-57.0, -35.0],
+            dot_diameter_mm: 1.6,
+        }
+    }
+}
+
+impl TargetLayout {
+    /// Plane position of dot (i, j), mm.
+    pub fn dot(&self, i: u32, j: u32) -> Point {
+        Point::new(
+            self.origin_mm[0] + f64::from(i) * self.pitch_mm,
+            self.origin_mm[1] + f64::from(j) * self.pitch_mm,
+        )
+    }
 }
 
 impl Default for SceneConfig {
@@ -160,6 +196,7 @@ impl Default for SceneConfig {
             ruler_x_mm: 25.0,
             ruler_y0_mm: 40.0,
             half_mm: false,
+            target: None,
         }
     }
 }
@@ -384,6 +421,36 @@ pub fn render_scene(
     let mut c = Canvas::new(w, h, background);
     let warp = |q: Point| cam.distort(q);
     let map = |x: f64, y: f64| cam.undistorted(Point::new(x, y));
+
+    // Calibration target: a white card a pitch beyond its outer dots, dots drawn as the markers
+    // are. Fixed grey levels: the random sequence (and so every scene without a target) is the
+    // same as without this step.
+    if let Some(t) = &cfg.target {
+        let (a, b) = (
+            t.dot(0, 0),
+            t.dot(t.cols.saturating_sub(1), t.rows.saturating_sub(1)),
+        );
+        let m = t.pitch_mm;
+        let card = [
+            (a.x - m, a.y - m),
+            (b.x + m, a.y - m),
+            (b.x + m, b.y + m),
+            (a.x - m, b.y + m),
+        ];
+        let outline = synth::subdivided(&card, 20.0, &map, &warp);
+        c.fill_path(&outline, (background + 80.0).min(235.0));
+        let r = 0.5 * t.dot_diameter_mm;
+        for j in 0..t.rows {
+            for i in 0..t.cols {
+                let x = t.dot(i, j);
+                if cam.depth(x) <= 0.05 {
+                    continue;
+                }
+                let jac = cam.jacobian(x);
+                c.ellipse_affine(cam.project(x), [jac[0] * r, jac[1] * r, jac[2] * r, jac[3] * r], 25.0);
+            }
+        }
+    }
 
     // Specimen: the markers' bounding rectangle grown by 2.5 diameters.
     let grow = 2.5 * cfg.marker_diameter_mm;

@@ -5,6 +5,7 @@
 //! | [`ScaleMethod::Span`] | one mm/px per photo, `L/|s₁ − s₀|`, from two scale points the scale length apart (the Python tool's rule) | 2 scale points + the scale length |
 //! | [`ScaleMethod::Ruler`] | one mm/px per photo, read from the [ruler model](ruler) where the markers are (their mean position along the ruler) | a ruler model |
 //! | [`ScaleMethod::Rectified`] | a plane [rectification](rectify) from the ruler model (its graduation lines' positions and, when measured, their directions) and the focal length: perspective undone | a ruler model + the image size and focal length |
+//! | [`ScaleMethod::Target`] | the homography (and radial distortion) of a [calibration target](target), a printed dot grid of known pitch in the specimen plane: perspective and distortion undone, no camera model needed | a target model |
 //!
 //! The span scale depends on which span of the ruler the user (or the detector) picked: under
 //! perspective mm/px changes along the ruler, by 10–16 % on the demo photos. The ruler model
@@ -16,6 +17,7 @@
 
 pub mod rectify;
 pub mod ruler;
+pub mod target;
 pub mod trials;
 
 use crate::points::{Fiducials, Point, ScalePoints};
@@ -24,6 +26,7 @@ pub use rectify::{
     Rectification, RectifyError, TurnAboutRuler, focal_px_from_35mm,
 };
 pub use ruler::{RulerModel, RulerModelError, TickDirections};
+pub use target::{GridDot, MIN_TARGET_DOTS, TargetError, TargetModel, TargetParams};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -39,13 +42,16 @@ pub enum ScaleMethod {
     Ruler,
     /// Plane rectification from the ruler model and the focal length.
     Rectified,
+    /// The homography of a calibration target in the specimen plane.
+    Target,
 }
 
 impl ScaleMethod {
-    pub const ALL: [ScaleMethod; 3] = [
+    pub const ALL: [ScaleMethod; 4] = [
         ScaleMethod::Span,
         ScaleMethod::Ruler,
         ScaleMethod::Rectified,
+        ScaleMethod::Target,
     ];
 
     /// Stable key used in files, the API and the CLI.
@@ -54,6 +60,7 @@ impl ScaleMethod {
             ScaleMethod::Span => "span",
             ScaleMethod::Ruler => "ruler",
             ScaleMethod::Rectified => "rectified",
+            ScaleMethod::Target => "target",
         }
     }
 
@@ -63,12 +70,13 @@ impl ScaleMethod {
             ScaleMethod::Span => "Scale points (span)",
             ScaleMethod::Ruler => "Ruler model at the markers",
             ScaleMethod::Rectified => "Ruler + perspective correction",
+            ScaleMethod::Target => "Calibration target",
         }
     }
 
     /// Whether the method reads the ruler model rather than the two scale points.
     pub fn needs_ruler_model(self) -> bool {
-        !matches!(self, ScaleMethod::Span)
+        matches!(self, ScaleMethod::Ruler | ScaleMethod::Rectified)
     }
 }
 
@@ -80,7 +88,7 @@ impl fmt::Display for ScaleMethod {
 
 /// An unknown scale method name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scale method '{0}' (expected span, ruler or rectified)")]
+#[error("unknown scale method '{0}' (expected span, ruler, rectified or target)")]
 pub struct UnknownScaleMethod(pub String);
 
 impl FromStr for ScaleMethod {
@@ -116,15 +124,26 @@ pub enum ScaleError {
         "marker {0} lies beyond the horizon of the plane the ruler implies: the ruler model is wrong for this photo"
     )]
     BeyondHorizon(usize),
+    #[error(
+        "the target scale needs a calibration-target model, and this image has none: detect the target in it (or give it the model of a calibration photo from the same camera position), or use another scale method"
+    )]
+    NoTargetModel,
+    #[error("the calibration-target model is not usable (not finite, or its map not invertible)")]
+    InvalidTargetModel,
+    #[error(
+        "marker {0} lies beyond the horizon of the plane the calibration target implies: the target model is wrong for this photo"
+    )]
+    BeyondTargetHorizon(usize),
 }
 
 /// One photo's scale under a method, ready to map its markers.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageScale {
     method: ScaleMethod,
     /// Span: scale points and scale length.
     span: Option<(ScalePoints, f64)>,
     ruler: Option<RulerModel>,
+    target: Option<TargetModel>,
     camera: Option<Camera>,
     /// Relative standard uncertainty of the focal length.
     focal_rel_sigma: f64,
@@ -161,6 +180,7 @@ impl ImageScale {
         method: ScaleMethod,
         span: Option<(ScalePoints, f64)>,
         ruler: Option<RulerModel>,
+        target: Option<TargetModel>,
         size: Option<[u32; 2]>,
         focal_35mm: (f64, FocalSource),
     ) -> Result<ImageScale, ScaleError> {
@@ -168,6 +188,13 @@ impl ImageScale {
             match ruler {
                 None => return Err(ScaleError::NoRulerModel(method)),
                 Some(r) if !r.is_valid() => return Err(ScaleError::InvalidRulerModel),
+                Some(_) => {}
+            }
+        }
+        if method == ScaleMethod::Target {
+            match &target {
+                None => return Err(ScaleError::NoTargetModel),
+                Some(t) if !t.is_valid() => return Err(ScaleError::InvalidTargetModel),
                 Some(_) => {}
             }
         }
@@ -187,6 +214,7 @@ impl ImageScale {
             method,
             span,
             ruler: ruler.filter(RulerModel::is_valid),
+            target: target.filter(TargetModel::is_valid),
             camera,
             focal_rel_sigma: source.relative_sigma(),
         })
@@ -198,6 +226,10 @@ impl ImageScale {
 
     pub fn ruler(&self) -> Option<&RulerModel> {
         self.ruler.as_ref()
+    }
+
+    pub fn target(&self) -> Option<&TargetModel> {
+        self.target.as_ref()
     }
 
     /// Scale points and length, when the method is the span.
@@ -215,6 +247,7 @@ impl ImageScale {
             ScaleMethod::Span => self.span.is_some(),
             ScaleMethod::Ruler => self.ruler.is_some(),
             ScaleMethod::Rectified => self.ruler.is_some() && self.camera.is_some(),
+            ScaleMethod::Target => self.target.is_some(),
         }
     }
 
@@ -259,6 +292,23 @@ impl ImageScale {
                 }
                 Ok(out)
             }
+            ScaleMethod::Target => {
+                let t = self.target.as_ref().ok_or(ScaleError::NoTargetModel)?;
+                let perturbed;
+                let t = match &v.target_params {
+                    Some(p) => {
+                        perturbed = t.with_params(p);
+                        &perturbed
+                    }
+                    None => t,
+                };
+                let mm = t
+                    .to_plane(markers.points())
+                    .map_err(ScaleError::BeyondTargetHorizon)?;
+                let mut out = [Point::default(); 5];
+                out.copy_from_slice(&mm);
+                Ok(out)
+            }
         }
     }
 
@@ -272,7 +322,7 @@ impl ImageScale {
                 let (a, b) = (p[0], p[2]);
                 mm[0].distance(mm[2]) / a.distance(b).max(f64::MIN_POSITIVE)
             }
-            ScaleMethod::Rectified => {
+            ScaleMethod::Rectified | ScaleMethod::Target => {
                 let p = markers.points();
                 // Mean over the four edges of |edge mm| / |edge px|.
                 (0..4)
@@ -298,6 +348,8 @@ pub(crate) struct Variant {
     /// How the rectification applies the turn about the ruler the tick directions show.
     pub about_ruler: AboutRuler,
     pub focal_factor: f64,
+    /// Target-model parameters `[h₀ … h₇, k₁]`.
+    pub target_params: Option<TargetParams>,
 }
 
 impl Default for Variant {
@@ -308,6 +360,7 @@ impl Default for Variant {
             tick_tan: None,
             about_ruler: AboutRuler::Significant,
             focal_factor: 1.0,
+            target_params: None,
         }
     }
 }

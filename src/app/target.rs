@@ -77,7 +77,9 @@ pub fn find_target<I: AsLuma + ?Sized>(image: &I, pitch_mm: f64) -> TargetReport
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::detect::scene::{Pose, SceneConfig, TargetLayout, render_scene, square_markers};
+    use crate::engine::detect::scene::{
+        Pose, SceneConfig, TargetLayout, render_scene, square_markers,
+    };
 
     #[test]
     fn a_target_is_reported_with_its_card() {
@@ -94,7 +96,7 @@ mod tests {
         );
         let report = find_target(&scene.image, 5.0);
         assert!(report.found, "{:?}", report.message);
-        assert_eq!(report.grid, Some([8, 15]));
+        assert_eq!(report.grid, Some([7, 15]));
         assert_eq!(TargetReport::exclusions(Some(&report)).len(), 1);
         // 120 mm over 900 px.
         let scale = report.mm_per_px_at_centre.unwrap_or_default();
@@ -103,7 +105,10 @@ mod tests {
         let blank = image::GrayImage::from_pixel(200, 200, image::Luma([100]));
         let none = find_target(&blank, 5.0);
         assert!(!none.found);
-        assert!(none.message.is_some_and(|m| m.starts_with("no calibration target")));
+        assert!(
+            none.message
+                .is_some_and(|m| m.starts_with("no calibration target"))
+        );
         assert!(TargetReport::exclusions(None).is_empty());
     }
 }

@@ -103,7 +103,12 @@ pub struct DetectArgs {
 
     /// A calibration photo of the target from the same camera position as the sequence: its
     /// map is given to the photos in which no target is found. Needs --target-pitch.
-    #[arg(long, value_name = "FILE", requires = "target_pitch", env = "STRAIN_SEER_TARGET_FROM")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "target_pitch",
+        env = "STRAIN_SEER_TARGET_FROM"
+    )]
     pub target_from: Option<PathBuf>,
 
     /// Write what was found even when a photo's markers or ruler are not found (those photos
@@ -280,7 +285,12 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         image.deformation_distance = distance_from_filename(&photo.name);
         let _ = write!(summary, "{}: ", photo.name);
         match (&targets[i], &calibration) {
-            (Some(TargetReport { model: Some(model), .. }), _) => {
+            (
+                Some(TargetReport {
+                    model: Some(model), ..
+                }),
+                _,
+            ) => {
                 let _ = write!(
                     summary,
                     "target {} dots ({}×{}, RMS {:.2} px{}); ",

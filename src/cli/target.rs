@@ -22,7 +22,12 @@ Exit status: 0 success; 2 for a design that cannot be printed; 1 any other failu
 #[command(after_help = AFTER_HELP)]
 pub struct TargetArgs {
     /// Distance between neighbouring dots' centres, mm (1–50).
-    #[arg(long, value_name = "MM", default_value_t = 5.0, env = "STRAIN_SEER_TARGET_PITCH")]
+    #[arg(
+        long,
+        value_name = "MM",
+        default_value_t = 5.0,
+        env = "STRAIN_SEER_TARGET_PITCH"
+    )]
     pub pitch: f64,
 
     /// Dot diameter, mm [default: 40 % of the pitch].

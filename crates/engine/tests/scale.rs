@@ -5,10 +5,10 @@
 
 use nalgebra::{Matrix3, Vector3};
 use proptest::prelude::*;
-use strain_seer_engine::scale::{TickDirections, focal_px_from_35mm};
+use strain_seer_engine::scale::{GridDot, TickDirections, focal_px_from_35mm};
 use strain_seer_engine::{
     AnalysisErrorKind, AnalysisOptions, Component, Fiducials, ImageInput, Point, RulerModel,
-    ScaleError, ScaleMethod, ScalePoints, analyze, auto_scale_method,
+    ScaleError, ScaleMethod, ScalePoints, TargetModel, analyze, auto_scale_method,
 };
 
 const W: u32 = 1200;
@@ -91,8 +91,24 @@ fn ruler_positions(h: &Matrix3<f64>) -> RulerModel {
     RulerModel::fit(o, dir, &mm, &u, Some(0.0)).expect("ruler model")
 }
 
+/// A dot-grid calibration target left of the markers (X −40…−15, Y −30…30 mm, 5 mm pitch), as
+/// a detector would fit it to the dots' exact images.
+fn target(h: &Matrix3<f64>) -> TargetModel {
+    let mut dots = Vec::new();
+    for j in -6..=6 {
+        for i in -8..=-3 {
+            let image = project(h, 5.0 * f64::from(i), 5.0 * f64::from(j));
+            dots.push(GridDot {
+                index: [i, j],
+                image,
+            });
+        }
+    }
+    TargetModel::fit(&dots, 5.0, [W, H], false).expect("target model")
+}
+
 /// One photo of the specimen deformed by `f` at distance `d`, seen in pose `pose`; the scale
-/// points on the ruler's 10 and 50 mm lines (40 mm).
+/// points on the ruler's 10 and 50 mm lines (40 mm), and a calibration target.
 fn photo(name: &str, d: f64, f: [[f64; 2]; 2], pose: Pose) -> ImageInput {
     let h = homography(pose);
     let markers =
@@ -103,6 +119,7 @@ fn photo(name: &str, d: f64, f: [[f64; 2]; 2], pose: Pose) -> ImageInput {
         ruler: Some(model),
         size: Some([W, H]),
         focal_35mm: Some(FOCAL_35MM),
+        target: Some(target(&h)),
         ..ImageInput::complete(name, Fiducials::new(markers).unwrap(), scale, d)
     }
 }
@@ -344,6 +361,9 @@ fn a_missing_ruler_model_names_the_image() {
         err.to_string()
             .starts_with("image 'p1.png': the rectified scale needs a ruler model")
     );
+    // Every image has a calibration target: the automatic choice takes it.
+    assert_eq!(auto_scale_method(&images), ScaleMethod::Target);
+    images[0].target = None;
     // The automatic choice falls back to the span for such a project.
     assert_eq!(auto_scale_method(&images), ScaleMethod::Span);
     images[1].ruler = images[0].ruler;
@@ -356,6 +376,52 @@ fn a_missing_ruler_model_names_the_image() {
             .kind,
         AnalysisErrorKind::Scale(ScaleError::NoImageSize)
     );
+}
+
+#[test]
+fn a_missing_target_model_names_the_image() {
+    let mut images = sequence(&[pose(0.0, 1.0), pose(5.0, 1.0), pose(3.0, 1.0)]);
+    images[2].target = None;
+    let err = analyze(&images, &options(ScaleMethod::Target)).unwrap_err();
+    assert_eq!(err.image.as_deref(), Some("p2.png"));
+    assert_eq!(err.kind, AnalysisErrorKind::Scale(ScaleError::NoTargetModel));
+    assert_eq!(auto_scale_method(&images), ScaleMethod::Rectified);
+}
+
+/// A target tilted with the camera gives the truth whatever the tilt, about either axis, and
+/// its budget is its fit's covariance alone.
+#[test]
+fn the_target_undoes_any_tilt() {
+    for (tx, ty) in [(15.0, 0.0), (0.0, -15.0), (-12.0, 0.0)] {
+        let tilted = |d: f64| Pose {
+            tilt_x: tx * d / 20.0,
+            tilt_y: ty * d / 20.0,
+            distance: 1.0,
+            shift: [0.0, 0.0],
+        };
+        let images: Vec<ImageInput> = (0..3)
+            .map(|k| {
+                let d = 10.0 * f64::from(k);
+                photo(&format!("p{k}.png"), d, gradient(d), tilted(d))
+            })
+            .collect();
+        let e = worst_error(&images, ScaleMethod::Target);
+        // Tilt about y: the frame's x axis is the image row through the image centre, half a
+        // pixel off the principal point here: second order.
+        assert!(e < 2e-6, "tilt ({tx}, {ty}): {e:e}");
+        let a = analyze(
+            &images,
+            &AnalysisOptions {
+                sigma_px: 0.1,
+                ..options(ScaleMethod::Target)
+            },
+        )
+        .unwrap();
+        for r in a.rows.iter().filter(|r| r.index != a.reference) {
+            assert_eq!(r.budget.scale_variation.small.xx, 0.0);
+            assert!(r.budget.scale_model.small.xx >= 0.0);
+        }
+    }
 }
 
 #[test]

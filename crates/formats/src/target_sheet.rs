@@ -107,10 +107,7 @@ impl TargetSheet {
     pub fn grid(&self) -> (u32, u32) {
         let (w, h) = self.paper.size_mm();
         let n = |span: f64| ((span / self.pitch_mm).floor().max(0.0) as u32) + 1;
-        (
-            n(w - 2.0 * MARGIN_MM),
-            n(h - 2.0 * MARGIN_MM - HEADER_MM),
-        )
+        (n(w - 2.0 * MARGIN_MM), n(h - 2.0 * MARGIN_MM - HEADER_MM))
     }
 
     /// The sheet as an SVG document in mm (call [`TargetSheet::validate`] first).
@@ -217,7 +214,12 @@ mod tests {
 
     #[test]
     fn designs_that_cannot_print_are_refused() {
-        for (pitch, dot) in [(0.5, None), (60.0, None), (5.0, Some(4.0)), (5.0, Some(0.1))] {
+        for (pitch, dot) in [
+            (0.5, None),
+            (60.0, None),
+            (5.0, Some(4.0)),
+            (5.0, Some(0.1)),
+        ] {
             let sheet = TargetSheet {
                 pitch_mm: pitch,
                 dot_mm: dot,

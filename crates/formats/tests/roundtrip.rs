@@ -108,7 +108,17 @@ fn ruler_model(k: i64) -> RulerModel {
 
 /// A valid calibration-target model whose numbers depend on `k`, with a radial term.
 fn target_model(k: i64) -> TargetModel {
-    let h = [11.0, 0.3, 400.0 + k as f64, -0.2, 10.8, 300.0, 0.0004, -0.0002, 1.0];
+    let h = [
+        11.0,
+        0.3,
+        400.0 + k as f64,
+        -0.2,
+        10.8,
+        300.0,
+        0.0004,
+        -0.0002,
+        1.0,
+    ];
     let mut dots = Vec::new();
     for j in 0..8 {
         for i in 0..10 {

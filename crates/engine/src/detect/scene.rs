@@ -159,11 +159,13 @@ pub struct TargetLayout {
 }
 
 impl Default for TargetLayout {
-    /// 8 × 15 dots of 1.6 mm at a 5 mm pitch, left of the markers (X −57…−22, Y −35…35 mm).
+    /// 7 × 15 dots of 1.6 mm at a 5 mm pitch, left of the markers (X −57…−27, Y −35…35 mm),
+    /// clear of the specimen up to its largest deformation in the trials (a specimen covering
+    /// part of a dot moves the dot's centre).
     fn default() -> Self {
         Self {
             pitch_mm: 5.0,
-            cols: 8,
+            cols: 7,
             rows: 15,
             origin_mm: [-57.0, -35.0],
             dot_diameter_mm: 1.6,
@@ -447,7 +449,11 @@ pub fn render_scene(
                     continue;
                 }
                 let jac = cam.jacobian(x);
-                c.ellipse_affine(cam.project(x), [jac[0] * r, jac[1] * r, jac[2] * r, jac[3] * r], 25.0);
+                c.ellipse_affine(
+                    cam.project(x),
+                    [jac[0] * r, jac[1] * r, jac[2] * r, jac[3] * r],
+                    25.0,
+                );
             }
         }
     }

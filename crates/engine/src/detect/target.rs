@@ -66,7 +66,10 @@ impl TargetDetection {
             j1 = j1.max(d.index[1]);
         }
         let p = self.model.pitch_mm;
-        let corner = |i: i32, j: i32| self.model.project(Point::new(f64::from(i) * p, f64::from(j) * p));
+        let corner = |i: i32, j: i32| {
+            self.model
+                .project(Point::new(f64::from(i) * p, f64::from(j) * p))
+        };
         Some([
             corner(i0 - 1, j0 - 1)?,
             corner(i1 + 1, j0 - 1)?,
@@ -182,7 +185,9 @@ fn find_dots(view: &LumaView<'_>) -> Vec<Dot> {
         let Some(refined) = blobs::refine(view, cx, cy, s.major * scale, s.minor * scale) else {
             continue;
         };
-        if refined.major > 2.0 * refined.minor || refined.point.distance(Point::new(cx, cy)) > scale * s.major {
+        if refined.major > 2.0 * refined.minor
+            || refined.point.distance(Point::new(cx, cy)) > scale * s.major
+        {
             continue;
         }
         out.push(Dot {
@@ -206,7 +211,10 @@ fn neighbours(dots: &[Dot], k: usize) -> Vec<Vec<usize>> {
         x1 = x1.max(d.p.x);
         y1 = y1.max(d.p.y);
     }
-    let cell = (((x1 - x0) * (y1 - y0)).max(1.0) / n as f64).sqrt().max(1.0) * 2.0;
+    let cell = (((x1 - x0) * (y1 - y0)).max(1.0) / n as f64)
+        .sqrt()
+        .max(1.0)
+        * 2.0;
     let key = |p: Point| (((p.x - x0) / cell) as i64, ((p.y - y0) / cell) as i64);
     let mut buckets: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
     for (i, d) in dots.iter().enumerate() {
@@ -313,20 +321,22 @@ fn grow_grid(dots: &[Dot]) -> Option<Vec<GridDot>> {
     }
     let near = neighbours(dots, 8);
     let [u, v] = lattice_axes(dots, &near)?;
-    let close = |a: Point, b: Point, step: [f64; 2]| {
-        a.distance(b) <= 0.3 * step[0].hypot(step[1])
-    };
+    let close = |a: Point, b: Point, step: [f64; 2]| a.distance(b) <= 0.3 * step[0].hypot(step[1]);
     // Seeds: four neighbours at ± both axes.
     let mut seeds: Vec<usize> = (0..dots.len())
         .filter(|&i| {
             let p = dots[i].p;
-            [[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]].iter().all(|s| {
-                let q = Point::new(
-                    p.x + s[0] * u[0] + s[1] * v[0],
-                    p.y + s[0] * u[1] + s[1] * v[1],
-                );
-                near[i].iter().any(|&j| close(dots[j].p, q, if s[0] != 0.0 { u } else { v }))
-            })
+            [[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]
+                .iter()
+                .all(|s| {
+                    let q = Point::new(
+                        p.x + s[0] * u[0] + s[1] * v[0],
+                        p.y + s[0] * u[1] + s[1] * v[1],
+                    );
+                    near[i]
+                        .iter()
+                        .any(|&j| close(dots[j].p, q, if s[0] != 0.0 { u } else { v }))
+                })
         })
         .collect();
     if seeds.is_empty() {

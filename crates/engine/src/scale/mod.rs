@@ -26,10 +26,10 @@ pub use rectify::{
     Rectification, RectifyError, TurnAboutRuler, focal_px_from_35mm,
 };
 pub use ruler::{RulerModel, RulerModelError, TickDirections};
-pub use target::{GridDot, MIN_TARGET_DOTS, TargetError, TargetModel, TargetParams};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+pub use target::{GridDot, MIN_TARGET_DOTS, TargetError, TargetModel, TargetParams};
 
 /// How pixels become millimetres (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

@@ -10,7 +10,7 @@
 //! plus blur and noise. Markers and ruler are found by [`crate::detect::detect_markers`] and
 //! [`crate::detect::detect_ruler`] (asked for a span of 40 mm, and again of 10 mm, near the
 //! markers), and each method's εxx and εyy are compared with `F − I` of the plane. The plane
-//! also holds a dot-grid calibration target left of the markers (8 × 15 dots at a 5 mm pitch,
+//! also holds a dot-grid calibration target left of the markers (7 × 15 dots at a 5 mm pitch,
 //! [`crate::detect::scene::TargetLayout`]) unless the scene says otherwise; it is found by
 //! [`crate::detect::detect_target`] first and its card excluded from the marker search.
 //!
@@ -340,8 +340,16 @@ mod tests {
                 .cloned()
                 .unwrap_or_default();
             assert_eq!(target.errors.len(), 3 * 3 * 2);
-            assert!(target.quantile(0.95) <= 0.003, "{axis:?}: p95 {}", target.quantile(0.95));
-            assert!(target.coverage() >= 0.9, "{axis:?}: coverage {}", target.coverage());
+            assert!(
+                target.quantile(0.95) <= 0.003,
+                "{axis:?}: p95 {}",
+                target.quantile(0.95)
+            );
+            assert!(
+                target.coverage() >= 0.9,
+                "{axis:?}: coverage {}",
+                target.coverage()
+            );
         }
     }
 }

@@ -384,7 +384,10 @@ fn a_missing_target_model_names_the_image() {
     images[2].target = None;
     let err = analyze(&images, &options(ScaleMethod::Target)).unwrap_err();
     assert_eq!(err.image.as_deref(), Some("p2.png"));
-    assert_eq!(err.kind, AnalysisErrorKind::Scale(ScaleError::NoTargetModel));
+    assert_eq!(
+        err.kind,
+        AnalysisErrorKind::Scale(ScaleError::NoTargetModel)
+    );
     assert_eq!(auto_scale_method(&images), ScaleMethod::Rectified);
 }
 

@@ -16,8 +16,8 @@
 //! 4. **Fit.** [`TargetModel::fit`] on the grown grid; dots more than 5× the robust residual
 //!    (at least 1 px) from the fitted map are dropped and the model refitted.
 //!
-//! Which dot is (0, 0) and which way the rows count is arbitrary; the model's frame does not
-//! depend on it (see [`crate::scale::target`]).
+//! The seed is dot (0, 0); columns count to the right and rows down the image. The model's
+//! frame does not depend on either (see [`crate::scale::target`]).
 
 use super::blobs;
 use super::plane::{self, AsLuma, LumaView};
@@ -401,11 +401,22 @@ fn grow_grid(dots: &[Dot]) -> Option<Vec<GridDot>> {
             }
         }
     }
+    // Count columns to the right and rows down the image, as a person reads the grid (the
+    // model does not depend on it).
+    let swap = u[1].abs() > u[0].abs();
+    let (right, down) = if swap { (v, u) } else { (u, v) };
+    let (si, sj) = (
+        if right[0] < 0.0 { -1 } else { 1 },
+        if down[1] < 0.0 { -1 } else { 1 },
+    );
     let mut grid: Vec<GridDot> = assigned
         .iter()
-        .map(|(&i, &index)| GridDot {
-            index,
-            image: dots[i].p,
+        .map(|(&i, &[a, b])| {
+            let (c, r) = if swap { (b, a) } else { (a, b) };
+            GridDot {
+                index: [si * c, sj * r],
+                image: dots[i].p,
+            }
         })
         .collect();
     grid.sort_by_key(|d| (d.index[1], d.index[0]));

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use strain_seer::web::security::{AccessPolicy, AccessToken, CONTENT_SECURITY_POLICY, with_access};
-use strain_seer::web::{Limits, ServeConfig, ServeError, Server, app};
+use strain_seer::web::{ConnLimits, Limits, ServeConfig, ServeError, Server, app};
 
 const TOKEN: &str = "correct-horse-battery-staple-42";
 
@@ -35,6 +35,7 @@ impl Guarded {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_owned(),
             limits: Limits::default(),
+            conn: ConnLimits::default(),
         };
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

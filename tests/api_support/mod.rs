@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
-use strain_seer::web::{Limits, ServeConfig, ServeError, Server};
+use strain_seer::web::{ConnLimits, Limits, ServeConfig, ServeError, Server};
 
 /// A server running on its own thread and runtime, stopped (gracefully) on drop.
 pub struct TestServer {
@@ -29,6 +29,7 @@ impl TestServer {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_owned(),
             limits,
+            conn: ConnLimits::default(),
         };
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

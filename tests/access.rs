@@ -62,6 +62,9 @@ impl Guarded {
             addr,
             base: format!("http://{addr}"),
             client: Client::builder()
+                // Shorter than the server's keep-alive timeout (5 s): a pooled connection is never reused
+                // just as the server closes it.
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(60))
                 .build()
@@ -554,6 +557,9 @@ fn the_binary_on_all_interfaces_generates_a_token_and_prints_the_url() {
     assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
     let base = url.split_once("/?").unwrap().0.to_owned();
     let client = Client::builder()
+        // Shorter than the server's keep-alive timeout (5 s): a pooled connection is never reused
+        // just as the server closes it.
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

@@ -88,6 +88,9 @@ fn a_full_disk_gives_507_loses_nothing_and_recovers() {
     let data = tmpfs.path().join("data");
     let mut server = ServerProcess::start(&data, &[]);
     let client = Client::builder()
+        // Shorter than the server's keep-alive timeout (5 s): a pooled connection is never reused
+        // just as the server closes it.
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap();

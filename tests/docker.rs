@@ -38,7 +38,13 @@ fn dependencies_build_in_their_own_layer_before_the_sources() {
 #[test]
 fn dockerignore_keeps_build_output_and_vcs_out() {
     let ignore = read(".dockerignore");
-    for entry in ["target/", ".git/", "test-output/", "node_modules/", "tests/"] {
+    for entry in [
+        "target/",
+        ".git/",
+        "test-output/",
+        "node_modules/",
+        "tests/",
+    ] {
         assert!(
             ignore.lines().any(|l| l.trim() == entry),
             ".dockerignore must list {entry}"

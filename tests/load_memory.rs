@@ -118,6 +118,9 @@ fn uploads_and_analyses_keep_memory_bounded_and_health_fast() {
     );
     let server = ServerProcess::start(&data, &[]);
     let client = Client::builder()
+        // Shorter than the server's keep-alive timeout (5 s): a pooled connection is never reused
+        // just as the server closes it.
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .timeout(Duration::from_secs(300))
         .build()
         .unwrap();

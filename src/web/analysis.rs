@@ -298,19 +298,6 @@ pub fn analysis_json(
         .map_err(|e| AppError::internal(format!("serialising the analysis: {e}")))
 }
 
-/// Waits for one of the analysis slots (as many as cores).
-async fn analysis_permit() -> Result<tokio::sync::SemaphorePermit<'static>, AppError> {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS
-        .get_or_init(|| {
-            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-            tokio::sync::Semaphore::new(cores)
-        })
-        .acquire()
-        .await
-        .map_err(|_| AppError::internal("the analysis slots are closed"))
-}
-
 /// `?limit=&offset=` of the analysis rows plus the analysis options.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -340,9 +327,7 @@ async fn analysis(
             "limit must be at most {MAX_ROWS}, got {limit}"
         )));
     }
-    // At most one analysis per core at a time: 200 at once would each hold a thread and their
-    // rows in memory, and starve the async threads that answer everything else (/health).
-    let _permit = analysis_permit().await?;
+    let _slot = super::cpu_slot().await?;
     let body = blocking(&state, move |s| {
         let (project, images) = s.project_points(id)?;
         let analysis = compute(&project, &images, &query)?;

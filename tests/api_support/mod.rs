@@ -60,6 +60,9 @@ impl TestServer {
             addr,
             base: format!("http://{addr}"),
             client: Client::builder()
+                // Shorter than the server's keep-alive timeout (5 s): a pooled connection is never reused
+                // just as the server closes it.
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
                 .timeout(std::time::Duration::from_secs(120))
                 .build()
                 .unwrap(),

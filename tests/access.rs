@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use strain_seer::web::security::{AccessPolicy, AccessToken, CONTENT_SECURITY_POLICY, with_access};
-use strain_seer::web::{Limits, ServeConfig, ServeError, Server, app};
+use strain_seer::web::{ConnLimits, Limits, ServeConfig, ServeError, Server, app};
 
 const TOKEN: &str = "correct-horse-battery-staple-42";
 
@@ -35,6 +35,7 @@ impl Guarded {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_owned(),
             limits: Limits::default(),
+            conn: ConnLimits::default(),
         };
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -61,6 +62,9 @@ impl Guarded {
             addr,
             base: format!("http://{addr}"),
             client: Client::builder()
+                // Shorter than the server's keep-alive timeout (5 s): a pooled connection is never reused
+                // just as the server closes it.
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(60))
                 .build()
@@ -553,6 +557,9 @@ fn the_binary_on_all_interfaces_generates_a_token_and_prints_the_url() {
     assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
     let base = url.split_once("/?").unwrap().0.to_owned();
     let client = Client::builder()
+        // Shorter than the server's keep-alive timeout (5 s): a pooled connection is never reused
+        // just as the server closes it.
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

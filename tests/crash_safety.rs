@@ -194,6 +194,9 @@ fn acknowledged_edits_survive_sigkill() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let client = Client::builder()
+        // Shorter than the server's keep-alive timeout (5 s): a pooled connection is never reused
+        // just as the server closes it.
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();

@@ -1,6 +1,7 @@
 //! `strain-seer serve`: the web app.
 
 use crate::cli::BadInput;
+use crate::web::conn::ConnArgs;
 use crate::web::limits::LimitArgs;
 use crate::web::security::{self, AccessArgs, PolicySource};
 use crate::web::{ServeConfig, ServeError, Server, app, shutdown_signal};
@@ -39,6 +40,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
+    pub conn: ConnArgs,
+    #[command(flatten)]
     pub access: AccessArgs,
 }
 
@@ -71,6 +74,7 @@ impl ServeArgs {
             addr,
             data_dir: self.data_dir.clone(),
             limits: self.limits.limits().map_err(BadInput)?,
+            conn: self.conn.limits().map_err(BadInput)?,
         })
     }
 }

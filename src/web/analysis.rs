@@ -330,6 +330,7 @@ async fn analysis(
             "limit must be at most {MAX_ROWS}, got {limit}"
         )));
     }
+    let _slot = super::cpu_slot().await?;
     let body = blocking(&state, move |s| {
         let (project, images) = s.project_points(id)?;
         let analysis = compute(&project, &images, &query)?;

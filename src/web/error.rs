@@ -19,6 +19,8 @@ pub enum ErrorKind {
     NotFound,
     /// 405: the route exists but not with this method.
     MethodNotAllowed,
+    /// 408: the client sent its request too slowly.
+    RequestTimeout,
     /// 409: the data changed underneath the request.
     Conflict,
     /// 413: a body, file, pixel count or image count is over its limit.
@@ -27,8 +29,10 @@ pub enum ErrorKind {
     UnsupportedMediaType,
     /// 422: the data is valid but cannot give an answer (analysis not ready).
     Unprocessable,
-    /// 503: the server is shutting down.
+    /// 503: the server is shutting down, at its connection limit, or a request took too long.
     Unavailable,
+    /// 507: the disk of the data directory is full.
+    InsufficientStorage,
     /// 500: a failure of the machine, logged; the client sees no detail.
     Internal,
 }
@@ -40,11 +44,13 @@ impl ErrorKind {
             ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorKind::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -130,8 +136,40 @@ impl IntoResponse for AppError {
     }
 }
 
+/// ENOSPC (no space left on device) and EDQUOT (disk quota exceeded) on Linux.
+const DISK_FULL_ERRNOS: [i32; 2] = [28, 122];
+
+fn io_disk_full(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    ) || err
+        .raw_os_error()
+        .is_some_and(|code| DISK_FULL_ERRNOS.contains(&code))
+}
+
+/// A write that failed because the data directory's disk (or quota) is full.
+pub fn is_disk_full(err: &StoreError) -> bool {
+    match err {
+        StoreError::Io { source, .. } => io_disk_full(source),
+        StoreError::Db(rusqlite::Error::SqliteFailure(e, _)) => {
+            e.code == rusqlite::ErrorCode::DiskFull
+        }
+        _ => false,
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
+        if is_disk_full(&err) {
+            tracing::error!(error = %err, "disk full: a write was refused");
+            return AppError::new(
+                ErrorKind::InsufficientStorage,
+                "the disk holding the data directory is full: nothing of this request was \
+                 stored; free some space (or delete projects you no longer need) and try again",
+            )
+            .with_detail("cause", "disk full");
+        }
         let kind = match &err {
             StoreError::NotFound(_) => ErrorKind::NotFound,
             StoreError::Invalid(_) => ErrorKind::BadRequest,

@@ -99,8 +99,10 @@ async fn import(
                 let bytes = read_field(&mut field, &filename, limits.max_file_bytes).await?;
                 let shown = filename.clone();
                 let max_pixels = limits.max_pixels;
+                let slot = super::cpu_slot().await?;
                 staged.push(
                     blocking(&state, move |s| {
+                        let _slot = slot;
                         Ok(s.stage_image(&bytes, &shown, max_pixels)?)
                     })
                     .await?,

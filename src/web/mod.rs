@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod assets;
+pub mod conn;
 pub mod detect;
 pub mod error;
 pub mod export;
@@ -15,8 +16,10 @@ pub mod health;
 pub mod images;
 pub mod import;
 pub mod limits;
+pub mod listen;
 pub mod projects;
 pub mod security;
+pub mod slow;
 pub mod target;
 
 use crate::store::{Store, StoreError};
@@ -24,7 +27,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
 use error::AppError;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +36,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+pub use conn::ConnLimits;
 pub use error::{AppJson, ErrorKind};
 
 /// Size and count limits. Every refusal is a 4xx JSON error naming the file and the limit.
@@ -87,6 +91,22 @@ where
         .map_err(|e| AppError::internal(format!("a background task failed: {e}")))?
 }
 
+/// Wait for one of as many slots as cores before CPU-heavy work (an analysis, staging an
+/// uploaded image: hashing, decoding, thumbnail). Without it, 200 analyses or 50 uploads at once
+/// each hold a blocking thread, and the async threads that answer everything else (`/health`)
+/// get a small share of the CPU: its p99 rose to 100 ms and more under such load.
+pub(crate) async fn cpu_slot() -> Result<tokio::sync::SemaphorePermit<'static>, AppError> {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS
+        .get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            tokio::sync::Semaphore::new(cores)
+        })
+        .acquire()
+        .await
+        .map_err(|_| AppError::internal("the CPU slots are closed"))
+}
+
 /// The whole HTTP API and the embedded front end.
 pub fn app(state: AppState) -> Router {
     let json_limit = state.limits.max_json_bytes;
@@ -135,6 +155,8 @@ pub struct ServeConfig {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     pub limits: Limits,
+    /// Timeouts and the connection cap against slow and abusive clients.
+    pub conn: ConnLimits,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -190,6 +212,7 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     state: AppState,
     addr: SocketAddr,
+    conn: ConnLimits,
 }
 
 impl Server {
@@ -205,18 +228,19 @@ impl Server {
         })
         .await
         .map_err(|e| ServeError::Serve(std::io::Error::other(e)))??;
-        let listener = tokio::net::TcpListener::bind(config.addr)
-            .await
-            .map_err(|source| ServeError::Bind {
-                addr: config.addr,
-                source,
-            })?;
+        let listener = listen::bind(config.addr).map_err(|source| ServeError::Bind {
+            addr: config.addr,
+            source,
+        })?;
         let addr = listener.local_addr().map_err(ServeError::Serve)?;
         let state = AppState::new(Arc::new(store), config.limits.clone());
+        let mut conn = config.conn.clone();
+        conn.fit_to_fd_limit();
         Ok(Server {
             listener,
             state,
             addr,
+            conn,
         })
     }
 
@@ -246,36 +270,17 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let Server {
-            listener, state, ..
+            listener,
+            state,
+            conn,
+            ..
         } = self;
-        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            let _ = signalled_tx.send(());
-        };
-        let serve = axum::serve(listener, router)
-            .with_graceful_shutdown(signal)
-            .into_future();
-        let deadline = async move {
-            if signalled_rx.await.is_ok() {
-                tokio::time::sleep(SHUTDOWN_GRACE).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
-        let served = tokio::select! {
-            result = serve => result.map_err(ServeError::Serve),
-            () = deadline => {
-                tracing::warn!("requests in flight did not finish within {SHUTDOWN_GRACE:?}; stopping anyway");
-                Ok(())
-            }
-        };
+        listen::serve(listener, router, conn, shutdown, SHUTDOWN_GRACE).await;
         let store = Arc::clone(&state.store);
         let closed = tokio::task::spawn_blocking(move || store.close())
             .await
             .map_err(|e| ServeError::Close(StoreError::Corrupt(e.to_string())))?
             .map_err(ServeError::Close);
-        served?;
         closed?;
         tracing::info!("database closed; bye");
         Ok(())

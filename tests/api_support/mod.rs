@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
-use strain_seer::web::{Limits, ServeConfig, ServeError, Server};
+use strain_seer::web::{ConnLimits, Limits, ServeConfig, ServeError, Server};
 
 /// A server running on its own thread and runtime, stopped (gracefully) on drop.
 pub struct TestServer {
@@ -29,6 +29,7 @@ impl TestServer {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: data_dir.to_owned(),
             limits,
+            conn: ConnLimits::default(),
         };
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -59,6 +60,9 @@ impl TestServer {
             addr,
             base: format!("http://{addr}"),
             client: Client::builder()
+                // Shorter than the server's keep-alive timeout (5 s): a pooled connection is never reused
+                // just as the server closes it.
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
                 .timeout(std::time::Duration::from_secs(120))
                 .build()
                 .unwrap(),

@@ -96,6 +96,7 @@ fn big_project(data_dir: &std::path::Path, n: usize) -> i64 {
         reference: None,
         scale_method: None,
         focal_35mm: None,
+        target_pitch_mm: None,
     };
     let project = store
         .create_project_with_images(&project, vec![staged], &images, 20_000)

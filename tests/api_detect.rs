@@ -719,3 +719,125 @@ fn regression_scale_length_change_after_detection() {
     ));
     assert_eq!(status, 400, "{body}");
 }
+
+/// A photo of the synthetic specimen deformed by `f`, with the dot-grid calibration target, at
+/// a camera tilt of `tilt` degrees.
+fn target_photo(seed: u64, f: [[f64; 2]; 2], tilt: f64) -> Vec<u8> {
+    use strain_seer_engine::detect::scene::{
+        Pose, SceneConfig, TargetLayout, render_scene, square_markers,
+    };
+    let cfg = SceneConfig {
+        target: Some(TargetLayout::default()),
+        ..SceneConfig::default()
+    };
+    let layout = square_markers(12.0);
+    let markers = layout.map(|p| {
+        strain_seer_engine::Point::new(f[0][0] * p.x + f[0][1] * p.y, f[1][0] * p.x + f[1][1] * p.y)
+    });
+    let pose = Pose {
+        tilt_x_deg: tilt,
+        ..Pose::default()
+    };
+    let scene = render_scene(seed, &cfg, &markers, f, &pose);
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageLuma8(scene.image)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+/// With the project's target pitch set, detection finds the target in each photo (saved with
+/// the image, its card kept out of the marker search), the analysis picks the target scale by
+/// itself, and its strain is the truth despite a different camera tilt per photo.
+#[test]
+fn a_calibration_target_is_detected_saved_and_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let project = server.create_project("target");
+    let photos = [
+        (
+            "stretch-00mm.png",
+            target_photo(1, [[1.0, 0.0], [0.0, 1.0]], -8.0),
+        ),
+        (
+            "stretch-10mm.png",
+            target_photo(2, [[1.08, 0.0], [0.0, 0.88]], 6.0),
+        ),
+        (
+            "stretch-20mm.png",
+            target_photo(3, [[1.16, 0.0], [0.0, 0.76]], 12.0),
+        ),
+    ];
+    let ids: Vec<i64> = server
+        .upload(
+            project,
+            &photos
+                .iter()
+                .map(|(n, b)| (*n, b.clone()))
+                .collect::<Vec<_>>(),
+        )
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    // A pitch that is not a length is refused; a good one saved.
+    expect_error(
+        server.patch_json(
+            &format!("/api/projects/{project}"),
+            &json!({ "target_pitch_mm": -5 }),
+        ),
+        400,
+        "target_pitch_mm",
+    );
+    let (status, body) = status_json(server.patch_json(
+        &format!("/api/projects/{project}"),
+        &json!({ "target_pitch_mm": 5, "scale_length": 10 }),
+    ));
+    assert_eq!(
+        (status, &body["target_pitch_mm"]),
+        (200, &json!(5.0)),
+        "{body}"
+    );
+    for &id in &ids {
+        let (status, body) = detect(&server, project, id, &json!({}));
+        assert_eq!(status, 200, "{body}");
+        let t = &body["detection"]["target"];
+        assert_eq!(t["found"], true, "{t}");
+        assert_eq!(t["grid"], json!([7, 15]), "{t}");
+        assert!(t["rms_px"].as_f64().unwrap() < 0.2, "{t}");
+        assert_eq!(body["detection"]["markers"]["found"], true, "{body}");
+        let saved = &body["image"]["target"];
+        assert_eq!(saved["pitch_mm"], 5.0);
+        assert_eq!(saved["outline"].as_array().map(Vec::len), Some(4));
+    }
+    let (status, a) = status_json(server.get(&format!("/api/projects/{project}/analysis")));
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["scale_method"], "target", "{a}");
+    let rows = a["rows"].as_array().unwrap();
+    for (row, (xx, yy)) in rows.iter().zip([(0.0, 0.0), (0.08, -0.12), (0.16, -0.24)]) {
+        let got = (
+            row["measures"]["small"]["xx"].as_f64().unwrap(),
+            row["measures"]["small"]["yy"].as_f64().unwrap(),
+        );
+        assert!(
+            (got.0 - xx).abs() < 0.002 && (got.1 - yy).abs() < 0.002,
+            "{}: {got:?} vs ({xx}, {yy})",
+            row["name"]
+        );
+    }
+    // The project file keeps each image's target model and the pitch.
+    let (status, file) =
+        status_json(server.get(&format!("/api/projects/{project}/export/project.json")));
+    assert_eq!(status, 200, "{file}");
+    assert_eq!(file["target_pitch_mm"], 5.0);
+    assert!(file["images"][0]["target"]["homography"].is_array());
+    // The printable target.
+    let sheet = server.get("/api/target.svg?pitch=4&paper=letter");
+    assert_eq!(sheet.status(), 200);
+    assert_eq!(
+        sheet.headers()["content-type"].to_str().unwrap(),
+        "image/svg+xml"
+    );
+    assert!(sheet.text().unwrap().contains("pitch 4 mm"));
+    expect_error(server.get("/api/target.svg?pitch=0.1"), 400, "pitch");
+    expect_error(server.get("/api/target.svg?paper=a0"), 400, "paper");
+}

@@ -510,6 +510,9 @@ pub fn validate_target_pitch(value: f64) -> Result<f64> {
     }
 }
 
+/// How many columns [`PROJECT_COLUMNS`] has: queries that select more read them after these.
+const PROJECT_COLUMN_COUNT: usize = 10;
+
 const PROJECT_COLUMNS: &str = "p.id, p.name, p.scale_length, p.reference_image, p.sigma_px, p.created_at, p.updated_at, \
      p.scale_method, p.focal_35mm, p.target_pitch_mm";
 
@@ -788,11 +791,12 @@ impl Store {
             ))?;
             let rows = stmt.query_map([], |row| {
                 let mut project = project_from_row(row)?;
+                let n = PROJECT_COLUMN_COUNT;
                 project.status_counts = StatusCounts {
-                    complete: row.get(9)?,
-                    incomplete: row.get(10)?,
-                    missing_distance: row.get(11)?,
-                    missing: row.get(12)?,
+                    complete: row.get(n)?,
+                    incomplete: row.get(n + 1)?,
+                    missing_distance: row.get(n + 2)?,
+                    missing: row.get(n + 3)?,
                 };
                 let c = project.status_counts;
                 project.image_count = c.complete + c.incomplete + c.missing_distance + c.missing;
@@ -1571,4 +1575,16 @@ fn move_image(
     }
     tx.execute("UPDATE images SET ord = ?2 WHERE id = ?1", [image_id, to])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod column_tests {
+    use super::*;
+
+    /// The bug of issue 9's target pitch: a new project column shifted the status counts that
+    /// the project list reads after them, and listing projects failed with a 500.
+    #[test]
+    fn regression_project_column_count_matches_the_columns() {
+        assert_eq!(PROJECT_COLUMNS.split(',').count(), PROJECT_COLUMN_COUNT);
+    }
 }

@@ -792,6 +792,15 @@ export class Annotator {
     const svg = this.svg;
     if (!svg) return;
     const g = [];
+    // The calibration target's card, where the detector found it.
+    const card = store.image(this.imageId)?.target?.outline;
+    if (Array.isArray(card) && card.length === 4) {
+      const c = card.map((p) => this.toScreen(p));
+      g.push(svgEl('polygon', { class: 'target-card', points: c.map((p) => `${p.x},${p.y}`).join(' ') }));
+      const t = svgEl('text', { class: 'target-label', x: c[0].x + 6, y: c[0].y - 6 });
+      t.textContent = 'calibration target';
+      g.push(t);
+    }
     const S = (k) => (this.pts[k] ? this.toScreen(this.pts[k]) : null);
     const corners = ['f0', 'f1', 'f2', 'f3'].map(S);
     if (corners.every(Boolean)) {

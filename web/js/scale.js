@@ -12,6 +12,7 @@ export const SCALE_METHODS = [
   ['span', 'Scale points (span)'],
   ['ruler', 'Ruler model at the markers'],
   ['rectified', 'Ruler + perspective correction'],
+  ['target', 'Calibration target'],
 ];
 
 /** Label of a method key as the analysis reports it. */
@@ -80,9 +81,56 @@ export function focalField() {
   );
 }
 
+/**
+ * The pitch of the project's dot-grid calibration target (empty = none): detection then finds
+ * the target in each photo. With a link to print one.
+ */
+export function targetField() {
+  const p = store.project;
+  const input = h('input.input.num.narrow', {
+    type: 'number',
+    id: 'target-pitch',
+    min: '0.5',
+    max: '100',
+    step: 'any',
+    placeholder: 'none',
+    props: { value: p?.target_pitch_mm ?? '' },
+  });
+  const link = h('a.small', { id: 'target-print', target: '_blank', rel: 'noopener', title: 'A printable dot grid of this pitch (SVG, print at 100 %)' }, 'Print');
+  const setLink = () => {
+    const v = input.valueAsNumber;
+    link.setAttribute('href', `api/target.svg?pitch=${Number.isFinite(v) && v >= 1 && v <= 50 ? v : 5}`);
+  };
+  setLink();
+  input.addEventListener('change', async () => {
+    const raw = input.value.trim();
+    const v = raw === '' ? null : input.valueAsNumber;
+    if (v !== null && !(Number.isFinite(v) && v > 0 && v <= 100)) {
+      input.setAttribute('aria-invalid', 'true');
+      toast('The target pitch is the distance between the dots’ centres: more than 0 and at most 100 mm, or empty for no target.', 'error');
+      return;
+    }
+    input.removeAttribute('aria-invalid');
+    setLink();
+    try {
+      await saveProject({ target_pitch_mm: v });
+    } catch (e) {
+      toastError(e);
+    }
+  });
+  return h(
+    'label.inline-field',
+    { title: 'Pitch of a printed dot-grid calibration target lying in the specimen’s plane (empty: none). Detection then finds it in each photo and the “Calibration target” scale undoes perspective and lens distortion.' },
+    h('span', null, 'Target'),
+    input,
+    h('span.unit', null, 'mm'),
+    link,
+  );
+}
+
 const TERMS = [
   ['points', 'Points', 'placement of the five markers (point σ)'],
-  ['scale_model', 'Scale model', 'the two scale points, or the ruler model’s fit'],
+  ['scale_model', 'Scale model', 'the two scale points, the ruler model’s fit, or the target’s fit'],
   ['scale_variation', 'Scale variation', 'perspective the method leaves out, or the focal length’s uncertainty'],
 ];
 

@@ -147,11 +147,13 @@ pub fn detect_target<I: AsLuma + ?Sized>(
             .collect();
         if keep.len() == used.len() {
             let model = TargetModel::fit(&used, opts.pitch_mm, [w, h], opts.radial)?;
-            return Ok(TargetDetection {
+            let mut found = TargetDetection {
                 model,
                 dots: used,
                 rejected,
-            });
+            };
+            found.model.outline = found.outline();
+            return Ok(found);
         }
         rejected += used.len() - keep.len();
         used = keep;

@@ -336,6 +336,34 @@ export async function detectWorkflow(t) {
     await shot('14-budget');
   });
 
+  await check(`${pre}the calibration target's pitch is saved and its sheet printed`, async () => {
+    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}`);
+    await page.waitForSelector('#target-pitch');
+    await page.fill('#target-pitch', '-2');
+    await page.dispatchEvent('#target-pitch', 'change');
+    await poll(page, () => document.getElementById('target-pitch')?.getAttribute('aria-invalid') === 'true', null, { what: 'a negative pitch refused' });
+    await page.fill('#target-pitch', '4');
+    await page.dispatchEvent('#target-pitch', 'change');
+    await waitSaved(page);
+    await poll(page, async (id) => (await (await fetch(`api/projects/${id}`)).json()).target_pitch_mm === 4, projectId, { what: 'the pitch saved' });
+    const href = await page.getAttribute('#target-print', 'href');
+    assert(href === 'api/target.svg?pitch=4', `print link: ${href}`);
+    const sheet = await page.evaluate(async (u) => {
+      const r = await fetch(u);
+      return { status: r.status, type: r.headers.get('content-type'), text: await r.text() };
+    }, href);
+    assert(sheet.status === 200 && sheet.type === 'image/svg+xml', `sheet: ${sheet.status} ${sheet.type}`);
+    assert(sheet.text.includes('pitch 4 mm') && (sheet.text.match(/<circle/g) ?? []).length > 1000, 'the sheet has the dots');
+    // The analysis offers the target scale; these photos have none, so the automatic choice stays.
+    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/analysis`);
+    await page.waitForSelector('#scale-method option[value="target"]', { state: 'attached' });
+    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}`);
+    await page.waitForSelector('#target-pitch');
+    await page.fill('#target-pitch', '');
+    await page.dispatchEvent('#target-pitch', 'change');
+    await poll(page, async (id) => (await (await fetch(`api/projects/${id}`)).json()).target_pitch_mm === null, projectId, { what: 'no target again' });
+  });
+
   await check(`${pre}a file dropped after opening several projects is uploaded once`, async () => {
     // The bug: each project page opened since the page loaded added drop listeners to #app that
     // were never removed, so one dropped photo became one image per project visited.

@@ -170,6 +170,9 @@ pub struct ImageRecord {
     pub fiducial_meta: Vec<PointMeta>,
     pub scale_meta: Vec<PointMeta>,
     pub deformation_distance: Option<f64>,
+    /// The distance the file name carries ([`distance_from_filename`]), so that the UI can say
+    /// where the distance came from without a second parser.
+    pub distance_from_filename: Option<f64>,
     /// The ruler model of the last ruler detection; dropped when the scale points are moved by
     /// hand.
     pub ruler: Option<RulerModel>,
@@ -558,6 +561,7 @@ fn image_from_raw(raw: RawImage) -> Result<ImageRecord> {
     Ok(ImageRecord {
         id,
         project_id,
+        distance_from_filename: distance_from_filename(&filename),
         filename,
         order,
         width,

@@ -1,84 +1,22 @@
 // The annotator: one image at full resolution in a zoomable, pannable viewport with an SVG
 // overlay of the 7 points (5 fiducial markers, 2 scale points).
 //
-// Coordinates. Image pixel coordinates have the origin at the top-left of the image, x right,
-// y down, and the CENTRE of pixel (i, j) at (i, j) (SPEC §2, truth.json). The view transform is
-// a zoom `z` and an offset (tx, ty) in CSS px relative to the viewport's top-left corner:
-//     screenX = tx + (x + 0.5) · z        x = (screenX − tx) / z − 0.5
-// The viewport element publishes it read-only as data-zoom, data-tx, data-ty (for tests and
-// tools), together with data-image-id, data-image-width and data-image-height.
+// The pure parts live in their own modules, unit-tested without a browser: the view transform
+// in viewmath.js, the point model (slots, API lists, hit testing, undo history) in points.js.
+// This file is the DOM: the viewport, the SVG overlay, the inspector and the input handling.
+// The viewport element publishes the transform read-only as data-zoom, data-tx, data-ty (for
+// tests and tools), together with data-image-id, data-image-width and data-image-height.
 import { urls } from './api.js';
 import { debounce, h, icon, isTyping, replace, SVG_NS } from './dom.js';
 import { fixed, mm, px } from './format.js';
 import { saveImage, store } from './state.js';
 import { badge, confirmDialog, helpDialog, saveState, toast } from './ui.js';
 import { DetectTools } from './detect.js';
+import { hitTest, historyOf, inImage, nextKey, nudged, ORDER, POINT_INFO, pointsPatch, slotsFrom, toPt } from './points.js';
+import { fitView, fitZoom, toImage, toScreen, zoomAbout } from './viewmath.js';
 
-export const ORDER = ['f0', 'f1', 'f2', 'f3', 'f4', 's0', 's1'];
-export const POINT_INFO = {
-  f0: { label: '0', name: 'Top-left', short: 'TL', kind: 'fiducial' },
-  f1: { label: '1', name: 'Top-right', short: 'TR', kind: 'fiducial' },
-  f2: { label: '2', name: 'Bottom-right', short: 'BR', kind: 'fiducial' },
-  f3: { label: '3', name: 'Bottom-left', short: 'BL', kind: 'fiducial' },
-  f4: { label: '4', name: 'Centre', short: 'C', kind: 'fiducial' },
-  s0: { label: 'A', name: 'Scale A', short: 'A', kind: 'scale' },
-  s1: { label: 'B', name: 'Scale B', short: 'B', kind: 'scale' },
-};
 const HIT_RADIUS = 13; // screen px
 const CLICK_SLOP = 4; // screen px a press may move and still count as a click
-const MAX_ZOOM = 32;
-
-function slotsFrom(im) {
-  const f = [0, 1, 2, 3, 4].map((i) => toPt(im.fiducials?.[i]));
-  const s = [0, 1].map((i) => toPt(im.scale?.[i]));
-  const pts = {};
-  f.forEach((p, i) => (pts[`f${i}`] = p));
-  s.forEach((p, i) => (pts[`s${i}`] = p));
-  return pts;
-}
-
-function toPt(v) {
-  return Array.isArray(v) && v.length === 2 && Number.isFinite(v[0]) && Number.isFinite(v[1]) ? { x: v[0], y: v[1] } : null;
-}
-
-/**
- * Slots → the API's list for one role, or null when the list has a hole (a point removed
- * while later points of the same role exist). The API stores contiguous lists (index =
- * meaning), so a hole is not saved: the server keeps the old point until the hole is filled.
- */
-function toApi(pts, prefix, n) {
-  const arr = [];
-  let hole = false;
-  for (let i = 0; i < n; i++) {
-    const p = pts[`${prefix}${i}`];
-    if (!p) {
-      hole = true;
-      continue;
-    }
-    if (hole) return null;
-    arr.push([round(p.x), round(p.y)]);
-  }
-  return arr;
-}
-
-function round(v) {
-  return Math.round(v * 1000) / 1000;
-}
-
-/**
- * Undo and redo stacks per image id, kept while the page is open: going to the analysis and
- * back, or to another image and back, does not lose them (the annotator itself is rebuilt).
- */
-const histories = new Map();
-
-function historyOf(id) {
-  let h = histories.get(id);
-  if (!h) {
-    h = { undo: [], redo: [] };
-    histories.set(id, h);
-  }
-  return h;
-}
 
 export class Annotator {
   constructor(host, { workspace }) {
@@ -324,11 +262,7 @@ export class Annotator {
     const im = this.record;
     if (!im) return;
     const { w, h: hh } = this.size();
-    const pad = 24;
-    const z = Math.max(0.01, Math.min((w - 2 * pad) / im.width, (hh - 2 * pad) / im.height));
-    this.z = z;
-    this.tx = (w - im.width * z) / 2;
-    this.ty = (hh - im.height * z) / 2;
+    Object.assign(this, fitView(w, hh, im.width, im.height));
     this.fitted = true;
     this.applyTransform();
   }
@@ -337,16 +271,13 @@ export class Annotator {
     const im = this.record;
     if (!im) return 1;
     const { w, h: hh } = this.size();
-    return Math.min((w - 48) / im.width, (hh - 48) / im.height);
+    return fitZoom(w, hh, im.width, im.height);
   }
 
   /** Zoom to `z`, keeping the image point under viewport position (cx, cy) fixed. */
   zoomAt(z, cx, cy) {
     const minZ = Math.min(this.fitZoom() * 0.5, 1);
-    const nz = Math.max(minZ, Math.min(MAX_ZOOM, z));
-    this.tx = cx - (cx - this.tx) * (nz / this.z);
-    this.ty = cy - (cy - this.ty) * (nz / this.z);
-    this.z = nz;
+    Object.assign(this, zoomAbout(this, z, cx, cy, minZ));
     this.fitted = false;
     this.applyTransform();
   }
@@ -373,11 +304,11 @@ export class Annotator {
   }
 
   toScreen(p) {
-    return { x: this.tx + (p.x + 0.5) * this.z, y: this.ty + (p.y + 0.5) * this.z };
+    return toScreen(this, p);
   }
 
   toImage(sx, sy) {
-    return { x: (sx - this.tx) / this.z - 0.5, y: (sy - this.ty) / this.z - 0.5 };
+    return toImage(this, sx, sy);
   }
 
   local(ev) {
@@ -387,32 +318,16 @@ export class Annotator {
 
   // ---------------------------------------------------------------- points
   nextKey() {
-    return ORDER.find((k) => !this.pts[k]) ?? null;
+    return nextKey(this.pts);
   }
 
   hitTest(sx, sy) {
-    let best = null;
-    let bestD = HIT_RADIUS;
-    for (const k of ORDER) {
-      const p = this.pts[k];
-      if (!p) continue;
-      const s = this.toScreen(p);
-      const d = Math.hypot(s.x - sx, s.y - sy);
-      if (d <= bestD) {
-        best = k;
-        bestD = d;
-      }
-    }
-    return best;
+    return hitTest(this.pts, (p) => this.toScreen(p), sx, sy, HIT_RADIUS);
   }
 
-  /** This image's undo and redo stacks (they outlive the annotator: see `histories`). */
-  get undo() {
-    return historyOf(this.imageId).undo;
-  }
-
-  get redo() {
-    return historyOf(this.imageId).redo;
+  /** This image's undo history (it outlives the annotator: see points.js). */
+  get history() {
+    return historyOf(this.imageId);
   }
 
   /** The points and their provenance (auto + confidence, or manual), to undo back to. */
@@ -422,14 +337,12 @@ export class Annotator {
   }
 
   pushUndo(snap) {
-    this.undo.push(snap ?? this.snapshot());
-    if (this.undo.length > 200) this.undo.shift();
-    this.redo.length = 0;
+    this.history.push(snap ?? this.snapshot());
   }
 
   inBounds(p) {
     const im = this.record;
-    return p.x >= 0 && p.y >= 0 && p.x <= im.width && p.y <= im.height;
+    return inImage(p, im.width, im.height);
   }
 
   /** A removed point that the server still has (a hole not yet re-placed), else null. */
@@ -493,9 +406,7 @@ export class Annotator {
       saveState.markPending(true);
     }
     const im = this.record;
-    const x = Math.max(0, Math.min(im.width, this.pts[k].x + dx));
-    const y = Math.max(0, Math.min(im.height, this.pts[k].y + dy));
-    this.pts[k] = { x: Math.round(x * 1000) / 1000, y: Math.round(y * 1000) / 1000 };
+    this.pts[k] = nudged(this.pts[k], dx, dy, im.width, im.height);
     this.renderOverlay();
     this.renderTable();
     this.saveNudge();
@@ -526,20 +437,9 @@ export class Annotator {
   writeRecord(meta) {
     const im = this.record;
     if (!im) return null;
-    const patch = {};
-    const f = toApi(this.pts, 'f', 5);
-    const s = toApi(this.pts, 's', 2);
-    if (f && JSON.stringify(f) !== JSON.stringify(im.fiducials)) patch.fiducials = f;
-    if (s && JSON.stringify(s) !== JSON.stringify(im.scale)) patch.scale = s;
-    if (patch.fiducials) {
-      im.fiducials = patch.fiducials;
-      if (meta?.fmeta?.length === patch.fiducials.length) im.fiducial_meta = patch.fiducial_meta = meta.fmeta;
-    }
-    if (patch.scale) {
-      im.scale = patch.scale;
-      if (meta?.smeta?.length === patch.scale.length) im.scale_meta = patch.scale_meta = meta.smeta;
-    }
-    return Object.keys(patch).length ? patch : null;
+    const patch = pointsPatch(this.pts, im, meta);
+    if (patch) Object.assign(im, patch);
+    return patch;
   }
 
   commitPoints(meta) {
@@ -774,17 +674,13 @@ export class Annotator {
   }
 
   doUndo() {
-    const snap = this.undo.pop();
-    if (!snap) return;
-    this.redo.push(this.snapshot());
-    this.restore(snap);
+    const snap = this.history.back(this.snapshot());
+    if (snap) this.restore(snap);
   }
 
   doRedo() {
-    const snap = this.redo.pop();
-    if (!snap) return;
-    this.undo.push(this.snapshot());
-    this.restore(snap);
+    const snap = this.history.forward(this.snapshot());
+    if (snap) this.restore(snap);
   }
 
   // ---------------------------------------------------------------- rendering
@@ -915,7 +811,7 @@ export class Annotator {
       this.hintEl.className = `hint done${noDist ? ' warn' : ''}`;
     }
 
-    const fromName = distanceFromFilename(im.filename);
+    const fromName = im.distance_from_filename ?? null;
     if (im.deformation_distance === null || im.deformation_distance === undefined) {
       this.distHelp.textContent = 'Type the deformation of this photo in mm (press D to jump here).';
     } else if (fromName !== null && Math.abs(fromName - im.deformation_distance) < 1e-9) {
@@ -1002,10 +898,4 @@ function svgEl(tag, attrs) {
   const el = document.createElementNS(SVG_NS, tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
   return el;
-}
-
-/** The distance a file name carries, as the server reads it (`…-05mm-…` → 5), else null. */
-export function distanceFromFilename(name) {
-  const m = /(\d+(?:[.,]\d+)?)\s*mm/i.exec(String(name));
-  return m ? Number(m[1].replace(',', '.')) : null;
 }

@@ -23,11 +23,11 @@ export function methodLabel(key) {
 /** The project's scale-method choice. */
 export function scaleMethodField() {
   const p = store.project;
-  const sel = h(
+  const sel = /** @type {HTMLSelectElement} */ (h(
     'select.input',
     { id: 'scale-method', 'aria-describedby': 'scale-method-help' },
     SCALE_METHODS.map(([k, label]) => h('option', { value: k }, label)),
-  );
+  ));
   sel.value = p?.scale_method ?? '';
   sel.addEventListener('change', async () => {
     try {
@@ -48,7 +48,7 @@ export function scaleMethodField() {
 /** The 35 mm-equivalent focal length used by the perspective correction (empty = EXIF or 28 mm). */
 export function focalField() {
   const p = store.project;
-  const input = h('input.input.num.narrow', {
+  const input = /** @type {HTMLInputElement} */ (h('input.input.num.narrow', {
     type: 'number',
     id: 'focal-length',
     min: '8',
@@ -56,7 +56,7 @@ export function focalField() {
     step: 'any',
     placeholder: '28',
     props: { value: p?.focal_35mm ?? '' },
-  });
+  }));
   input.addEventListener('change', async () => {
     const raw = input.value.trim();
     const v = raw === '' ? null : input.valueAsNumber;
@@ -87,7 +87,7 @@ export function focalField() {
  */
 export function targetField() {
   const p = store.project;
-  const input = h('input.input.num.narrow', {
+  const input = /** @type {HTMLInputElement} */ (h('input.input.num.narrow', {
     type: 'number',
     id: 'target-pitch',
     min: '0.5',
@@ -95,7 +95,7 @@ export function targetField() {
     step: 'any',
     placeholder: 'none',
     props: { value: p?.target_pitch_mm ?? '' },
-  });
+  }));
   const link = h('a.small', { id: 'target-print', target: '_blank', rel: 'noopener', title: 'A printable dot grid of this pitch (SVG, print at 100 %)' }, 'Print');
   const setLink = () => {
     const v = input.valueAsNumber;

@@ -53,7 +53,7 @@ writes what was found and marks those photos incomplete); 1 any other failure.";
 /// Which file `detect` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DetectFormat {
-    /// The Python Strain Seer's annotation JSON (SPEC §5).
+    /// The Python Strain Seer's annotation JSON (docs/cli.md, "File formats").
     Python,
     /// Strain Seer's project JSON, with detection confidences and checksums.
     Project,

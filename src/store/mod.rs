@@ -317,7 +317,7 @@ fn status_from_label(label: &str) -> Result<ImageStatus> {
     }
 }
 
-/// Status of an image from its points and distance (SPEC §2). Two coincident scale points are
+/// Status of an image from its points and distance (docs/strain.md §1). Two coincident scale points are
 /// refused on input, so two scale points always count.
 pub fn image_status(fiducials: usize, scale: usize, distance: Option<f64>) -> ImageStatus {
     ImageStatus::from_counts(fiducials, scale, distance.is_some())

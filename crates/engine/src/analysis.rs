@@ -276,7 +276,7 @@ impl ImageInput {
         }
     }
 
-    /// Annotation status (SPEC §2). Complete exactly when fiducials, scale points and distance
+    /// Annotation status (docs/strain.md §1). Complete exactly when fiducials, scale points and distance
     /// are all present; otherwise derived from `placed` (or, when `None`, from which point sets
     /// are present), never Complete.
     pub fn status(&self) -> ImageStatus {

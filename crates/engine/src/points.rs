@@ -1,4 +1,4 @@
-//! Points in image pixel coordinates and the two validated point sets of SPEC §2.
+//! Points in image pixel coordinates and the two validated point sets of docs/strain.md §1.
 //!
 //! Pixel coordinates: origin at the top-left of the image as stored (after EXIF
 //! orientation), x to the right, y down, sub-pixel floats.
@@ -67,7 +67,7 @@ impl fmt::Display for PointRole {
     }
 }
 
-/// Names of the fiducial markers, by index (SPEC §2).
+/// Names of the fiducial markers, by index (docs/strain.md §1).
 pub const FIDUCIAL_NAMES: [&str; 5] = [
     "top-left",
     "top-right",
@@ -215,7 +215,7 @@ impl From<ScalePoints> for [Point; 2] {
     }
 }
 
-/// Annotation status of one image, as shown to the user (SPEC §2).
+/// Annotation status of one image, as shown to the user (docs/strain.md §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ImageStatus {
     Complete,

@@ -1,4 +1,4 @@
-//! Ordinary least squares of a strain component against deformation distance (SPEC §4),
+//! Ordinary least squares of a strain component against deformation distance (docs/strain.md §6),
 //! matching `scipy.stats.linregress` to 1e-9 relative.
 
 use serde::{Deserialize, Serialize};
@@ -48,7 +48,7 @@ const PERFECT_FIT: f64 = 4.0 * f64::EPSILON;
 /// `intercept_stderr = stderr·√(ssxm + x̄²)`), plus the 95 % confidence interval of the slope
 /// `slope ± t₀.₉₇₅(n−2)·stderr`.
 ///
-/// Two edge cases follow SPEC §4 rather than the newest scipy:
+/// Two edge cases follow docs/strain.md §6 rather than the newest scipy:
 /// - constant y (all values equal): slope 0, intercept y, r = r² = 0, p = 1, standard errors 0
 ///   (older scipy reported this; scipy ≥ 1.13-ish returns NaN for r, p and the errors);
 /// - a fit that is perfect to rounding (1 − |r| ≤ 4ε): r = ±1, r² = 1, p = 0, standard errors 0

@@ -1,4 +1,4 @@
-//! Pixels → millimetres → deformation gradient F → strain measures (SPEC §3).
+//! Pixels → millimetres → deformation gradient F → strain measures (docs/strain.md §3–4).
 //!
 //! CONTRACT (fixed; other crates depend on these names):
 //! - `to_mm(fiducials, scale, scale_length) -> [Point; 5]` (mm, origin at scale point 0)
@@ -431,7 +431,7 @@ impl StrainMeasures {
     pub(crate) const ROTATION: usize = 27;
     pub(crate) const RESIDUAL: usize = 4;
 
-    /// Every measure derived from F (SPEC §3):
+    /// Every measure derived from F (docs/strain.md §3–4):
     /// - small strain `ε = ½(F + Fᵀ) − I`;
     /// - Green–Lagrange `E = ½(FᵀF − I)`, computed as `½((F₀₀−1)(F₀₀+1) + F₁₀²)` etc. so that
     ///   small strains keep their digits;

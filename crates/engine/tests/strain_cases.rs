@@ -1,4 +1,4 @@
-//! Hand-computed cases of SPEC §3: rotation, stretch, shear, zoom, identical frames, degenerate
+//! Hand-computed cases of docs/strain.md §3–4: rotation, stretch, shear, zoom, identical frames, degenerate
 //! markers.
 
 mod common;

@@ -1,6 +1,6 @@
 //! Strain Seer file formats.
 //!
-//! - the Python Strain Seer's annotation JSON (read and write, SPEC §5): [`parse_python_annotations`],
+//! - the Python Strain Seer's annotation JSON (read and write, docs/cli.md, "File formats"): [`parse_python_annotations`],
 //!   [`to_annotation_json`];
 //! - Strain Seer's own project JSON (versioned, byte-identical round trip): [`parse_project_json`],
 //!   [`to_project_json`];

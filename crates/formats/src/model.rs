@@ -110,7 +110,7 @@ impl ProjectImage {
         }
     }
 
-    /// Annotation status (SPEC §2) from the point counts and the distance.
+    /// Annotation status (docs/strain.md §1) from the point counts and the distance.
     pub fn status(&self) -> ImageStatus {
         ImageStatus::from_counts(
             self.fiducials.len(),

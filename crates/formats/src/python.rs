@@ -1,4 +1,4 @@
-//! The Python Strain Seer's annotation ("raw data") JSON, SPEC §5.
+//! The Python Strain Seer's annotation ("raw data") JSON, docs/cli.md, "File formats".
 //!
 //! Reading is as tolerant as the Python tool's own files are: partial point lists, a
 //! `deformation_distance` that is `null` or absent, fiducial and scale points interleaved in

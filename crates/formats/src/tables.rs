@@ -1,4 +1,4 @@
-//! Result tables: the strain table CSV, the regression CSV and the regression JSON (SPEC §5).
+//! Result tables: the strain table CSV, the regression CSV and the regression JSON (docs/cli.md, "File formats").
 //!
 //! The first columns and keys are exactly those of the Python Strain Seer, so spreadsheets built
 //! on its exports keep working; Strain Seer's extra columns come after them. Numbers are written

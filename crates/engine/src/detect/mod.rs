@@ -2,7 +2,7 @@
 //!
 //! Everything here works on an image already decoded in memory (any [`AsLuma`] type:
 //! [`image::DynamicImage`], [`image::GrayImage`], [`image::RgbImage`], [`image::RgbaImage`]);
-//! there is no file I/O. Pixel coordinates follow SPEC §2: origin at the top-left of the image as
+//! there is no file I/O. Pixel coordinates follow docs/strain.md §1: origin at the top-left of the image as
 //! stored (after EXIF orientation), x right, y down, pixel centres at integer coordinates.
 //!
 //! # Entry points

@@ -25,7 +25,7 @@
 //!   `distance` 1 the image shows `view_height_mm` of the plane over its height
 //!   (`f / D = h / view_height_mm` px per mm).
 //! * **Intrinsics**: `K = [[f, 0, w/2], [0, f, h/2], [0, 0, 1]]` with
-//!   `f = focal_35mm / 36 · max(w, h)` px; pixel centres are at integer coordinates (SPEC §2).
+//!   `f = focal_35mm / 36 · max(w, h)` px; pixel centres are at integer coordinates (docs/strain.md §1).
 //!   The homography is `H = K · [r1 r2 t]` (r1, r2: the first two columns of R), scaled so that
 //!   `H[8] = 1`; it maps the plane to the *undistorted* image.
 //! * **Lens distortion** (one radial term about the principal point): with

@@ -6,6 +6,23 @@ pub mod scale;
 pub mod target;
 
 use crate::engine::Point;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// The address a client on this computer uses to reach a server listening on `addr`: an
+/// unspecified address (0.0.0.0, ::, "every interface") is reached on loopback (127.0.0.1,
+/// ::1), any other as it is. The health check connects there; `serve` prints it as the URL to
+/// open.
+pub fn local_addr(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port())
+        }
+        _ => addr,
+    }
+}
 
 /// Coordinates and confidences are stored with 3 decimals (a thousandth of a pixel), as the
 /// front end writes them, so a point it sends back unchanged compares equal and keeps its
@@ -22,6 +39,15 @@ pub fn round_point(p: Point) -> Point {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_interface_is_reached_on_loopback() {
+        let at = |s: &str| s.parse::<SocketAddr>().unwrap_or_else(|_| unreachable!());
+        assert_eq!(local_addr(at("0.0.0.0:8501")), at("127.0.0.1:8501"));
+        assert_eq!(local_addr(at("[::]:80")), at("[::1]:80"));
+        assert_eq!(local_addr(at("192.168.1.5:8501")), at("192.168.1.5:8501"));
+        assert_eq!(local_addr(at("127.0.0.1:1")), at("127.0.0.1:1"));
+    }
 
     #[test]
     fn rounding_keeps_three_decimals() {

@@ -26,15 +26,7 @@ const MAX_RESPONSE: u64 = 64 * 1024;
 
 /// The address to connect to for a server configured to listen on `addr`.
 fn connect_addr(addr: SocketAddr) -> SocketAddr {
-    match addr {
-        SocketAddr::V4(a) if a.ip().is_unspecified() => {
-            SocketAddr::from(([127, 0, 0, 1], a.port()))
-        }
-        SocketAddr::V6(a) if a.ip().is_unspecified() => {
-            SocketAddr::from(([0u16, 0, 0, 0, 0, 0, 0, 1], a.port()))
-        }
-        other => other,
-    }
+    crate::app::local_addr(addr)
 }
 
 /// Decode a `Transfer-Encoding: chunked` body.

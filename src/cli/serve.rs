@@ -96,16 +96,7 @@ fn init_logging(format: LogFormat) {
 /// The addresses to print for a bound socket: an unspecified address (0.0.0.0, ::) is shown
 /// as the loopback URL a local browser can open.
 pub fn display_url(addr: SocketAddr) -> String {
-    let shown = match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => {
-            SocketAddr::new(IpAddr::from([127, 0, 0, 1]), addr.port())
-        }
-        IpAddr::V6(ip) if ip.is_unspecified() => {
-            SocketAddr::new(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]), addr.port())
-        }
-        _ => addr,
-    };
-    format!("http://{shown}/")
+    format!("http://{}/", crate::app::local_addr(addr))
 }
 
 /// Say who may get in, with the URL to open when a token is needed (as Jupyter does).

@@ -279,15 +279,7 @@ pub fn cookie_name(port: u16) -> String {
 /// The URL a user opens for a server listening on `addr`: an unspecified address (0.0.0.0, ::)
 /// is shown as loopback; with `token`, as `?token=…`.
 pub fn open_url(addr: SocketAddr, token: Option<&AccessToken>) -> String {
-    let shown = match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => {
-            SocketAddr::new(IpAddr::from([127, 0, 0, 1]), addr.port())
-        }
-        IpAddr::V6(ip) if ip.is_unspecified() => {
-            SocketAddr::new(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]), addr.port())
-        }
-        _ => addr,
-    };
+    let shown = crate::app::local_addr(addr);
     match token {
         Some(token) => format!("http://{shown}/?token={}", token.reveal()),
         None => format!("http://{shown}/"),

@@ -1,12 +1,15 @@
-//! `strain-seer healthcheck`: `GET /health` on a running server over plain HTTP/1.1 (no TLS, no
-//! dependencies beyond std), exit 0 when it answers 200 `{"status":"ok"}`, else 1 with a message.
-//! Used by the container's HEALTHCHECK, so the image needs no curl.
+//! `strain-seer healthcheck`: `GET /health` on a running server over plain HTTP/1.1 (hyper's
+//! client, no TLS), exit 0 when it answers 200 `{"status":"ok"}`, else 1 with a message. Used by
+//! the container's HEALTHCHECK, so the image needs no curl.
 
 use crate::cli::serve::resolve;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Bytes;
+use hyper::{Request, StatusCode, header};
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct HealthcheckArgs {
@@ -22,56 +25,22 @@ pub struct HealthcheckArgs {
 }
 
 /// Largest answer read, bytes.
-const MAX_RESPONSE: u64 = 64 * 1024;
+const MAX_RESPONSE: usize = 64 * 1024;
 
 /// The address to connect to for a server configured to listen on `addr`.
 fn connect_addr(addr: SocketAddr) -> SocketAddr {
     crate::app::local_addr(addr)
 }
 
-/// Decode a `Transfer-Encoding: chunked` body.
-fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = body.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&body[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        body = &body[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(body.get(..size)?);
-        body = body.get(size + 2..)?;
-    }
-}
-
-/// Check a raw HTTP response: status 200 and a JSON body with `"status": "ok"`.
-pub fn check_response(raw: &[u8]) -> Result<(), String> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("the answer is not an HTTP response")?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let mut lines = head.lines();
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line.split_whitespace().nth(1).unwrap_or_default();
-    let chunked = lines.any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let body = &raw[split + 4..];
-    let body = if chunked {
-        dechunk(body).ok_or("the chunked body is malformed")?
-    } else {
-        body.to_vec()
-    };
-    if status != "200" {
+/// Judge an answer to `GET /health`: status 200 and a JSON body with `"status": "ok"`.
+pub fn check_response(status: StatusCode, body: &[u8]) -> Result<(), String> {
+    if status != StatusCode::OK {
         return Err(format!(
-            "/health answered {status_line:?}: {}",
-            String::from_utf8_lossy(&body).trim()
+            "/health answered {status}: {}",
+            String::from_utf8_lossy(body).trim()
         ));
     }
-    let value: serde_json::Value = serde_json::from_slice(&body)
+    let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| format!("/health answered 200 but not JSON ({e})"))?;
     match value.get("status").and_then(|s| s.as_str()) {
         Some("ok") => Ok(()),
@@ -81,48 +50,47 @@ pub fn check_response(raw: &[u8]) -> Result<(), String> {
     }
 }
 
+/// `GET /health` over one HTTP/1.1 connection (hyper's client), the body read up to
+/// [`MAX_RESPONSE`] bytes.
+async fn get_health(addr: SocketAddr) -> Result<(StatusCode, Bytes), String> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("no HTTP connection to {addr}: {e}"))?;
+    tokio::spawn(connection);
+    let request = Request::get("/health")
+        .header(header::HOST, addr.to_string())
+        .header(header::USER_AGENT, "strain-seer-healthcheck")
+        .header(header::ACCEPT, "application/json")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| format!("no answer from {addr}: {e}"))?;
+    let status = response.status();
+    let body = Limited::new(response.into_body(), MAX_RESPONSE)
+        .collect()
+        .await
+        .map_err(|e| format!("the answer from {addr} could not be read: {e}"))?
+        .to_bytes();
+    Ok((status, body))
+}
+
 /// Ask the server at `addr` for `/health` within `timeout`.
 pub fn probe(addr: SocketAddr, timeout: Duration) -> Result<(), String> {
-    let deadline = Instant::now() + timeout;
-    let left = || {
-        deadline
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1))
-    };
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-    stream
-        .set_write_timeout(Some(left()))
-        .map_err(|e| e.to_string())?;
-    let request = format!(
-        "GET /health HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: strain-seer-healthcheck\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    );
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| format!("cannot send the request to {addr}: {e}"))?;
-    let mut raw = Vec::new();
-    let mut limited = (&mut stream).take(MAX_RESPONSE);
-    let mut buf = [0u8; 4096];
-    loop {
-        limited
-            .get_mut()
-            .set_read_timeout(Some(left()))
-            .map_err(|e| e.to_string())?;
-        match limited.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => raw.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(format!(
-                    "no complete answer from {addr} within {timeout:?}: {e}"
-                ));
-            }
-        }
-        if Instant::now() >= deadline {
-            return Err(format!("no complete answer from {addr} within {timeout:?}"));
-        }
-    }
-    check_response(&raw)
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the client: {e}"))?;
+    let (status, body) = runtime.block_on(async {
+        tokio::time::timeout(timeout, get_health(addr))
+            .await
+            .map_err(|_| format!("no complete answer from {addr} within {timeout:?}"))?
+    })?;
+    check_response(status, &body)
 }
 
 pub fn run(args: HealthcheckArgs) -> anyhow::Result<ExitCode> {
@@ -152,14 +120,46 @@ mod tests {
 
     #[test]
     fn responses_are_judged() {
-        let ok = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 15\r\n\r\n{\"status\":\"ok\"}";
-        assert_eq!(check_response(ok), Ok(()));
-        let chunked = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nf\r\n{\"status\":\"ok\"}\r\n0\r\n\r\n";
-        assert_eq!(check_response(chunked), Ok(()));
-        assert!(check_response(b"HTTP/1.1 503 Service Unavailable\r\n\r\ndown").is_err());
-        assert!(check_response(b"HTTP/1.1 200 OK\r\n\r\n{\"status\":\"bad\"}").is_err());
-        assert!(check_response(b"HTTP/1.1 200 OK\r\n\r\nok").is_err());
-        assert!(check_response(b"garbage").is_err());
+        assert_eq!(
+            check_response(StatusCode::OK, br#"{"status":"ok"}"#),
+            Ok(())
+        );
+        let down = check_response(StatusCode::SERVICE_UNAVAILABLE, b"down");
+        assert_eq!(
+            down,
+            Err("/health answered 503 Service Unavailable: down".into())
+        );
+        assert!(check_response(StatusCode::OK, br#"{"status":"bad"}"#).is_err());
+        assert!(check_response(StatusCode::OK, b"ok").is_err());
+    }
+
+    /// A server that answers in chunks, or never, over a real socket.
+    #[test]
+    fn a_chunked_answer_is_read_and_a_silent_server_times_out() {
+        use std::io::{Read, Write};
+        let Ok(listener) = std::net::TcpListener::bind("127.0.0.1:0") else {
+            return;
+        };
+        let Ok(addr) = listener.local_addr() else {
+            return;
+        };
+        let server = std::thread::spawn(move || {
+            for answer in [Some(&b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nf\r\n{\"status\":\"ok\"}\r\n0\r\n\r\n"[..]), None] {
+                let Ok((mut s, _)) = listener.accept() else { return };
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf);
+                match answer {
+                    Some(a) => {
+                        let _ = s.write_all(a);
+                    }
+                    None => std::thread::sleep(Duration::from_millis(800)),
+                }
+            }
+        });
+        assert_eq!(probe(addr, Duration::from_secs(5)), Ok(()));
+        let silent = probe(addr, Duration::from_millis(300));
+        assert!(silent.is_err_and(|e| e.contains("within")));
+        let _ = server.join();
     }
 
     #[test]

@@ -290,6 +290,26 @@ async function downloadText(page, browserName, selector, apiPath, saveAs) {
   return readFileSync(saveAs, 'utf8');
 }
 
+/** axe-core's source, evaluated in the page (page.evaluate is not subject to the page's CSP). */
+let AXE_SOURCE = null;
+
+/**
+ * Run axe-core on the current view; fail on any serious or critical violation, naming the rule
+ * and the first elements it concerns.
+ */
+async function axeCheck(page, view) {
+  AXE_SOURCE ??= readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(AXE_SOURCE);
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+  const bad = found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const minor = found.filter((v) => !bad.includes(v)).map((v) => `${v.id} (${v.impact})`);
+  console.log(`      axe on ${view}: ${bad.length} serious/critical${minor.length ? `; minor: ${minor.join(', ')}` : ''}`);
+  assert(bad.length === 0, `${view}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.join(', ')}`).join('; ')}`);
+}
+
 async function api(page, path) {
   return page.evaluate(async (p) => {
     const r = await fetch(`api${p}`);
@@ -359,6 +379,10 @@ async function workflow(browserName, browser, base, demo, consoleProblems) {
       return { dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd, files: res.length + 1, now: performance.now() };
     });
     console.log(`      first page: ${nav.files} files, DOMContentLoaded ${nav.dcl.toFixed(0)} ms, load ${nav.load.toFixed(0)} ms, project list shown by ${nav.now.toFixed(0)} ms`);
+  });
+
+  await check(`${pre}accessibility: the project list has no serious or critical axe violation`, async () => {
+    await axeCheck(page, 'the project list');
   });
 
   await check(`${pre}create, rename and delete a project (with confirmation)`, async () => {
@@ -666,6 +690,15 @@ async function workflow(browserName, browser, base, demo, consoleProblems) {
     });
     assert((await page.inputValue('#scale-length')) === '40', 'scale length persisted');
     await shot('07-after-reload');
+  });
+
+  await check(`${pre}accessibility: the annotator and the analysis have no serious or critical axe violation`, async () => {
+    await axeCheck(page, 'the annotator');
+    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/analysis`);
+    await page.waitForSelector('#budget-table tbody tr');
+    await axeCheck(page, 'the analysis');
+    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/image/${ids[2]}`);
+    await openImage(page, ids[2]);
   });
 
   await check(`${pre}help panel lists the shortcuts`, async () => {

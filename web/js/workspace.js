@@ -107,7 +107,7 @@ export class Workspace {
     );
 
     // ----- body -----
-    this.fileInput = h('input.sr-only', { type: 'file', multiple: true, accept: 'image/png,image/jpeg,image/gif,image/bmp,image/tiff,.tif,.tiff', id: 'file-input', tabindex: '-1' });
+    this.fileInput = h('input.sr-only', { type: 'file', multiple: true, accept: 'image/png,image/jpeg,image/gif,image/bmp,image/tiff,.tif,.tiff', id: 'file-input', tabindex: '-1', 'aria-label': 'Add photos' });
     this.fileInput.addEventListener('change', () => {
       const files = [...(this.fileInput.files ?? [])];
       this.fileInput.value = '';

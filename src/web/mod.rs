@@ -91,16 +91,18 @@ where
         .map_err(|e| AppError::internal(format!("a background task failed: {e}")))?
 }
 
-/// Wait for one of as many slots as cores before CPU-heavy work (an analysis, staging an
+/// Wait for one of (cores − 1, at least 1) slots before CPU-heavy work (an analysis, staging an
 /// uploaded image: hashing, decoding, thumbnail). Without it, 200 analyses or 50 uploads at once
 /// each hold a blocking thread, and the async threads that answer everything else (`/health`)
-/// get a small share of the CPU: its p99 rose to 100 ms and more under such load.
+/// get a small share of the CPU: its p99 rose to 100 ms and more under such load. With one slot
+/// per core it was 70 ms on a quiet 2-core machine and 112 ms while other builds ran, so one core
+/// is left to the rest.
 pub(crate) async fn cpu_slot() -> Result<tokio::sync::SemaphorePermit<'static>, AppError> {
     static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     SLOTS
         .get_or_init(|| {
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-            tokio::sync::Semaphore::new(cores)
+            tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
         })
         .acquire()
         .await

@@ -337,7 +337,8 @@ export async function detectWorkflow(t) {
   });
 
   await check(`${pre}the calibration target's pitch is saved and its sheet printed`, async () => {
-    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}`);
+    // With the other scale settings (method, focal length) in the analysis.
+    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/analysis`);
     await page.waitForSelector('#target-pitch');
     await page.fill('#target-pitch', '-2');
     await page.dispatchEvent('#target-pitch', 'change');
@@ -355,10 +356,7 @@ export async function detectWorkflow(t) {
     assert(sheet.status === 200 && sheet.type === 'image/svg+xml', `sheet: ${sheet.status} ${sheet.type}`);
     assert(sheet.text.includes('pitch 4 mm') && (sheet.text.match(/<circle/g) ?? []).length > 1000, 'the sheet has the dots');
     // The analysis offers the target scale; these photos have none, so the automatic choice stays.
-    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/analysis`);
     await page.waitForSelector('#scale-method option[value="target"]', { state: 'attached' });
-    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}`);
-    await page.waitForSelector('#target-pitch');
     await page.fill('#target-pitch', '');
     await page.dispatchEvent('#target-pitch', 'change');
     await poll(page, async (id) => (await (await fetch(`api/projects/${id}`)).json()).target_pitch_mm === null, projectId, { what: 'no target again' });

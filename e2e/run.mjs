@@ -28,6 +28,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import playwright from 'playwright-core';
+import pixelmatch from 'pixelmatch';
+import { PNG } from 'pngjs';
 import { detectWorkflow } from './detect.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -290,6 +292,43 @@ async function downloadText(page, browserName, selector, apiPath, saveAs) {
   return readFileSync(saveAs, 'utf8');
 }
 
+/** Committed reference screenshots (1280×800); `UPDATE_SNAPSHOTS=1` rewrites them. */
+const SNAPSHOTS = join(dirname(fileURLToPath(import.meta.url)), 'snapshots');
+/** Largest share of pixels that may differ from the reference (anti-aliasing, font hinting). */
+const SNAPSHOT_TOLERANCE = 0.005;
+
+/**
+ * Compare the page with its committed reference screenshot: a layout break (a panel moved, text
+ * cut or wrapped, a control gone) changes far more than {@link SNAPSHOT_TOLERANCE} of the pixels.
+ * Toasts and the save indicator are masked; the mouse is moved off the page first.
+ */
+async function compareSnapshot(page, name, out) {
+  await page.mouse.move(1, 1);
+  await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+  await page.waitForTimeout(150);
+  const shot = await page.screenshot({ animations: 'disabled', caret: 'hide', mask: [page.locator('#toasts'), page.locator('.save-state')] });
+  const ref = join(SNAPSHOTS, `${name}.png`);
+  if (process.env.UPDATE_SNAPSHOTS === '1' || (!existsSync(ref) && !process.env.CI)) {
+    mkdirSync(SNAPSHOTS, { recursive: true });
+    writeFileSync(ref, shot);
+    console.log(`      snapshot ${name}: reference written`);
+    return;
+  }
+  assert(existsSync(ref), `no reference screenshot ${ref} (run with UPDATE_SNAPSHOTS=1 and commit it)`);
+  const a = PNG.sync.read(readFileSync(ref));
+  const b = PNG.sync.read(shot);
+  assert(a.width === b.width && a.height === b.height, `${name}: ${b.width}×${b.height}, reference ${a.width}×${a.height}`);
+  const diff = new PNG({ width: a.width, height: a.height });
+  const n = pixelmatch(a.data, b.data, diff.data, a.width, a.height, { threshold: 0.1 });
+  const share = n / (a.width * a.height);
+  console.log(`      snapshot ${name}: ${(share * 100).toFixed(3)} % of pixels differ (limit ${SNAPSHOT_TOLERANCE * 100} %)`);
+  if (share > SNAPSHOT_TOLERANCE) {
+    writeFileSync(join(out, `${name}-actual.png`), shot);
+    writeFileSync(join(out, `${name}-diff.png`), PNG.sync.write(diff));
+  }
+  assert(share <= SNAPSHOT_TOLERANCE, `${name}: ${(share * 100).toFixed(2)} % of pixels differ from the reference; see ${name}-diff.png in ${out}`);
+}
+
 /** axe-core's source, evaluated in the page (page.evaluate is not subject to the page's CSP). */
 let AXE_SOURCE = null;
 
@@ -383,6 +422,10 @@ async function workflow(browserName, browser, base, demo, consoleProblems) {
 
   await check(`${pre}accessibility: the project list has no serious or critical axe violation`, async () => {
     await axeCheck(page, 'the project list');
+  });
+
+  await check(`${pre}the empty project list looks like its reference screenshot`, async () => {
+    await compareSnapshot(page, `${browserName}-projects-empty`, OUT);
   });
 
   await check(`${pre}create, rename and delete a project (with confirmation)`, async () => {
@@ -692,11 +735,14 @@ async function workflow(browserName, browser, base, demo, consoleProblems) {
     await shot('07-after-reload');
   });
 
-  await check(`${pre}accessibility: the annotator and the analysis have no serious or critical axe violation`, async () => {
+  await check(`${pre}accessibility and layout: the annotator and the analysis have no serious or critical axe violation and look like their reference screenshots`, async () => {
     await axeCheck(page, 'the annotator');
+    await compareSnapshot(page, `${browserName}-annotator`, OUT);
     await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/analysis`);
     await page.waitForSelector('#budget-table tbody tr');
     await axeCheck(page, 'the analysis');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await compareSnapshot(page, `${browserName}-analysis`, OUT);
     await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/image/${ids[2]}`);
     await openImage(page, ids[2]);
   });

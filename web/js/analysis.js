@@ -6,7 +6,7 @@ import { fixed, mm, plural, pValue, sci, sentence } from './format.js';
 import { saveProject, store } from './state.js';
 import { badge, toastError } from './ui.js';
 import { strainPlot } from './plot.js';
-import { budgetCard, focalField, methodLabel, scaleMethodField } from './scale.js';
+import { budgetCard, focalField, methodLabel, scaleMethodField, targetField } from './scale.js';
 
 /** Display names of the engine's component keys. */
 const COMPONENTS = {
@@ -135,7 +135,7 @@ export class AnalysisView {
       'div.page-head.row',
       null,
       h('div', null, h('h1', null, 'Analysis'), extra),
-      h('div.head-controls', null, this.referenceSelect(), this.sigmaField(), scaleMethodField(), focalField()),
+      h('div.head-controls', null, this.referenceSelect(), this.sigmaField(), scaleMethodField(), focalField(), targetField()),
     );
   }
 

@@ -7,7 +7,7 @@ import { ImageList } from './imagelist.js';
 import { Annotator } from './annotator.js';
 import { AnalysisView } from './analysis.js';
 import { flushSaves, saveProject, store } from './state.js';
-import { announceScaleChange, targetField } from './scale.js';
+import { announceScaleChange } from './scale.js';
 import { badge, confirmDialog, promptDialog, saveState, toast, toastError } from './ui.js';
 
 const ACCEPT = /\.(png|jpe?g|gif|bmp|tiff?)$/i;
@@ -102,7 +102,6 @@ export class Workspace {
         h('span.unit', null, 'mm'),
         h('span.sr-only', { id: 'scale-length-help' }, 'Distance in millimetres between scale points A and B, used for every image.'),
       ),
-      targetField(),
       this.exportMenu,
     );
 

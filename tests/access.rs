@@ -230,12 +230,17 @@ fn a_token_in_the_url_sets_a_cookie_and_redirects_to_the_clean_url() {
     assert_eq!(header(&response, "cache-control"), "no-store");
     assert_security_headers(&response);
     let cookie = header(&response, "set-cookie");
+    let parsed = cookie::Cookie::parse(cookie.clone()).unwrap();
     assert_eq!(
-        cookie,
-        format!(
-            "{}={TOKEN}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000",
-            server.cookie_name()
-        )
+        (parsed.name(), parsed.value()),
+        (server.cookie_name().as_str(), TOKEN)
+    );
+    assert_eq!(parsed.path(), Some("/"));
+    assert_eq!(parsed.http_only(), Some(true));
+    assert_eq!(parsed.same_site(), Some(cookie::SameSite::Strict));
+    assert_eq!(
+        parsed.max_age(),
+        Some(cookie::time::Duration::seconds(2_592_000))
     );
     // Other query parameters are kept.
     let response = server

@@ -112,7 +112,7 @@ pub(crate) async fn cpu_slot() -> Result<tokio::sync::SemaphorePermit<'static>, 
 /// The whole HTTP API and the embedded front end.
 pub fn app(state: AppState) -> Router {
     let json_limit = state.limits.max_json_bytes;
-    Router::new()
+    let router = Router::new()
         .merge(health::routes())
         .merge(projects::routes())
         .merge(images::routes(&state.limits))
@@ -135,7 +135,8 @@ pub fn app(state: AppState) -> Router {
             state.limits.clone(),
             limits::guard_body,
         ))
-        .layer(axum::middleware::from_fn(security::harden))
+        .layer(axum::middleware::from_fn(security::harden));
+    security::with_security_headers(router)
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

@@ -21,11 +21,13 @@ use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use cookie::{Cookie, SameSite};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The Content-Security-Policy of every response: scripts and styles only from this server's own
 /// files (no inline script, no `eval`), images also from `data:` and `blob:` URLs (thumbnails,
@@ -66,22 +68,24 @@ pub fn security_headers() -> [(HeaderName, HeaderValue); 6] {
     ]
 }
 
-fn add_security_headers(headers: &mut HeaderMap) {
-    for (name, value) in security_headers() {
-        headers.entry(name).or_insert(value);
-    }
+/// [`security_headers`] on every response of `router` that does not set its own value: one
+/// tower-http `SetResponseHeaderLayer` each.
+pub fn with_security_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    security_headers()
+        .into_iter()
+        .fold(router, |router, (name, value)| {
+            router.layer(SetResponseHeaderLayer::if_not_present(name, value))
+        })
 }
 
-/// `{"error": message}` with a status and the security headers.
+/// `{"error": message}` with a status (the security headers come from the layers).
 fn refusal(status: StatusCode, message: String) -> Response {
-    let mut response = (status, axum::Json(json!({ "error": message }))).into_response();
-    add_security_headers(response.headers_mut());
-    response
+    (status, axum::Json(json!({ "error": message }))).into_response()
 }
 
 /// Security headers on every response and 403 for cross-site requests that change data.
 pub fn hardened<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router.layer(middleware::from_fn(harden))
+    with_security_headers(router.layer(middleware::from_fn(harden)))
 }
 
 /// The middleware of [`hardened`] (used directly by [`super::app`]).
@@ -99,9 +103,7 @@ pub async fn harden(request: Request, next: Next) -> Response {
         // The body (an upload, say) may still be on its way: read it so the 403 arrives.
         return super::limits::refuse_unread(request.into_body(), response).await;
     }
-    let mut response = next.run(request).await;
-    add_security_headers(response.headers_mut());
-    response
+    next.run(request).await
 }
 
 /// Why a request that changes data looks cross-site, if it does. Safe methods never change data
@@ -328,7 +330,7 @@ pub fn with_access(router: Router, policy: &AccessPolicy, port: u16) -> Router {
         policy: policy.clone(),
         cookie: cookie_name(port),
     });
-    router.layer(middleware::from_fn_with_state(gate, check_access))
+    with_security_headers(router.layer(middleware::from_fn_with_state(gate, check_access)))
 }
 
 async fn check_access(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
@@ -378,19 +380,19 @@ pub fn is_loopback_host(host: &str) -> bool {
         || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The value of `name` in the query, and the query without it.
+/// The value of `name` in the query (percent-decoded), and the query without it (re-encoded by
+/// `form_urlencoded`).
 fn take_query_param(query: &str, name: &str) -> (Option<String>, String) {
     let mut found = None;
-    let mut kept = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+    let mut kept = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         if key == name {
-            found = Some(value.to_owned());
+            found = Some(value.into_owned());
         } else {
-            kept.push(pair);
+            kept.append_pair(&key, &value);
         }
     }
-    (found, kept.join("&"))
+    (found, kept.finish())
 }
 
 /// `path?query` (just `path` for an empty query). Leading slashes are collapsed to one, so that
@@ -410,15 +412,17 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The value of the cookie `name` in the request's `Cookie` headers (parsed by the `cookie`
+/// crate; malformed pairs are skipped).
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.trim())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
 }
 
 /// 401 for `request` (logged with its method, path and which check failed, never the token).
@@ -460,11 +464,13 @@ async fn check_token(
         if is_page {
             // Set the cookie and send the browser to the same address without the token, so it
             // stays out of the address bar, the history and bookmarks.
-            let cookie = format!(
-                "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000",
-                gate.cookie,
-                token.reveal()
-            );
+            let cookie = Cookie::build((gate.cookie.as_str(), token.reveal()))
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .max_age(cookie::time::Duration::days(30))
+                .build()
+                .to_string();
             return match (
                 HeaderValue::from_str(&cookie),
                 HeaderValue::from_str(&clean),
@@ -480,7 +486,6 @@ async fn check_token(
                     headers.insert(header::SET_COOKIE, cookie);
                     headers.insert(header::LOCATION, location);
                     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                    add_security_headers(headers);
                     response
                 }
                 _ => refusal(
@@ -509,7 +514,7 @@ async fn check_token(
         };
     }
     match cookie(request.headers(), &gate.cookie) {
-        Some(candidate) if token.matches(candidate) => next.run(request).await,
+        Some(candidate) if token.matches(&candidate) => next.run(request).await,
         Some(_) => unauthorized(&request, WRONG_TOKEN),
         None => unauthorized(&request, NO_TOKEN),
     }

@@ -1,3 +1,4 @@
+// @ts-check
 // The analysis view: always recomputed by the server from the current data (fetched fresh
 // every time it is shown and after every change of a project setting made here).
 import { api, urls } from './api.js';

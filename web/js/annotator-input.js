@@ -1,3 +1,4 @@
+// @ts-check
 // The annotator's input handling: pointer (place, drag, pan), wheel zoom and the keyboard.
 // Methods of `Annotator` (annotator.js), kept apart so that each file has one job.
 import { isTyping } from './dom.js';

@@ -1,3 +1,4 @@
+// @ts-check
 // The annotator's rendering: the SVG overlay of points and the calibration target, the cursor
 // tag, the inspector (hint, distance) and the points table. Methods of `Annotator` (annotator.js).
 import { h, icon, replace, SVG_NS } from './dom.js';

@@ -1,3 +1,4 @@
+// @ts-check
 // Thin client for the JSON API (docs/api.md). Every failure becomes an ApiError whose
 // message is the server's {"error": "..."} text (or a description of the network failure).
 
@@ -12,6 +13,12 @@ export class ApiError extends Error {
 
 const BASE = 'api';
 
+/**
+ * One API call; JSON in and out, errors as {@link ApiError}.
+ * @param {string} method
+ * @param {string} path
+ * @param {{json?: unknown, form?: FormData, signal?: AbortSignal}} [options]
+ */
 async function request(method, path, { json, form, signal } = {}) {
   const init = { method, headers: { Accept: 'application/json' }, signal };
   if (json !== undefined) {
@@ -71,6 +78,7 @@ export const api = {
   /** The centre of the marker near (x, y); saves nothing. */
   snapPoint: (id, imageId, body) => request('POST', `/projects/${enc(id)}/images/${enc(imageId)}/snap`, { json: body }),
 
+  /** @param {number} id @param {{components?: string[], signal?: AbortSignal}} [options] */
   analysis: (id, { components, signal } = {}) =>
     request('GET', `/projects/${enc(id)}/analysis${components ? `?components=${components.map(enc).join(',')}` : ''}`, { signal }),
 

@@ -1,3 +1,4 @@
+// @ts-check
 // Entry point: hash router and global wiring.
 //
 // Routes:  #/                          project list

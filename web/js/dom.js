@@ -1,17 +1,31 @@
+// @ts-check
 // Safe DOM construction. User-provided strings only ever become text nodes or
 // attribute values, never markup.
 
 /**
+ * @template {string} T
+ * @typedef {T extends `${infer N}.${string}` ? ElementOf<N> : ElementOf<T>} TagElement
+ */
+/**
+ * @template {string} N
+ * @typedef {N extends keyof HTMLElementTagNameMap ? HTMLElementTagNameMap[N] : HTMLElement} ElementOf
+ */
+
+/**
  * Create an element.
- * @param {string} tag  tag name, optionally with classes: "button.btn.primary"
  * @param {object|null} attrs  attributes; `class`, `dataset`, `style` (object), `on` (events),
  *   boolean attributes set when true; properties such as `value`/`checked` via `props`.
  * @param {...(Node|string|number|null|false|Array)} children
+ * @template {string} T
+ * @param {T} tag  tag name, optionally with classes: "button.btn.primary"
+ * @returns {TagElement<T>} the element of the tag name (`HTMLInputElement` for "input.x", …);
+ *   SVG tag names give SVG elements, typed as HTML for the callers' convenience (they set only
+ *   attributes and children on those)
  */
 export function h(tag, attrs, ...children) {
   const [name, ...classes] = tag.split('.');
   const svg = SVG_TAGS.has(name);
-  const el = svg ? document.createElementNS(SVG_NS, name) : document.createElement(name);
+  const el = /** @type {any} */ (svg ? document.createElementNS(SVG_NS, name) : document.createElement(name));
   if (classes.length) el.classList.add(...classes);
   if (attrs) {
     for (const [k, v] of Object.entries(attrs)) {
@@ -84,7 +98,7 @@ export function isTyping(target) {
     const type = (t.getAttribute('type') || 'text').toLowerCase();
     return !['button', 'checkbox', 'radio', 'range', 'submit', 'reset', 'file'].includes(type);
   }
-  return t.isContentEditable === true;
+  return /** @type {HTMLElement} */ (t).isContentEditable === true;
 }
 
 /** Debounce: call fn after `ms` of quiet; `.flush()` runs a pending call now. */

@@ -1,3 +1,4 @@
+// @ts-check
 // Number and text formatting for display. Always a real minus sign (U+2212).
 
 const SUP = { '-': '⁻', 0: '⁰', 1: '¹', 2: '²', 3: '³', 4: '⁴', 5: '⁵', 6: '⁶', 7: '⁷', 8: '⁸', 9: '⁹' };

@@ -1,3 +1,4 @@
+// @ts-check
 // The ordered image list in the sidebar. Virtualised (only visible rows exist in the DOM), so
 // that a project of 10 000 images stays fast. Reorder by dragging a row or with the ↑/↓
 // buttons; delete with ✕ (after confirmation).

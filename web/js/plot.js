@@ -1,3 +1,4 @@
+// @ts-check
 // Plots of one strain component against the deformation distance, drawn as SVG in the page
 // from the analysis the server just computed (so they are never stale): points with their ±1σ
 // error bars, the least-squares line, and its equation. The server's plot endpoint gives the

@@ -1,3 +1,4 @@
+// @ts-check
 // The project list: create, open, rename, delete, import.
 import { api } from './api.js';
 import { h, icon, replace } from './dom.js';
@@ -81,8 +82,9 @@ export class ProjectsView {
       const total = p.image_count ?? 0;
       const done = p.complete_count ?? 0;
       const pct = total ? Math.round((100 * done) / total) : 0;
-      const bar = h('div.progress', { role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': total, 'aria-valuenow': done, 'aria-label': `${done} of ${total} images complete` }, h('div.progress-fill'));
-      bar.firstChild.style.width = `${pct}%`;
+      const fill = h('div.progress-fill');
+      fill.style.width = `${pct}%`;
+      const bar = h('div.progress', { role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': total, 'aria-valuenow': done, 'aria-label': `${done} of ${total} images complete` }, fill);
       return h(
         'tr',
         { dataset: { projectId: p.id } },

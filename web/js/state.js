@@ -1,3 +1,4 @@
+// @ts-check
 // The project being worked on: its settings and its ordered images, kept in step with the
 // server. Views subscribe to changes; saves go through per-image queues so that the last
 // edit always wins and requests for one image never overtake each other.

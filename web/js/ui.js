@@ -1,3 +1,4 @@
+// @ts-check
 // Shared UI pieces: toasts, the save indicator, modal dialogs.
 import { h, icon } from './dom.js';
 import { sentence, STATUS_CLASS } from './format.js';
@@ -5,7 +6,12 @@ import { sentence, STATUS_CLASS } from './format.js';
 // ---------- toasts ----------
 const toastRegion = () => document.getElementById('toasts');
 
-/** Show a non-blocking message. kind: 'error' | 'ok' | 'info'. */
+/**
+ * Show a non-blocking message.
+ * @param {string} message
+ * @param {'error' | 'ok' | 'info'} [kind]
+ * @param {{timeout?: number}} [options]
+ */
 export function toast(message, kind = 'info', { timeout } = {}) {
   const region = toastRegion();
   if (!region) return;
@@ -137,7 +143,10 @@ export function promptDialog({ title, label, value = '', confirmLabel = 'OK', ma
   });
 }
 
-/** Keyboard and mouse reference: [section, [[keys…], what it does]…]. */
+/**
+ * Keyboard and mouse reference: [section, [[keys…], what it does]…].
+ * @type {Array<[string, Array<[string[], string]>]>}
+ */
 export const SHORTCUTS = [
   ['Placing points', [
     [['Click'], 'Place the next point: 0 TL, 1 TR, 2 BR, 3 BL, 4 centre, then scale A, B'],
@@ -169,6 +178,7 @@ export const SHORTCUTS = [
 
 export function helpDialog() {
   const close = h('button.btn.primary', { type: 'submit', value: 'ok' }, 'Close');
+  /** @param {[string, Array<[string[], string]>]} group */
   const section = ([name, rows]) =>
     h(
       'section.help-section',

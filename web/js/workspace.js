@@ -1,3 +1,4 @@
+// @ts-check
 // One project: app-bar context (name, tabs, scale length, export), the image sidebar and the
 // main panel (overview, annotator or analysis).
 import { api, urls } from './api.js';
@@ -404,13 +405,14 @@ export class Workspace {
     if (cur.length) batches.push(cur);
     let done = 0;
     let added = [];
-    const bar = h('div.progress', null, h('div.progress-fill'));
+    const fill = h('div.progress-fill');
+    const bar = h('div.progress', null, fill);
     const label = h('span.small');
     replace(this.progressEl, label, bar);
     this.progressEl.hidden = false;
     const show = () => {
       label.textContent = `Uploading ${done} / ${ok.length}…`;
-      bar.firstChild.style.width = `${Math.round((100 * done) / ok.length)}%`;
+      fill.style.width = `${Math.round((100 * done) / ok.length)}%`;
     };
     show();
     const pid = store.project.id;

@@ -71,7 +71,7 @@ export async function detectWorkflow(t) {
       allowed422--; // the deliberate snap with no dot near (below), logged by the browser itself
       return;
     }
-    consoleProblems.push(`[${browserName} console.${msg.type()}] ${text}`);
+    consoleProblems.push(`[${browserName} console.${msg.type()}] ${text} (${msg.location()?.url ?? "?"})`);
   });
   page.on('pageerror', (e) => consoleProblems.push(`[${browserName} pageerror] ${e.message}`));
   page.on('requestfailed', (r) => {
@@ -360,6 +360,8 @@ export async function detectWorkflow(t) {
     await page.fill('#target-pitch', '');
     await page.dispatchEvent('#target-pitch', 'change');
     await poll(page, async (id) => (await (await fetch(`api/projects/${id}`)).json()).target_pitch_mm === null, projectId, { what: 'no target again' });
+    // Back to the images: the next project opened would otherwise open on its analysis.
+    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}`);
   });
 
   await check(`${pre}a file dropped after opening several projects is uploaded once`, async () => {

@@ -386,7 +386,7 @@ async function workflow(browserName, browser, base, demo, consoleProblems) {
       allowedNetworkErrors--;
       return;
     }
-    consoleProblems.push(`[${browserName} console.${msg.type()}] ${text}`);
+    consoleProblems.push(`[${browserName} console.${msg.type()}] ${text} (${msg.location()?.url ?? "?"})`);
   });
   page.on('pageerror', (e) => consoleProblems.push(`[${browserName} pageerror] ${e.message}`));
   page.on('requestfailed', (r) => {
@@ -805,6 +805,29 @@ async function workflow(browserName, browser, base, demo, consoleProblems) {
     await page.evaluate(() => (location.hash = '#/'));
     await page.waitForSelector('#project-list tbody tr:nth-child(2)');
     await shot('10-projects-list');
+  });
+
+  await check(`${pre}dark theme (system setting): no serious or critical axe violation, and it looks like its reference`, async () => {
+    const dark = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
+    const p = await dark.newPage();
+    try {
+      if (process.env.E2E_TOKEN) await p.goto(`${base}/?token=${process.env.E2E_TOKEN}`);
+      await p.goto(`${base}/#/project/${projectId}/analysis`);
+      await p.waitForSelector('#budget-table tbody tr');
+      const bg = await p.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim());
+      assert(bg === '#0f1318', `the dark tokens apply: --bg is ${bg}`);
+      await axeCheck(p, 'the analysis, dark');
+      await p.evaluate(() => window.scrollTo(0, 0));
+      await compareSnapshot(p, `${browserName}-analysis-dark`, OUT);
+      await p.evaluate((h) => (location.hash = h), `#/project/${projectId}/image/${ids[1]}`);
+      await openImage(p, ids[1]);
+      await axeCheck(p, 'the annotator, dark');
+      await p.evaluate(() => (location.hash = '#/'));
+      await p.waitForSelector('#project-list tbody tr');
+      await axeCheck(p, 'the project list, dark');
+    } finally {
+      await dark.close();
+    }
   });
 
   await context.close();

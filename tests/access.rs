@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod api_support;
-
-use api_support::{png, status_json};
+use crate::api_support::{png, status_json};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};

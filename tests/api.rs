@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod api_support;
-
-use api_support::*;
+use crate::api_support::*;
 use approx::assert_abs_diff_eq;
 use serde_json::{Value, json};
 

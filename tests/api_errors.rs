@@ -3,9 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod api_support;
-
-use api_support::*;
+use crate::api_support::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use reqwest::blocking::multipart::{Form, Part};

@@ -9,9 +9,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod api_support;
-
-use api_support::png;
+use crate::api_support::png;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::blocking::Client;

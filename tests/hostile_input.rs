@@ -5,9 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod api_support;
-
-use api_support::*;
+use crate::api_support::*;
 use reqwest::blocking::multipart::{Form, Part};
 use serde_json::{Value, json};
 use std::io::{Read, Write};

@@ -803,6 +803,8 @@ fn a_calibration_target_is_detected_saved_and_used() {
         assert_eq!(t["grid"], json!([7, 15]), "{t}");
         assert!(t["rms_px"].as_f64().unwrap() < 0.2, "{t}");
         assert_eq!(body["detection"]["markers"]["found"], true, "{body}");
+        let check = t["ruler_check_pct"].as_f64().unwrap();
+        assert!(check.abs() < 0.5, "ruler vs target {check} %");
         let saved = &body["image"]["target"];
         assert_eq!(saved["pitch_mm"], 5.0);
         assert_eq!(saved["outline"].as_array().map(Vec::len), Some(4));

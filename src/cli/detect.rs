@@ -354,6 +354,13 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
                         .map(|&p| AnnotatedPoint::auto(round_point(p), Some(round3(r.confidence))))
                         .collect();
                     image.ruler = Some(r.model);
+                    if let Some(pct) = image
+                        .target
+                        .as_ref()
+                        .and_then(|t| crate::app::target::ruler_check_pct(t, &r.model))
+                    {
+                        let _ = write!(summary, "; ruler vs target {pct:+.2} %");
+                    }
                     let _ = write!(
                         summary,
                         "; ruler {:.5} mm/px over {} mm (confidence {:.2})",

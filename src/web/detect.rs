@@ -446,6 +446,10 @@ fn run_detection(plan: &Plan, max_pixels: u64) -> Result<Found, AppError> {
     });
     timing.ruler = ms(start);
     drop(image);
+    let mut target = target;
+    if let Some(t) = target.as_mut() {
+        t.check_ruler(ruler.as_ref().and_then(|r| r.model.as_ref()));
+    }
     Ok(Found {
         target,
         markers,

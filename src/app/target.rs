@@ -40,7 +40,7 @@ pub struct TargetReport {
 /// [`TargetReport::ruler_check_pct`]), or `None` when the ruler lies beyond the target's horizon.
 pub fn ruler_check_pct(target: &TargetModel, ruler: &RulerModel) -> Option<f64> {
     let [a, b] = ruler.mm_range;
-    if !(b - a > 0.0) {
+    if b <= a || !(b - a).is_finite() {
         return None;
     }
     let ends = target

@@ -117,9 +117,9 @@ fn check(path: &Path, times: &[f64], rotation: u32) {
         for (i, (tx, ty)) in truth(k).into_iter().enumerate() {
             // The detector puts pixel centres at integer coordinates.
             let (tx, ty) = (tx - 0.5, ty - 0.5);
-            // As displayed: rotated 90° clockwise, (x, y) → (H − 1 − y, x).
-            let (tx, ty) = if rotation == 90 {
-                (f64::from(H) - 1.0 - ty, tx)
+            // As displayed: turned 90° counter-clockwise (270° clockwise), (x, y) → (y, W − 1 − x).
+            let (tx, ty) = if rotation == 270 {
+                (ty, f64::from(W) - 1.0 - tx)
             } else {
                 (tx, ty)
             };
@@ -173,13 +173,22 @@ fn real_encodings_give_times_and_positions() {
             "yuv420p",
             "-tag:v",
             "hvc1",
-            "-metadata:s:v:0",
-            "rotate=90",
             "-x265-params",
             "log-level=error",
         ],
     );
-    check(&hevc, &nominal, 90);
+    // The rotation matrix: the encoder drops `rotate`, a stream copy writes it.
+    let rotated = d.join("b-rotated.mov");
+    ffmpeg(&[
+        "-i",
+        hevc.to_str().unwrap(),
+        "-c",
+        "copy",
+        "-metadata:s:v:0",
+        "rotate=90",
+        rotated.to_str().unwrap(),
+    ]);
+    check(&rotated, &nominal, 270);
     let mjpeg = encode(d, "c.avi", &["-c:v", "mjpeg", "-q:v", "1"]);
     check(&mjpeg, &nominal, 0);
     // Variable frame rate: frame k at 0.1 k + 0.01 k² s.
@@ -188,9 +197,11 @@ fn real_encodings_give_times_and_positions() {
         "d.mkv",
         &[
             "-vf",
-            "setpts=(0.1*N+0.01*N*N)/TB",
+            "settb=1/1000,setpts=(0.1*N+0.01*N*N)/TB",
             "-fps_mode",
             "passthrough",
+            "-enc_time_base",
+            "1:1000",
             "-c:v",
             "libx264",
             "-crf",

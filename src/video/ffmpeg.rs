@@ -8,6 +8,10 @@ use ffmpeg_next as ff;
 use image::RgbImage;
 use std::path::Path;
 
+/// Times closer than this (s) are the same time: a log row's time minus an offset carries
+/// binary noise (1.4 − 1.0 = 0.3999…).
+const TIME_EPS: f64 = 1e-6;
+
 /// Give up on a file after this many consecutive unreadable packets or undecodable frames.
 const MAX_CONSECUTIVE_ERRORS: u32 = 200;
 
@@ -245,13 +249,13 @@ impl Video {
     /// first frame for a time before it). Fastest when called with ascending times.
     pub fn frame_at(&mut self, time_s: f64) -> Result<Frame, VideoError> {
         if let (Some(last), Some((ahead_t, _))) = (&self.last, &self.ahead)
-            && last.time_s <= time_s
-            && time_s < *ahead_t
+            && last.time_s <= time_s + TIME_EPS
+            && time_s + TIME_EPS < *ahead_t
         {
             return Ok(last.clone());
         }
         let behind = match &self.ahead {
-            Some((t, _)) => *t <= time_s && time_s - t < FORWARD_DECODE_S,
+            Some((t, _)) => *t <= time_s + TIME_EPS && time_s - t < FORWARD_DECODE_S,
             None => false,
         };
         if !behind {
@@ -260,7 +264,7 @@ impl Video {
         let mut best: Option<(f64, ff::frame::Video)> = self.ahead.take();
         loop {
             match self.next_raw()? {
-                Some((t, frame)) if t > time_s => {
+                Some((t, frame)) if t > time_s + TIME_EPS => {
                     let Some(best) = best else {
                         // Nothing before the wanted time: the first frame is shown.
                         let out = self.convert(t, &frame)?;

@@ -184,7 +184,8 @@ mod tests {
             display_matrix_rotation(&matrix(1.0, 0.0, 0.0, 1.0)),
             Some(0)
         );
-        // What the mov muxer writes for `rotate=90` (a portrait phone video).
+        // A MOV tagged `rotate=90` reads as (0, −1, 1, 0) (ffprobe: rotation=90), which the
+        // ffmpeg program shows turned 90° counter-clockwise: 270° clockwise.
         assert_eq!(
             display_matrix_rotation(&matrix(0.0, 1.0, -1.0, 0.0)),
             Some(90)

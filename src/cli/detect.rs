@@ -165,9 +165,12 @@ fn load(path: &Path) -> anyhow::Result<Photo> {
     })
 }
 
+/// Each video frame's deformation distance from the log (`None` outside its time span).
+type Distances = Vec<Option<f64>>;
+
 /// The photos: the files given, or the chosen frames of a video with the log's distance at
 /// each (`Some` distances only for a video).
-fn photos(args: &DetectArgs) -> anyhow::Result<(Vec<Photo>, Option<Vec<Option<f64>>>)> {
+fn photos(args: &DetectArgs) -> anyhow::Result<(Vec<Photo>, Option<Distances>)> {
     if let [path] = args.images.as_slice()
         && crate::video::is_video_path(path)
     {

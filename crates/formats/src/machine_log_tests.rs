@@ -10,10 +10,13 @@ fn parse(text: &str) -> MachineLog {
     }
 }
 
+/// (log text, delimiter, decimal comma, time s, displacement mm, force N of the 2nd row)
+type Case = (&'static str, u8, bool, f64, f64, Option<f64>);
+
 #[test]
 fn detects_delimiters_decimal_commas_headers_and_units() {
     // (log text, delimiter, decimal comma, time s, displacement mm, force N of the 2nd row)
-    let cases: &[(&str, u8, bool, f64, f64, Option<f64>)] = &[
+    let cases: &[Case] = &[
         (
             "time,disp,force\n0,0,0\n0.5,1.5,20\n",
             b',',

@@ -10,4 +10,5 @@ pub use strain_seer_formats as formats;
 pub mod app;
 pub mod cli;
 pub mod store;
+pub mod video;
 pub mod web;

@@ -4,6 +4,7 @@
 use crate::app::target::{TargetReport, find_target};
 use crate::app::{round_point, round3};
 use crate::cli::BadInput;
+use crate::cli::video::{FrameArgs, chosen_frames, describe};
 use crate::store::blobs::{DEFAULT_MAX_PIXELS, decode_oriented};
 use crate::store::distance_from_filename;
 use anyhow::Context;
@@ -43,6 +44,11 @@ taken from the same camera position, to every photo in which no target is found.
 The deformation distance is read from the filename where it carries one before \"mm\"
 (deformation-05mm-force.png → 5); otherwise the image is left without a distance.
 
+From a video (built with --features video): `strain-seer detect test.mp4 --at 0.5,1.5,2.5
+--log machine.csv --out project.json` decodes the chosen frames (named test-t0.500s.png, …;
+see `strain-seer frames --help`), detects the markers in the first and tracks them through the
+others, and takes each frame's deformation distance from the log at its time + --log-offset.
+
 A per-image summary (markers with confidences, mm/px) is printed on standard error; the file is
 written to --out, or to standard output.
 
@@ -69,9 +75,13 @@ pub enum Polarity {
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct DetectArgs {
-    /// Photos (png, jpg, gif, bmp, tiff), in sequence order.
+    /// Photos (png, jpg, gif, bmp, tiff), in sequence order; or one video (mp4, mov, avi, mkv)
+    /// with --every, --count, --at or --log choosing its frames.
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub video: FrameArgs,
 
     /// Output file; "-" or none writes to standard output.
     #[arg(long, short, value_name = "FILE", env = "STRAIN_SEER_DETECT_OUT")]
@@ -155,6 +165,48 @@ fn load(path: &Path) -> anyhow::Result<Photo> {
     })
 }
 
+/// Each video frame's deformation distance from the log (`None` outside its time span).
+type Distances = Vec<Option<f64>>;
+
+/// The photos: the files given, or the chosen frames of a video with the log's distance at
+/// each (`Some` distances only for a video).
+fn photos(args: &DetectArgs) -> anyhow::Result<(Vec<Photo>, Option<Distances>)> {
+    if let [path] = args.images.as_slice()
+        && crate::video::is_video_path(path)
+    {
+        let (info, log, chosen) = chosen_frames(path, &args.video)?;
+        eprintln!("{}", describe(path, &info, log.as_ref()));
+        let distances = chosen
+            .iter()
+            .map(|c| c.log.map(|s| s.displacement_mm))
+            .collect();
+        let photos = chosen
+            .into_iter()
+            .map(|c| Photo {
+                name: format!("{}.png", c.name),
+                image: DynamicImage::ImageRgb8(c.frame.image),
+                sha256: String::new(),
+                focal_35mm: None,
+            })
+            .collect();
+        return Ok((photos, Some(distances)));
+    }
+    if args.video.any() {
+        return Err(BadInput(
+            "--every, --count, --at and --log choose the frames of one video file \
+             (mp4, mov, avi, mkv), not photos"
+                .to_owned(),
+        )
+        .into());
+    }
+    let photos = args
+        .images
+        .par_iter()
+        .map(|p| load(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((photos, None))
+}
+
 /// The ruler in every photo with a common span: the one asked for, or the longest whole number
 /// of centimetres that every photo shows.
 fn rulers(
@@ -206,11 +258,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         crate::store::validate_target_pitch(p)
             .map_err(|e| BadInput(format!("--target-pitch: {e}")))?;
     }
-    let photos: Vec<Photo> = args
-        .images
-        .par_iter()
-        .map(|p| load(p))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (photos, distances) = photos(&args)?;
     let targets: Vec<Option<TargetReport>> = photos
         .par_iter()
         .map(|p| args.target_pitch.map(|pitch| find_target(&p.image, pitch)))
@@ -278,11 +326,14 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
     let mut summary = String::new();
     for (i, photo) in photos.iter().enumerate() {
         let mut image = ProjectImage::new(format!("img{i}"), &photo.name, i as i64);
-        image.sha256 = Some(photo.sha256.clone());
+        image.sha256 = (!photo.sha256.is_empty()).then(|| photo.sha256.clone());
         image.width = Some(photo.image.width());
         image.height = Some(photo.image.height());
         image.focal_35mm = photo.focal_35mm;
-        image.deformation_distance = distance_from_filename(&photo.name);
+        image.deformation_distance = match &distances {
+            Some(d) => d[i],
+            None => distance_from_filename(&photo.name),
+        };
         let _ = write!(summary, "{}: ", photo.name);
         match (&targets[i], &calibration) {
             (
@@ -384,7 +435,15 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
             }
         }
         if image.deformation_distance.is_none() {
-            let _ = write!(summary, "; no distance in the filename");
+            let _ = write!(
+                summary,
+                "; {}",
+                if distances.is_some() {
+                    "outside the log's time span: no distance"
+                } else {
+                    "no distance in the filename"
+                }
+            );
         }
         summary.push('\n');
         project.images.push(image);

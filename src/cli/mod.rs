@@ -8,9 +8,11 @@ use std::process::ExitCode;
 pub mod analyze;
 pub mod bench;
 pub mod detect;
+pub mod frames;
 pub mod healthcheck;
 pub mod serve;
 pub mod target;
+pub mod video;
 
 /// Exit code for bad input (a file, an annotation or an argument is wrong).
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -37,6 +39,8 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Find the fiducial markers and the ruler scale in photos automatically.
     Detect(detect::DetectArgs),
+    /// Write chosen frames of a video as PNG with their times (and the test machine's log).
+    Frames(frames::FramesArgs),
     /// Start the web app.
     Serve(serve::ServeArgs),
     /// Write a printable dot-grid calibration target (SVG).
@@ -53,6 +57,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Detect(args) => detect::run(args),
+        Command::Frames(args) => frames::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Target(args) => target::run(args),
         Command::Healthcheck(args) => healthcheck::run(args),

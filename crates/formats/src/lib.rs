@@ -18,6 +18,7 @@
 pub mod error;
 pub mod exif;
 mod lenient;
+pub mod machine_log;
 pub mod model;
 pub mod plot;
 pub mod project_json;

@@ -1,0 +1,470 @@
+//! Video input with real encodings (needs `--features video` and the `ffmpeg` program, which
+//! `.ci/run` installs): films made here from synthetic frames with markers at known sub-pixel
+//! positions — H.264 High MP4, HEVC MOV with a rotation matrix, MJPEG AVI, a variable-frame-rate
+//! MKV — decoded with times to the microsecond and positions within 0.1 px; bad files exit 2;
+//! and issue 11's Done-when: the demo photos as a film + a machine log give the photos' strains.
+
+#![cfg(feature = "video")]
+#![allow(clippy::unwrap_used)]
+
+use assert_cmd::Command;
+use image::{Rgb, RgbImage};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use strain_seer::engine::detect::{MarkerOptions, detect_markers};
+use strain_seer::video::{DecodeOptions, Video, VideoError};
+
+const W: u32 = 320;
+const H: u32 = 240;
+const FRAMES: usize = 8;
+
+fn strain_seer() -> Command {
+    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("strain-seer");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("STRAIN_SEER_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+fn ffmpeg(args: &[&str]) {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-y", "-loglevel", "error"])
+        .args(args)
+        .output()
+        .expect("the ffmpeg program (apt-get install ffmpeg; .ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The true marker centres in frame k (pixel centres at integer coordinates + 0.5).
+fn truth(k: usize) -> Vec<(f64, f64)> {
+    let dx = 0.37 * k as f64;
+    let dy = -0.23 * k as f64;
+    [
+        (80.3, 60.6),
+        (240.1, 62.2),
+        (238.7, 180.4),
+        (81.9, 178.8),
+        (160.45, 120.15),
+    ]
+    .iter()
+    .map(|(x, y)| (x + dx, y + dy))
+    .collect()
+}
+
+/// White frame with dark discs (radius 9 px), anti-aliased by 8×8 supersampling.
+fn frame(k: usize) -> RgbImage {
+    let centres = truth(k);
+    RgbImage::from_fn(W, H, |x, y| {
+        let mut dark = 0u32;
+        for sy in 0..8 {
+            for sx in 0..8 {
+                let px = f64::from(x) + (f64::from(sx) + 0.5) / 8.0;
+                let py = f64::from(y) + (f64::from(sy) + 0.5) / 8.0;
+                if centres
+                    .iter()
+                    .any(|(cx, cy)| (px - cx).hypot(py - cy) < 9.0)
+                {
+                    dark += 1;
+                }
+            }
+        }
+        let v = 235 - (dark * 200 / 64) as u8;
+        Rgb([v, v, v])
+    })
+}
+
+fn frames_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for k in 0..FRAMES {
+        frame(k)
+            .save(dir.path().join(format!("f{k:03}.png")))
+            .unwrap();
+    }
+    dir
+}
+
+fn encode(dir: &Path, name: &str, codec: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let input = dir.join("f%03d.png");
+    let mut args = vec!["-framerate", "10", "-i", input.to_str().unwrap()];
+    args.extend_from_slice(codec);
+    args.push(out.to_str().unwrap());
+    ffmpeg(&args);
+    out
+}
+
+/// Decode every frame at its nominal time and check times and marker positions.
+fn check(path: &Path, times: &[f64], rotation: u32) {
+    let mut video = Video::open(path, DecodeOptions::default()).unwrap();
+    assert_eq!(video.info().rotation_deg, rotation, "{}", path.display());
+    for (k, &t) in times.iter().enumerate() {
+        let f = video.frame_at(t + 0.001).unwrap();
+        assert!(
+            (f.time_s - t).abs() < 1e-6,
+            "{}: frame {k} at {} s, want {t}",
+            path.display(),
+            f.time_s
+        );
+        let image = image::DynamicImage::ImageRgb8(f.image);
+        let found = detect_markers(&image, &MarkerOptions::default()).unwrap();
+        for (i, (tx, ty)) in truth(k).into_iter().enumerate() {
+            // The detector puts pixel centres at integer coordinates.
+            let (tx, ty) = (tx - 0.5, ty - 0.5);
+            // As displayed: turned 90° counter-clockwise (270° clockwise), (x, y) → (y, W − 1 − x).
+            let (tx, ty) = if rotation == 270 {
+                (ty, f64::from(W) - 1.0 - tx)
+            } else {
+                (tx, ty)
+            };
+            let p = found.markers.iter().map(|m| m.point).min_by(|a, b| {
+                (a.x - tx)
+                    .hypot(a.y - ty)
+                    .total_cmp(&(b.x - tx).hypot(b.y - ty))
+            });
+            let p = p.unwrap();
+            let err = (p.x - tx).hypot(p.y - ty);
+            assert!(
+                err < 0.1,
+                "{}: frame {k} marker {i} at ({:.3}, {:.3}), truth ({tx:.3}, {ty:.3}): {err:.3} px",
+                path.display(),
+                p.x,
+                p.y
+            );
+        }
+    }
+}
+
+#[test]
+fn real_encodings_give_times_and_positions() {
+    let dir = frames_dir();
+    let d = dir.path();
+    let nominal: Vec<f64> = (0..FRAMES).map(|k| k as f64 * 0.1).collect();
+    let h264 = encode(
+        d,
+        "a.mp4",
+        &[
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "high",
+            "-crf",
+            "4",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    check(&h264, &nominal, 0);
+    let hevc = encode(
+        d,
+        "b.mov",
+        &[
+            "-c:v",
+            "libx265",
+            "-crf",
+            "4",
+            "-pix_fmt",
+            "yuv420p",
+            "-tag:v",
+            "hvc1",
+            "-x265-params",
+            "log-level=error",
+        ],
+    );
+    // The rotation matrix: the encoder drops `rotate`, a stream copy writes it.
+    let rotated = d.join("b-rotated.mov");
+    ffmpeg(&[
+        "-i",
+        hevc.to_str().unwrap(),
+        "-c",
+        "copy",
+        "-metadata:s:v:0",
+        "rotate=90",
+        rotated.to_str().unwrap(),
+    ]);
+    check(&rotated, &nominal, 270);
+    let mjpeg = encode(d, "c.avi", &["-c:v", "mjpeg", "-q:v", "1"]);
+    check(&mjpeg, &nominal, 0);
+    // Variable frame rate: frame k at 0.1 k + 0.01 k² s.
+    let vfr = encode(
+        d,
+        "d.mkv",
+        &[
+            "-vf",
+            "settb=1/1000,setpts=(0.1*N+0.01*N*N)/TB",
+            "-fps_mode",
+            "passthrough",
+            "-enc_time_base",
+            "1:1000",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "4",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let times: Vec<f64> = (0..FRAMES)
+        .map(|k| 0.1 * k as f64 + 0.01 * (k * k) as f64)
+        .collect();
+    check(&vfr, &times, 0);
+    // Out of order requests seek back; a time between frames gives the earlier frame.
+    let mut video = Video::open(&vfr, DecodeOptions::default()).unwrap();
+    assert!((video.frame_at(1.0).unwrap().time_s - 0.96).abs() < 1e-6);
+    assert!((video.frame_at(0.2).unwrap().time_s - 0.11).abs() < 1e-6);
+}
+
+#[test]
+fn frames_command_writes_pngs_and_csv_with_the_log() {
+    let dir = frames_dir();
+    let film = encode(
+        dir.path(),
+        "run.mp4",
+        &["-c:v", "libx264", "-crf", "10", "-pix_fmt", "yuv420p"],
+    );
+    let log = dir.path().join("log.csv");
+    // Log clock 1 s ahead of the video; decimal comma; µm and kN.
+    std::fs::write(
+        &log,
+        "Time [s];Position [µm];Force [kN]\n1,0;0;0\n1,4;2000;0,5\n2,0;2000;0,5\n",
+    )
+    .unwrap();
+    let out = dir.path().join("frames");
+    let o = strain_seer()
+        .args(["frames"])
+        .arg(&film)
+        .args(["--at", "0.2,0.5", "--log"])
+        .arg(&log)
+        .args(["--log-offset", "1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let csv = std::fs::read_to_string(out.join("frames.csv")).unwrap();
+    assert_eq!(
+        csv,
+        "index,time_s,filename,deformation_mm,force_N\n\
+         0,0.200000,run-t0.200s.png,1,250\n\
+         1,0.500000,run-t0.500s.png,2,500\n"
+    );
+    assert!(out.join("run-t0.500s.png").is_file());
+    // At the log's rows: 3 rows, 1 s ahead → video times 0, 0.4 (1.0 is past the film's end).
+    let o = strain_seer()
+        .args(["frames"])
+        .arg(&film)
+        .args(["--log"])
+        .arg(&log)
+        .args(["--log-offset", "1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let csv = std::fs::read_to_string(out.join("frames.csv")).unwrap();
+    assert!(
+        csv.contains("run-t0.000s.png,0,0\n") && csv.contains("run-t0.400s.png,2,500\n"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn bad_files_exit_2_naming_them() {
+    let dir = frames_dir();
+    let film = encode(
+        dir.path(),
+        "good.mp4",
+        &["-c:v", "libx264", "-pix_fmt", "yuv420p"],
+    );
+    let bytes = std::fs::read(&film).unwrap();
+    let truncated = dir.path().join("truncated.mp4");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let corrupt = dir.path().join("corrupt.avi");
+    std::fs::write(
+        &corrupt,
+        (0..50_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let text = dir.path().join("notes.mkv");
+    std::fs::write(&text, "not a video\n").unwrap();
+    let bad_log = dir.path().join("bad.csv");
+    std::fs::write(&bad_log, "t;d\n0;0\n1;oops\n").unwrap();
+    for (file, log, want) in [
+        (&truncated, None, "truncated.mp4"),
+        (&corrupt, None, "corrupt.avi"),
+        (&text, None, "notes.mkv"),
+        (&film, Some(&bad_log), "bad.csv: line 3"),
+    ] {
+        let mut cmd = strain_seer();
+        cmd.args(["frames"])
+            .arg(file)
+            .args(["--every", "0.5", "--out"])
+            .arg(dir.path().join("o"));
+        if let Some(log) = log {
+            cmd.arg("--log").arg(log);
+        }
+        let o = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{}: {err}", file.display());
+        assert!(err.contains(want), "{err}");
+    }
+    let o = strain_seer()
+        .args(["frames"])
+        .arg(&film)
+        .args(["--at", "99", "--out"])
+        .arg(dir.path().join("o"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("past the end"));
+    // A frame-size limit below the film's frames: refused before decoding.
+    let small = DecodeOptions {
+        max_pixels: 1000,
+        ..DecodeOptions::default()
+    };
+    assert!(matches!(
+        Video::open(&film, small),
+        Err(VideoError::TooLarge { .. })
+    ));
+}
+
+fn analyze(file: &Path, method: &str) -> Value {
+    let o = strain_seer()
+        .args(["analyze", "--format", "json", "--scale-method", method])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Issue 11's Done-when: the demo photos, each held a second (padded to one size, centred),
+/// H.264, with a log stepping 10 mm a second (`;`, decimal comma, kN) give through
+/// `detect VIDEO --at … --log` and `analyze` the photos' strains within 0.005 and their distances.
+/// (The `rectified` scale is compared on the photos' own sizes only: it depends on the frame
+/// size, which padding changes.)
+#[test]
+fn demo_film_and_log_give_the_photos_strains() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
+    let mut args: Vec<String> = Vec::new();
+    let mut filter = String::new();
+    for (i, mm) in ["00", "10", "20", "30"].iter().enumerate() {
+        let photo = demo.join(format!("deformation-{mm}mm-force.png"));
+        args.extend(["-loop", "1", "-framerate", "10", "-t", "1", "-i"].map(String::from));
+        args.push(photo.to_str().unwrap().to_owned());
+        filter.push_str(&format!(
+            "[{i}]pad=1476:1144:(ow-iw)/2:(oh-ih)/2:gray,setsar=1[v{i}];"
+        ));
+    }
+    filter.push_str("[v0][v1][v2][v3]concat=n=4:v=1,format=yuv420p[v]");
+    let film = dir.path().join("demo.mp4");
+    args.extend(
+        [
+            "-filter_complex",
+            &filter,
+            "-map",
+            "[v]",
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "high",
+            "-crf",
+            "12",
+        ]
+        .map(String::from),
+    );
+    args.push(film.to_str().unwrap().to_owned());
+    ffmpeg(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut log = String::from("Zeit [s];Weg [mm];Kraft [kN]\n");
+    for i in 0..=40 {
+        let d = 10 * (i / 10).min(3);
+        log.push_str(&format!(
+            "{},{};{d},0;{},{:03}\n",
+            i / 10,
+            i % 10,
+            d / 20,
+            (d % 20) * 50
+        ));
+    }
+    let log_path = dir.path().join("log.csv");
+    std::fs::write(&log_path, log).unwrap();
+    let from_film = dir.path().join("film.json");
+    let o = strain_seer()
+        .arg("detect")
+        .arg(&film)
+        .args(["--at", "0.5,1.5,2.5,3.5", "--log"])
+        .arg(&log_path)
+        .arg("--out")
+        .arg(&from_film)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let from_photos = dir.path().join("photos.json");
+    let o = strain_seer()
+        .arg("detect")
+        .args(
+            [
+                "deformation-00mm-force.png",
+                "deformation-10mm-force.png",
+                "deformation-20mm-force.png",
+                "deformation-30mm-force.png",
+            ]
+            .map(|n| demo.join(n)),
+        )
+        .arg("--out")
+        .arg(&from_photos)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for method in ["span", "ruler"] {
+        let (v, p) = (analyze(&from_film, method), analyze(&from_photos, method));
+        let (rv, rp) = (v["rows"].as_array().unwrap(), p["rows"].as_array().unwrap());
+        assert_eq!(rv.len(), 4);
+        for (k, (a, b)) in rv.iter().zip(rp).enumerate() {
+            assert_eq!(a["name"], format!("demo-t{}.500s.png", k));
+            assert_eq!(a["deformation"].as_f64(), Some(10.0 * k as f64));
+            for c in ["xx", "yy", "xy"] {
+                let (x, y) = (
+                    a["measures"]["small"][c].as_f64().unwrap(),
+                    b["measures"]["small"][c].as_f64().unwrap(),
+                );
+                assert!(
+                    (x - y).abs() < 0.005,
+                    "{method} frame {k} ε{c}: film {x:.5}, photo {y:.5}"
+                );
+            }
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! are neither pure computation (the engine) nor HTTP or flag parsing. Each rule lives here
 //! once; [`crate::cli`] and [`crate::web`] call it.
 
+pub mod report;
 pub mod scale;
 pub mod target;
 

@@ -30,7 +30,10 @@ fn numbers_in(text: &str) -> HashSet<u64> {
         .flat_map(|token| {
             // "e" inside words ("page") splits badly: try the token and its trimmed forms.
             let t = token.trim_matches(|c: char| c == 'e' || c == 'E' || c == '.' || c == '+');
-            [t.parse::<f64>().ok(), t.trim_start_matches('-').parse::<f64>().ok().map(|v| -v)]
+            [
+                t.parse::<f64>().ok(),
+                t.trim_start_matches('-').parse::<f64>().ok().map(|v| -v),
+            ]
         })
         .flatten()
         .map(f64::to_bits)
@@ -94,9 +97,16 @@ fn assert_has_every_number(report: &str, text: &str, dir: &Path) {
     assert!(expected.len() > 150, "only {} numbers", expected.len());
     let missing: Vec<_> = expected
         .iter()
-        .filter(|(_, x)| !found.contains(&x.to_bits()) && !(*x == 0.0 && found.contains(&0f64.to_bits())))
+        .filter(|(_, x)| {
+            !found.contains(&x.to_bits()) && !(*x == 0.0 && found.contains(&0f64.to_bits()))
+        })
         .collect();
-    assert!(missing.is_empty(), "{report} lacks {} numbers, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "{report} lacks {} numbers, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
 }
 
 #[test]
@@ -112,11 +122,26 @@ fn the_html_report_of_the_demo_holds_every_exported_number_and_stands_alone() {
         .success();
     let html = std::fs::read_to_string(&html_path).unwrap();
     assert!(html.starts_with("<!doctype html>"));
-    for must in ["Settings", "Warnings", "Poisson's ratio ν", "Method", "SHA-256", "<svg", "data:image/jpeg;base64,", "@media print"] {
+    for must in [
+        "Settings",
+        "Warnings",
+        "Poisson's ratio ν",
+        "Method",
+        "SHA-256",
+        "<svg",
+        "data:image/jpeg;base64,",
+        "@media print",
+    ] {
         assert!(html.contains(must), "no {must:?}");
     }
     // Self-contained: nothing fetched, no script.
-    for never in ["<script", "src=\"http", "href=\"http", "@import", "url(http"] {
+    for never in [
+        "<script",
+        "src=\"http",
+        "href=\"http",
+        "@import",
+        "url(http",
+    ] {
         assert!(!html.contains(never), "has {never:?}");
     }
     // The demo photos are next to the annotations: their checksums are in the report.
@@ -135,20 +160,33 @@ fn a_report_with_an_unknown_extension_is_bad_input() {
         .args(["analyze", DEMO, "--report", "r.docx"])
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("--report 'r.docx': the file name must end in .html or .pdf"));
+        .stderr(predicates::str::contains(
+            "--report 'r.docx': the file name must end in .html or .pdf",
+        ));
 }
 
 #[test]
 fn an_excluded_image_is_marked_in_the_tables_left_out_of_the_fits_and_kept_in_the_project() {
     let dir = tempfile::tempdir().unwrap();
     strain_seer()
-        .args(["analyze", DEMO, "--exclude", "deformation-20mm-force.png=glare on marker 2", "--out"])
+        .args([
+            "analyze",
+            DEMO,
+            "--exclude",
+            "deformation-20mm-force.png=glare on marker 2",
+            "--out",
+        ])
         .arg(dir.path())
         .assert()
         .success()
-        .stderr(predicates::str::contains("excluded from the fits: glare on marker 2"));
+        .stderr(predicates::str::contains(
+            "excluded from the fits: glare on marker 2",
+        ));
     let csv = std::fs::read_to_string(dir.path().join("strains.csv")).unwrap();
-    let row = csv.lines().find(|l| l.starts_with("deformation-20mm-force.png")).unwrap();
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with("deformation-20mm-force.png"))
+        .unwrap();
     assert!(row.ends_with(",true,glare on marker 2"), "{row}");
     let reg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("regression.json")).unwrap())
@@ -185,9 +223,18 @@ fn excluding_an_unknown_image_or_too_many_is_bad_input() {
         .args(["analyze", DEMO, "--exclude", "nope.png"])
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("--exclude 'nope.png' is not an image"));
+        .stderr(predicates::str::contains(
+            "--exclude 'nope.png' is not an image",
+        ));
     strain_seer()
-        .args(["analyze", DEMO, "--exclude", "deformation-10mm-force.png", "--exclude", "deformation-20mm-force.png"])
+        .args([
+            "analyze",
+            DEMO,
+            "--exclude",
+            "deformation-10mm-force.png",
+            "--exclude",
+            "deformation-20mm-force.png",
+        ])
         .assert()
         .code(2)
         .stderr(predicates::str::contains("excluded by the user leave 2"));
@@ -198,7 +245,10 @@ fn excluding_an_unknown_image_or_too_many_is_bad_input() {
 fn poppler(tool: &str) -> Option<std::process::Command> {
     let found = std::process::Command::new(tool).arg("-v").output().is_ok();
     if !found {
-        assert!(std::env::var_os("CI").is_none(), "{tool} (poppler-utils) is missing in CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} (poppler-utils) is missing in CI"
+        );
         eprintln!("note: {tool} not installed (apt-get install poppler-utils): PDF checks skipped");
         return None;
     }
@@ -219,7 +269,9 @@ fn the_pdf_report_of_the_demo_opens_embeds_its_fonts_and_holds_every_exported_nu
         .success();
     let bytes = std::fs::read(&pdf_path).unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
-    let Some(mut info) = poppler("pdfinfo") else { return };
+    let Some(mut info) = poppler("pdfinfo") else {
+        return;
+    };
     let info = info.arg(&pdf_path).output().unwrap();
     assert!(info.status.success());
     let info = String::from_utf8_lossy(&info.stdout).into_owned();
@@ -229,7 +281,11 @@ fn the_pdf_report_of_the_demo_opens_embeds_its_fonts_and_holds_every_exported_nu
         .and_then(|v| v.trim().parse().ok())
         .unwrap();
     assert!((2..=20).contains(&pages), "{pages} pages");
-    let fonts = poppler("pdffonts").unwrap().arg(&pdf_path).output().unwrap();
+    let fonts = poppler("pdffonts")
+        .unwrap()
+        .arg(&pdf_path)
+        .output()
+        .unwrap();
     let fonts = String::from_utf8_lossy(&fonts.stdout).into_owned();
     let rows: Vec<&str> = fonts.lines().skip(2).collect();
     assert!(!rows.is_empty(), "{fonts}");
@@ -238,7 +294,12 @@ fn the_pdf_report_of_the_demo_opens_embeds_its_fonts_and_holds_every_exported_nu
         let cols: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(cols[cols.len() - 5], "yes", "font not embedded: {row}");
     }
-    let text = poppler("pdftotext").unwrap().arg(&pdf_path).arg("-").output().unwrap();
+    let text = poppler("pdftotext")
+        .unwrap()
+        .arg(&pdf_path)
+        .arg("-")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&text.stdout).into_owned();
     assert!(text.contains("Strain analysis report"));
     assert_has_every_number("the PDF report", &text, dir.path());

@@ -561,7 +561,10 @@ pub fn analyze(
         }));
     }
     let regress = |component: Component| {
-        let y: Vec<f64> = fitted.iter().map(|r| component.value(&r.measures)).collect();
+        let y: Vec<f64> = fitted
+            .iter()
+            .map(|r| component.value(&r.measures))
+            .collect();
         linregress(&distances, &y)
             .map_err(|error| AnalysisError::general(K::Regression { component, error }))
     };

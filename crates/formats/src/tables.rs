@@ -486,7 +486,12 @@ mod tests {
         assert_eq!(columns.len(), 5 + 3 + 2 * 21 + 10);
         assert_eq!(
             &columns[columns.len() - 4..],
-            ["is_reference", "poisson_ratio", "excluded", "excluded_reason"]
+            [
+                "is_reference",
+                "poisson_ratio",
+                "excluded",
+                "excluded_reason"
+            ]
         );
     }
 

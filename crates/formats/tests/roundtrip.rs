@@ -85,8 +85,9 @@ fn image(index: usize) -> impl Strategy<Value = ProjectImage> {
                     // Every third, a calibration-target model.
                     target: (order % 3 == 1).then(|| target_model(order)),
                     // Every fourth, excluded from the fits with a reason ("" included).
-                    excluded: (order % 4 == 1)
-                        .then(|| ["blurred, \"moved\"", ""][order.rem_euclid(8) as usize / 4].to_owned()),
+                    excluded: (order % 4 == 1).then(|| {
+                        ["blurred, \"moved\"", ""][order.rem_euclid(8) as usize / 4].to_owned()
+                    }),
                 }
             },
         )

@@ -66,7 +66,11 @@ pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -123,7 +127,10 @@ pub(super) fn photo_svg(out: &mut String, image: &ProjectImage, thumb: Option<&T
             );
         }
     }
-    for (points, colour) in [(&image.fiducials, "#1f5fbf"), (&image.scale_points, "#e07000")] {
+    for (points, colour) in [
+        (&image.fiducials, "#1f5fbf"),
+        (&image.scale_points, "#e07000"),
+    ] {
         for p in points {
             let (x, y) = (p.point.x, p.point.y);
             if !(x.is_finite() && y.is_finite()) {
@@ -134,7 +141,9 @@ pub(super) fn photo_svg(out: &mut String, image: &ProjectImage, thumb: Option<&T
                 r#"<circle cx="{x}" cy="{y}" r="{r}" fill="none" stroke="{colour}" stroke-width="{}"/>"#,
                 r / 3.0
             );
-            if p.confidence.is_some_and(|c| c < super::warnings::LOW_CONFIDENCE) {
+            if p.confidence
+                .is_some_and(|c| c < super::warnings::LOW_CONFIDENCE)
+            {
                 let _ = write!(
                     out,
                     r##"<circle cx="{x}" cy="{y}" r="{}" fill="none" stroke="#d00" stroke-width="{}"/>"##,
@@ -159,7 +168,11 @@ fn table_head(out: &mut String, columns: &[String]) {
 pub fn render(input: &ReportInput<'_>) -> Result<String, ReportError> {
     let a = input.analysis;
     let p = input.project;
-    let title = if p.name.is_empty() { "Strain analysis".to_owned() } else { p.name.clone() };
+    let title = if p.name.is_empty() {
+        "Strain analysis".to_owned()
+    } else {
+        p.name.clone()
+    };
     let mut out = String::with_capacity(64 * 1024);
     let _ = write!(
         out,
@@ -204,11 +217,20 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, ReportError> {
                 tables::fitted_count(a)
             );
         }
-        None => out.push_str("<p class=\"nu\">Poisson's ratio is undefined (no axial strain change).</p>"),
+        None => out
+            .push_str("<p class=\"nu\">Poisson's ratio is undefined (no axial strain change).</p>"),
     }
     out.push_str("<h3>Linear fit against deformation distance (slope per mm)</h3>");
     let head: Vec<String> = [
-        "component", "slope", "± s.e.", "95 % CI of slope", "intercept", "± s.e.", "r²", "p-value", "n",
+        "component",
+        "slope",
+        "± s.e.",
+        "95 % CI of slope",
+        "intercept",
+        "± s.e.",
+        "r²",
+        "p-value",
+        "n",
     ]
     .map(str::to_owned)
     .to_vec();
@@ -250,7 +272,9 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, ReportError> {
     out.push_str(
         "<h3>Strain of every image relative to the reference (± 1 standard uncertainty)</h3>",
     );
-    let mut head: Vec<String> = ["#", "image", "d (mm)", "mm/px"].map(str::to_owned).to_vec();
+    let mut head: Vec<String> = ["#", "image", "d (mm)", "mm/px"]
+        .map(str::to_owned)
+        .to_vec();
     head.extend(components.iter().map(|c| esc(c.label())));
     head.extend(["ν", "residual (mm)", "note"].map(str::to_owned));
     table_head(&mut out, &head);
@@ -264,7 +288,11 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, ReportError> {
         let _ = write!(
             out,
             "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{:.6}</td>",
-            if row.is_fitted() { "" } else { " class=\"excluded\"" },
+            if row.is_fitted() {
+                ""
+            } else {
+                " class=\"excluded\""
+            },
             i + 1,
             esc(&row.name),
             trim(row.deformation),
@@ -304,13 +332,23 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, ReportError> {
     for (k, image) in p.sorted_images().into_iter().enumerate() {
         let conf = min_confidence(image);
         let low = conf.is_some_and(|c| c < super::warnings::LOW_CONFIDENCE);
-        let _ = write!(out, "<figure class=\"photo{}\">", if low { " low" } else { "" });
-        photo_svg(&mut out, image, input.thumbnails.get(k).and_then(Option::as_ref));
+        let _ = write!(
+            out,
+            "<figure class=\"photo{}\">",
+            if low { " low" } else { "" }
+        );
+        photo_svg(
+            &mut out,
+            image,
+            input.thumbnails.get(k).and_then(Option::as_ref),
+        );
         let _ = write!(
             out,
             "<figcaption>{}<br>d = {} · {}{}</figcaption></figure>",
             esc(&image.filename),
-            image.deformation_distance.map_or_else(|| "—".to_owned(), |d| format!("{} mm", trim(d))),
+            image
+                .deformation_distance
+                .map_or_else(|| "—".to_owned(), |d| format!("{} mm", trim(d))),
             conf.map_or_else(
                 || "placed by hand".to_owned(),
                 |c| format!("<span class=\"conf\">confidence {c:.2}</span>")
@@ -318,7 +356,14 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, ReportError> {
             image
                 .excluded
                 .as_deref()
-                .map(|r| format!(" · excluded{}", if r.is_empty() { String::new() } else { format!(": {}", esc(r)) }))
+                .map(|r| format!(
+                    " · excluded{}",
+                    if r.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", esc(r))
+                    }
+                ))
                 .unwrap_or_default()
         );
     }
@@ -339,7 +384,10 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, ReportError> {
             out,
             "<tr><td>{}</td><td class=\"mono\">{}</td></tr>",
             esc(&image.filename),
-            image.sha256.as_deref().map_or_else(|| "not available".to_owned(), esc)
+            image
+                .sha256
+                .as_deref()
+                .map_or_else(|| "not available".to_owned(), esc)
         );
     }
     out.push_str("</tbody></table>");
@@ -380,6 +428,9 @@ mod tests {
 
     #[test]
     fn markup_in_names_is_escaped() {
-        assert_eq!(esc("<a href='x'>&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
+        assert_eq!(
+            esc("<a href='x'>&\"</a>"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;"
+        );
     }
 }

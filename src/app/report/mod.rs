@@ -88,13 +88,18 @@ pub fn plots(analysis: &Analysis) -> Result<Vec<(Component, String)>, ReportErro
 /// The full-precision appendix: the strain table and the regression numbers as
 /// `(row title, [(column, value)])`, numbers exactly as `strains.csv` and `regression.json`
 /// write them.
-pub fn full_precision(analysis: &Analysis) -> Result<Vec<(String, Vec<(String, String)>)>, ReportError> {
+pub fn full_precision(
+    analysis: &Analysis,
+) -> Result<Vec<(String, Vec<(String, String)>)>, ReportError> {
     let mut blocks = Vec::new();
     let csv = tables::strain_table_csv(analysis)?;
     let mut reader = csv::ReaderBuilder::new().from_reader(csv.as_bytes());
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| ExportError::Csv { line: 1, message: e.to_string() })?
+        .map_err(|e| ExportError::Csv {
+            line: 1,
+            message: e.to_string(),
+        })?
         .iter()
         .map(str::to_owned)
         .collect();
@@ -115,7 +120,10 @@ pub fn full_precision(analysis: &Analysis) -> Result<Vec<(String, Vec<(String, S
         blocks.push((title, pairs));
     }
     let json: serde_json::Value = serde_json::from_str(&tables::regression_json(analysis))
-        .map_err(|e| ExportError::Csv { line: 0, message: e.to_string() })?;
+        .map_err(|e| ExportError::Csv {
+            line: 0,
+            message: e.to_string(),
+        })?;
     if let Some(map) = json.as_object() {
         for (name, entry) in map {
             let pairs = entry
@@ -124,9 +132,9 @@ pub fn full_precision(analysis: &Analysis) -> Result<Vec<(String, Vec<(String, S
                     o.iter()
                         .map(|(k, v)| {
                             let text = match v {
-                                serde_json::Value::Number(n) => n
-                                    .as_f64()
-                                    .map_or_else(|| n.to_string(), tables::number),
+                                serde_json::Value::Number(n) => {
+                                    n.as_f64().map_or_else(|| n.to_string(), tables::number)
+                                }
                                 serde_json::Value::String(s) => s.clone(),
                                 other => other.to_string(),
                             };
@@ -238,7 +246,9 @@ pub fn settings(input: &ReportInput<'_>) -> Vec<(&'static str, String)> {
     let a = input.analysis;
     let p = input.project;
     let axis = match &a.poisson {
-        Some(nu) if nu.auto_axis => format!("{} (chosen: its strain changes most)", nu.loading_axis),
+        Some(nu) if nu.auto_axis => {
+            format!("{} (chosen: its strain changes most)", nu.loading_axis)
+        }
         Some(nu) => nu.loading_axis.to_string(),
         None => "— (Poisson's ratio undefined)".to_owned(),
     };
@@ -288,8 +298,14 @@ mod tests {
     #[test]
     fn report_format_follows_the_extension() {
         use std::path::Path;
-        assert_eq!(ReportFormat::from_path(Path::new("r.HTML")), Some(ReportFormat::Html));
-        assert_eq!(ReportFormat::from_path(Path::new("a/r.pdf")), Some(ReportFormat::Pdf));
+        assert_eq!(
+            ReportFormat::from_path(Path::new("r.HTML")),
+            Some(ReportFormat::Html)
+        );
+        assert_eq!(
+            ReportFormat::from_path(Path::new("a/r.pdf")),
+            Some(ReportFormat::Pdf)
+        );
         assert_eq!(ReportFormat::from_path(Path::new("r.txt")), None);
         assert_eq!(ReportFormat::from_path(Path::new("report")), None);
     }

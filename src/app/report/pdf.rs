@@ -19,11 +19,11 @@ use std::fmt::Write as _;
 use std::sync::OnceLock;
 use typst::diag::{FileError, FileResult};
 use typst::foundations::{Bytes, Datetime, Duration};
-use typst_layout::PagedDocument;
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
+use typst_layout::PagedDocument;
 
 /// The embedded fonts, parsed once.
 fn fonts() -> &'static (LazyHash<FontBook>, Vec<Font>) {
@@ -137,7 +137,11 @@ fn source(input: &ReportInput<'_>) -> Result<(String, Vec<(String, Vec<u8>)>), R
     let p = input.project;
     let mut files = Vec::new();
     let mut s = String::from(PREAMBLE);
-    let title = if p.name.is_empty() { "Strain analysis" } else { p.name.as_str() };
+    let title = if p.name.is_empty() {
+        "Strain analysis"
+    } else {
+        p.name.as_str()
+    };
     let _ = writeln!(
         s,
         "#text(18pt, weight: \"bold\")[Strain analysis report] \\\n#text(12pt)[#{}] \\\n\
@@ -168,7 +172,10 @@ fn source(input: &ReportInput<'_>) -> Result<(String, Vec<(String, Vec<u8>)>), R
             let _ = writeln!(
                 s,
                 "#text(11pt)[Poisson's ratio ν = *#{}* (loading axis {}, from the slopes of {} images)]\n",
-                lit(&format!("{:.4} ± {:.4}", nu.from_slopes, nu.from_slopes_stderr)),
+                lit(&format!(
+                    "{:.4} ± {:.4}",
+                    nu.from_slopes, nu.from_slopes_stderr
+                )),
                 nu.loading_axis,
                 tables::fitted_count(a)
             );
@@ -186,7 +193,11 @@ fn source(input: &ReportInput<'_>) -> Result<(String, Vec<(String, Vec<u8>)>), R
             cr.component.label().to_owned(),
             fmt_value(r.slope),
             fmt_stat(r.stderr),
-            format!("[{}, {}]", fmt_value(r.slope_ci95[0]), fmt_value(r.slope_ci95[1])),
+            format!(
+                "[{}, {}]",
+                fmt_value(r.slope_ci95[0]),
+                fmt_value(r.slope_ci95[1])
+            ),
             fmt_value(r.intercept),
             fmt_stat(r.intercept_stderr),
             fmt_stat(r.r_squared),
@@ -217,12 +228,25 @@ fn source(input: &ReportInput<'_>) -> Result<(String, Vec<(String, Vec<u8>)>), R
         s,
         "== Strain of every image relative to the reference (± 1 standard uncertainty)\n\
          #text(size: {})[#table(columns: {}, align: (right, left, ..(right,) * {}),",
-        if components.len() > 4 { "6.5pt" } else { "7.5pt" },
+        if components.len() > 4 {
+            "6.5pt"
+        } else {
+            "7.5pt"
+        },
         components.len() + 6,
         components.len() + 4
     );
-    let mut head = vec!["#".to_owned(), "image".into(), "d (mm)".into(), "mm/px".into()];
-    head.extend(components.iter().map(|c| c.label().split(" (").next().unwrap_or("").to_owned()));
+    let mut head = vec![
+        "#".to_owned(),
+        "image".into(),
+        "d (mm)".into(),
+        "mm/px".into(),
+    ];
+    head.extend(
+        components
+            .iter()
+            .map(|c| c.label().split(" (").next().unwrap_or("").to_owned()),
+    );
     head.extend(["ν".to_owned(), "note".to_owned()]);
     let _ = writeln!(
         s,
@@ -249,7 +273,9 @@ fn source(input: &ReportInput<'_>) -> Result<(String, Vec<(String, Vec<u8>)>), R
                 fmt_stat(c.value(&row.uncertainty).abs())
             )
         }));
-        cells.push(tables::poisson_of_row(a, i).map_or_else(|| "—".to_owned(), |v| format!("{v:.4}")));
+        cells.push(
+            tables::poisson_of_row(a, i).map_or_else(|| "—".to_owned(), |v| format!("{v:.4}")),
+        );
         cells.push(note);
         let _ = writeln!(
             s,
@@ -266,7 +292,10 @@ fn source(input: &ReportInput<'_>) -> Result<(String, Vec<(String, Vec<u8>)>), R
             s,
             "#figure(image({}, width: 100%), caption: [#{}])\n",
             lit(&name),
-            lit(&format!("{} against deformation distance", component.label()))
+            lit(&format!(
+                "{} against deformation distance",
+                component.label()
+            ))
         );
         files.push((name, svg.into_bytes()));
     }
@@ -278,7 +307,11 @@ fn source(input: &ReportInput<'_>) -> Result<(String, Vec<(String, Vec<u8>)>), R
     let sorted = p.sorted_images();
     for (k, image) in sorted.iter().take(MAX_PHOTOS).enumerate() {
         let mut svg = String::new();
-        photo_svg(&mut svg, image, input.thumbnails.get(k).and_then(Option::as_ref));
+        photo_svg(
+            &mut svg,
+            image,
+            input.thumbnails.get(k).and_then(Option::as_ref),
+        );
         let name = format!("/photo-{k}.svg");
         let conf = min_confidence(image);
         let caption = format!(
@@ -291,7 +324,11 @@ fn source(input: &ReportInput<'_>) -> Result<(String, Vec<(String, Vec<u8>)>), R
             image
                 .excluded
                 .as_deref()
-                .map(|r| if r.is_empty() { " · excluded".to_owned() } else { format!(" · excluded: {r}") })
+                .map(|r| if r.is_empty() {
+                    " · excluded".to_owned()
+                } else {
+                    format!(" · excluded: {r}")
+                })
                 .unwrap_or_default()
         );
         let low = conf.is_some_and(|c| c < super::warnings::LOW_CONFIDENCE);
@@ -378,8 +415,8 @@ pub fn render(input: &ReportInput<'_>) -> Result<Vec<u8>, ReportError> {
             )
         })
     };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(typeset))
-        .unwrap_or_else(|_| {
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(typeset)).unwrap_or_else(|_| {
             Err(ReportError::Typeset(
                 "the typesetter failed unexpectedly".to_owned(),
             ))

@@ -64,7 +64,11 @@ pub fn warnings(input: &ReportInput<'_>) -> Vec<Warning> {
                 "{} image(s) are not complete and are not in the tables or fits: {}{}",
                 a.excluded.len(),
                 list.join(", "),
-                if more > 0 { format!(" and {more} more") } else { String::new() }
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
             ),
         ));
     }
@@ -85,7 +89,11 @@ pub fn warnings(input: &ReportInput<'_>) -> Vec<Warning> {
                  ratio: {}{}",
                 user.len(),
                 list.join(", "),
-                if user.len() > 10 { format!(" and {} more", user.len() - 10) } else { String::new() }
+                if user.len() > 10 {
+                    format!(" and {} more", user.len() - 10)
+                } else {
+                    String::new()
+                }
             ),
         ));
     }
@@ -144,7 +152,9 @@ pub fn warnings(input: &ReportInput<'_>) -> Vec<Warning> {
     let scales: Vec<f64> = a.rows.iter().map(|r| r.mm_per_px).collect();
     let (lo, hi) = scales
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &s| {
+            (lo.min(s), hi.max(s))
+        });
     if lo > 0.0 && hi.is_finite() && hi / lo - 1.0 > SCALE_SPREAD {
         out.push(warn(
             "Scale changes between photos",

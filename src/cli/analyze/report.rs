@@ -86,9 +86,10 @@ pub fn write_reports(
         analysis,
         thumbnails,
         generated: report::now_text(),
-        source: input
-            .file_name()
-            .map_or_else(|| input.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        source: input.file_name().map_or_else(
+            || input.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
     };
     let mut written = Vec::new();
     for (path, format) in reports {

@@ -51,10 +51,18 @@ fn project_of(images: &[strain_seer_engine::ImageInput]) -> Project {
         p.sha256 = Some(format!("{k:064x}"));
         p.deformation_distance = im.deformation;
         if let Some(f) = &im.fiducials {
-            p.fiducials = f.points().iter().map(|&q| AnnotatedPoint::manual(q)).collect();
+            p.fiducials = f
+                .points()
+                .iter()
+                .map(|&q| AnnotatedPoint::manual(q))
+                .collect();
         }
         if let Some(s) = &im.scale {
-            p.scale_points = s.points().iter().map(|&q| AnnotatedPoint::manual(q)).collect();
+            p.scale_points = s
+                .points()
+                .iter()
+                .map(|&q| AnnotatedPoint::manual(q))
+                .collect();
         }
         project.images.push(p);
     }
@@ -63,10 +71,16 @@ fn project_of(images: &[strain_seer_engine::ImageInput]) -> Project {
 
 pub fn run(args: ReportBenchArgs) -> anyhow::Result<ExitCode> {
     if let Some(&n) = args.sizes.iter().find(|&&n| n < 3) {
-        return Err(BadInput(format!("--sizes: every project needs at least 3 images, got {n}")).into());
+        return Err(BadInput(format!(
+            "--sizes: every project needs at least 3 images, got {n}"
+        ))
+        .into());
     }
     println!("strain-seer bench report: lab report of synthetic projects (eps_xx, eps_yy, eps_xy)");
-    println!("{:>8}  {:>10}  {:>10}  {:>12}  {:>10}  {:>12}", "images", "analysis", "HTML", "HTML bytes", "PDF", "PDF bytes");
+    println!(
+        "{:>8}  {:>10}  {:>10}  {:>12}  {:>10}  {:>12}",
+        "images", "analysis", "HTML", "HTML bytes", "PDF", "PDF bytes"
+    );
     for &n in &args.sizes {
         let images = synthetic_images(n, 42);
         let options = AnalysisOptions {

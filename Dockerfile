@@ -16,11 +16,12 @@ COPY . .
 RUN cargo chef prepare --recipe-path recipe.json
 
 # --- build: dependencies in their own cached layer, then the sources -------------------------
+# `--features pdf`: the image makes PDF reports (typst, in-process; off in a plain cargo build).
 FROM chef AS build
 COPY --from=planner /src/recipe.json recipe.json
-RUN cargo chef cook --release --locked --recipe-path recipe.json --bin strain-seer
+RUN cargo chef cook --release --locked --features pdf --recipe-path recipe.json --bin strain-seer
 COPY . .
-RUN cargo build --release --locked --bin strain-seer \
+RUN cargo build --release --locked --features pdf --bin strain-seer \
     && mkdir -p /out/data /out/tmp/app \
     && cp target/release/strain-seer /out/strain-seer \
     && printf 'root:x:0:0:root:/root:/sbin/nologin\nappuser:x:1000:1000:Strain Seer:/data:/sbin/nologin\n' > /out/passwd \

@@ -292,6 +292,25 @@ async function downloadText(page, browserName, selector, apiPath, saveAs) {
   return readFileSync(saveAs, 'utf8');
 }
 
+/** The bytes of a download made by clicking `selector` (fetched on Firefox, as above). */
+async function downloadBytes(page, browserName, selector, apiPath, saveAs) {
+  if (browserName === 'firefox') {
+    const b64 = await page.evaluate(async (p) => {
+      const r = await fetch(`api${p}`);
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      const bytes = new Uint8Array(await r.arrayBuffer());
+      let s = '';
+      for (const b of bytes) s += String.fromCharCode(b);
+      return btoa(s);
+    }, apiPath);
+    writeFileSync(saveAs, Buffer.from(b64, 'base64'));
+    return readFileSync(saveAs);
+  }
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  await download.saveAs(saveAs);
+  return readFileSync(saveAs);
+}
+
 /** Committed reference screenshots (1280×800); `UPDATE_SNAPSHOTS=1` rewrites them. */
 const SNAPSHOTS = join(dirname(fileURLToPath(import.meta.url)), 'snapshots');
 /** Largest share of pixels that may differ from the reference (anti-aliasing, font hinting). */
@@ -718,6 +737,27 @@ async function workflow(browserName, browser, base, demo, consoleProblems) {
       assert(text.length > 10, `${name} is not empty`);
       if (name.endsWith('.json')) JSON.parse(text);
     }
+  });
+
+  await check(`${pre}the Report buttons download the HTML and the PDF report`, async () => {
+    const html = await downloadBytes(page, browserName, '#report-html', `/projects/${projectId}/report/html`, join(OUT, `${browserName}-report.html`));
+    assert(html.length > 10000, `report.html has ${html.length} bytes`);
+    assert(html.toString('utf8').includes("Poisson's ratio"), 'report.html names Poisson\'s ratio');
+    const pdf = await downloadBytes(page, browserName, '#report-pdf', `/projects/${projectId}/report/pdf`, join(OUT, `${browserName}-report.pdf`));
+    assert(pdf.length > 10000 && pdf.subarray(0, 5).toString() === '%PDF-', `report.pdf has ${pdf.length} bytes`);
+    console.log(`      report.html ${html.length} bytes, report.pdf ${pdf.length} bytes`);
+  });
+
+  await check(`${pre}"In fit" leaves an image out of the fits and takes it back`, async () => {
+    const box = `#strain-table tr[data-image-id="${ids[2]}"] input.fit-toggle`;
+    await page.uncheck(box);
+    await page.waitForSelector(`#strain-table tr.excluded[data-image-id="${ids[2]}"]`);
+    let r = await api(page, `/projects/${projectId}/analysis`);
+    assert(r.body.regressions[0].regression.n === 3, `n = ${r.body.regressions[0].regression.n} with one excluded`);
+    await page.check(box);
+    await page.waitForSelector(`#strain-table tr[data-image-id="${ids[2]}"]:not(.excluded)`);
+    r = await api(page, `/projects/${projectId}/analysis`);
+    assert(r.body.regressions[0].regression.n === 4, 'n = 4 again');
   });
 
   await check(`${pre}reload: the same image reopens and every point persisted`, async () => {

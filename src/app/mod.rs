@@ -3,6 +3,7 @@
 //! once; [`crate::cli`] and [`crate::web`] call it.
 
 pub mod frames;
+pub mod report;
 pub mod scale;
 pub mod target;
 

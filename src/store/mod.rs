@@ -181,6 +181,8 @@ pub struct ImageRecord {
     pub target: Option<TargetModel>,
     /// The 35 mm-equivalent focal length from the file's EXIF, mm.
     pub focal_35mm: Option<f64>,
+    /// Excluded from the fits by the user, with the reason (possibly empty); `None` = fitted.
+    pub excluded: Option<String>,
 }
 
 /// What the analysis needs of an image: its points and distance, nothing else.
@@ -198,6 +200,7 @@ pub struct ImagePoints {
     pub width: u32,
     pub height: u32,
     pub focal_35mm: Option<f64>,
+    pub excluded: Option<String>,
 }
 
 /// Changes to a project; `None` leaves a field as it is.
@@ -235,6 +238,8 @@ pub struct ImagePatch {
     /// `Some(None)` drops the target model; it does not depend on the points and stays when
     /// they move.
     pub target: Option<Option<TargetModel>>,
+    /// `Some(Some(reason))` excludes the image from the fits, `Some(None)` includes it again.
+    pub excluded: Option<Option<String>>,
 }
 
 /// Points, provenance and distance of an image being created (upload or import).
@@ -248,6 +253,8 @@ pub struct Annotation {
     pub deformation_distance: Option<f64>,
     pub ruler: Option<RulerModel>,
     pub target: Option<TargetModel>,
+    /// Excluded from the fits, with the reason.
+    pub excluded: Option<String>,
 }
 
 /// An image file checked and ready to be stored (see [`Store::stage_image`]).
@@ -520,12 +527,12 @@ const PROJECT_COLUMNS: &str = "p.id, p.name, p.scale_length, p.reference_image, 
      p.scale_method, p.focal_35mm, p.target_pitch_mm";
 
 const IMAGE_COLUMNS: &str = "i.id, i.project_id, i.filename, i.ord, b.width, b.height, i.sha256, b.content_type, \
-     i.status, i.fiducials, i.scale, i.fiducial_meta, i.scale_meta, i.deformation_distance, i.ruler, b.focal_35mm, i.target";
+     i.status, i.fiducials, i.scale, i.fiducial_meta, i.scale_meta, i.deformation_distance, i.ruler, b.focal_35mm, i.target, i.excluded";
 
 type RawImage = (
     (i64, i64, String, i64, u32, u32, String),
     (String, String, String, String, String, String, Option<f64>),
-    (Option<String>, Option<f64>, Option<String>),
+    (Option<String>, Option<f64>, Option<String>, Option<String>),
 );
 
 fn raw_image(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawImage> {
@@ -548,7 +555,7 @@ fn raw_image(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawImage> {
             row.get(12)?,
             row.get(13)?,
         ),
-        (row.get(14)?, row.get(15)?, row.get(16)?),
+        (row.get(14)?, row.get(15)?, row.get(16)?, row.get(17)?),
     ))
 }
 
@@ -556,7 +563,7 @@ fn image_from_raw(raw: RawImage) -> Result<ImageRecord> {
     let (
         (id, project_id, filename, order, width, height, sha256),
         (content_type, status, fid, scale, fmeta, smeta, d),
-        (ruler, focal_35mm, target),
+        (ruler, focal_35mm, target, excluded),
     ) = raw;
     Ok(ImageRecord {
         id,
@@ -577,6 +584,7 @@ fn image_from_raw(raw: RawImage) -> Result<ImageRecord> {
         ruler: ruler_from_column(ruler.as_deref())?,
         target: target_from_column(target.as_deref())?,
         focal_35mm,
+        excluded,
     })
 }
 
@@ -997,7 +1005,7 @@ impl Store {
             let images = {
                 let mut stmt = tx.prepare_cached(
                     "SELECT i.id, i.filename, i.ord, i.status, i.fiducials, i.scale, i.deformation_distance, \
-                     i.ruler, b.width, b.height, b.focal_35mm, i.target FROM images i CROSS JOIN blobs b ON b.sha256 = i.sha256 \
+                     i.ruler, b.width, b.height, b.focal_35mm, i.target, i.excluded FROM images i CROSS JOIN blobs b ON b.sha256 = i.sha256 \
                      WHERE i.project_id = ?1 ORDER BY i.ord, i.id",
                 )?;
                 let rows = stmt.query_map([project_id], |row| {
@@ -1015,6 +1023,7 @@ impl Store {
                             row.get::<_, u32>(9)?,
                             row.get::<_, Option<f64>>(10)?,
                             row.get::<_, Option<String>>(11)?,
+                            row.get::<_, Option<String>>(12)?,
                         ),
                     ))
                 })?;
@@ -1027,7 +1036,7 @@ impl Store {
                         fiducials,
                         scale,
                         deformation_distance,
-                        (ruler, width, height, focal_35mm, target),
+                        (ruler, width, height, focal_35mm, target, excluded),
                     ) = row?;
                     Ok(ImagePoints {
                         id,
@@ -1042,6 +1051,7 @@ impl Store {
                         width,
                         height,
                         focal_35mm,
+                        excluded,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?
@@ -1379,8 +1389,8 @@ fn insert_images(
     let mut ids = Vec::with_capacity(images.len());
     let mut stmt = tx.prepare_cached(
         "INSERT INTO images (project_id, sha256, filename, ord, fiducials, scale, fiducial_meta, scale_meta, \
-         deformation_distance, status, created_at, updated_at, ruler, target) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",
+         deformation_distance, status, created_at, updated_at, ruler, target, excluded) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14)",
     )?;
     for (n, image) in images.iter().enumerate() {
         let info = infos.get(image.staged).ok_or_else(|| {
@@ -1402,6 +1412,12 @@ fn insert_images(
         validate_points("scale", &a.scale, MAX_SCALE_POINTS, info.width, info.height)
             .map_err(named)?;
         validate_distance(a.deformation_distance).map_err(named)?;
+        let excluded = a
+            .excluded
+            .as_deref()
+            .map(validate_exclusion_reason)
+            .transpose()
+            .map_err(named)?;
         let fiducial_meta = merge_meta(
             "fiducial",
             &a.fiducials,
@@ -1434,7 +1450,8 @@ fn insert_images(
                 .as_ref()
                 .filter(|t| t.is_valid())
                 .map(to_json)
-                .transpose()?
+                .transpose()?,
+            excluded
         ])?;
         ids.push(tx.last_insert_rowid());
         taken.insert(filename);
@@ -1542,10 +1559,39 @@ fn apply_image_patch(
         ruler.map(|r| to_json(&r)).transpose()?,
         target.as_ref().map(to_json).transpose()?
     ])?;
+    if let Some(excluded) = patch.excluded {
+        let excluded = excluded
+            .as_deref()
+            .map(validate_exclusion_reason)
+            .transpose()?;
+        tx.prepare_cached("UPDATE images SET excluded = ?2 WHERE id = ?1")?
+            .execute(params![image_id, excluded])?;
+    }
     if let Some(order) = patch.order {
         move_image(tx, project_id, image_id, old.order, order)?;
     }
     Ok(())
+}
+
+/// Longest reason for an exclusion, in characters.
+pub const MAX_EXCLUSION_REASON: usize = 500;
+
+/// A reason for excluding an image: at most [`MAX_EXCLUSION_REASON`] characters, no control
+/// characters; surrounding white space is trimmed.
+pub fn validate_exclusion_reason(reason: &str) -> Result<String> {
+    let reason = reason.trim();
+    if reason.chars().count() > MAX_EXCLUSION_REASON {
+        return Err(StoreError::Invalid(format!(
+            "excluded: the reason must be at most {MAX_EXCLUSION_REASON} characters, got {}",
+            reason.chars().count()
+        )));
+    }
+    if reason.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(
+            "excluded: the reason must not contain control characters (line breaks, tabs)".into(),
+        ));
+    }
+    Ok(reason.to_owned())
 }
 
 /// Move an image from position `from` to `to`, shifting the images in between by one.

@@ -66,6 +66,11 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE images ADD COLUMN target TEXT;
     ALTER TABLE projects ADD COLUMN target_pitch_mm REAL;
     "#,
+    // 4: the user's exclusion of an image from the fits. `images.excluded` = the reason given
+    // (possibly empty) when the image is excluded, NULL when it is fitted.
+    r#"
+    ALTER TABLE images ADD COLUMN excluded TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

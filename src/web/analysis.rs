@@ -106,6 +106,7 @@ pub fn to_formats_project(project: &Project, images: &[ImageRecord]) -> formats:
                 ruler: i.ruler,
                 target: i.target.clone(),
                 focal_35mm: i.focal_35mm,
+                excluded: i.excluded.clone(),
             })
             .collect(),
     }
@@ -157,6 +158,7 @@ fn engine_input(image: &ImagePoints) -> Result<ImageInput, AppError> {
         size: Some([image.width, image.height]),
         focal_35mm: image.focal_35mm,
         target: image.target.clone(),
+        excluded: image.excluded.clone(),
     })
 }
 
@@ -207,6 +209,9 @@ struct RowOut<'a> {
     budget: &'a Budget,
     #[serde(skip_serializing_if = "Option::is_none")]
     focal_35mm: Option<(f64, FocalSource)>,
+    /// The user's reason when the image is excluded from the fits; absent when it is fitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    excluded: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -277,6 +282,7 @@ pub fn analysis_json(
                 uncertainty: &row.uncertainty,
                 budget: &row.budget,
                 focal_35mm: row.focal_35mm,
+                excluded: row.excluded.as_deref(),
             })
             .collect(),
         regressions: &analysis.regressions,

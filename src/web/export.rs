@@ -55,7 +55,7 @@ pub fn slug(name: &str) -> String {
     }
 }
 
-fn download(
+pub(crate) fn download(
     body: impl Into<Body>,
     content_type: &str,
     filename: &str,

@@ -177,6 +177,9 @@ struct PatchBody {
     deformation_distance: Option<Option<f64>>,
     #[serde(default)]
     order: Option<i64>,
+    /// A string (the reason, may be empty) excludes the image from the fits; `null` includes it.
+    #[serde(default, deserialize_with = "double_option")]
+    excluded: Option<Option<String>>,
 }
 
 /// The answer to an image edit: the image and its project's new counts, in one round trip.
@@ -200,6 +203,7 @@ async fn update(
         order: body.order,
         ruler: None,
         target: None,
+        excluded: body.excluded,
     };
     let (image, project) =
         blocking(&state, move |s| Ok(s.update_image(id, image_id, patch)?)).await?;

@@ -176,6 +176,7 @@ async fn import(
                 deformation_distance: image.deformation_distance,
                 ruler: image.ruler,
                 target: image.target.clone(),
+                excluded: image.excluded.clone(),
             },
         });
     }

@@ -18,6 +18,7 @@ pub mod import;
 pub mod limits;
 pub mod listen;
 pub mod projects;
+pub mod report;
 pub mod security;
 pub mod slow;
 pub mod target;
@@ -119,6 +120,7 @@ pub fn app(state: AppState) -> Router {
         .merge(detect::routes())
         .merge(analysis::routes())
         .merge(export::routes())
+        .merge(report::routes())
         .merge(import::routes(&state.limits))
         .merge(target::routes())
         .merge(assets::routes())

@@ -29,6 +29,10 @@ const COMPONENTS = {
   e2: ['E', '2', 'minor principal Green–Lagrange'],
   e_angle: ['θ', 'E', 'principal direction, °'],
   e_max_shear: ['γ', 'max', 'max in-plane shear (Green–Lagrange)'],
+  h1: ['H', '1', 'major principal Hencky'],
+  h2: ['H', '2', 'minor principal Hencky'],
+  h_angle: ['θ', 'H', 'principal direction, °'],
+  h_max_shear: ['γ', 'max', 'max in-plane shear (Hencky)'],
   j: ['J', '', 'area ratio det F'],
   rotation: ['ω', '', 'rigid rotation, °'],
 };
@@ -56,12 +60,27 @@ const MEASURE_COMPONENTS = {
   small: [],
   green: ['exx', 'eyy', 'exy'],
   hencky: ['hencky_xx', 'hencky_yy', 'hencky_xy'],
-  small_principal: ['eps1', 'eps2', 'eps_max_shear'],
-  green_principal: ['e1', 'e2', 'e_max_shear'],
-  hencky_principal: [],
+  small_principal: ['eps1', 'eps2', 'eps_angle', 'eps_max_shear'],
+  green_principal: ['e1', 'e2', 'e_angle', 'e_max_shear'],
+  hencky_principal: ['h1', 'h2', 'h_angle', 'h_max_shear'],
 };
 function componentsFor(measure) {
   return ['eps_xx', 'eps_yy', 'eps_xy', ...(MEASURE_COMPONENTS[measure] ?? [])];
+}
+
+/** The query of the results exports and the report: the components of the chosen measure, so
+ * the files show what the analysis view shows. */
+export function resultsQuery() {
+  return `?components=${componentsFor(measureChoice).join(',')}`;
+}
+
+/** Exclude an image from the fits (reason: a string, may be empty) or include it (null). */
+async function setExcluded(imageId, reason) {
+  try {
+    await api.patchImage(store.project.id, imageId, { excluded: reason });
+  } catch (e) {
+    toastError(e);
+  }
 }
 
 export class AnalysisView {
@@ -263,7 +282,10 @@ export class AnalysisView {
       cards.push(statCard("Poisson's ratio ν", '—', 'undefined: the axial strain does not change', 'poisson'));
     }
     const excluded = Array.isArray(d.excluded) ? d.excluded : [];
-    cards.push(statCard('Images analysed', String(rows.length), excluded.length ? `${excluded.length} left out (incomplete)` : 'all images complete'));
+    const userExcluded = rows.filter((r) => typeof r.excluded === 'string').length;
+    const notes = [excluded.length ? `${excluded.length} left out (incomplete)` : 'all images complete'];
+    if (userExcluded) notes.push(`${userExcluded} excluded from the fits`);
+    cards.push(statCard('Images analysed', String(rows.length), notes.join(' · ')));
 
     // plots (drawn here from this analysis; the server's SVG/PNG files are in Downloads)
     const plots = regs.map((r) => {
@@ -310,6 +332,7 @@ export class AnalysisView {
           h('th.num', { scope: 'col', title: 'rigid rotation from the polar decomposition' }, 'rot. (°)'),
           h('th.num', { scope: 'col', title: 'RMS residual of the fit of F to the 4 edge vectors' }, 'resid. (mm)'),
           perImage ? h('th.num', { scope: 'col', title: "−ε lateral / ε axial for this image" }, 'ν') : null,
+          h('th', { scope: 'col', title: 'Unticked: left out of the fits and Poisson\'s ratio, kept in the tables (with a reason)' }, 'In fit'),
         ),
       ),
       h(
@@ -319,9 +342,10 @@ export class AnalysisView {
           const m = r.measures ?? {};
           const u = r.uncertainty ?? {};
           const isRef = r === refRow;
+          const cls = [isRef ? 'ref' : null, typeof r.excluded === 'string' ? 'excluded' : null].filter(Boolean).join(' ');
           return h(
             'tr',
-            { class: isRef ? 'ref' : null, dataset: { imageId: r.image_id ?? '' } },
+            { class: cls || null, dataset: { imageId: r.image_id ?? '' } },
             h('td.name-cell', null, h('span.name-wrap', null, r.image_id !== undefined && r.image_id !== null ? h('a', { href: `#/project/${pid}/image/${r.image_id}`, title: r.name }, r.name) : h('span', { title: r.name }, r.name), isRef ? h('span.ref-tag', { title: 'Reference image: strain is measured from this one' }, 'ref') : null)),
             h('td.num', null, mm(r.deformation)),
             h('td.num', null, Number.isFinite(r.mm_per_px) ? r.mm_per_px.toPrecision(4) : '—'),
@@ -335,6 +359,7 @@ export class AnalysisView {
             h('td.num', null, fixed(m.rotation_deg, 2)),
             h('td.num', null, fixed(m.residual_mm, 3)),
             perImage ? h('td.num', null, perImage[i] === null ? '—' : fixed(perImage[i], 3)) : null,
+            fitCell(r, () => this.refresh()),
           );
         }),
       ),
@@ -415,6 +440,8 @@ export class AnalysisView {
         null,
         h('h3', null, 'Results'),
         h('div.btn-row', null, dl('strains.csv', urls.exportFile(pid, 'strains.csv'), 'strains.csv'), dl('regression.csv', urls.exportFile(pid, 'regression.csv'), 'regression.csv'), dl('regression.json', urls.exportFile(pid, 'regression.json'), 'regression.json')),
+        h('h3', null, 'Report'),
+        h('div.btn-row', null, dl('report.html', `/projects/${pid}/report/html`, 'report.html'), dl('report.pdf', `/projects/${pid}/report/pdf`, 'report.pdf')),
         h('h3', null, 'Data'),
         h('div.btn-row', null, dl('annotations.json', urls.exportFile(pid, 'annotations.json'), 'annotations.json'), dl('project.json', urls.exportFile(pid, 'project.json'), 'project.json')),
         h('h3', null, 'Plots'),
@@ -435,6 +462,12 @@ export class AnalysisView {
         'div.page-inner.wide',
         null,
         this.head(sub),
+        h(
+          'div.btn-row.report-row',
+          null,
+          h('button.btn.primary', { type: 'button', id: 'report-html', title: 'Lab report: one self-contained HTML page (prints to clean pages)', on: { click: () => this.ws.download(`/projects/${pid}/report/html`, 'report.html') } }, icon('download'), 'Report (HTML)'),
+          h('button.btn', { type: 'button', id: 'report-pdf', title: 'Lab report as PDF', on: { click: () => this.ws.download(`/projects/${pid}/report/pdf`, 'report.pdf') } }, icon('download'), 'Report (PDF)'),
+        ),
         excludedList,
         h('div.stat-row', null, cards),
         h('section.plots', { 'aria-label': 'Plots' }, plots),
@@ -455,6 +488,23 @@ export class AnalysisView {
       ),
     );
   }
+}
+
+/** The "In fit" cell: a tick box and, when unticked, the reason. */
+function fitCell(r, changed) {
+  if (r.image_id === undefined || r.image_id === null) return h('td', null, '');
+  const excluded = typeof r.excluded === 'string';
+  const box = h('input', { type: 'checkbox', class: 'fit-toggle', 'aria-label': `Use ${r.name} in the fits`, props: { checked: !excluded } });
+  const reason = h('input.input.reason', { type: 'text', maxlength: '500', placeholder: 'reason', 'aria-label': `Why ${r.name} is excluded`, props: { value: excluded ? r.excluded : '' } });
+  reason.hidden = !excluded;
+  box.addEventListener('change', () => {
+    reason.hidden = box.checked;
+    setExcluded(r.image_id, box.checked ? null : reason.value.trim()).then(changed);
+  });
+  reason.addEventListener('change', () => {
+    if (!box.checked) setExcluded(r.image_id, reason.value.trim()).then(changed);
+  });
+  return h('td.fit-cell', null, box, reason);
 }
 
 function statCard(label, value, note, id) {

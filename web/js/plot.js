@@ -26,6 +26,10 @@ const PATHS = {
   e2: ['green_principal', 'e2'],
   e_angle: ['green_principal', 'angle_deg'],
   e_max_shear: ['green_principal', 'max_shear'],
+  h1: ['hencky_principal', 'e1'],
+  h2: ['hencky_principal', 'e2'],
+  h_angle: ['hencky_principal', 'angle_deg'],
+  h_max_shear: ['hencky_principal', 'max_shear'],
   j: ['j'],
   rotation: ['rotation_deg'],
 };

@@ -6,7 +6,7 @@ import { debounce, h, icon, replace } from './dom.js';
 import { mm, plural, STATUS_CLASS } from './format.js';
 import { ImageList } from './imagelist.js';
 import { Annotator } from './annotator.js';
-import { AnalysisView } from './analysis.js';
+import { AnalysisView, resultsQuery } from './analysis.js';
 import { flushSaves, saveProject, store } from './state.js';
 import { announceScaleChange } from './scale.js';
 import { badge, confirmDialog, promptDialog, saveState, toast, toastError } from './ui.js';
@@ -185,6 +185,8 @@ export class Workspace {
   /** Download an export; server errors (e.g. not enough complete images) become toasts. */
   async download(path, filename) {
     this.exportMenu.open = false;
+    // Results and reports follow the measure chosen in the analysis view.
+    if (/\/export\/(strains\.csv|regression\.csv|regression\.json)$|\/report\/(html|pdf)$/.test(path)) path += resultsQuery();
     try {
       const blob = await api.exportBlob(path);
       const safeProject = String(store.project?.name ?? 'project').replace(/[^\w.-]+/g, '_').slice(0, 60);

@@ -30,6 +30,9 @@ pub struct ImageInput {
     /// The calibration target's map, when one was detected in the photo (or given to it from a
     /// calibration photo taken from the same camera position).
     pub target: Option<TargetModel>,
+    /// Left out of the fits and Poisson's ratio by the user, with the reason given (possibly
+    /// empty). The image's strains are still computed and reported, marked.
+    pub excluded: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -89,6 +92,17 @@ pub struct ImageResult {
     /// 35 mm-equivalent focal length used (perspective correction only), and where it came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub focal_35mm: Option<(f64, FocalSource)>,
+    /// Excluded by the user from the fits and Poisson's ratio, with the reason (see
+    /// [`ImageInput::excluded`]); `None` = the image is fitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<String>,
+}
+
+impl ImageResult {
+    /// True when the image takes part in the regressions and Poisson's ratio.
+    pub fn is_fitted(&self) -> bool {
+        self.excluded.is_none()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,6 +160,12 @@ pub enum AnalysisErrorKind {
         incomplete: Vec<(String, ImageStatus)>,
     },
     AllDistancesEqual(f64),
+    /// Too few images are left for the fits once the user's exclusions are taken out.
+    TooFewFitted {
+        fitted: usize,
+        required: usize,
+        excluded_by_user: usize,
+    },
     UnknownReference(String),
     ReferenceIncomplete(ImageStatus),
     Strain(StrainError),
@@ -216,6 +236,16 @@ impl fmt::Display for AnalysisErrorKind {
                 "all complete images have the same deformation distance ({d} mm): strain cannot \
                  be regressed against distance"
             ),
+            AnalysisErrorKind::TooFewFitted {
+                fitted,
+                required,
+                excluded_by_user,
+            } => write!(
+                f,
+                "the fits need at least {required} complete images that are not excluded, with \
+                 two different deformation distances; {excluded_by_user} excluded by the user \
+                 leave {fitted}"
+            ),
             AnalysisErrorKind::UnknownReference(name) => {
                 write!(
                     f,
@@ -273,6 +303,7 @@ impl ImageInput {
             size: None,
             focal_35mm: None,
             target: None,
+            excluded: None,
         }
     }
 
@@ -512,12 +543,28 @@ pub fn analyze(
             uncertainty,
             budget,
             focal_35mm,
+            excluded: image.image.excluded.clone(),
         });
     }
 
-    let distances: Vec<f64> = rows.iter().map(|r| r.deformation).collect();
+    // The fits use the images the user did not exclude.
+    let fitted: Vec<&ImageResult> = rows.iter().filter(|r| r.is_fitted()).collect();
+    let distances: Vec<f64> = fitted.iter().map(|r| r.deformation).collect();
+    let excluded_by_user = rows.len() - fitted.len();
+    if excluded_by_user > 0
+        && (fitted.len() < MIN_POINTS || distances.iter().all(|&d| d == distances[0]))
+    {
+        return Err(AnalysisError::general(K::TooFewFitted {
+            fitted: fitted.len(),
+            required: MIN_POINTS,
+            excluded_by_user,
+        }));
+    }
     let regress = |component: Component| {
-        let y: Vec<f64> = rows.iter().map(|r| component.value(&r.measures)).collect();
+        let y: Vec<f64> = fitted
+            .iter()
+            .map(|r| component.value(&r.measures))
+            .collect();
         linregress(&distances, &y)
             .map_err(|error| AnalysisError::general(K::Regression { component, error }))
     };
@@ -535,7 +582,7 @@ pub fn analyze(
         };
     let fit_x = find_or_regress(Component::EpsXx)?;
     let fit_y = find_or_regress(Component::EpsYy)?;
-    let poisson = poisson_ratio(&rows, &distances, options.loading_axis, &fit_x, &fit_y);
+    let poisson = poisson_ratio(&rows, options.loading_axis, &fit_x, &fit_y);
 
     Ok(Analysis {
         reference: reference.index,
@@ -580,10 +627,10 @@ pub fn auto_scale_method(images: &[ImageInput]) -> ScaleMethod {
 /// standard error `σ_ν² = (σ_lat² + ν²σ_ax² + 2ν·cov)/b_ax²`, where the covariance of the two
 /// slopes, `cov = Σ e_lat,i e_ax,i / ((n − 2)·Σ(d_i − d̄)²)` (e = fit residuals), is included:
 /// εxx and εyy of one image come from the same F and their errors are correlated.
-/// `None` when the axial slope is 0 (or the result is not finite).
+/// `None` when the axial slope is 0 (or the result is not finite). The per-image ratios cover
+/// every row; the slopes and the covariance only the fitted ones ([`ImageResult::is_fitted`]).
 fn poisson_ratio(
     rows: &[ImageResult],
-    distances: &[f64],
     axis: Option<Axis>,
     fit_x: &Regression,
     fit_y: &Regression,
@@ -610,10 +657,12 @@ fn poisson_ratio(
             (ax != 0.0 && nu.is_finite()).then_some(nu + 0.0)
         })
         .collect();
-    let n = distances.len() as f64;
-    let mean_d = distances.iter().sum::<f64>() / n;
+    let fitted = || rows.iter().filter(|r| r.is_fitted());
+    let n = fitted().count() as f64;
+    let mean_d = fitted().map(|r| r.deformation).sum::<f64>() / n;
     let (mut sxx, mut cross) = (0.0, 0.0);
-    for (r, &d) in rows.iter().zip(distances) {
+    for r in fitted() {
+        let d = r.deformation;
         let e_ax = ax_c.value(&r.measures) - (axial.intercept + axial.slope * d);
         let e_lat = lat_c.value(&r.measures) - (lateral.intercept + lateral.slope * d);
         sxx += (d - mean_d) * (d - mean_d);

@@ -106,6 +106,10 @@ pub enum Component {
     EMaxShear,
     J,
     Rotation,
+    H1,
+    H2,
+    HAngle,
+    HMaxShear,
 }
 
 impl Component {
@@ -113,7 +117,7 @@ impl Component {
     pub const DEFAULT: [Component; 3] = [Component::EpsXx, Component::EpsYy, Component::EpsXy];
 
     /// Every component, in declaration order (the order of tables and exports).
-    pub const ALL: [Component; 20] = [
+    pub const ALL: [Component; 24] = [
         Component::EpsXx,
         Component::EpsYy,
         Component::EpsXy,
@@ -134,6 +138,10 @@ impl Component {
         Component::EMaxShear,
         Component::J,
         Component::Rotation,
+        Component::H1,
+        Component::H2,
+        Component::HAngle,
+        Component::HMaxShear,
     ];
 
     /// Stable key used in files and the API; identical to the serde name (e.g. `"eps_xx"`).
@@ -159,6 +167,10 @@ impl Component {
             Component::EMaxShear => "e_max_shear",
             Component::J => "j",
             Component::Rotation => "rotation",
+            Component::H1 => "h1",
+            Component::H2 => "h2",
+            Component::HAngle => "h_angle",
+            Component::HMaxShear => "h_max_shear",
         }
     }
 
@@ -197,6 +209,10 @@ impl Component {
             Component::EMaxShear => "max in-plane shear (Green–Lagrange strain)",
             Component::J => "J (area ratio, det F)",
             Component::Rotation => "rigid rotation (polar decomposition F = RU)",
+            Component::H1 => "H1 (major principal Hencky strain)",
+            Component::H2 => "H2 (minor principal Hencky strain)",
+            Component::HAngle => "θH (principal direction of Hencky strain)",
+            Component::HMaxShear => "max in-plane shear (Hencky strain)",
         }
     }
 
@@ -219,7 +235,7 @@ impl Component {
     pub fn is_angle(self) -> bool {
         matches!(
             self,
-            Component::EpsAngle | Component::EAngle | Component::Rotation
+            Component::EpsAngle | Component::EAngle | Component::HAngle | Component::Rotation
         )
     }
 
@@ -246,6 +262,10 @@ impl Component {
             Component::EMaxShear => m.green_principal.max_shear,
             Component::J => m.j,
             Component::Rotation => m.rotation_deg,
+            Component::H1 => m.hencky_principal.e1,
+            Component::H2 => m.hencky_principal.e2,
+            Component::HAngle => m.hencky_principal.angle_deg,
+            Component::HMaxShear => m.hencky_principal.max_shear,
         }
     }
 }
@@ -628,7 +648,12 @@ mod tests {
             .collect();
         assert_eq!(
             angles,
-            [Component::EpsAngle, Component::EAngle, Component::Rotation]
+            [
+                Component::EpsAngle,
+                Component::EAngle,
+                Component::Rotation,
+                Component::HAngle
+            ]
         );
         assert_eq!(Component::J.unit(), "");
     }
@@ -659,6 +684,10 @@ mod tests {
             (Component::EMaxShear, 21.5),
             (Component::J, 26.5),
             (Component::Rotation, 27.5),
+            (Component::H1, 22.5),
+            (Component::H2, 23.5),
+            (Component::HAngle, 24.5),
+            (Component::HMaxShear, 25.5),
         ];
         assert_eq!(expected.len(), Component::ALL.len());
         for (c, v) in expected {

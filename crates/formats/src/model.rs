@@ -89,6 +89,9 @@ pub struct ProjectImage {
     pub target: Option<TargetModel>,
     /// 35 mm-equivalent focal length from the photo's EXIF, mm.
     pub focal_35mm: Option<f64>,
+    /// Left out of the fits and Poisson's ratio by the user, with the reason (may be empty);
+    /// the image stays in the tables, marked. `None` = fitted.
+    pub excluded: Option<String>,
 }
 
 impl ProjectImage {
@@ -107,6 +110,7 @@ impl ProjectImage {
             ruler: None,
             target: None,
             focal_35mm: None,
+            excluded: None,
         }
     }
 
@@ -257,6 +261,7 @@ impl ProjectImage {
             size: self.width.zip(self.height).map(|(w, h)| [w, h]),
             focal_35mm: self.focal_35mm,
             target: self.target.clone(),
+            excluded: self.excluded.clone(),
         })
     }
 }

@@ -53,6 +53,8 @@ struct Sample {
     y: f64,
     sd: f64,
     reference: bool,
+    /// Excluded from the fit by the user: drawn as a grey cross, left out of the band.
+    excluded: bool,
 }
 
 /// Everything a plot shows, extracted from an analysis.
@@ -96,6 +98,7 @@ impl PlotData {
                 y: component.value(&row.measures),
                 sd: component.value(&row.uncertainty).abs(),
                 reference: row.index == analysis.reference,
+                excluded: !row.is_fitted(),
             })
             .filter(|s| s.x.is_finite() && s.y.is_finite())
             .map(|s| Sample {
@@ -123,6 +126,7 @@ impl PlotData {
 /// The 95 % confidence band of the fitted mean, when it is defined (n ≥ 3, spread in d).
 #[allow(clippy::cast_precision_loss)]
 fn confidence_band(samples: &[Sample], fit: &Regression) -> Option<Band> {
+    let samples: Vec<&Sample> = samples.iter().filter(|s| !s.excluded).collect();
     let n = samples.len();
     if n < 3 || !fit.slope.is_finite() || !fit.intercept.is_finite() {
         return None;
@@ -408,7 +412,7 @@ where
         .draw_series(
             data.samples
                 .iter()
-                .filter(|s| !s.reference)
+                .filter(|s| !s.reference && !s.excluded)
                 .map(|s| Circle::new((s.x, s.y), r, point_style)),
         )
         .map_err(e)?
@@ -426,6 +430,21 @@ where
             .map_err(e)?
             .label("reference image (zero strain by definition)")
             .legend(move |(x, y)| Circle::new((x + half, y), r + 1, ring));
+    }
+    if data.samples.iter().any(|s| s.excluded) {
+        let grey = ShapeStyle::from(&RGBColor(110, 110, 110)).stroke_width(px(2.5));
+        #[allow(clippy::cast_possible_wrap)]
+        let size = (r + 2) as i32;
+        chart
+            .draw_series(
+                data.samples
+                    .iter()
+                    .filter(|s| s.excluded)
+                    .map(|s| Cross::new((s.x, s.y), size, grey)),
+            )
+            .map_err(e)?
+            .label("excluded from the fit")
+            .legend(move |(x, y)| Cross::new((x + half, y), size, grey));
     }
 
     // The fitted line on top of the points.

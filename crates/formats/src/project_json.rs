@@ -66,6 +66,8 @@ struct RawImage {
     target: Option<TargetModel>,
     #[serde(default)]
     focal_35mm: Option<Num>,
+    #[serde(default)]
+    excluded: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -215,6 +217,7 @@ fn read_image(position: usize, value: Value) -> Result<ProjectImage, FormatError
         ruler: raw.ruler,
         target: raw.target,
         focal_35mm: raw.focal_35mm.map(|Num(f)| f),
+        excluded: raw.excluded,
     })
 }
 
@@ -256,6 +259,8 @@ struct OutImage<'a> {
     target: Option<&'a TargetModel>,
     #[serde(skip_serializing_if = "Option::is_none")]
     focal_35mm: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    excluded: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -295,6 +300,7 @@ pub fn to_project_json(project: &Project) -> String {
             ruler: image.ruler.as_ref(),
             target: image.target.as_ref(),
             focal_35mm: image.focal_35mm,
+            excluded: image.excluded.as_deref(),
         })
         .collect();
     let out = OutProject {

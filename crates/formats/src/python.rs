@@ -38,6 +38,10 @@ struct RawImage {
     status: Option<Value>,
     #[serde(default)]
     deformation_distance: Option<Num>,
+    /// Strain Seer's addition (the Python tool ignores keys it does not know): the reason the
+    /// image is excluded from the fits.
+    #[serde(default)]
+    excluded: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +143,7 @@ fn read_image(id: &str, position: usize, value: Value) -> Result<ProjectImage, F
         list.push(AnnotatedPoint::manual(Point::new(x, y)));
     }
     image.deformation_distance = raw.deformation_distance.map(|Num(d)| d);
+    image.excluded = raw.excluded;
     if marked_complete(raw.status.as_ref()) {
         let (fiducials, scale) = (image.fiducials.len(), image.scale_points.len());
         let has_distance = image.deformation_distance.is_some();
@@ -266,6 +271,8 @@ struct OutImage<'a> {
     points: Vec<OutPoint>,
     status: (bool, &'static str),
     deformation_distance: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    excluded: Option<&'a str>,
 }
 
 struct OutFilesData<'a>(Vec<&'a ProjectImage>);
@@ -292,6 +299,7 @@ impl Serialize for OutFilesData<'_> {
                 points,
                 status: python_status(image),
                 deformation_distance: image.deformation_distance,
+                excluded: image.excluded.as_deref(),
             };
             map.serialize_entry(&image.id, &out)?;
         }

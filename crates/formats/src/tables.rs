@@ -7,7 +7,7 @@
 use crate::error::ExportError;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
-use strain_seer_engine::{Analysis, Component, ComponentRegression, ImageResult};
+use strain_seer_engine::{Analysis, Axis, Component, ImageResult};
 
 /// The strain table's first columns, exactly as the Python tool wrote them.
 pub const STRAIN_TABLE_BASE_COLUMNS: [&str; 5] = [
@@ -55,6 +55,10 @@ pub fn strain_column(component: Component) -> &'static str {
         Component::EMaxShear => "green_max_shear",
         Component::J => "J",
         Component::Rotation => "rotation_deg",
+        Component::H1 => "hencky_1",
+        Component::H2 => "hencky_2",
+        Component::HAngle => "hencky_angle_deg",
+        Component::HMaxShear => "hencky_max_shear",
     }
 }
 
@@ -64,8 +68,11 @@ pub fn regression_name(component: Component) -> &'static str {
     component.legacy_name().unwrap_or_else(|| component.key())
 }
 
-/// Columns after the three strains that are not per-component values.
-const TRAILING_COLUMNS: [&str; 7] = [
+/// Columns after the three strains that are not per-component values: the deformation
+/// gradient, the fit residual, the scale, the reference flag, Poisson's ratio of the image
+/// (−ε_lateral/ε_axial, empty where ε_axial = 0) and the user's exclusion (`true`/`false` and
+/// the reason).
+const TRAILING_COLUMNS: [&str; 10] = [
     "f_xx",
     "f_xy",
     "f_yx",
@@ -73,7 +80,16 @@ const TRAILING_COLUMNS: [&str; 7] = [
     "residual_mm",
     "mm_per_px",
     "is_reference",
+    "poisson_ratio",
+    "excluded",
+    "excluded_reason",
 ];
+
+/// The regression table's last column: the loading axis, on the Poisson's ratio row only.
+pub const REGRESSION_LOADING_AXIS_COLUMN: &str = "loading_axis";
+
+/// Name of the Poisson's ratio row of the regression table and key of the regression JSON.
+pub const POISSON_NAME: &str = "poisson_ratio";
 
 /// Components after the three default ones, in the order of their (value, sd) column pairs.
 fn extra_components() -> impl Iterator<Item = Component> {
@@ -117,7 +133,15 @@ pub fn number(v: f64) -> String {
     }
 }
 
-fn strain_row(analysis: &Analysis, row: &ImageResult) -> Vec<String> {
+/// Poisson's ratio of result row `position`, when there is one.
+pub fn poisson_of_row(analysis: &Analysis, position: usize) -> Option<f64> {
+    analysis
+        .poisson
+        .as_ref()
+        .and_then(|p| p.per_image.get(position).copied().flatten())
+}
+
+fn strain_row(analysis: &Analysis, position: usize, row: &ImageResult) -> Vec<String> {
     let m = &row.measures;
     let u = &row.uncertainty;
     let mut record = vec![row.name.clone(), number(row.deformation)];
@@ -139,6 +163,9 @@ fn strain_row(analysis: &Analysis, row: &ImageResult) -> Vec<String> {
         .map(number),
     );
     record.push((row.index == analysis.reference).to_string());
+    record.push(poisson_of_row(analysis, position).map_or_else(String::new, number));
+    record.push((!row.is_fitted()).to_string());
+    record.push(row.excluded.clone().unwrap_or_default());
     record
 }
 
@@ -169,22 +196,33 @@ where
 /// [`strain_table_columns`]: `filename,deformation_distance,strain_xx,strain_yy,strain_xy`, the
 /// standard uncertainties `strain_xx_sd,strain_yy_sd,strain_xy_sd`, every other component with its
 /// `_sd`, the deformation gradient `f_xx,f_xy,f_yx,f_yy`, the fit residual (mm), the image's mm per
-/// pixel and `is_reference` (`true`/`false`).
+/// pixel, `is_reference` (`true`/`false`), the image's Poisson's ratio `poisson_ratio` (empty
+/// when undefined), `excluded` (`true`/`false`: left out of the fits by the user) and
+/// `excluded_reason`.
 pub fn strain_table_csv(analysis: &Analysis) -> Result<String, ExportError> {
     write_csv(
         &strain_table_columns(),
-        analysis.rows.iter().map(|row| strain_row(analysis, row)),
+        analysis
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(position, row)| strain_row(analysis, position, row)),
     )
 }
 
 /// The regression table: one row per regressed component, columns
-/// `component,slope,intercept,r_squared,p_value` then [`REGRESSION_EXTRA_COLUMNS`].
+/// `component,slope,intercept,r_squared,p_value` then [`REGRESSION_EXTRA_COLUMNS`] and
+/// `loading_axis`; then, when Poisson's ratio is defined, a row `poisson_ratio` with ν in
+/// `slope`, its standard error in `stderr`, ν ± 1.96·stderr in the CI columns, the number of
+/// fitted images in `n` and the loading axis (`x`/`y`) in `loading_axis`.
 pub fn regression_csv(analysis: &Analysis) -> Result<String, ExportError> {
     let header: Vec<String> = REGRESSION_BASE_COLUMNS
         .iter()
         .chain(REGRESSION_EXTRA_COLUMNS.iter())
+        .chain(std::iter::once(&REGRESSION_LOADING_AXIS_COLUMN))
         .map(|s| (*s).to_owned())
         .collect();
+    let n_fitted = fitted_count(analysis);
     let rows = analysis.regressions.iter().map(|cr| {
         let r = &cr.regression;
         let mut record = vec![regression_name(cr.component).to_owned()];
@@ -203,9 +241,37 @@ pub fn regression_csv(analysis: &Analysis) -> Result<String, ExportError> {
             .map(number),
         );
         record.push(r.n.to_string());
+        record.push(String::new());
         record
     });
-    write_csv(&header, rows)
+    let poisson = analysis.poisson.as_ref().map(|p| {
+        let ci = poisson_ci95(p.from_slopes, p.from_slopes_stderr);
+        vec![
+            POISSON_NAME.to_owned(),
+            number(p.from_slopes),
+            String::new(),
+            String::new(),
+            String::new(),
+            number(p.from_slopes_stderr),
+            String::new(),
+            number(ci[0]),
+            number(ci[1]),
+            String::new(),
+            n_fitted.to_string(),
+            p.loading_axis.to_string(),
+        ]
+    });
+    write_csv(&header, rows.chain(poisson))
+}
+
+/// Number of images in the fits (not excluded by the user).
+pub fn fitted_count(analysis: &Analysis) -> usize {
+    analysis.rows.iter().filter(|r| r.is_fitted()).count()
+}
+
+/// Approximate 95 % interval of Poisson's ratio: ν ± 1.96·σ_ν (first-order, normal).
+pub fn poisson_ci95(nu: f64, stderr: f64) -> [f64; 2] {
+    [nu - 1.96 * stderr, nu + 1.96 * stderr]
 }
 
 #[derive(Serialize)]
@@ -222,12 +288,24 @@ struct RegressionEntry {
     n: usize,
 }
 
-struct RegressionMap<'a>(&'a [ComponentRegression]);
+#[derive(Serialize)]
+struct PoissonEntry {
+    value: f64,
+    stderr: f64,
+    ci95_low: f64,
+    ci95_high: f64,
+    loading_axis: Axis,
+    auto_axis: bool,
+    n: usize,
+}
+
+struct RegressionMap<'a>(&'a Analysis);
 
 impl Serialize for RegressionMap<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for cr in self.0 {
+        let analysis = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        for cr in &analysis.regressions {
             let r = &cr.regression;
             let entry = RegressionEntry {
                 slope: r.slope,
@@ -243,16 +321,31 @@ impl Serialize for RegressionMap<'_> {
             };
             map.serialize_entry(regression_name(cr.component), &entry)?;
         }
+        if let Some(p) = &analysis.poisson {
+            let [ci95_low, ci95_high] = poisson_ci95(p.from_slopes, p.from_slopes_stderr);
+            let entry = PoissonEntry {
+                value: p.from_slopes,
+                stderr: p.from_slopes_stderr,
+                ci95_low,
+                ci95_high,
+                loading_axis: p.loading_axis,
+                auto_axis: p.auto_axis,
+                n: fitted_count(analysis),
+            };
+            map.serialize_entry(POISSON_NAME, &entry)?;
+        }
         map.end()
     }
 }
 
 /// The regression JSON: `{"x_axis": {"slope": …, "intercept": …, "r_squared": …, "p_value": …,
 /// "stderr": …, "intercept_stderr": …, "slope_ci95_low": …, "slope_ci95_high": …, "r_value": …,
-/// "n": …}, "y_axis": …, "shear": …}` in the order of the analysis' regressions, pretty-printed
-/// with a trailing newline. A non-finite number is written as `null`.
+/// "n": …}, "y_axis": …, "shear": …}` in the order of the analysis' regressions, then, when it
+/// is defined, `"poisson_ratio": {"value", "stderr", "ci95_low", "ci95_high", "loading_axis"
+/// ("x"/"y"), "auto_axis", "n"}`; pretty-printed with a trailing newline. A non-finite number
+/// is written as `null`.
 pub fn regression_json(analysis: &Analysis) -> String {
-    crate::to_pretty_json(&RegressionMap(&analysis.regressions))
+    crate::to_pretty_json(&RegressionMap(analysis))
 }
 
 #[cfg(test)]
@@ -275,7 +368,7 @@ mod tests {
             "{}",
             lines[2]
         );
-        assert!(lines[1].ends_with(",true") && lines[2].ends_with(",false"));
+        assert!(lines[1].ends_with(",true,,false,") && lines[2].ends_with(",false,"));
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let header = reader.headers().unwrap().clone();
         let green = header.iter().position(|h| h == "green_xx").unwrap();
@@ -303,13 +396,13 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "component,slope,intercept,r_squared,p_value,stderr,intercept_stderr,slope_ci95_low,slope_ci95_high,r_value,n"
+            "component,slope,intercept,r_squared,p_value,stderr,intercept_stderr,slope_ci95_low,slope_ci95_high,r_value,n,loading_axis"
         );
         assert!(lines[1].starts_with("x_axis,0.00910010373354716,0.0033337499592404063,0.9911750891251511,0.004422233512041961,"));
         assert!(
             lines[2].starts_with("y_axis,")
                 && lines[3].starts_with("shear,")
-                && lines[3].ends_with(",4")
+                && lines[3].ends_with(",4,")
         );
         let json = regression_json(&a);
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -333,6 +426,51 @@ mod tests {
         assert!(json.ends_with("}\n"));
     }
 
+    fn with_poisson_and_an_exclusion() -> Analysis {
+        let mut a = demo_analysis();
+        a.rows[2].excluded = Some("blurred, out of focus".into());
+        a.poisson = Some(strain_seer_engine::Poisson {
+            loading_axis: Axis::Y,
+            auto_axis: true,
+            per_image: vec![None, Some(0.55), Some(0.52), Some(0.58)],
+            from_slopes: 0.5777,
+            from_slopes_stderr: 0.0324,
+        });
+        a
+    }
+
+    #[test]
+    fn poisson_ratio_is_a_row_of_the_regression_table_and_a_key_of_the_json() {
+        let a = with_poisson_and_an_exclusion();
+        let text = regression_csv(&a).unwrap();
+        let last = text.lines().last().unwrap();
+        assert!(
+            last.starts_with("poisson_ratio,0.5777,,,,0.0324,,") && last.ends_with(",,3,y"),
+            "{last}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&regression_json(&a)).unwrap();
+        let p = &v["poisson_ratio"];
+        assert_eq!(p["value"], 0.5777);
+        assert_eq!(p["stderr"], 0.0324);
+        assert_eq!(p["loading_axis"], "y");
+        assert_eq!(p["n"], 3);
+    }
+
+    #[test]
+    fn strain_table_has_poisson_per_image_and_the_exclusion_marked() {
+        let a = with_poisson_and_an_exclusion();
+        let text = strain_table_csv(&a).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(&rows[0][col("poisson_ratio")], "");
+        assert_eq!(&rows[1][col("poisson_ratio")], "0.55");
+        assert_eq!(&rows[2][col("excluded")], "true");
+        assert_eq!(&rows[2][col("excluded_reason")], "blurred, out of focus");
+        assert_eq!(&rows[3][col("excluded")], "false");
+    }
+
     #[test]
     fn column_names_are_unique_and_start_with_the_python_ones() {
         let columns = strain_table_columns();
@@ -345,8 +483,16 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), columns.len());
-        assert_eq!(columns.len(), 5 + 3 + 2 * 17 + 7);
-        assert_eq!(columns.last().map(String::as_str), Some("is_reference"));
+        assert_eq!(columns.len(), 5 + 3 + 2 * 21 + 10);
+        assert_eq!(
+            &columns[columns.len() - 4..],
+            [
+                "is_reference",
+                "poisson_ratio",
+                "excluded",
+                "excluded_reason"
+            ]
+        );
     }
 
     #[test]

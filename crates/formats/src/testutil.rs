@@ -130,6 +130,7 @@ pub(crate) fn demo_analysis() -> Analysis {
                 measures: m,
                 uncertainty: u,
                 focal_35mm: None,
+                excluded: None,
             }
         })
         .collect();

@@ -84,6 +84,10 @@ fn image(index: usize) -> impl Strategy<Value = ProjectImage> {
                         .then_some(26.0 + order.rem_euclid(8) as f64 * 0.125),
                     // Every third, a calibration-target model.
                     target: (order % 3 == 1).then(|| target_model(order)),
+                    // Every fourth, excluded from the fits with a reason ("" included).
+                    excluded: (order % 4 == 1).then(|| {
+                        ["blurred, \"moved\"", ""][order.rem_euclid(8) as usize / 4].to_owned()
+                    }),
                 }
             },
         )

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use strain_seer_engine::scale::FOCAL_35MM_RANGE;
 use strain_seer_engine::{Analysis, Axis, Component, ScaleMethod, analyze};
 
+mod report;
 mod table;
 use strain_seer_formats::{PointSource, Project, plot, tables};
 use table::render_table;
@@ -19,6 +20,7 @@ Examples:
   strain-seer analyze annotations.json --out results --sigma-px 0.5
   strain-seer analyze project.json --reference img-00.png --format csv > strains.csv
   strain-seer analyze annotations.json --components eps_xx,eps_yy,exx,eyy,j --out results
+  strain-seer analyze annotations.json --exclude img-03.png=blurred --report r.html --report r.pdf
 
 FILE is either the Python Strain Seer's annotation (\"raw data\") JSON or a Strain Seer project
 JSON; the format is detected from the content. Images that are not complete (5 fiducial points,
@@ -33,6 +35,10 @@ With --out DIR, these files are written (DIR is created if needed):
   project.json      the project in Strain Seer's own format (with the settings used)
   annotations.json  the annotations in the Python Strain Seer's format
   plot-<key>.svg, plot-<key>.png   one plot per regressed component (e.g. plot-eps_xx.svg)
+
+--report FILE writes a lab report (settings, method, photos, tables, plots, warnings,
+checksums): FILE.html is one self-contained page, FILE.pdf a PDF; repeat for both. The photos
+are looked for next to the annotation file.
 
 Exit status: 0 success, 2 bad input (the message names the file, image, point or field),
 1 any other failure (e.g. the output directory cannot be written).";
@@ -131,6 +137,15 @@ pub struct AnalyzeArgs {
     /// annotations.json and the plots into (created if needed).
     #[arg(long, value_name = "DIR", env = "STRAIN_SEER_OUT")]
     pub out: Option<PathBuf>,
+
+    /// Leave an image out of the fits and Poisson's ratio (it stays in the tables, marked):
+    /// `FILENAME` or `FILENAME=REASON`; repeat for several images. Adds to the file's exclusions.
+    #[arg(long, value_name = "FILENAME[=REASON]", env = "STRAIN_SEER_EXCLUDE")]
+    pub exclude: Vec<String>,
+
+    /// Write a lab report: `.html` (one self-contained file) or `.pdf`; repeat for both.
+    #[arg(long, value_name = "FILE", env = "STRAIN_SEER_REPORT")]
+    pub report: Vec<PathBuf>,
 
     /// What to print on standard output.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Table, env = "STRAIN_SEER_FORMAT")]
@@ -306,12 +321,35 @@ fn apply_overrides(project: &mut Project, args: &AnalyzeArgs, file: &Path) -> Re
         }
         project.reference = Some(reference.clone());
     }
+    for spec in &args.exclude {
+        apply_exclusion(project, spec, file)?;
+    }
     if project.name.is_empty() {
         project.name = file
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
     }
+    Ok(())
+}
+
+/// `--exclude FILENAME` or `FILENAME=REASON`: a value that is an image's filename as a whole is
+/// that filename (so names with `=` work), otherwise the text before the first `=`.
+fn apply_exclusion(project: &mut Project, spec: &str, file: &Path) -> Result<(), BadInput> {
+    let (name, reason) = if project.image_by_filename(spec).is_some() {
+        (spec, "")
+    } else {
+        spec.split_once('=').unwrap_or((spec, ""))
+    };
+    let reason = crate::store::validate_exclusion_reason(reason)
+        .map_err(|e| BadInput(format!("--exclude '{spec}': {e}")))?;
+    let Some(image) = project.images.iter_mut().find(|i| i.filename == name) else {
+        return Err(BadInput(format!(
+            "--exclude '{name}' is not an image in '{}'",
+            file.display()
+        )));
+    };
+    image.excluded = Some(reason);
     Ok(())
 }
 
@@ -322,6 +360,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let (mut project, format) = strain_seer_formats::parse_any_with_format(&text)
         .with_context(|| format!("in '{shown}'"))?;
     apply_overrides(&mut project, &args, &file)?;
+    let reports = report::check_paths(&args.report)?;
     let inputs = project
         .to_engine_inputs()
         .with_context(|| format!("in '{shown}'"))?;
@@ -332,6 +371,17 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
 
     for (name, status) in &analysis.excluded {
         eprintln!("strain-seer: warning: image '{name}' left out of the analysis: {status}");
+    }
+    for row in analysis.rows.iter().filter(|r| !r.is_fitted()) {
+        eprintln!(
+            "strain-seer: note: image '{}' excluded from the fits{}",
+            row.name,
+            row.excluded
+                .as_deref()
+                .filter(|r| !r.is_empty())
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
     }
 
     let stdout_text = match args.format {
@@ -356,6 +406,12 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             "strain-seer: wrote {} files to '{}'",
             written.len(),
             dir.display()
+        );
+    }
+    for (path, size) in report::write_reports(&reports, &file, &project, &analysis)? {
+        eprintln!(
+            "strain-seer: wrote the report '{}' ({size} bytes)",
+            path.display()
         );
     }
     Ok(ExitCode::SUCCESS)

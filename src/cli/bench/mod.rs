@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 mod detect;
 mod engine;
+mod report;
 mod scale;
 mod server;
 
@@ -25,6 +26,8 @@ pub enum BenchCommand {
     Server(server::ServerBenchArgs),
     /// The scale methods against synthetic truth (camera tilts) and across spans on the demo.
     Scale(scale::ScaleBenchArgs),
+    /// The lab report (HTML, and PDF when built with it) of synthetic projects of N images.
+    Report(report::ReportBenchArgs),
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -33,5 +36,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchCommand::Detect(a) => detect::run(a),
         BenchCommand::Server(a) => server::run(a),
         BenchCommand::Scale(a) => scale::run(a),
+        BenchCommand::Report(a) => report::run(a),
     }
 }

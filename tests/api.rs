@@ -354,7 +354,7 @@ fn exports_download_with_the_right_headers(server: &TestServer, project: i64) {
             .starts_with("component,slope,intercept,r_squared,p_value")
     );
     let names: Vec<&str> = lines.map(|l| l.split(',').next().unwrap()).collect();
-    assert_eq!(names, ["x_axis", "y_axis", "shear"]);
+    assert_eq!(names, ["x_axis", "y_axis", "shear", "poisson_ratio"]);
 
     let json_text = get(
         "regression.json",

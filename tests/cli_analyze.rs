@@ -204,7 +204,7 @@ fn demo_writes_every_file_and_matches_truth() {
     );
     assert_eq!(
         rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(),
-        ["x_axis", "y_axis", "shear"]
+        ["x_axis", "y_axis", "shear", "poisson_ratio"]
     );
     let regression_json: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("regression.json")).unwrap())
@@ -368,7 +368,7 @@ fn extra_components_get_plots_named_by_key() {
         .skip(1)
         .map(|l| l.split(',').next().unwrap())
         .collect();
-    assert_eq!(names, ["x_axis", "exx", "rotation"]);
+    assert_eq!(names, ["x_axis", "exx", "rotation", "poisson_ratio"]);
 }
 
 #[test]

@@ -85,12 +85,13 @@ pub fn plots(analysis: &Analysis) -> Result<Vec<(Component, String)>, ReportErro
         .collect()
 }
 
+/// One block of the appendix: a title and its `(column, value)` pairs.
+pub type Block = (String, Vec<(String, String)>);
+
 /// The full-precision appendix: the strain table and the regression numbers as
 /// `(row title, [(column, value)])`, numbers exactly as `strains.csv` and `regression.json`
 /// write them.
-pub fn full_precision(
-    analysis: &Analysis,
-) -> Result<Vec<(String, Vec<(String, String)>)>, ReportError> {
+pub fn full_precision(analysis: &Analysis) -> Result<Vec<Block>, ReportError> {
     let mut blocks = Vec::new();
     let csv = tables::strain_table_csv(analysis)?;
     let mut reader = csv::ReaderBuilder::new().from_reader(csv.as_bytes());

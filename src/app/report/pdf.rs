@@ -132,7 +132,10 @@ const PREAMBLE: &str = r#"
 "#;
 
 /// The report as typst markup and its files.
-fn source(input: &ReportInput<'_>) -> Result<(String, Vec<(String, Vec<u8>)>), ReportError> {
+/// Typst markup and its in-memory files `(path, bytes)`.
+type Markup = (String, Vec<(String, Vec<u8>)>);
+
+fn source(input: &ReportInput<'_>) -> Result<Markup, ReportError> {
     let a = input.analysis;
     let p = input.project;
     let mut files = Vec::new();

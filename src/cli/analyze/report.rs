@@ -31,13 +31,16 @@ pub fn check_paths(paths: &[PathBuf]) -> Result<Vec<(PathBuf, ReportFormat)>, Ba
         .collect()
 }
 
+/// A photo found: its SHA-256, thumbnail and size.
+type Found = (String, Option<Thumbnail>, Option<[u32; 2]>);
+
 /// The photos next to `input`, in the project's analysis order: their thumbnails, and the
 /// project with the checksums and sizes of the photos found filled in where it had none.
 fn load_photos(input: &Path, project: &Project) -> (Project, Vec<Option<Thumbnail>>) {
     let dir = input.parent().unwrap_or(Path::new("."));
     let mut project = project.clone();
     project.sort_images();
-    let loaded: Vec<Option<(String, Option<Thumbnail>, Option<[u32; 2]>)>> = project
+    let loaded: Vec<Option<Found>> = project
         .images
         .par_iter()
         .map(|image| {

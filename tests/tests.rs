@@ -18,3 +18,4 @@ mod crash_safety;
 mod docker;
 mod hostile_input;
 mod regression;
+mod report;

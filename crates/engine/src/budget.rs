@@ -93,6 +93,36 @@ fn f_with(
     Ok(vec_f(&d))
 }
 
+/// `J Σ Jᵀ` of one image's scale parameters: J = ∂vec(F)/∂(parameters) by central differences
+/// with a step of 1 % of each parameter's σ, `variant(k, step)` being the nominal scale with
+/// parameter `k` moved by `step`, on the reference image or the current one.
+fn propagate<const N: usize>(
+    r: Side<'_>,
+    c: Side<'_>,
+    on_reference: bool,
+    sigma: &SMatrix<f64, N, N>,
+    variant: impl Fn(usize, f64) -> Variant,
+) -> Result<Matrix4<f64>, AnalysisErrorKind> {
+    let nominal = Variant::default();
+    let mut jac = SMatrix::<f64, 4, N>::zeros();
+    for k in 0..N {
+        let h = 0.01 * sigma[(k, k)].max(0.0).sqrt();
+        if h == 0.0 {
+            continue;
+        }
+        let at = |step: f64| -> Result<Vector4<f64>, AnalysisErrorKind> {
+            let v = variant(k, step);
+            if on_reference {
+                f_with(r, &v, c, &nominal)
+            } else {
+                f_with(r, &nominal, c, &v)
+            }
+        };
+        jac.set_column(k, &((at(h)? - at(-h)?) / (2.0 * h)));
+    }
+    Ok(jac * sigma * jac.transpose())
+}
+
 /// `Σ J C Jᵀ` over both images, J = ∂vec(F)/∂(ruler coefficients, tick-direction
 /// coefficients), C their covariance (block diagonal). The tick directions only matter to the
 /// perspective correction.
@@ -120,48 +150,33 @@ fn model_covariance(r: Side<'_>, c: Side<'_>) -> Result<Matrix4<f64>, AnalysisEr
                 }
             }
         }
-        let mut jac = SMatrix::<f64, 4, 5>::zeros();
-        for k in 0..5 {
-            let h = 0.01 * sigma[(k, k)].max(0.0).sqrt();
-            if h == 0.0 {
-                continue;
-            }
-            let at = |step: f64| -> Result<Vector4<f64>, AnalysisErrorKind> {
-                let v = if k < 3 {
-                    let mut coef = model.coef;
-                    coef[k] += step;
-                    Variant {
-                        coef: Some(coef),
-                        ..nominal
-                    }
-                } else {
-                    let mut tan = ticks.map_or([0.0; 2], |t| t.tan);
-                    tan[k - 3] += step;
-                    // The sensitivity of the turn the directions show, applied in full: where
-                    // it is not significant and so not applied, a turn of that size is what the
-                    // result may leave out.
-                    Variant {
-                        tick_tan: Some(tan),
-                        about_ruler: AboutRuler::Full,
-                        ..nominal
-                    }
-                };
-                if on_reference {
-                    f_with(r, &v, c, &nominal)
-                } else {
-                    f_with(r, &nominal, c, &v)
+        cov += propagate(r, c, on_reference, &sigma, |k, step| {
+            if k < 3 {
+                let mut coef = model.coef;
+                coef[k] += step;
+                Variant {
+                    coef: Some(coef),
+                    ..nominal
                 }
-            };
-            jac.set_column(k, &((at(h)? - at(-h)?) / (2.0 * h)));
-        }
-        cov += jac * sigma * jac.transpose();
+            } else {
+                let mut tan = ticks.map_or([0.0; 2], |t| t.tan);
+                tan[k - 3] += step;
+                // The sensitivity of the turn the directions show, applied in full: where it is
+                // not significant and so not applied, a turn of that size is what the result
+                // may leave out.
+                Variant {
+                    tick_tan: Some(tan),
+                    about_ruler: AboutRuler::Full,
+                    ..nominal
+                }
+            }
+        })?;
     }
     Ok(cov)
 }
 
 /// `Σ J C Jᵀ` over both images, J = ∂vec(F)/∂(target parameters), C their covariance.
 fn target_covariance(r: Side<'_>, c: Side<'_>) -> Result<Matrix4<f64>, AnalysisErrorKind> {
-    let nominal = Variant::default();
     let mut cov = Matrix4::zeros();
     for on_reference in [true, false] {
         let side = if on_reference { r } else { c };
@@ -170,34 +185,20 @@ fn target_covariance(r: Side<'_>, c: Side<'_>) -> Result<Matrix4<f64>, AnalysisE
         };
         let n = model.parameter_count();
         let params = model.params();
-        let mut jac = SMatrix::<f64, 4, 9>::zeros();
         let mut sigma = SMatrix::<f64, 9, 9>::zeros();
         for i in 0..n {
             for j in 0..n {
                 sigma[(i, j)] = model.covariance_at(i, j);
             }
         }
-        for k in 0..n {
-            let h = 0.01 * sigma[(k, k)].max(0.0).sqrt();
-            if h == 0.0 {
-                continue;
+        cov += propagate(r, c, on_reference, &sigma, |k, step| {
+            let mut p = params;
+            p[k] += step;
+            Variant {
+                target_params: Some(p),
+                ..Variant::default()
             }
-            let at = |step: f64| -> Result<Vector4<f64>, AnalysisErrorKind> {
-                let mut p = params;
-                p[k] += step;
-                let v = Variant {
-                    target_params: Some(p),
-                    ..nominal
-                };
-                if on_reference {
-                    f_with(r, &v, c, &nominal)
-                } else {
-                    f_with(r, &nominal, c, &v)
-                }
-            };
-            jac.set_column(k, &((at(h)? - at(-h)?) / (2.0 * h)));
-        }
-        cov += jac * sigma * jac.transpose();
+        })?;
     }
     Ok(cov)
 }

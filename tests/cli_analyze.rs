@@ -15,7 +15,7 @@ fn repo_path(relative: &str) -> PathBuf {
 }
 
 /// The binary with no `STRAIN_SEER_*` variables from the caller's environment.
-fn strain_seer() -> Command {
+pub(crate) fn strain_seer() -> Command {
     let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("strain-seer");
     for (key, _) in std::env::vars() {
         if key.starts_with("STRAIN_SEER_") {

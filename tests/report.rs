@@ -7,22 +7,12 @@
 // Test helpers may panic: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use assert_cmd::Command;
 use std::collections::HashSet;
 use std::path::Path;
 
 const DEMO: &str = "testdata/demo/annotations.json";
 
-fn strain_seer() -> Command {
-    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("strain-seer");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("STRAIN_SEER_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd
-}
+use crate::cli_analyze::strain_seer;
 
 /// Every number in `text`: maximal runs of characters that can be part of a float, parsed.
 fn numbers_in(text: &str) -> HashSet<u64> {

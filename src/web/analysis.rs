@@ -131,7 +131,22 @@ fn analysis_error(err: &AnalysisError, images: &[ImagePoints]) -> AppError {
         .map(|i| i.id);
     AppError::unprocessable(err.to_string())
         .with_detail("incomplete", incomplete_list(images))
+        .with_detail("excluded", excluded_list(images))
         .with_detail("image_id", image_id)
+}
+
+/// Images the user excluded from the fits, as `[{image_id, filename, reason}]`: with too few
+/// left for the fits, the analysis view lists them so each can be put back.
+pub fn excluded_list(images: &[ImagePoints]) -> Value {
+    Value::Array(
+        images
+            .iter()
+            .filter_map(|i| {
+                let reason = i.excluded.as_deref()?;
+                Some(json!({ "image_id": i.id, "filename": i.filename, "reason": reason }))
+            })
+            .collect(),
+    )
 }
 
 /// The engine's view of an image. Stored points are finite, inside the image, at most 5 + 2,

@@ -223,6 +223,27 @@ export class AnalysisView {
           ),
         )
       : null;
+    const userExcluded = Array.isArray(e.body?.excluded) ? e.body.excluded : [];
+    const excludedCard = userExcluded.length
+      ? h(
+          'section.card',
+          null,
+          h('div.card-head', null, h('h2', null, 'Excluded from the fits'), h('span.muted', null, plural(userExcluded.length, 'image'))),
+          h(
+            'ul.fix-list',
+            { id: 'excluded-list' },
+            userExcluded.map((it) =>
+              h(
+                'li',
+                null,
+                h('span', null, it.filename ?? `image ${it.image_id}`),
+                h('span.small.muted', null, it.reason ? `excluded: ${it.reason}` : 'excluded'),
+                h('button.btn.small', { type: 'button', dataset: { imageId: it.image_id }, on: { click: () => setExcluded(it.image_id, null).then(() => this.refresh()) } }, 'Put back in the fits'),
+              ),
+            ),
+          ),
+        )
+      : null;
     replace(
       this.el,
       h(
@@ -244,6 +265,7 @@ export class AnalysisView {
             c.Complete < 3 ? h('p.small.muted', null, `${c.Complete} of ${store.images.length} images complete; at least 3 complete images with different distances are needed.`) : null,
           ),
         ),
+        excludedCard,
         list,
       ),
     );
@@ -253,6 +275,7 @@ export class AnalysisView {
     const d = this.data;
     const pid = store.project.id;
     const rows = Array.isArray(d.rows) ? d.rows : [];
+    const fitted = rows.filter((r) => typeof r.excluded !== 'string').length;
     const regs = Array.isArray(d.regressions) ? d.regressions : [];
     const reg = (k) => regs.find((r) => r.component === k)?.regression;
     const refRow = rows.find((r) => r.image_id === d.reference_image_id) ?? rows.find((r) => r.index === d.reference) ?? null;
@@ -359,7 +382,7 @@ export class AnalysisView {
             h('td.num', null, fixed(m.rotation_deg, 2)),
             h('td.num', null, fixed(m.residual_mm, 3)),
             perImage ? h('td.num', null, perImage[i] === null ? '—' : fixed(perImage[i], 3)) : null,
-            fitCell(r, () => this.refresh()),
+            fitCell(r, () => this.refresh(), fitted > MIN_FITTED),
           );
         }),
       ),
@@ -490,11 +513,23 @@ export class AnalysisView {
   }
 }
 
-/** The "In fit" cell: a tick box and, when unticked, the reason. */
-function fitCell(r, changed) {
+/** The fits need this many images (the server's rule: a line with a p-value needs 3 points). */
+const MIN_FITTED = 3;
+
+/**
+ * The "In fit" cell: a tick box and, when unticked, the reason. `canExclude` false keeps the
+ * last MIN_FITTED images in (their box cannot be unticked, and says why).
+ */
+function fitCell(r, changed, canExclude = true) {
   if (r.image_id === undefined || r.image_id === null) return h('td', null, '');
   const excluded = typeof r.excluded === 'string';
-  const box = h('input', { type: 'checkbox', class: 'fit-toggle', 'aria-label': `Use ${r.name} in the fits`, props: { checked: !excluded } });
+  const box = h('input', {
+    type: 'checkbox',
+    class: 'fit-toggle',
+    'aria-label': `Use ${r.name} in the fits`,
+    title: !excluded && !canExclude ? `The fits need at least ${MIN_FITTED} images` : null,
+    props: { checked: !excluded, disabled: !excluded && !canExclude },
+  });
   const reason = h('input.input.reason', { type: 'text', maxlength: '500', placeholder: 'reason', 'aria-label': `Why ${r.name} is excluded`, props: { value: excluded ? r.excluded : '' } });
   reason.hidden = !excluded;
   box.addEventListener('change', () => {

@@ -5,8 +5,8 @@
 //! *Save as PDF* makes a clean document.
 
 use super::{
-    ReportError, ReportInput, Thumbnail, fmt_stat, fmt_value, full_precision, method_paragraphs,
-    plots, settings, table_components, trim, warnings,
+    ReportError, ReportInput, Thumbnail, distance, fmt_stat, fmt_value, full_precision,
+    method_paragraphs, plots, settings, table_components, warnings,
 };
 use crate::formats::{ProjectImage, tables};
 use std::fmt::Write as _;
@@ -20,7 +20,7 @@ h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.25em;border-bottom:2px solid var
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums;margin:.4em 0}
 th,td{padding:3px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
-th:first-child,td:first-child{text-align:left}
+th:first-child,td:first-child,td.name{text-align:left}
 thead th{background:#f3f5f7}
 table.kv td{white-space:normal;text-align:left}
 tr.excluded td{color:var(--muted);font-style:italic}
@@ -37,10 +37,13 @@ figure.low figcaption .conf{color:var(--bad);font-weight:600}
 .appendix{columns:2 360px;font-size:.72em;column-gap:24px}
 .appendix p{margin:0 0 .6em;break-inside:avoid-column;overflow-wrap:anywhere}
 code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.9em}
+td.mono{overflow-wrap:anywhere}
 @media (max-width:600px){body{padding:8px;font-size:14px}.plots{grid-template-columns:1fr}}
 @page{size:A4;margin:14mm 12mm 16mm;@bottom-right{content:"page " counter(page) " of " counter(pages);font-size:9pt;color:#555}}
 @media print{body{max-width:none;padding:0;font-size:10pt}
  .scroll{overflow:visible}thead{display:table-header-group}tr,figure,li{break-inside:avoid}
+ th{white-space:normal}th,td{padding:2px 4px}.scroll table{font-size:.8em}
+ td:first-child,td.name,td.pm{white-space:normal}td.pm span{white-space:nowrap}
  h2{break-after:avoid}.plots{display:block}.plots figure{margin-bottom:8mm}
  .photos{grid-template-columns:repeat(4,1fr)}a{color:inherit;text-decoration:none}}
 "#;
@@ -287,7 +290,7 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, ReportError> {
         };
         let _ = write!(
             out,
-            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{:.6}</td>",
+            "<tr{}><td>{}</td><td class=\"name\">{}</td><td>{}</td><td>{:.6}</td>",
             if row.is_fitted() {
                 ""
             } else {
@@ -295,13 +298,13 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, ReportError> {
             },
             i + 1,
             esc(&row.name),
-            trim(row.deformation),
+            distance(row.deformation),
             row.mm_per_px
         );
         for c in &components {
             let _ = write!(
                 out,
-                "<td>{} ± {}</td>",
+                "<td class=\"pm\"><span>{}</span> <span>± {}</span></td>",
                 fmt_value(c.value(&row.measures)),
                 fmt_stat(c.value(&row.uncertainty).abs())
             );
@@ -348,7 +351,7 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, ReportError> {
             esc(&image.filename),
             image
                 .deformation_distance
-                .map_or_else(|| "—".to_owned(), |d| format!("{} mm", trim(d))),
+                .map_or_else(|| "—".to_owned(), |d| format!("{} mm", distance(d))),
             conf.map_or_else(
                 || "placed by hand".to_owned(),
                 |c| format!("<span class=\"conf\">confidence {c:.2}</span>")

@@ -186,9 +186,9 @@ pub fn method_paragraphs(analysis: &Analysis) -> Vec<(&'static str, String)> {
         (
             "Scale",
             format!(
-                "Pixels become millimetres by the scale method `{}`: `span` uses the two scale \
-                 points, s = L / |p₁ − p₀| mm/px with L = {} mm; `ruler` the ruler's fitted \
-                 graduation at the markers; `rectified` also undoes the camera's tilt; `target` \
+                "Pixels become millimetres by the scale method “{}”: “span” uses the two scale \
+                 points, s = L / |p₁ − p₀| mm/px with L = {} mm; “ruler” the ruler's fitted \
+                 graduation at the markers; “rectified” also undoes the camera's tilt; “target” \
                  maps the photo onto the printed dot grid's plane by a homography.",
                 analysis.scale_method,
                 trim(analysis.scale_length)
@@ -240,6 +240,22 @@ pub fn trim(v: f64) -> String {
     tables::number(v)
         .strip_suffix(".0")
         .map_or_else(|| tables::number(v), str::to_owned)
+}
+
+/// A deformation distance for reading: at most 4 decimals (0.1 µm), trailing zeros dropped
+/// (`10`, `4.6847`). Distances read from a machine log are interpolated and carry 15 digits;
+/// the appendix keeps them in full precision.
+pub fn distance(mm: f64) -> String {
+    if !mm.is_finite() {
+        return "—".to_owned();
+    }
+    let text = format!("{mm:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".to_owned()
+    } else {
+        text.to_owned()
+    }
 }
 
 /// The settings table: `(setting, value)`.
@@ -320,6 +336,11 @@ mod tests {
         assert_eq!(fmt_stat(0.0324), "0.0324");
         assert_eq!(trim(40.0), "40");
         assert_eq!(trim(0.5), "0.5");
+        assert_eq!(distance(10.0), "10");
+        assert_eq!(distance(4.684684684684685), "4.6847");
+        assert_eq!(distance(27.5), "27.5");
+        assert_eq!(distance(-0.00001), "0");
+        assert_eq!(distance(f64::NAN), "—");
     }
 }
 

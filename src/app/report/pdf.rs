@@ -10,8 +10,8 @@
 
 use super::html::{min_confidence, photo_svg};
 use super::{
-    ReportError, ReportInput, fmt_stat, fmt_value, full_precision, method_paragraphs, plots,
-    settings, table_components, trim, warnings,
+    ReportError, ReportInput, distance, fmt_stat, fmt_value, full_precision, method_paragraphs,
+    plots, settings, table_components, warnings,
 };
 use crate::formats::tables;
 use std::collections::HashMap;
@@ -266,7 +266,7 @@ fn source(input: &ReportInput<'_>) -> Result<Markup, ReportError> {
         let mut cells = vec![
             (i + 1).to_string(),
             row.name.clone(),
-            trim(row.deformation),
+            distance(row.deformation),
             format!("{:.6}", row.mm_per_px),
         ];
         cells.extend(components.iter().map(|c| {
@@ -322,7 +322,7 @@ fn source(input: &ReportInput<'_>) -> Result<Markup, ReportError> {
             image.filename,
             image
                 .deformation_distance
-                .map_or_else(|| "—".to_owned(), |d| format!("{} mm", trim(d))),
+                .map_or_else(|| "—".to_owned(), |d| format!("{} mm", distance(d))),
             conf.map_or_else(String::new, |c| format!(" · confidence {c:.2}")),
             image
                 .excluded

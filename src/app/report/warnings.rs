@@ -168,7 +168,7 @@ pub fn warnings(input: &ReportInput<'_>) -> Vec<Warning> {
     if a.scale_method == ScaleMethod::Span {
         out.push(warn(
             "Scale from two points",
-            "the scale comes from the two scale points alone (`span`): the camera's tilt is not \
+            "the scale comes from the two scale points alone (method “span”): the camera's tilt is not \
              corrected and the scale points should lie in the specimen's plane near the markers"
                 .to_owned(),
         ));

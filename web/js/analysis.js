@@ -203,47 +203,17 @@ export class AnalysisView {
     const pid = store.project.id;
     const incomplete = Array.isArray(e.body?.incomplete) ? e.body.incomplete : [];
     const c = store.counts();
-    const list = incomplete.length
-      ? h(
-          'section.card',
-          null,
-          h('div.card-head', null, h('h2', null, 'Images that need work'), h('span.muted', null, plural(incomplete.length, 'image'))),
-          h(
-            'ul.fix-list',
-            { id: 'incomplete-list' },
-            incomplete.map((it) =>
-              h(
-                'li',
-                null,
-                h('a', { href: `#/project/${pid}/image/${it.image_id}` }, icon('target'), h('span', null, it.filename ?? store.image(it.image_id)?.filename ?? `image ${it.image_id}`)),
-                badge(it.status),
-                h('span.small.muted', null, whatIsMissing(store.image(it.image_id), it.status)),
-              ),
-            ),
-          ),
-        )
-      : null;
+    const list = imageCard('Images that need work', 'incomplete-list', incomplete, (it) => [
+      h('a', { href: `#/project/${pid}/image/${it.image_id}` }, icon('target'), h('span', null, it.filename ?? store.image(it.image_id)?.filename ?? `image ${it.image_id}`)),
+      badge(it.status),
+      h('span.small.muted', null, whatIsMissing(store.image(it.image_id), it.status)),
+    ]);
     const userExcluded = Array.isArray(e.body?.excluded) ? e.body.excluded : [];
-    const excludedCard = userExcluded.length
-      ? h(
-          'section.card',
-          null,
-          h('div.card-head', null, h('h2', null, 'Excluded from the fits'), h('span.muted', null, plural(userExcluded.length, 'image'))),
-          h(
-            'ul.fix-list',
-            { id: 'excluded-list' },
-            userExcluded.map((it) =>
-              h(
-                'li',
-                null,
-                h('span', null, it.filename ?? `image ${it.image_id}`),
-                h('span.small.muted', null, it.reason ? `excluded: ${it.reason}` : 'excluded'),
-                h('button.btn.small', { type: 'button', dataset: { imageId: it.image_id }, on: { click: () => setExcluded(it.image_id, null).then(() => this.refresh()) } }, 'Put back in the fits'),
-              ),
-            ),
-          ),
-        )
-      : null;
+    const excludedCard = imageCard('Excluded from the fits', 'excluded-list', userExcluded, (it) => [
+      h('span', null, it.filename ?? `image ${it.image_id}`),
+      h('span.small.muted', null, it.reason ? `excluded: ${it.reason}` : 'excluded'),
+      h('button.btn.small', { type: 'button', dataset: { imageId: it.image_id }, on: { click: () => setExcluded(it.image_id, null).then(() => this.refresh()) } }, 'Put back in the fits'),
+    ]);
     replace(
       this.el,
       h(
@@ -511,6 +481,25 @@ export class AnalysisView {
       ),
     );
   }
+}
+
+/**
+ * A card listing images (null when there are none): a title with the count, and one list item
+ * per image made of `parts(item)`.
+ * @template T
+ * @param {string} title
+ * @param {string} id
+ * @param {T[]} items
+ * @param {(item: T) => Array<Node | null>} parts
+ */
+function imageCard(title, id, items, parts) {
+  if (!items.length) return null;
+  return h(
+    'section.card',
+    null,
+    h('div.card-head', null, h('h2', null, title), h('span.muted', null, plural(items.length, 'image'))),
+    h('ul.fix-list', { id }, items.map((it) => h('li', null, ...parts(it)))),
+  );
 }
 
 /** The fits need this many images (the server's rule: a line with a p-value needs 3 points). */

@@ -284,7 +284,7 @@ impl Server {
         let store = Arc::clone(&state.store);
         let closed = tokio::task::spawn_blocking(move || store.close())
             .await
-            .map_err(|e| ServeError::Close(StoreError::Corrupt(e.to_string())))?
+            .map_err(|e| ServeError::Close(StoreError::corrupt(e.to_string())))?
             .map_err(ServeError::Close);
         closed?;
         tracing::info!("database closed; bye");

@@ -390,14 +390,12 @@ pub(super) fn apply_image_patch(
         None => old.ruler,
     };
     if ruler.is_some_and(|r| !r.is_valid()) {
-        return Err(StoreError::invalid(
-            "ruler: the ruler model is not valid".into(),
-        ));
+        return Err(StoreError::invalid("ruler: the ruler model is not valid"));
     }
     let target = patch.target.unwrap_or_else(|| old.target.clone());
     if target.as_ref().is_some_and(|t| !t.is_valid()) {
         return Err(StoreError::invalid(
-            "target: the calibration-target model is not valid".into(),
+            "target: the calibration-target model is not valid",
         ));
     }
     tx.prepare_cached(

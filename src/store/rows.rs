@@ -38,9 +38,7 @@ pub(super) fn ruler_from_column(text: Option<&str>) -> Result<Option<RulerModel>
     if model.is_valid() {
         Ok(Some(model))
     } else {
-        Err(StoreError::corrupt(
-            "a stored ruler model is not valid".into(),
-        ))
+        Err(StoreError::corrupt("a stored ruler model is not valid"))
     }
 }
 
@@ -54,7 +52,7 @@ pub(super) fn target_from_column(text: Option<&str>) -> Result<Option<TargetMode
         Ok(Some(model))
     } else {
         Err(StoreError::corrupt(
-            "a stored calibration-target model is not valid".into(),
+            "a stored calibration-target model is not valid",
         ))
     }
 }
@@ -214,8 +212,8 @@ pub(super) fn image_count(conn: &Connection, project_id: i64) -> Result<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{TestResult, add_one, complete, temp_store};
     use super::super::StoreErrorKind;
+    use super::super::test_support::{TestResult, add_one, complete, temp_store};
     use super::*;
 
     /// The bug of issue 9's target pitch: a new project column shifted the status counts that

@@ -25,7 +25,7 @@ pub fn image_status(fiducials: usize, scale: usize, distance: Option<f64>) -> Im
 pub fn validate_name(name: &str) -> Result<String> {
     let trimmed = name.trim();
     if trimmed.is_empty() {
-        return Err(StoreError::invalid("the project name is empty".into()));
+        return Err(StoreError::invalid("the project name is empty"));
     }
     if trimmed.chars().count() > MAX_NAME_CHARS {
         return Err(StoreError::invalid(format!(
@@ -34,7 +34,7 @@ pub fn validate_name(name: &str) -> Result<String> {
     }
     if trimmed.chars().any(char::is_control) {
         return Err(StoreError::invalid(
-            "the project name contains control characters".into(),
+            "the project name contains control characters",
         ));
     }
     Ok(trimmed.to_owned())
@@ -196,7 +196,7 @@ pub fn validate_exclusion_reason(reason: &str) -> Result<String> {
     }
     if reason.chars().any(char::is_control) {
         return Err(StoreError::invalid(
-            "excluded: the reason must not contain control characters (line breaks, tabs)".into(),
+            "excluded: the reason must not contain control characters (line breaks, tabs)",
         ));
     }
     Ok(reason.to_owned())

@@ -7,10 +7,10 @@
 //! Plots take `sigma_px`, `width`, `height` (px, 200–6000).
 
 use super::analysis::{AnalysisQuery, compute, to_formats_project};
-use crate::engine::{Component, UnknownComponent};
 use super::error::{AppError, AppPath, AppQuery};
 use super::images::content_disposition;
 use super::{AppState, blocking};
+use crate::engine::{Component, UnknownComponent};
 use crate::formats::{self, plot, tables};
 use axum::Router;
 use axum::body::Body;

@@ -64,7 +64,11 @@ pub struct FileTypes {
 }
 
 impl FileTypes {
-    fn new(names: Vec<&'static str>, extensions: Vec<&'static str>, mime: Vec<&'static str>) -> Self {
+    fn new(
+        names: Vec<&'static str>,
+        extensions: Vec<&'static str>,
+        mime: Vec<&'static str>,
+    ) -> Self {
         let accept = mime
             .iter()
             .map(|m| (*m).to_owned())
@@ -240,9 +244,18 @@ mod tests {
         let rules = Rules::new(&Limits::default());
         assert_eq!(rules.components.len(), Component::ALL.len());
         assert_eq!(rules.default_components, ["eps_xx", "eps_yy", "eps_xy"]);
-        assert_eq!(rules.uploads.images.names, ["PNG", "JPEG", "GIF", "BMP", "TIFF"]);
+        assert_eq!(
+            rules.uploads.images.names,
+            ["PNG", "JPEG", "GIF", "BMP", "TIFF"]
+        );
         assert!(rules.uploads.images.extensions.contains(&"jpeg"));
-        assert!(rules.uploads.images.accept.starts_with("image/png,image/jpeg,"));
+        assert!(
+            rules
+                .uploads
+                .images
+                .accept
+                .starts_with("image/png,image/jpeg,")
+        );
         assert!(rules.uploads.images.accept.ends_with(",.tif,.tiff"));
         assert_eq!(rules.exports.files.len(), export::EXPORTS.len());
         assert_eq!(rules.exports.reports.first(), Some(&"html"));

@@ -531,7 +531,7 @@ fn analysis_not_ready_is_422_with_the_reason() {
     expect_error(
         server.get(&format!("{url}?components=eps_xx,nope")),
         400,
-        "unknown component \"nope\"",
+        "unknown component 'nope'",
     );
     expect_error(server.get(&format!("{url}?sigma_px=-1")), 400, "sigma_px");
     expect_error(server.get(&format!("{url}?sigma_px=abc")), 400, "sigma_px");

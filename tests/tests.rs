@@ -12,6 +12,7 @@ mod access;
 mod api;
 mod api_detect;
 mod api_errors;
+mod api_rules;
 mod cli_analyze;
 mod cli_detect;
 mod crash_safety;

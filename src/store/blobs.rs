@@ -18,8 +18,69 @@ const THUMBNAIL_QUALITY: u8 = 80;
 /// Content type of every stored thumbnail.
 pub const THUMBNAIL_TYPE: &str = "image/jpeg";
 
-/// The image formats accepted for upload, recognised by content (never by extension).
-pub const ACCEPTED_FORMATS: &str = "PNG, JPEG, GIF, BMP, TIFF";
+/// One image format accepted for upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageType {
+    /// Name shown to users, e.g. `JPEG`.
+    pub name: &'static str,
+    /// Extension of the stored file (`images/<sha256>.<ext>`).
+    pub ext: &'static str,
+    /// Every extension such files usually have (for file pickers; never used to decide).
+    pub extensions: &'static [&'static str],
+    /// Content type served with the file.
+    pub content_type: &'static str,
+    format: ImageFormat,
+}
+
+/// The image formats accepted for upload, recognised by content (never by extension). The one
+/// list: decoding, stored rows, error messages and the UI's file picker (`GET /api/rules`) read it.
+pub const IMAGE_TYPES: [ImageType; 5] = [
+    ImageType {
+        name: "PNG",
+        ext: "png",
+        extensions: &["png"],
+        content_type: "image/png",
+        format: ImageFormat::Png,
+    },
+    ImageType {
+        name: "JPEG",
+        ext: "jpg",
+        extensions: &["jpg", "jpeg"],
+        content_type: "image/jpeg",
+        format: ImageFormat::Jpeg,
+    },
+    ImageType {
+        name: "GIF",
+        ext: "gif",
+        extensions: &["gif"],
+        content_type: "image/gif",
+        format: ImageFormat::Gif,
+    },
+    ImageType {
+        name: "BMP",
+        ext: "bmp",
+        extensions: &["bmp"],
+        content_type: "image/bmp",
+        format: ImageFormat::Bmp,
+    },
+    ImageType {
+        name: "TIFF",
+        ext: "tiff",
+        extensions: &["tif", "tiff"],
+        content_type: "image/tiff",
+        format: ImageFormat::Tiff,
+    },
+];
+
+/// The accepted formats as users read them: `PNG, JPEG, GIF, BMP, TIFF`.
+pub fn accepted_formats() -> String {
+    IMAGE_TYPES.map(|t| t.name).join(", ")
+}
+
+/// The accepted type whose stored extension is `ext`.
+pub fn image_type_by_ext(ext: &str) -> Option<&'static ImageType> {
+    IMAGE_TYPES.iter().find(|t| t.ext == ext)
+}
 
 /// Most pixels (width × height) an image may have unless configured otherwise: the web app's
 /// `--max-pixels` default and the command line's limit.
@@ -47,7 +108,8 @@ pub struct ImageInfo {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ImageError {
     #[error(
-        "{filename}: not a supported image (accepted: {ACCEPTED_FORMATS}; detected by content)"
+        "{filename}: not a supported image (accepted: {}; detected by content)",
+        accepted_formats()
     )]
     Unsupported { filename: String },
     #[error("{filename}: the file is empty")]
@@ -78,14 +140,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn format_of(format: ImageFormat) -> Option<(&'static str, &'static str)> {
-    match format {
-        ImageFormat::Png => Some(("png", "image/png")),
-        ImageFormat::Jpeg => Some(("jpg", "image/jpeg")),
-        ImageFormat::Gif => Some(("gif", "image/gif")),
-        ImageFormat::Bmp => Some(("bmp", "image/bmp")),
-        ImageFormat::Tiff => Some(("tiff", "image/tiff")),
-        _ => None,
-    }
+    IMAGE_TYPES
+        .iter()
+        .find(|t| t.format == format)
+        .map(|t| (t.ext, t.content_type))
 }
 
 /// The decoder limits for images of at most `max_pixels`: the decoders may allocate at most

@@ -2,6 +2,8 @@
 //!
 //! A filename is display text only: it is never used to build a path on disk.
 
+use std::collections::HashSet;
+
 /// Longest filename kept, in characters.
 pub const MAX_FILENAME_CHARS: usize = 255;
 
@@ -67,6 +69,22 @@ pub fn clean_filename(raw: &str) -> String {
     } else {
         kept
     }
+}
+
+/// `name` when no image of the project has it, else `stem (2).ext`, `stem (3).ext`, …:
+/// filenames are unique in a project, as the exchange formats require.
+pub fn unique_filename(name: &str, taken: &HashSet<String>) -> String {
+    if !taken.contains(name) {
+        return name.to_owned();
+    }
+    let (stem, ext) = match name.rfind('.') {
+        Some(dot) if dot > 0 => name.split_at(dot),
+        _ => (name, ""),
+    };
+    (2u64..)
+        .map(|k| format!("{stem} ({k}){ext}"))
+        .find(|candidate| !taken.contains(candidate))
+        .unwrap_or_else(|| name.to_owned())
 }
 
 #[cfg(test)]
@@ -141,6 +159,22 @@ mod tests {
             let cleaned = clean_filename(&name);
             prop_assert!(!cleaned.is_empty());
             prop_assert!(!cleaned.contains(['/', '\\', '\0']));
+        }
+    }
+
+    #[test]
+    fn unique_filenames_count_up_before_the_extension() {
+        let taken: HashSet<String> = ["a.png", "a (2).png", "noext", ".hidden"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        for (name, unique) in [
+            ("b.png", "b.png"),
+            ("a.png", "a (3).png"),
+            ("noext", "noext (2)"),
+            (".hidden", ".hidden (2)"),
+        ] {
+            assert_eq!(unique_filename(name, &taken), unique, "{name}");
         }
     }
 }

@@ -40,21 +40,11 @@ pub struct AnalysisQuery {
     pub scale_method: Option<ScaleMethod>,
 }
 
-/// Parse `eps_xx,eps_yy` into components; unknown keys are a 400 naming them.
+/// Parse a comma-separated list of component names (the names [`Component::parse_list`]
+/// accepts: keys, the Python tool's names, `all`); unknown names are a 400 naming them.
 pub fn parse_components(list: &str) -> Result<Vec<Component>, AppError> {
-    let mut components = Vec::new();
-    for key in list.split(',').map(str::trim).filter(|k| !k.is_empty()) {
-        let component = Component::from_key(key).ok_or_else(|| {
-            let known: Vec<&str> = Component::ALL.iter().map(|c| c.key()).collect();
-            AppError::bad_request(format!(
-                "unknown component {key:?}; known: {}",
-                known.join(", ")
-            ))
-        })?;
-        if !components.contains(&component) {
-            components.push(component);
-        }
-    }
+    let components = Component::parse_list(list.split(','))
+        .map_err(|err| AppError::bad_request(err.to_string()))?;
     if components.is_empty() {
         return Err(AppError::bad_request("components is empty"));
     }

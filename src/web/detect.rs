@@ -519,11 +519,11 @@ async fn detect_image(
         let project = s.project(id)?;
         let track_from = match body.track_from {
             Some(from) if body.markers => {
-                let previous = s.image(id, from).map_err(|e| match e {
-                    crate::store::StoreError::NotFound(_) => AppError::bad_request(format!(
+                let previous = s.image(id, from).map_err(|e| match e.kind() {
+                    crate::store::StoreErrorKind::NotFound(_) => AppError::bad_request(format!(
                         "track_from: project {id} has no image {from}"
                     )),
-                    other => other.into(),
+                    _ => e.into(),
                 })?;
                 let markers = Fiducials::try_from(previous.fiducials.as_slice()).ok();
                 Some((previous.filename, markers))

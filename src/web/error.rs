@@ -1,8 +1,8 @@
 //! One error type for every handler, turned into `{"error": "..."}` JSON with a status that says
 //! what is wrong; and extractors whose rejections take the same shape.
 
-use crate::store::StoreError;
 use crate::store::blobs::ImageError;
+use crate::store::{StoreError, StoreErrorKind};
 use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
@@ -150,9 +150,9 @@ fn io_disk_full(err: &std::io::Error) -> bool {
 
 /// A write that failed because the data directory's disk (or quota) is full.
 pub fn is_disk_full(err: &StoreError) -> bool {
-    match err {
-        StoreError::Io { source, .. } => io_disk_full(source),
-        StoreError::Db(rusqlite::Error::SqliteFailure(e, _)) => {
+    match err.kind() {
+        StoreErrorKind::Io { source, .. } => io_disk_full(source),
+        StoreErrorKind::Db(rusqlite::Error::SqliteFailure(e, _)) => {
             e.code == rusqlite::ErrorCode::DiskFull
         }
         _ => false,
@@ -170,23 +170,25 @@ impl From<StoreError> for AppError {
             )
             .with_detail("cause", "disk full");
         }
-        let kind = match &err {
-            StoreError::NotFound(_) => ErrorKind::NotFound,
-            StoreError::Invalid(_) => ErrorKind::BadRequest,
-            StoreError::Image(ImageError::Unsupported { .. }) => ErrorKind::UnsupportedMediaType,
-            StoreError::Image(
+        let kind = match err.kind() {
+            StoreErrorKind::NotFound(_) => ErrorKind::NotFound,
+            StoreErrorKind::Invalid(_) => ErrorKind::BadRequest,
+            StoreErrorKind::Image(ImageError::Unsupported { .. }) => {
+                ErrorKind::UnsupportedMediaType
+            }
+            StoreErrorKind::Image(
                 ImageError::TooManyPixels { .. } | ImageError::TooMuchMemory { .. },
             ) => ErrorKind::PayloadTooLarge,
-            StoreError::Image(ImageError::Empty { .. } | ImageError::Corrupt { .. }) => {
+            StoreErrorKind::Image(ImageError::Empty { .. } | ImageError::Corrupt { .. }) => {
                 ErrorKind::BadRequest
             }
-            StoreError::Limit(_) => ErrorKind::PayloadTooLarge,
-            StoreError::Conflict(_) => ErrorKind::Conflict,
-            StoreError::Closed => ErrorKind::Unavailable,
-            StoreError::Db(_)
-            | StoreError::Migration(_)
-            | StoreError::Io { .. }
-            | StoreError::Corrupt(_) => ErrorKind::Internal,
+            StoreErrorKind::Limit(_) => ErrorKind::PayloadTooLarge,
+            StoreErrorKind::Conflict(_) => ErrorKind::Conflict,
+            StoreErrorKind::Closed => ErrorKind::Unavailable,
+            StoreErrorKind::Db(_)
+            | StoreErrorKind::Migration(_)
+            | StoreErrorKind::Io { .. }
+            | StoreErrorKind::Corrupt(_) => ErrorKind::Internal,
         };
         AppError::new(kind, err.to_string())
     }
@@ -194,7 +196,7 @@ impl From<StoreError> for AppError {
 
 impl From<ImageError> for AppError {
     fn from(err: ImageError) -> Self {
-        StoreError::Image(err).into()
+        StoreError::from(err).into()
     }
 }
 

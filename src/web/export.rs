@@ -6,17 +6,18 @@
 //! `annotations.json` (Python Strain Seer format), `project.json` (Strain Seer project format).
 //! Plots take `sigma_px`, `width`, `height` (px, 200–6000).
 
-use super::analysis::{AnalysisQuery, compute, parse_components, to_formats_project};
+use super::analysis::{AnalysisQuery, compute, to_formats_project};
 use super::error::{AppError, AppPath, AppQuery};
 use super::images::content_disposition;
 use super::{AppState, blocking};
+use crate::engine::{Component, UnknownComponent};
 use crate::formats::{self, plot, tables};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Response, header};
 use axum::routing::get;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -24,14 +25,56 @@ pub fn routes() -> Router<AppState> {
         .route("/api/projects/{id}/export/plot/{file}", get(export_plot))
 }
 
-/// The file names `export/{file}` serves.
-pub const EXPORT_FILES: [&str; 5] = [
-    "strains.csv",
-    "regression.csv",
-    "regression.json",
-    "annotations.json",
-    "project.json",
+/// One file `export/{file}` serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ExportFile {
+    /// File name in the URL and (after the project's slug) of the download.
+    pub name: &'static str,
+    /// What the UI calls it.
+    pub label: &'static str,
+    /// A short note on what it holds.
+    pub note: &'static str,
+    /// Computed from the analysis: takes the analysis query (`sigma_px`, `components`, …) and
+    /// answers 422 when the analysis cannot be computed.
+    pub from_analysis: bool,
+}
+
+/// The files `export/{file}` serves, in the order offered.
+pub const EXPORTS: [ExportFile; 5] = [
+    ExportFile {
+        name: "strains.csv",
+        label: "Strain table",
+        note: "strains.csv",
+        from_analysis: true,
+    },
+    ExportFile {
+        name: "regression.csv",
+        label: "Regression",
+        note: "regression.csv",
+        from_analysis: true,
+    },
+    ExportFile {
+        name: "regression.json",
+        label: "Regression (JSON)",
+        note: "regression.json",
+        from_analysis: true,
+    },
+    ExportFile {
+        name: "annotations.json",
+        label: "Annotations",
+        note: "Python Strain Seer format",
+        from_analysis: false,
+    },
+    ExportFile {
+        name: "project.json",
+        label: "Project",
+        note: "everything, re-importable",
+        from_analysis: false,
+    },
 ];
+
+/// The formats `export/plot/{component}.{format}` draws.
+pub const PLOT_FORMATS: [&str; 2] = ["svg", "png"];
 
 /// A file-name-safe form of a project name: ASCII letters, digits, `-` and `_`, at most 60
 /// characters; `project` when nothing is left.
@@ -81,10 +124,11 @@ async fn export(
     AppPath((id, file)): AppPath<(i64, String)>,
     AppQuery(query): AppQuery<AnalysisQuery>,
 ) -> Result<Response<Body>, AppError> {
-    if !EXPORT_FILES.contains(&file.as_str()) {
+    if !EXPORTS.iter().any(|e| e.name == file) {
+        let names: Vec<&str> = EXPORTS.iter().map(|e| e.name).collect();
         return Err(AppError::not_found(format!(
             "no export named {file:?}; available: {}, plot/<component>.svg, plot/<component>.png",
-            EXPORT_FILES.join(", ")
+            names.join(", ")
         )));
     }
     let (text, content_type, name) = blocking(&state, move |s| {
@@ -144,16 +188,15 @@ async fn export_plot(
 ) -> Result<Response<Body>, AppError> {
     let (key, ext) = file
         .rsplit_once('.')
-        .filter(|(_, ext)| *ext == "svg" || *ext == "png")
+        .filter(|(_, ext)| PLOT_FORMATS.contains(ext))
         .ok_or_else(|| {
             AppError::not_found(format!(
                 "no plot named {file:?}: expected <component>.svg or <component>.png"
             ))
         })?;
-    let component = parse_components(key)?
-        .first()
-        .copied()
-        .ok_or_else(|| AppError::bad_request("no component named"))?;
+    let component: Component = key
+        .parse()
+        .map_err(|err: UnknownComponent| AppError::bad_request(err.to_string()))?;
     let png = ext == "png";
     let default = if png {
         plot::DEFAULT_PNG_SIZE

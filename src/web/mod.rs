@@ -1,7 +1,7 @@
 //! The web app: axum router, handlers, embedded front end.
 //!
 //! [`app`] builds the router from one `routes()` function per area (health, projects, images,
-//! analysis, export, import, front-end assets); more areas (detection) merge in the same way,
+//! analysis, export, import, rules, front-end assets); more areas (detection) merge in the same way,
 //! and cross-cutting layers (access token, security headers) wrap the result.
 //! [`Server`] binds, serves until a shutdown signal, lets requests in flight finish, and closes
 //! the database. Blocking work (SQLite, image decoding, analysis) runs in `spawn_blocking`.
@@ -19,6 +19,7 @@ pub mod limits;
 pub mod listen;
 pub mod projects;
 pub mod report;
+pub mod rules;
 pub mod security;
 pub mod slow;
 pub mod target;
@@ -121,6 +122,7 @@ pub fn app(state: AppState) -> Router {
         .merge(analysis::routes())
         .merge(export::routes())
         .merge(report::routes())
+        .merge(rules::routes())
         .merge(import::routes(&state.limits))
         .merge(target::routes())
         .merge(assets::routes())
@@ -284,7 +286,7 @@ impl Server {
         let store = Arc::clone(&state.store);
         let closed = tokio::task::spawn_blocking(move || store.close())
             .await
-            .map_err(|e| ServeError::Close(StoreError::Corrupt(e.to_string())))?
+            .map_err(|e| ServeError::Close(StoreError::corrupt(e.to_string())))?
             .map_err(ServeError::Close);
         closed?;
         tracing::info!("database closed; bye");

@@ -8,64 +8,37 @@ import { saveProject, store } from './state.js';
 import { badge, toastError } from './ui.js';
 import { strainPlot } from './plot.js';
 import { budgetCard, focalField, methodLabel, scaleMethodField, targetField } from './scale.js';
+import { component, rules } from './rules.js';
 
-/** Display names of the engine's component keys. */
-const COMPONENTS = {
-  eps_xx: ['ε', 'xx', 'small strain'],
-  eps_yy: ['ε', 'yy', 'small strain'],
-  eps_xy: ['ε', 'xy', 'small strain, tensor shear'],
-  gamma_xy: ['γ', 'xy', 'engineering shear, 2εxy'],
-  exx: ['E', 'xx', 'Green–Lagrange'],
-  eyy: ['E', 'yy', 'Green–Lagrange'],
-  exy: ['E', 'xy', 'Green–Lagrange, tensor shear'],
-  hencky_xx: ['H', 'xx', 'Hencky'],
-  hencky_yy: ['H', 'yy', 'Hencky'],
-  hencky_xy: ['H', 'xy', 'Hencky, tensor shear'],
-  eps1: ['ε', '1', 'major principal small strain'],
-  eps2: ['ε', '2', 'minor principal small strain'],
-  eps_angle: ['θ', 'ε', 'principal direction, °'],
-  eps_max_shear: ['γ', 'max', 'max in-plane shear (small)'],
-  e1: ['E', '1', 'major principal Green–Lagrange'],
-  e2: ['E', '2', 'minor principal Green–Lagrange'],
-  e_angle: ['θ', 'E', 'principal direction, °'],
-  e_max_shear: ['γ', 'max', 'max in-plane shear (Green–Lagrange)'],
-  h1: ['H', '1', 'major principal Hencky'],
-  h2: ['H', '2', 'minor principal Hencky'],
-  h_angle: ['θ', 'H', 'principal direction, °'],
-  h_max_shear: ['γ', 'max', 'max in-plane shear (Hencky)'],
-  j: ['J', '', 'area ratio det F'],
-  rotation: ['ω', '', 'rigid rotation, °'],
-};
-
+/** A component's symbol (letter, subscript) and optionally what it is, as GET /api/rules has it. */
 export function componentLabel(key, withName = false) {
-  const c = COMPONENTS[key];
+  const c = component(key);
   if (!c) return h('span', null, key);
-  return h('span.comp', null, c[0], c[1] ? h('sub', null, c[1]) : null, withName ? h('span.comp-name', null, ` ${c[2]}`) : null);
+  const [letter, sub] = c.symbol;
+  return h('span.comp', null, letter, sub ? h('sub', null, sub) : null, withName ? h('span.comp-name', null, ` ${c.description}`) : null);
 }
 
-const MEASURES = [
-  { id: 'small', label: 'Small strain ε', cols: [['small', 'xx', 'ε', 'xx'], ['small', 'yy', 'ε', 'yy'], ['small', 'xy', 'ε', 'xy']] },
-  { id: 'green', label: 'Green–Lagrange E', cols: [['green', 'xx', 'E', 'xx'], ['green', 'yy', 'E', 'yy'], ['green', 'xy', 'E', 'xy']] },
-  { id: 'hencky', label: 'Hencky (logarithmic) H', cols: [['hencky', 'xx', 'H', 'xx'], ['hencky', 'yy', 'H', 'yy'], ['hencky', 'xy', 'H', 'xy']] },
-  { id: 'small_principal', label: 'Principal, small strain', cols: [['small_principal', 'e1', 'ε', '1'], ['small_principal', 'e2', 'ε', '2'], ['small_principal', 'angle_deg', 'θ', '', 'deg'], ['small_principal', 'max_shear', 'γ', 'max']] },
-  { id: 'green_principal', label: 'Principal, Green–Lagrange', cols: [['green_principal', 'e1', 'E', '1'], ['green_principal', 'e2', 'E', '2'], ['green_principal', 'angle_deg', 'θ', '', 'deg'], ['green_principal', 'max_shear', 'γ', 'max']] },
-  { id: 'hencky_principal', label: 'Principal, Hencky', cols: [['hencky_principal', 'e1', 'H', '1'], ['hencky_principal', 'e2', 'H', '2'], ['hencky_principal', 'angle_deg', 'θ', '', 'deg'], ['hencky_principal', 'max_shear', 'γ', 'max']] },
-];
+/** The strain measures (GET /api/rules) as table columns: [group, field, letter, subscript, angle]
+ * where group and field locate the value in a row's `measures`. */
+function measures() {
+  return rules().measures.map((m) => ({
+    id: m.key,
+    label: m.label,
+    components: m.components,
+    cols: m.components.map((k) => {
+      const c = component(k);
+      return [...c.field, ...c.symbol, c.unit === '°'];
+    }),
+  }));
+}
 
 let measureChoice = 'small'; // kept while the page is open
 
-/** Components to regress for a measure: always the small-strain ones (Poisson's ratio, the
- * Python tool's exports), plus the chosen measure's. */
-const MEASURE_COMPONENTS = {
-  small: [],
-  green: ['exx', 'eyy', 'exy'],
-  hencky: ['hencky_xx', 'hencky_yy', 'hencky_xy'],
-  small_principal: ['eps1', 'eps2', 'eps_angle', 'eps_max_shear'],
-  green_principal: ['e1', 'e2', 'e_angle', 'e_max_shear'],
-  hencky_principal: ['h1', 'h2', 'h_angle', 'h_max_shear'],
-};
+/** Components to regress for a measure: always the default ones (small strain: Poisson's ratio,
+ * the Python tool's exports), plus the chosen measure's. */
 function componentsFor(measure) {
-  return ['eps_xx', 'eps_yy', 'eps_xy', ...(MEASURE_COMPONENTS[measure] ?? [])];
+  const chosen = rules().measures.find((m) => m.key === measure)?.components ?? [];
+  return [...new Set([...rules().default_components, ...chosen])];
 }
 
 /** The query of the results exports and the report: the components of the chosen measure, so
@@ -283,8 +256,8 @@ export class AnalysisView {
     // plots (drawn here from this analysis; the server's SVG/PNG files are in Downloads)
     const plots = regs.map((r) => {
       const k = r.component;
-      const c = COMPONENTS[k];
-      const label = c ? `${c[0]}${c[1]}` : k;
+      const c = component(k);
+      const label = c ? c.symbol.join('') : k;
       return h(
         'figure.plot-card',
         { dataset: { component: k } },
@@ -299,8 +272,9 @@ export class AnalysisView {
     });
 
     // strain table
-    const measure = MEASURES.find((m) => m.id === measureChoice) ?? MEASURES[0];
-    const measureSel = h('select.input', { id: 'measure-select', 'aria-label': 'Strain measure' }, MEASURES.map((m) => h('option', { value: m.id }, m.label)));
+    const all = measures();
+    const measure = all.find((m) => m.id === measureChoice) ?? all[0];
+    const measureSel = h('select.input', { id: 'measure-select', 'aria-label': 'Strain measure' }, all.map((m) => h('option', { value: m.id }, m.label)));
     measureSel.value = measure.id;
     measureSel.addEventListener('change', () => {
       measureChoice = measureSel.value;
@@ -386,7 +360,7 @@ export class AnalysisView {
           return h(
             'tr',
             { dataset: { component: r.component } },
-            h('th', { scope: 'row' }, h('span.comp-block', null, componentLabel(r.component), h('span.comp-name', null, COMPONENTS[r.component]?.[2] ?? ''))),
+            h('th', { scope: 'row' }, h('span.comp-block', null, componentLabel(r.component), h('span.comp-name', null, component(r.component)?.description ?? ''))),
             h('td.num', null, String(g.n ?? '')),
             h('td.num.pm', { title: `${g.slope} ± ${g.stderr}` }, h('span.pm-val', null, sci(g.slope)), h('span.pm-err', null, `± ${sci(g.stderr, 3)}`)),
             h('td.num', { title: `[${ci[0]}, ${ci[1]}]` }, `[${sci(ci[0], 3)}, ${sci(ci[1], 3)}]`),
@@ -424,6 +398,9 @@ export class AnalysisView {
     // downloads
     const dl = (label, path, filename) =>
       h('button.btn.small', { type: 'button', dataset: { download: filename }, on: { click: () => this.ws.download(path, filename) } }, icon('download'), label);
+    const exports = rules().exports;
+    /** The export files computed from the analysis (true) or holding the data (false). */
+    const exportButtons = (fromAnalysis) => exports.files.filter((f) => f.from_analysis === fromAnalysis).map((f) => dl(f.name, urls.exportFile(pid, f.name), f.name));
     const downloads = h(
       'section.card.pad',
       { id: 'downloads' },
@@ -432,19 +409,16 @@ export class AnalysisView {
         'div.download-grid',
         null,
         h('h3', null, 'Results'),
-        h('div.btn-row', null, dl('strains.csv', urls.exportFile(pid, 'strains.csv'), 'strains.csv'), dl('regression.csv', urls.exportFile(pid, 'regression.csv'), 'regression.csv'), dl('regression.json', urls.exportFile(pid, 'regression.json'), 'regression.json')),
+        h('div.btn-row', null, exportButtons(true)),
         h('h3', null, 'Report'),
-        h('div.btn-row', null, dl('report.html', `/projects/${pid}/report/html`, 'report.html'), dl('report.pdf', `/projects/${pid}/report/pdf`, 'report.pdf')),
+        h('div.btn-row', null, exports.reports.map((f) => dl(`report.${f}`, `/projects/${pid}/report/${f}`, `report.${f}`))),
         h('h3', null, 'Data'),
-        h('div.btn-row', null, dl('annotations.json', urls.exportFile(pid, 'annotations.json'), 'annotations.json'), dl('project.json', urls.exportFile(pid, 'project.json'), 'project.json')),
+        h('div.btn-row', null, exportButtons(false)),
         h('h3', null, 'Plots'),
         h(
           'div.btn-row',
           null,
-          regs.flatMap((r) => [
-            dl(`${r.component}.svg`, `/projects/${pid}/export/plot/${r.component}.svg`, `${r.component}.svg`),
-            dl(`${r.component}.png`, `/projects/${pid}/export/plot/${r.component}.png`, `${r.component}.png`),
-          ]),
+          regs.flatMap((r) => exports.plot_formats.map((ext) => dl(`${r.component}.${ext}`, `/projects/${pid}/export/plot/${r.component}.${ext}`, `${r.component}.${ext}`))),
         ),
       ),
     );
@@ -459,7 +433,7 @@ export class AnalysisView {
           'div.btn-row.report-row',
           null,
           h('button.btn.primary', { type: 'button', id: 'report-html', title: 'Lab report: one self-contained HTML page (prints to clean pages)', on: { click: () => this.ws.download(`/projects/${pid}/report/html`, 'report.html') } }, icon('download'), 'Report (HTML)'),
-          h('button.btn', { type: 'button', id: 'report-pdf', title: 'Lab report as PDF', on: { click: () => this.ws.download(`/projects/${pid}/report/pdf`, 'report.pdf') } }, icon('download'), 'Report (PDF)'),
+          exports.reports.includes('pdf') && h('button.btn', { type: 'button', id: 'report-pdf', title: 'Lab report as PDF', on: { click: () => this.ws.download(`/projects/${pid}/report/pdf`, 'report.pdf') } }, icon('download'), 'Report (PDF)'),
         ),
         excludedList,
         h('div.stat-row', null, cards),

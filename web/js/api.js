@@ -57,6 +57,8 @@ async function request(method, path, { json, form, signal } = {}) {
 const enc = encodeURIComponent;
 
 export const api = {
+  /** The server's rules the UI follows (accepted files, limits, components, exports). */
+  rules: () => request('GET', '/rules'),
   listProjects: () => request('GET', '/projects'),
   createProject: (name) => request('POST', '/projects', { json: { name } }),
   getProject: (id) => request('GET', `/projects/${enc(id)}`),

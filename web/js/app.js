@@ -9,6 +9,7 @@ import { helpDialog, saveState, toastError } from './ui.js';
 import { isTyping } from './dom.js';
 import { ProjectsView } from './projects.js';
 import { Workspace } from './workspace.js';
+import { loadRules } from './rules.js';
 
 const root = document.getElementById('app');
 let current = null; // {kind, view, projectId}
@@ -67,7 +68,7 @@ document.addEventListener('keydown', (ev) => {
     helpDialog();
   }
 });
-window.addEventListener('hashchange', route);
+window.addEventListener('hashchange', () => loadRules().then(route, toastError));
 // closing or reloading the tab while an edit is still being sent: let the browser ask first
 window.addEventListener('beforeunload', (ev) => {
   if (saveState.busy()) ev.preventDefault();
@@ -76,4 +77,4 @@ window.addEventListener('unhandledrejection', (ev) => {
   toastError(ev.reason);
   ev.preventDefault();
 });
-route();
+loadRules().then(route, toastError);

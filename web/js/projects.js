@@ -4,6 +4,7 @@ import { api } from './api.js';
 import { h, icon, replace } from './dom.js';
 import { fixed, fullTime, plural, relTime } from './format.js';
 import { confirmDialog, promptDialog, toast, toastError } from './ui.js';
+import { rules } from './rules.js';
 
 export class ProjectsView {
   constructor(root) {
@@ -167,8 +168,8 @@ function step(n, title, text) {
 
 /** Import a project JSON or a Python Strain Seer annotation JSON together with its images. */
 export function importDialog() {
-  const jsonInput = h('input', { type: 'file', accept: '.json,application/json', required: true, id: 'import-json' });
-  const imgInput = h('input', { type: 'file', accept: 'image/*,.tif,.tiff', multiple: true, id: 'import-images' });
+  const jsonInput = h('input', { type: 'file', accept: rules().uploads.projects.accept, required: true, id: 'import-json' });
+  const imgInput = h('input', { type: 'file', accept: rules().uploads.images.accept, multiple: true, id: 'import-images' });
   const nameInput = h('input.input', { type: 'text', id: 'import-name', maxlength: 200, placeholder: 'from the file when empty', autocomplete: 'off' });
   const status = h('p.small.muted', { role: 'status' });
   const ok = h('button.btn.primary', { type: 'submit', id: 'import-submit' }, icon('import'), 'Import');

@@ -5,19 +5,16 @@ import { h } from './dom.js';
 import { fixed, mm, plural } from './format.js';
 import { saveProject, store } from './state.js';
 import { toast, toastError } from './ui.js';
+import { rules } from './rules.js';
 
-/** The engine's scale methods (`ScaleMethod::key` → label), in the order offered. */
-export const SCALE_METHODS = [
-  ['', 'Automatic'],
-  ['span', 'Scale points (span)'],
-  ['ruler', 'Ruler model at the markers'],
-  ['rectified', 'Ruler + perspective correction'],
-  ['target', 'Calibration target'],
-];
+/** The engine's scale methods as [key, label] (GET /api/rules), after the automatic choice. */
+function scaleMethods() {
+  return [['', 'Automatic'], ...rules().scale_methods.map((m) => [m.key, m.label])];
+}
 
 /** Label of a method key as the analysis reports it. */
 export function methodLabel(key) {
-  return SCALE_METHODS.find(([k]) => k === key)?.[1] ?? String(key ?? '—');
+  return scaleMethods().find(([k]) => k === key)?.[1] ?? String(key ?? '—');
 }
 
 /** The project's scale-method choice. */
@@ -26,7 +23,7 @@ export function scaleMethodField() {
   const sel = /** @type {HTMLSelectElement} */ (h(
     'select.input',
     { id: 'scale-method', 'aria-describedby': 'scale-method-help' },
-    SCALE_METHODS.map(([k, label]) => h('option', { value: k }, label)),
+    scaleMethods().map(([k, label]) => h('option', { value: k }, label)),
   ));
   sel.value = p?.scale_method ?? '';
   sel.addEventListener('change', async () => {

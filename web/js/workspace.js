@@ -10,10 +10,7 @@ import { AnalysisView, resultsQuery } from './analysis.js';
 import { flushSaves, saveProject, store } from './state.js';
 import { announceScaleChange } from './scale.js';
 import { badge, confirmDialog, promptDialog, saveState, toast, toastError } from './ui.js';
-
-const ACCEPT = /\.(png|jpe?g|gif|bmp|tiff?)$/i;
-const BATCH_FILES = 6;
-const BATCH_BYTES = 48 * 1024 * 1024;
+import { isAcceptedImage, rules } from './rules.js';
 
 export class Workspace {
   constructor(root, projectId) {
@@ -107,7 +104,7 @@ export class Workspace {
     );
 
     // ----- body -----
-    this.fileInput = h('input.sr-only', { type: 'file', multiple: true, accept: 'image/png,image/jpeg,image/gif,image/bmp,image/tiff,.tif,.tiff', id: 'file-input', tabindex: '-1', 'aria-label': 'Add photos' });
+    this.fileInput = h('input.sr-only', { type: 'file', multiple: true, accept: rules().uploads.images.accept, id: 'file-input', tabindex: '-1', 'aria-label': 'Add photos' });
     this.fileInput.addEventListener('change', () => {
       const files = [...(this.fileInput.files ?? [])];
       this.fileInput.value = '';
@@ -172,12 +169,11 @@ export class Workspace {
       h(
         'div.menu-items',
         { role: 'group', 'aria-label': 'Downloads' },
-        item('Strain table', urls.exportFile(pid, 'strains.csv'), 'strains.csv', 'strains.csv'),
-        item('Regression', urls.exportFile(pid, 'regression.csv'), 'regression.csv', 'regression.csv'),
-        item('Regression (JSON)', urls.exportFile(pid, 'regression.json'), 'regression.json', 'regression.json'),
-        h('hr'),
-        item('Annotations', urls.exportFile(pid, 'annotations.json'), 'annotations.json', 'Python Strain Seer format'),
-        item('Project', urls.exportFile(pid, 'project.json'), 'project.json', 'everything, re-importable'),
+        // the server's export files: results (from the analysis), a rule, then data
+        rules().exports.files.flatMap((f, i, all) => [
+          i > 0 && all[i - 1].from_analysis !== f.from_analysis ? h('hr') : null,
+          item(f.label, urls.exportFile(pid, f.name), f.name, f.note),
+        ]),
       ),
     );
   }
@@ -186,7 +182,7 @@ export class Workspace {
   async download(path, filename) {
     this.exportMenu.open = false;
     // Results and reports follow the measure chosen in the analysis view.
-    if (/\/export\/(strains\.csv|regression\.csv|regression\.json)$|\/report\/(html|pdf)$/.test(path)) path += resultsQuery();
+    if (takesResultsQuery(path)) path += resultsQuery();
     try {
       const blob = await api.exportBlob(path);
       const safeProject = String(store.project?.name ?? 'project').replace(/[^\w.-]+/g, '_').slice(0, 60);
@@ -386,12 +382,13 @@ export class Workspace {
   }
 
   async upload(files) {
-    let ok = files.filter((f) => ACCEPT.test(f.name) || /^image\//.test(f.type));
+    let ok = files.filter(isAcceptedImage);
     const skipped = files.length - ok.length;
-    if (skipped) toast(`${plural(skipped, 'file')} skipped: not an image (png, jpg, gif, bmp, tiff).`, 'error');
+    if (skipped) toast(`${plural(skipped, 'file')} skipped: not an image (${rules().uploads.images.names.join(', ')}).`, 'error');
     ok = await this.askAboutDuplicates(ok);
     if (!ok.length) return;
     const wasEmpty = store.images.length === 0;
+    const { upload_batch_files: BATCH_FILES, upload_batch_bytes: BATCH_BYTES } = rules().limits;
     const batches = [];
     let cur = [];
     let bytes = 0;
@@ -618,4 +615,11 @@ class Overview {
 
 function countPts(arr) {
   return Array.isArray(arr) ? arr.filter((p) => Array.isArray(p)).length : 0;
+}
+
+/** Whether a download follows the analysis query: the exports computed from the analysis and
+ * the reports (GET /api/rules says which). */
+function takesResultsQuery(path) {
+  const { files, reports } = rules().exports;
+  return files.some((f) => f.from_analysis && path.endsWith(`/export/${f.name}`)) || reports.some((r) => path.endsWith(`/report/${r}`));
 }

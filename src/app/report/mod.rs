@@ -51,6 +51,25 @@ pub enum ReportFormat {
 }
 
 impl ReportFormat {
+    /// Every format, in the order offered.
+    pub const ALL: [ReportFormat; 2] = [ReportFormat::Html, ReportFormat::Pdf];
+
+    /// The format's key in URLs (`report/{key}`) and its file extension.
+    pub fn key(self) -> &'static str {
+        match self {
+            ReportFormat::Html => "html",
+            ReportFormat::Pdf => "pdf",
+        }
+    }
+
+    /// Whether this build writes the format (PDF needs the `pdf` feature).
+    pub fn available(self) -> bool {
+        match self {
+            ReportFormat::Html => true,
+            ReportFormat::Pdf => cfg!(feature = "pdf"),
+        }
+    }
+
     /// `.html`/`.htm` → HTML, `.pdf` → PDF (case-insensitive); anything else `None`.
     pub fn from_path(path: &std::path::Path) -> Option<Self> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();

@@ -235,34 +235,10 @@ fn read_input(path: &Path) -> anyhow::Result<String> {
     })
 }
 
-/// Parses `--components`.
+/// Parses `--components` (the names [`Component::parse_list`] accepts); none = the default three.
 fn parse_components(keys: &[String]) -> Result<Vec<Component>, BadInput> {
-    if keys.is_empty() {
-        return Ok(Component::DEFAULT.to_vec());
-    }
-    let mut components = Vec::new();
-    for key in keys.iter().map(|k| k.trim()).filter(|k| !k.is_empty()) {
-        if key.eq_ignore_ascii_case("all") {
-            components.extend(Component::ALL);
-            continue;
-        }
-        let component = Component::from_key(key)
-            .or_else(|| Component::from_legacy_name(key))
-            .ok_or_else(|| {
-                let known: Vec<&str> = Component::ALL.iter().map(|c| c.key()).collect();
-                BadInput(format!(
-                    "--components: unknown component '{key}'; known: {}, all",
-                    known.join(", ")
-                ))
-            })?;
-        components.push(component);
-    }
-    let mut seen = Vec::new();
-    components.retain(|c| {
-        let new = !seen.contains(c);
-        seen.push(*c);
-        new
-    });
+    let components = Component::parse_list(keys.iter().map(String::as_str))
+        .map_err(|err| BadInput(format!("--components: {err}")))?;
     if components.is_empty() {
         return Ok(Component::DEFAULT.to_vec());
     }

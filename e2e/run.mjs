@@ -349,6 +349,26 @@ async function compareSnapshot(page, name, out) {
   assert(share <= SNAPSHOT_TOLERANCE, `${name}: ${(share * 100).toFixed(2)} % of pixels differ from the reference; see ${name}-diff.png in ${out}`);
 }
 
+/**
+ * Text the page cuts off: elements that clip or ellipsise their own text (overflow hidden or
+ * clip, or text-overflow ellipsis) and whose text is wider than their box. Boxes that scroll
+ * (overflow auto) are not cut: the user can scroll them.
+ */
+function cutOffText(page) {
+  return page.evaluate(() => {
+    const cut = [];
+    for (const el of document.querySelectorAll('body *')) {
+      if (!(el instanceof HTMLElement) || !el.offsetParent) continue;
+      const hasText = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+      if (!hasText) continue;
+      const st = getComputedStyle(el);
+      const clips = st.overflowX === 'hidden' || st.overflowX === 'clip' || st.textOverflow === 'ellipsis';
+      if (clips && el.scrollWidth > el.clientWidth + 1) cut.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className ? '.' + String(el.className).trim().replace(/\s+/g, '.') : ''} "${el.textContent.trim().slice(0, 40)}" (${el.scrollWidth} > ${el.clientWidth} px)`);
+    }
+    return cut;
+  });
+}
+
 /** axe-core's source, evaluated in the page (page.evaluate is not subject to the page's CSP). */
 let AXE_SOURCE = null;
 
@@ -804,6 +824,38 @@ async function workflow(browserName, browser, base, demo, consoleProblems) {
     await axeCheck(page, 'the analysis');
     await page.evaluate(() => window.scrollTo(0, 0));
     await compareSnapshot(page, `${browserName}-analysis`, OUT);
+    await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/image/${ids[2]}`);
+    await openImage(page, ids[2]);
+  });
+
+  await check(`${pre}no text cut off at 1280×800 and 1920×1080, and the views look like their 1920×1080 references`, async () => {
+    const wide = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+    const p = await wide.newPage();
+    try {
+      if (process.env.E2E_TOKEN) await p.goto(`${base}/?token=${process.env.E2E_TOKEN}`);
+      const views = [
+        ['projects', '#/', '#project-list tbody tr'],
+        ['annotator', `#/project/${projectId}/image/${ids[1]}`, '#points-table tbody tr'],
+        ['analysis', `#/project/${projectId}/analysis`, '#budget-table tbody tr'],
+      ];
+      const problems = [];
+      for (const [name, hash, ready] of views) {
+        for (const [size, pg] of [['1920', p], ['1280', page]]) {
+          await pg.goto(`${base}/${hash}`);
+          await pg.waitForSelector(ready);
+          await pg.waitForTimeout(200);
+          const cut = await cutOffText(pg);
+          if (cut.length) problems.push(`${name} at ${size} px: ${cut.join('; ')}`);
+          if (size === '1920') {
+            await pg.evaluate(() => window.scrollTo(0, 0));
+            await compareSnapshot(pg, `${browserName}-${name}-1920`, OUT);
+          }
+        }
+      }
+      assert(problems.length === 0, `text cut off: ${problems.join(' | ')}`);
+    } finally {
+      await wide.close();
+    }
     await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/image/${ids[2]}`);
     await openImage(page, ids[2]);
   });

@@ -60,7 +60,11 @@ fn truth(k: usize) -> Vec<(f64, f64)> {
 
 /// White frame with dark discs (radius 9 px), anti-aliased by 8×8 supersampling.
 fn frame(k: usize) -> RgbImage {
-    let centres = truth(k);
+    discs(&truth(k))
+}
+
+/// White frame with dark discs (radius 9 px) at these centres.
+fn discs(centres: &[(f64, f64)]) -> RgbImage {
     RgbImage::from_fn(W, H, |x, y| {
         let mut dark = 0u32;
         for sy in 0..8 {
@@ -280,6 +284,148 @@ fn frames_command_writes_pngs_and_csv_with_the_log() {
         csv.contains("run-t0.000s.png,0,0\n") && csv.contains("run-t0.400s.png,2,500\n"),
         "{csv}"
     );
+}
+
+#[test]
+fn log_offset_auto_from_the_first_motion() {
+    // 3 s at 10 frames/s: still until 0.9 s, then the right-hand markers move 10 px/s (the
+    // centre one half as fast): the first moved frame is at 1.0 s (1 px).
+    let dir = tempfile::tempdir().unwrap();
+    for k in 0..30 {
+        let shift = (k as f64 / 10.0 - 0.9).max(0.0) * 10.0;
+        let centres: Vec<(f64, f64)> = truth(0)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (x, y))| match i {
+                1 | 2 => (x + shift, y),
+                4 => (x + shift / 2.0, y),
+                _ => (x, y),
+            })
+            .collect();
+        discs(&centres)
+            .save(dir.path().join(format!("f{k:03}.png")))
+            .unwrap();
+    }
+    let film = encode(
+        dir.path(),
+        "pull.mp4",
+        &["-c:v", "libx264", "-crf", "10", "-pix_fmt", "yuv420p"],
+    );
+    // The log's clock is 2.6 s ahead: displacement max(0, τ − 3.5) mm every 0.1 s, so its first
+    // change is the row at 3.6 s (the motion starting at video 0.9 s shows in both at the next
+    // sample: the frame at 1.0 s, the row at 3.6 s).
+    let mut text = String::from("time_s,displacement_mm\n");
+    for r in 0..=60 {
+        let tau = f64::from(r) / 10.0;
+        text.push_str(&format!("{tau:.1},{:.3}\n", (tau - 3.5).max(0.0)));
+    }
+    let log = dir.path().join("log.csv");
+    std::fs::write(&log, text).unwrap();
+    let out = dir.path().join("frames");
+    let o = strain_seer()
+        .args(["frames"])
+        .arg(&film)
+        .args(["--at", "1.5,2.0", "--log"])
+        .arg(&log)
+        .args(["--log-offset", "auto", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("first move at 1.000 s") && stderr.contains("offset 2.600 s"),
+        "{stderr}"
+    );
+    // Deformation read at video time + 2.6 s: 4.1 s → 0.6 mm, 4.6 s → 1.1 mm.
+    let csv = std::fs::read_to_string(out.join("frames.csv")).unwrap();
+    let got: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(got.len(), 2, "{csv}");
+    assert!(
+        (got[0] - 0.6).abs() < 1e-6 && (got[1] - 1.1).abs() < 1e-6,
+        "{csv}"
+    );
+
+    // `auto` needs a log; a film whose markers never move cannot give one.
+    let o = strain_seer()
+        .args(["frames"])
+        .arg(&film)
+        .args(["--at", "1", "--log-offset", "auto", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--log-offset auto needs --log"));
+    let still = tempfile::tempdir().unwrap();
+    for k in 0..FRAMES {
+        frame(0)
+            .save(still.path().join(format!("f{k:03}.png")))
+            .unwrap();
+    }
+    let still_film = encode(
+        still.path(),
+        "still.mp4",
+        &["-c:v", "libx264", "-crf", "10", "-pix_fmt", "yuv420p"],
+    );
+    let o = strain_seer()
+        .args(["frames"])
+        .arg(&still_film)
+        .args(["--at", "0.1", "--log"])
+        .arg(&log)
+        .args(["--log-offset", "auto", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("markers never move"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// `strain-seer bench video` runs end to end on a tiny film and prints its table (no timing is
+/// asserted).
+#[test]
+fn bench_video_prints_its_table() {
+    let o = strain_seer()
+        .args([
+            "bench",
+            "video",
+            "--duration",
+            "1",
+            "--size",
+            "320x240",
+            "--fps",
+            "10",
+            "--frames",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for line in [
+        "Decode every frame, 1 thread",
+        "strain-seer (FFmpeg libraries, in process)",
+        "ffmpeg -threads 1 -i FILM -f null -",
+        "3 frames at chosen times",
+        "ffmpeg -ss T -i FILM -frames:v 1 T.png, once per time",
+        "strain-seer detect FILM --at",
+        "ffmpeg -ss extraction + detect PNGs",
+    ] {
+        assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
+    }
+    assert!(stdout.contains("(10 frames)"), "{stdout}");
 }
 
 #[test]

@@ -7,7 +7,15 @@
 //! is the frame at `τ − offset`. Each chosen time becomes the frame shown at that time (the last
 //! frame whose presentation time is not after it), named `<video stem>-t<seconds, 3 decimals>s`
 //! after the frame's own time.
+//!
+//! The offset may be found automatically ([`LogOffset::Auto`]): the log's first change of
+//! displacement ([`LOG_MOTION_MM`]) is taken to happen at the video time of the markers' first
+//! motion ([`first_marker_motion`], [`MARKER_MOTION_PX`]), so `offset = log time − video time` of
+//! those two events ([`auto_offset`]).
 
+use std::fmt;
+use std::str::FromStr;
+use strain_seer_engine::Point;
 use strain_seer_formats::machine_log::{LogSample, MachineLog};
 
 /// At most this many frames from one film.
@@ -25,6 +33,89 @@ pub enum FrameSelection {
     /// At the times of the log's rows, keeping only rows where the displacement changed by at
     /// least this many mm since the last kept (0: every row).
     LogRows { min_step_mm: f64 },
+}
+
+/// A marker that moved more than this (px) from its place in the first frame has moved: well
+/// above the detector's noise on a still film (≈ 0.05 px), and small enough that the first moved
+/// frame follows the start of motion by little at a test's usual speeds.
+pub const MARKER_MOTION_PX: f64 = 0.5;
+
+/// The log's displacement has changed when it differs from its first row's by more than this
+/// (mm): above a displacement sensor's jitter.
+pub const LOG_MOTION_MM: f64 = 0.01;
+
+/// Log time minus video time (`--log-offset`): seconds, or found from the first motion.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LogOffset {
+    Seconds(f64),
+    /// The log's first change of displacement vs the markers' first motion in the film.
+    Auto,
+}
+
+impl Default for LogOffset {
+    fn default() -> Self {
+        LogOffset::Seconds(0.0)
+    }
+}
+
+impl FromStr for LogOffset {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(LogOffset::Auto);
+        }
+        s.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .map(LogOffset::Seconds)
+            .ok_or_else(|| format!("\"{s}\" is neither a number of seconds nor \"auto\""))
+    }
+}
+
+impl fmt::Display for LogOffset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogOffset::Seconds(s) => write!(f, "{s}"),
+            LogOffset::Auto => f.write_str("auto"),
+        }
+    }
+}
+
+/// How far the markers are from where they were in the first frame: the largest distance (px)
+/// any one of them moved.
+pub fn marker_motion(first: &[Point; 5], now: &[Point; 5]) -> f64 {
+    first
+        .iter()
+        .zip(now)
+        .map(|(a, b)| a.distance(*b))
+        .fold(0.0, f64::max)
+}
+
+/// The video time of the markers' first motion: the first of `track` (frame time, markers;
+/// ascending times, the first frame first) in which a marker moved more than `threshold_px`
+/// from its place in the first frame.
+pub fn first_marker_motion(track: &[(f64, [Point; 5])], threshold_px: f64) -> Option<f64> {
+    let (_, first) = track.first()?;
+    track
+        .iter()
+        .find(|(_, p)| marker_motion(first, p) > threshold_px)
+        .map(|(t, _)| *t)
+}
+
+/// `--log-offset auto`: the offset (log time − video time) that puts the log's first change of
+/// displacement at the markers' first motion. Errors say which of the two was not found.
+pub fn auto_offset(log: &MachineLog, video_motion_s: Option<f64>) -> Result<f64, String> {
+    let log_motion = log.first_motion(LOG_MOTION_MM).ok_or_else(|| {
+        format!("--log-offset auto: the log's displacement never changes by more than {LOG_MOTION_MM} mm")
+    })?;
+    let video_motion = video_motion_s.ok_or_else(|| {
+        format!(
+            "--log-offset auto: the markers never move more than {MARKER_MOTION_PX} px in the film; give --log-offset S"
+        )
+    })?;
+    Ok(log_motion - video_motion)
 }
 
 /// Parse `--at 0.5,1.5,2` (also `;` or spaces between times).
@@ -165,5 +256,51 @@ mod tests {
         assert_eq!(log_at(&log, 1.0, 1.0).map(|s| s.displacement_mm), Some(5.0));
         assert_eq!(frame_name("run", 12.5), "run-t12.500s");
         assert_eq!(frame_name("run", 0.0004), "run-t0.000s");
+    }
+
+    #[test]
+    fn automatic_offset_from_the_first_motion() {
+        assert_eq!("auto".parse(), Ok(LogOffset::Auto));
+        assert_eq!(" AUTO ".parse(), Ok(LogOffset::Auto));
+        assert_eq!("-1.25".parse(), Ok(LogOffset::Seconds(-1.25)));
+        assert!("soon".parse::<LogOffset>().is_err());
+        assert!("inf".parse::<LogOffset>().is_err());
+        assert_eq!(LogOffset::default().to_string(), "0");
+        assert_eq!(LogOffset::Auto.to_string(), "auto");
+
+        let at = |dx: f64| {
+            [
+                (10.0, 10.0),
+                (50.0, 10.0),
+                (50.0, 50.0),
+                (10.0, 50.0),
+                (30.0, 30.0),
+            ]
+            .map(|(x, y)| Point::new(x + dx, y))
+        };
+        // Still (within the noise) until 1.2 s, then moving.
+        let track = vec![
+            (0.0, at(0.0)),
+            (0.4, at(0.04)),
+            (0.8, at(-0.05)),
+            (1.2, at(0.6)),
+            (1.6, at(2.0)),
+        ];
+        assert_eq!(first_marker_motion(&track, MARKER_MOTION_PX), Some(1.2));
+        assert_eq!(first_marker_motion(&track[..3], MARKER_MOTION_PX), None);
+        assert_eq!(first_marker_motion(&[], MARKER_MOTION_PX), None);
+
+        // Log clock 2.5 s ahead of the video: displacement starts changing at 3.7 s.
+        let log = MachineLog::parse(
+            "t;d\n0;0\n3.5;0.005\n3.7;0.02\n4.0;0.5\n",
+            &LogOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let offset = auto_offset(&log, Some(1.2)).unwrap_or_else(|e| panic!("{e}"));
+        assert!((offset - 2.5).abs() < 1e-12, "{offset}");
+        assert!(auto_offset(&log, None).is_err_and(|e| e.contains("markers never move")));
+        let still = MachineLog::parse("t;d\n0;1\n1;1.001\n", &LogOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(auto_offset(&still, Some(1.0)).is_err_and(|e| e.contains("never changes")));
     }
 }

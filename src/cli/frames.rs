@@ -12,11 +12,14 @@ Examples:
   strain-seer frames test.mp4 --every 2 --out frames/
   strain-seer frames test.mp4 --at 0.5,1.5,2.5 --out frames/
   strain-seer frames test.mov --log machine.csv --log-step 0.5 --log-offset -1.2 --out frames/
+  strain-seer frames test.mp4 --every 1 --log machine.csv --log-offset auto --out frames/
 
 Each frame is the one shown at the chosen time (its own presentation time from the file, which
 names it: test-t12.500s.png), rotated as a phone's portrait video is displayed. The log is a CSV
 of time, displacement and optionally force; its delimiter, decimal comma, header and units
 (s/ms, mm/µm, N/kN) are detected. A frame outside the log's time span gets no distance.
+--log-offset auto puts the log's first change of displacement at the markers' first motion in
+the film (detected in the first frame, then tracked).
 
 Needs a strain-seer built with `--features video`.
 

@@ -2,11 +2,13 @@
 //! `detect VIDEO`, reading the test machine's log, and decoding the chosen frames with what the
 //! log says at each one's time (rules in [`crate::app::frames`], decoding in [`crate::video`]).
 
-use crate::app::frames::{self, FrameSelection};
+use crate::app::frames::{self, FrameSelection, LogOffset, MARKER_MOTION_PX};
 use crate::cli::BadInput;
 use crate::video::{DecodeOptions, Frame, Video, VideoError, VideoInfo};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
+use strain_seer_engine::Point;
+use strain_seer_engine::detect::{TrackOptions, detect_markers, track_markers};
 use strain_seer_formats::machine_log::{ColumnRef, LogOptions, LogSample, MachineLog};
 
 /// Which frames of a video to take, and the test machine's log.
@@ -31,14 +33,16 @@ pub struct FrameArgs {
     pub log: Option<PathBuf>,
 
     /// Log time minus video time, s: the frame at video time t reads the log at t + OFFSET.
+    /// `auto`: the offset that puts the log's first change of displacement at the markers' first
+    /// motion in the film (markers detected in the first frame and tracked).
     #[arg(
         long,
-        value_name = "S",
-        default_value_t = 0.0,
+        value_name = "S|auto",
+        default_value = "0",
         allow_negative_numbers = true,
         env = "STRAIN_SEER_LOG_OFFSET"
     )]
-    pub log_offset: f64,
+    pub log_offset: LogOffset,
 
     /// With frames at the log's rows: only rows where the displacement changed by at least this
     /// many mm since the last frame taken.
@@ -143,7 +147,24 @@ pub fn chosen_frames(
     let selection = args.selection()?;
     let mut video = Video::open(path, DecodeOptions::default()).map_err(video_error)?;
     let info = video.info().clone();
-    let times = frames::frame_times(&selection, info.duration_s, log.as_ref(), args.log_offset)
+    let offset = match (args.log_offset, &log) {
+        (LogOffset::Seconds(s), _) => s,
+        (LogOffset::Auto, None) => {
+            return Err(BadInput("--log-offset auto needs --log LOG.csv".to_owned()).into());
+        }
+        (LogOffset::Auto, Some(log)) => {
+            let motion = first_motion_in_film(&mut video)?;
+            let offset = frames::auto_offset(log, motion)
+                .map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
+            eprintln!(
+                "--log-offset auto: the markers first move at {:.3} s in the film, the log's displacement first changes at {:.3} s: offset {offset:.3} s",
+                motion.unwrap_or_default(),
+                motion.unwrap_or_default() + offset
+            );
+            offset
+        }
+    };
+    let times = frames::frame_times(&selection, info.duration_s, log.as_ref(), offset)
         .map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
     let stem = path
         .file_stem()
@@ -157,7 +178,7 @@ pub fn chosen_frames(
         }
         let sample = log
             .as_ref()
-            .and_then(|l| frames::log_at(l, frame.time_s, args.log_offset));
+            .and_then(|l| frames::log_at(l, frame.time_s, offset));
         out.push(ChosenFrame {
             name: frames::frame_name(&stem, frame.time_s),
             frame,
@@ -165,6 +186,79 @@ pub fn chosen_frames(
         });
     }
     Ok((info, log, out))
+}
+
+/// Seconds between the samples of the first pass of [`first_motion_in_film`]; the frames
+/// between the last still sample and the first moved one are then tracked one by one.
+const MOTION_SCAN_STEP_S: f64 = 0.25;
+
+/// The video time of the markers' first motion (`--log-offset auto`): the markers are detected
+/// in the first frame and tracked through samples every [`MOTION_SCAN_STEP_S`] until one moved
+/// more than [`MARKER_MOTION_PX`], then frame by frame from the last still sample (rule:
+/// [`frames::first_marker_motion`]). `None` when they never move.
+fn first_motion_in_film(video: &mut Video) -> anyhow::Result<Option<f64>> {
+    let info = video.info().clone();
+    let name = video.name().to_owned();
+    let opts = TrackOptions::default();
+    let first = video.frame_at(0.0).map_err(video_error)?;
+    let origin = detect_markers(&first.image, &opts.markers)
+        .map_err(|e| {
+            BadInput(format!(
+                "{name}: --log-offset auto: no markers in the first frame ({e}); give --log-offset S"
+            ))
+        })?
+        .fiducials;
+    let track = |video: &mut Video,
+                 t: f64,
+                 from: &[Point; 5]|
+     -> anyhow::Result<(f64, [Point; 5])> {
+        let frame = video.frame_at(t).map_err(video_error)?;
+        let previous = strain_seer_engine::Fiducials::new(*from)
+            .map_err(|e| anyhow::anyhow!("tracking from {from:?}: {e}"))?;
+        let found = track_markers(&frame.image, &previous, &opts).map_err(|e| {
+            BadInput(format!(
+                "{name}: --log-offset auto: the markers are lost at {:.3} s ({e}); give --log-offset S",
+                frame.time_s
+            ))
+        })?;
+        Ok((frame.time_s, *found.fiducials.points()))
+    };
+    let start = (first.time_s, *origin.points());
+    // First pass: the last still sample before the first moved one.
+    let mut still = start;
+    let mut t = first.time_s + MOTION_SCAN_STEP_S;
+    let moved_at = loop {
+        if t >= info.duration_s {
+            return Ok(None);
+        }
+        let now = track(video, t, &still.1)?;
+        if frames::marker_motion(&start.1, &now.1) > MARKER_MOTION_PX {
+            break now.0;
+        }
+        still = now;
+        t += MOTION_SCAN_STEP_S;
+    };
+    // Second pass: every frame from there (a quarter interval past each expected frame time).
+    let dt = if info.avg_fps > 0.0 {
+        1.0 / info.avg_fps
+    } else {
+        0.01
+    };
+    let mut samples = vec![start];
+    let mut from = still.1;
+    for k in 1.. {
+        let t = still.0 + (f64::from(k) + 0.25) * dt;
+        if t > moved_at + dt {
+            break;
+        }
+        let now = track(video, t, &from)?;
+        from = now.1;
+        samples.push(now);
+        if now.0 >= moved_at {
+            break;
+        }
+    }
+    Ok(frames::first_marker_motion(&samples, MARKER_MOTION_PX).or(Some(moved_at)))
 }
 
 /// One line about the video for standard error.

@@ -8,6 +8,7 @@ mod engine;
 mod report;
 mod scale;
 mod server;
+mod video;
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -28,6 +29,9 @@ pub enum BenchCommand {
     Scale(scale::ScaleBenchArgs),
     /// The lab report (HTML, and PDF when built with it) of synthetic projects of N images.
     Report(report::ReportBenchArgs),
+    /// Decoding films (--features video) against the ffmpeg program: every frame, frames at
+    /// chosen times, detect on them.
+    Video(video::VideoBenchArgs),
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -37,5 +41,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchCommand::Server(a) => server::run(a),
         BenchCommand::Scale(a) => scale::run(a),
         BenchCommand::Report(a) => report::run(a),
+        BenchCommand::Video(a) => video::run(a),
     }
 }

@@ -1,13 +1,14 @@
 //! Frames from a film for the command line: the selection flags shared by `frames` and
-//! `detect VIDEO`, reading the test machine's log, and decoding the chosen frames with what the
-//! log says at each one's time (rules in [`crate::app::frames`], decoding in [`crate::video`]).
+//! `detect VIDEO`, turned into the app layer's request ([`crate::app::video`], which reads the
+//! log and decodes the chosen frames with what the log says at each one's time).
 
-use crate::app::frames::{self, FrameSelection};
+use crate::app::frames::FrameSelection;
+use crate::app::video::{self, Film, FilmError, FilmRequest, LogColumns};
 use crate::cli::BadInput;
-use crate::video::{DecodeOptions, Frame, Video, VideoError, VideoInfo};
+use crate::video::DecodeOptions;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
-use strain_seer_formats::machine_log::{ColumnRef, LogOptions, LogSample, MachineLog};
+use strain_seer_formats::machine_log::MachineLog;
 
 /// Which frames of a video to take, and the test machine's log.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -79,53 +80,39 @@ impl FrameArgs {
             return Ok(None);
         };
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let text = String::from_utf8_lossy(&bytes);
-        let opts = LogOptions {
-            time: self.log_time_column.as_deref().map(ColumnRef::parse),
-            displacement: self
-                .log_displacement_column
-                .as_deref()
-                .map(ColumnRef::parse),
-            force: self.log_force_column.as_deref().map(ColumnRef::parse),
-            ..LogOptions::default()
+        let columns = LogColumns {
+            time: self.log_time_column.clone(),
+            displacement: self.log_displacement_column.clone(),
+            force: self.log_force_column.clone(),
         };
-        let log = MachineLog::parse(&text, &opts)
-            .map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
+        let log = video::read_log(&path.display().to_string(), &bytes, &columns)
+            .map_err(film_error)?;
         Ok(Some(log))
     }
 
     /// The selection the flags make.
     pub fn selection(&self) -> anyhow::Result<FrameSelection> {
-        Ok(match (self.every, self.count, &self.at, &self.log) {
-            (Some(s), _, _, _) => FrameSelection::Every(s),
-            (_, Some(n), _, _) => FrameSelection::Count(n),
-            (_, _, Some(at), _) => FrameSelection::At(
-                frames::parse_times(at).map_err(|e| BadInput(format!("--at: {e}")))?,
-            ),
-            (_, _, _, Some(_)) => FrameSelection::LogRows {
-                min_step_mm: self.log_step,
-            },
-            _ => {
-                return Err(BadInput(
-                    "choose the frames with --every S, --count N, --at T1,T2,… or --log LOG.csv"
-                        .to_owned(),
-                )
-                .into());
-            }
+        video::selection(
+            self.every,
+            self.count,
+            self.at.as_deref(),
+            self.log.is_some(),
+            self.log_step,
+        )
+        .map_err(|e| {
+            BadInput(if e.starts_with("choose the frames:") {
+                "choose the frames with --every S, --count N, --at T1,T2,… or --log LOG.csv"
+                    .to_owned()
+            } else {
+                e
+            })
+            .into()
         })
     }
 }
 
-/// One chosen frame with its name (no extension) and what the log says at its time.
-#[derive(Debug)]
-pub struct ChosenFrame {
-    pub name: String,
-    pub frame: Frame,
-    pub log: Option<LogSample>,
-}
-
-/// A video error as the CLI reports it: bad input (exit 2) unless the machine failed.
-pub fn video_error(err: VideoError) -> anyhow::Error {
+/// A film error as the CLI reports it: bad input (exit 2) unless the machine failed.
+pub fn film_error(err: FilmError) -> anyhow::Error {
     if err.is_bad_input() {
         BadInput(err.to_string()).into()
     } else {
@@ -134,68 +121,15 @@ pub fn video_error(err: VideoError) -> anyhow::Error {
 }
 
 /// Open the video, choose its frames, decode them (ascending time; a time that falls on the same
-/// frame as the one before is skipped) and read the log at each.
-pub fn chosen_frames(
-    path: &Path,
-    args: &FrameArgs,
-) -> anyhow::Result<(VideoInfo, Option<MachineLog>, Vec<ChosenFrame>)> {
+/// frame as the one before is skipped) and read the log at each ([`crate::app::video`]).
+pub fn chosen_frames(path: &Path, args: &FrameArgs) -> anyhow::Result<Film> {
     let log = args.read_log()?;
-    let selection = args.selection()?;
-    let mut video = Video::open(path, DecodeOptions::default()).map_err(video_error)?;
-    let info = video.info().clone();
-    let times = frames::frame_times(&selection, info.duration_s, log.as_ref(), args.log_offset)
-        .map_err(|e| BadInput(format!("{}: {e}", path.display())))?;
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "video".to_owned());
-    let mut out: Vec<ChosenFrame> = Vec::with_capacity(times.len());
-    for t in times {
-        let frame = video.frame_at(t).map_err(video_error)?;
-        if out.last().is_some_and(|c| c.frame.time_s == frame.time_s) {
-            continue;
-        }
-        let sample = log
-            .as_ref()
-            .and_then(|l| frames::log_at(l, frame.time_s, args.log_offset));
-        out.push(ChosenFrame {
-            name: frames::frame_name(&stem, frame.time_s),
-            frame,
-            log: sample,
-        });
-    }
-    Ok((info, log, out))
-}
-
-/// One line about the video for standard error.
-pub fn describe(path: &Path, info: &VideoInfo, log: Option<&MachineLog>) -> String {
-    let mut s = format!(
-        "{}: {} {}×{} px, {:.3} s, {:.2} frames/s average{}",
-        path.display(),
-        info.codec,
-        info.width,
-        info.height,
-        info.duration_s,
-        info.avg_fps,
-        if info.rotation_deg != 0 {
-            format!(", rotated {}° for display", info.rotation_deg)
-        } else {
-            String::new()
-        }
-    );
-    if let Some(log) = log {
-        s.push_str(&format!(
-            "; log: {} rows, {:.3}–{:.3} s, columns {}{}",
-            log.time_s.len(),
-            log.time_s.first().copied().unwrap_or(0.0),
-            log.time_s.last().copied().unwrap_or(0.0),
-            log.columns.join(" / "),
-            if log.decimal_comma {
-                ", decimal comma"
-            } else {
-                ""
-            }
-        ));
-    }
-    s
+    let request = FilmRequest {
+        selection: args.selection()?,
+        log_offset_s: args.log_offset,
+        max_decoded_bytes: u64::MAX,
+        max_pixels: DecodeOptions::default().max_pixels,
+    };
+    video::decode_film(path, &path.display().to_string(), log, &request, |_, _| {})
+        .map_err(film_error)
 }

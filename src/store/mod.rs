@@ -81,7 +81,7 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         StoreError::Io {
             context: context.into(),
             source,
@@ -183,6 +183,10 @@ pub struct ImageRecord {
     pub focal_35mm: Option<f64>,
     /// Excluded from the fits by the user, with the reason (possibly empty); `None` = fitted.
     pub excluded: Option<String>,
+    /// A film's frame: its presentation time in the film, s.
+    pub time_s: Option<f64>,
+    /// The test machine's force at the frame's time, from its log, N.
+    pub force_n: Option<f64>,
 }
 
 /// What the analysis needs of an image: its points and distance, nothing else.
@@ -201,6 +205,10 @@ pub struct ImagePoints {
     pub height: u32,
     pub focal_35mm: Option<f64>,
     pub excluded: Option<String>,
+    /// A film's frame: its time in the film, s.
+    pub time_s: Option<f64>,
+    /// The test machine's force at the frame's time, N.
+    pub force_n: Option<f64>,
 }
 
 /// Changes to a project; `None` leaves a field as it is.
@@ -255,6 +263,10 @@ pub struct Annotation {
     pub target: Option<TargetModel>,
     /// Excluded from the fits, with the reason.
     pub excluded: Option<String>,
+    /// A film's frame: its time in the film, s.
+    pub time_s: Option<f64>,
+    /// The test machine's force at the frame's time, N.
+    pub force_n: Option<f64>,
 }
 
 /// An image file checked and ready to be stored (see [`Store::stage_image`]).
@@ -527,12 +539,19 @@ const PROJECT_COLUMNS: &str = "p.id, p.name, p.scale_length, p.reference_image, 
      p.scale_method, p.focal_35mm, p.target_pitch_mm";
 
 const IMAGE_COLUMNS: &str = "i.id, i.project_id, i.filename, i.ord, b.width, b.height, i.sha256, b.content_type, \
-     i.status, i.fiducials, i.scale, i.fiducial_meta, i.scale_meta, i.deformation_distance, i.ruler, b.focal_35mm, i.target, i.excluded";
+     i.status, i.fiducials, i.scale, i.fiducial_meta, i.scale_meta, i.deformation_distance, i.ruler, b.focal_35mm, i.target, i.excluded, i.time_s, i.force_n";
 
 type RawImage = (
     (i64, i64, String, i64, u32, u32, String),
     (String, String, String, String, String, String, Option<f64>),
-    (Option<String>, Option<f64>, Option<String>, Option<String>),
+    (
+        Option<String>,
+        Option<f64>,
+        Option<String>,
+        Option<String>,
+        Option<f64>,
+        Option<f64>,
+    ),
 );
 
 fn raw_image(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawImage> {
@@ -555,7 +574,14 @@ fn raw_image(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawImage> {
             row.get(12)?,
             row.get(13)?,
         ),
-        (row.get(14)?, row.get(15)?, row.get(16)?, row.get(17)?),
+        (
+            row.get(14)?,
+            row.get(15)?,
+            row.get(16)?,
+            row.get(17)?,
+            row.get(18)?,
+            row.get(19)?,
+        ),
     ))
 }
 
@@ -563,7 +589,7 @@ fn image_from_raw(raw: RawImage) -> Result<ImageRecord> {
     let (
         (id, project_id, filename, order, width, height, sha256),
         (content_type, status, fid, scale, fmeta, smeta, d),
-        (ruler, focal_35mm, target, excluded),
+        (ruler, focal_35mm, target, excluded, time_s, force_n),
     ) = raw;
     Ok(ImageRecord {
         id,
@@ -585,6 +611,8 @@ fn image_from_raw(raw: RawImage) -> Result<ImageRecord> {
         target: target_from_column(target.as_deref())?,
         focal_35mm,
         excluded,
+        time_s,
+        force_n,
     })
 }
 
@@ -1005,7 +1033,7 @@ impl Store {
             let images = {
                 let mut stmt = tx.prepare_cached(
                     "SELECT i.id, i.filename, i.ord, i.status, i.fiducials, i.scale, i.deformation_distance, \
-                     i.ruler, b.width, b.height, b.focal_35mm, i.target, i.excluded FROM images i CROSS JOIN blobs b ON b.sha256 = i.sha256 \
+                     i.ruler, b.width, b.height, b.focal_35mm, i.target, i.excluded, i.time_s, i.force_n FROM images i CROSS JOIN blobs b ON b.sha256 = i.sha256 \
                      WHERE i.project_id = ?1 ORDER BY i.ord, i.id",
                 )?;
                 let rows = stmt.query_map([project_id], |row| {
@@ -1024,6 +1052,8 @@ impl Store {
                             row.get::<_, Option<f64>>(10)?,
                             row.get::<_, Option<String>>(11)?,
                             row.get::<_, Option<String>>(12)?,
+                            row.get::<_, Option<f64>>(13)?,
+                            row.get::<_, Option<f64>>(14)?,
                         ),
                     ))
                 })?;
@@ -1036,7 +1066,7 @@ impl Store {
                         fiducials,
                         scale,
                         deformation_distance,
-                        (ruler, width, height, focal_35mm, target, excluded),
+                        (ruler, width, height, focal_35mm, target, excluded, time_s, force_n),
                     ) = row?;
                     Ok(ImagePoints {
                         id,
@@ -1052,6 +1082,8 @@ impl Store {
                         height,
                         focal_35mm,
                         excluded,
+                        time_s,
+                        force_n,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?
@@ -1389,8 +1421,8 @@ fn insert_images(
     let mut ids = Vec::with_capacity(images.len());
     let mut stmt = tx.prepare_cached(
         "INSERT INTO images (project_id, sha256, filename, ord, fiducials, scale, fiducial_meta, scale_meta, \
-         deformation_distance, status, created_at, updated_at, ruler, target, excluded) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14)",
+         deformation_distance, status, created_at, updated_at, ruler, target, excluded, time_s, force_n) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?;
     for (n, image) in images.iter().enumerate() {
         let info = infos.get(image.staged).ok_or_else(|| {
@@ -1412,6 +1444,11 @@ fn insert_images(
         validate_points("scale", &a.scale, MAX_SCALE_POINTS, info.width, info.height)
             .map_err(named)?;
         validate_distance(a.deformation_distance).map_err(named)?;
+        if [a.time_s, a.force_n].iter().flatten().any(|v| !v.is_finite()) {
+            return Err(named(StoreError::Invalid(
+                "the frame time and force must be finite numbers".to_owned(),
+            )));
+        }
         let excluded = a
             .excluded
             .as_deref()
@@ -1451,7 +1488,9 @@ fn insert_images(
                 .filter(|t| t.is_valid())
                 .map(to_json)
                 .transpose()?,
-            excluded
+            excluded,
+            a.time_s,
+            a.force_n
         ])?;
         ids.push(tx.last_insert_rowid());
         taken.insert(filename);

@@ -22,6 +22,7 @@ pub mod report;
 pub mod security;
 pub mod slow;
 pub mod target;
+pub mod video;
 
 use crate::store::{Store, StoreError};
 use axum::Router;
@@ -123,6 +124,7 @@ pub fn app(state: AppState) -> Router {
         .merge(report::routes())
         .merge(import::routes(&state.limits))
         .merge(target::routes())
+        .merge(video::routes(&state.limits))
         .merge(assets::routes())
         .fallback(assets::fallback)
         .method_not_allowed_fallback(method_not_allowed)

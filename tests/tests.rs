@@ -12,6 +12,8 @@ mod access;
 mod api;
 mod api_detect;
 mod api_errors;
+#[cfg(not(feature = "video"))]
+mod api_video_disabled;
 mod cli_analyze;
 mod cli_detect;
 mod crash_safety;

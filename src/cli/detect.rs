@@ -19,6 +19,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use strain_seer_engine::detect::{MarkerOptions, MarkerPolarity};
+use strain_seer_formats::machine_log::LogSample;
 use strain_seer_formats::{Project, ProjectImage, to_annotation_json, to_project_json};
 
 const AFTER_HELP: &str = "\
@@ -163,8 +164,8 @@ fn load(path: &Path) -> anyhow::Result<Photo> {
     })
 }
 
-/// Each video frame's deformation distance from the log (`None` outside its time span).
-type Distances = Vec<Option<f64>>;
+/// Each video frame's time and what the log says then (`None` outside its time span).
+type Distances = Vec<(f64, Option<LogSample>)>;
 
 /// The photos: the files given, or the chosen frames of a video with the log's distance at
 /// each (`Some` distances only for a video).
@@ -180,7 +181,7 @@ fn photos(args: &DetectArgs) -> anyhow::Result<(Vec<Photo>, Option<Distances>)> 
         let chosen = film.frames;
         let distances = chosen
             .iter()
-            .map(|c| c.log.map(|s| s.displacement_mm))
+            .map(|c| (c.frame.time_s, c.log))
             .collect();
         let photos = chosen
             .into_iter()
@@ -283,7 +284,12 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         image.height = Some(photo.image.height());
         image.focal_35mm = photo.focal_35mm;
         image.deformation_distance = match &distances {
-            Some(d) => d[i],
+            Some(d) => {
+                let (time_s, sample) = d[i];
+                image.time_s = Some(time_s);
+                image.force_n = sample.and_then(|s| s.force_n);
+                sample.map(|s| s.displacement_mm)
+            }
             None => distance_from_filename(&photo.name),
         };
         let _ = write!(summary, "{}: ", photo.name);

@@ -107,6 +107,8 @@ pub fn to_formats_project(project: &Project, images: &[ImageRecord]) -> formats:
                 target: i.target.clone(),
                 focal_35mm: i.focal_35mm,
                 excluded: i.excluded.clone(),
+                time_s: i.time_s,
+                force_n: i.force_n,
             })
             .collect(),
     }

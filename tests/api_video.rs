@@ -121,8 +121,9 @@ fn frames_at_the_log_rows_with_a_step_and_an_offset() {
     let (film, log) = demo_film(dir.path());
     let server = TestServer::start(&dir.path().join("data"));
     let project = server.create_project("Log rows");
-    // Log rows every 0.1 s; a 5 mm step keeps the rows where the displacement stepped: log times
-    // 0, 1, 2, 3 s, i.e. video times 0.5, 1.5, 2.5, 3.5 s with an offset of −0.5 s.
+    // Log rows every 0.1 s; a 5 mm step keeps the first row and those where the displacement
+    // stepped: log times 0, 1, 2, 3 s, i.e. video times 0.5, 1.5, 2.5, 3.5 s with an offset of
+    // −0.5 s (the frame at video time t reads the log at t − 0.5).
     let fields = [
         ("log_step", "5"),
         ("log_offset", "-0.5"),
@@ -140,14 +141,17 @@ fn frames_at_the_log_rows_with_a_step_and_an_offset() {
         .iter()
         .map(|i| i["filename"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["demo-t1.500s.png", "demo-t2.500s.png", "demo-t3.500s.png"]);
+    assert_eq!(
+        names,
+        ["demo-t0.500s.png", "demo-t1.500s.png", "demo-t2.500s.png", "demo-t3.500s.png"]
+    );
     let d: Vec<f64> = body["images"]
         .as_array()
         .unwrap()
         .iter()
         .map(|i| i["deformation_distance"].as_f64().unwrap())
         .collect();
-    assert_eq!(d, [10.0, 20.0, 30.0]);
+    assert_eq!(d, [0.0, 10.0, 20.0, 30.0]);
 }
 
 #[test]

@@ -57,8 +57,17 @@ fn a_film_and_its_log_become_complete_frames_analysed_like_the_cli() {
         assert_eq!(im["deformation_distance"].as_f64(), Some(10.0 * k as f64));
         assert_eq!(im["force_n"].as_f64(), Some(500.0 * k as f64));
         assert_eq!(im["status"], "Complete", "{im}");
-        assert_eq!((im["width"].as_u64(), im["height"].as_u64()), (Some(1476), Some(1144)));
-        assert!(im["fiducial_meta"].as_array().unwrap().iter().all(|m| m["source"] == "auto"));
+        assert_eq!(
+            (im["width"].as_u64(), im["height"].as_u64()),
+            (Some(1476), Some(1144))
+        );
+        assert!(
+            im["fiducial_meta"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|m| m["source"] == "auto")
+        );
         assert!(im["ruler"].is_object(), "the ruler model is kept: {im}");
     }
     let frames = body["frames"].as_array().unwrap();
@@ -81,14 +90,22 @@ fn a_film_and_its_log_become_complete_frames_analysed_like_the_cli() {
         .arg(&annotations)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     for method in ["span", "ruler"] {
         let cli = super::analyze(&annotations, method);
         let (status, web) = status_json(server.get(&format!(
             "/api/projects/{project}/analysis?scale_method={method}"
         )));
         assert_eq!(status, 200, "{web}");
-        let (rw, rc) = (web["rows"].as_array().unwrap(), cli["rows"].as_array().unwrap());
+        let (rw, rc) = (
+            web["rows"].as_array().unwrap(),
+            cli["rows"].as_array().unwrap(),
+        );
         assert_eq!(rw.len(), 4);
         for (k, (a, b)) in rw.iter().zip(rc).enumerate() {
             assert_eq!(a["deformation"].as_f64(), Some(10.0 * k as f64));
@@ -98,7 +115,10 @@ fn a_film_and_its_log_become_complete_frames_analysed_like_the_cli() {
                     a["measures"]["small"][c].as_f64().unwrap(),
                     b["measures"]["small"][c].as_f64().unwrap(),
                 );
-                assert!((x - y).abs() < 1e-4, "{method} frame {k} ε{c}: web {x}, CLI {y}");
+                assert!(
+                    (x - y).abs() < 1e-4,
+                    "{method} frame {k} ε{c}: web {x}, CLI {y}"
+                );
             }
         }
     }
@@ -143,7 +163,12 @@ fn frames_at_the_log_rows_with_a_step_and_an_offset() {
         .collect();
     assert_eq!(
         names,
-        ["demo-t0.500s.png", "demo-t1.500s.png", "demo-t2.500s.png", "demo-t3.500s.png"]
+        [
+            "demo-t0.500s.png",
+            "demo-t1.500s.png",
+            "demo-t2.500s.png",
+            "demo-t3.500s.png"
+        ]
     );
     let d: Vec<f64> = body["images"]
         .as_array()
@@ -170,14 +195,25 @@ fn bad_films_logs_and_choices_are_4xx_naming_them() {
     let post = |form: Form| server.post_form(&url, form);
 
     let junk = Part::bytes(b"hello, not a film".to_vec()).file_name("junk.mp4");
-    expect_error(post(film_form(&at, None, junk)), 415, "junk.mp4: not a video");
+    expect_error(
+        post(film_form(&at, None, junk)),
+        415,
+        "junk.mp4: not a video",
+    );
     let bytes = std::fs::read(&film).unwrap();
     let truncated = Part::bytes(bytes[..bytes.len() / 3].to_vec()).file_name("cut.mp4");
     let (status, body) = status_json(post(film_form(&at, None, truncated)));
     assert!((400..500).contains(&status), "{status} {body}");
-    assert!(body["error"].as_str().unwrap().contains("cut.mp4"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("cut.mp4"),
+        "{body}"
+    );
     // 1476 × 1144 px is more than this server's 1 000 000 pixels.
-    expect_error(post(film_form(&at, None, part(&film))), 413, "more than the limit");
+    expect_error(
+        post(film_form(&at, None, part(&film))),
+        413,
+        "more than the limit",
+    );
 
     let bad_log = dir.path().join("machine.csv");
     std::fs::write(&bad_log, "t;d\n0;0\n1;oops\n").unwrap();
@@ -189,21 +225,34 @@ fn bad_films_logs_and_choices_are_4xx_naming_them() {
     assert_eq!(body["line"], 3);
     assert_eq!(body["file"], "machine.csv");
 
-    expect_error(post(film_form(&[], None, part(&film))), 400, "demo.mp4: choose the frames");
     expect_error(
-        post(film_form(&[("every", "1"), ("count", "3")], None, part(&film))),
+        post(film_form(&[], None, part(&film))),
+        400,
+        "demo.mp4: choose the frames",
+    );
+    expect_error(
+        post(film_form(
+            &[("every", "1"), ("count", "3")],
+            None,
+            part(&film),
+        )),
         400,
         "one way only",
     );
-    expect_error(post(film_form(&[("every", "soon")], None, part(&film))), 400, "every");
-    expect_error(post(film_form(&[("speed", "2")], None, part(&film))), 400, "speed");
+    expect_error(
+        post(film_form(&[("every", "soon")], None, part(&film))),
+        400,
+        "every",
+    );
+    expect_error(
+        post(film_form(&[("speed", "2")], None, part(&film))),
+        400,
+        "speed",
+    );
     let no_film = Form::new().text("at", "1");
     expect_error(post(no_film), 400, "no film");
     expect_error(
-        server.post_form(
-            "/api/projects/999/video",
-            film_form(&at, None, part(&film)),
-        ),
+        server.post_form("/api/projects/999/video", film_form(&at, None, part(&film))),
         404,
         "999",
     );
@@ -222,7 +271,8 @@ fn bad_films_logs_and_choices_are_4xx_naming_them() {
     );
     let p = small.create_project("Small");
     let url = format!("/api/projects/{p}/video");
-    let (status, body) = status_json(small.post_form(&url, film_form(&at, Some(&log), part(&film))));
+    let (status, body) =
+        status_json(small.post_form(&url, film_form(&at, Some(&log), part(&film))));
     assert_eq!(status, 413, "{body}");
     let server = TestServer::start(&dir.path().join("data2"));
     let p = server.create_project("Past");

@@ -17,6 +17,9 @@ fn a_film_without_video_support_is_415_saying_how_to_get_it() {
         415,
         "test.mp4: this is a video, and this strain-seer was built without video support",
     );
-    assert!(body["error"].as_str().unwrap().contains("--features video"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("--features video"),
+        "{body}"
+    );
     assert_eq!(body["video_support"], false);
 }

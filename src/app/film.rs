@@ -11,9 +11,7 @@ use super::target::{TargetReport, find_target};
 use super::video::{Film, FilmError, FilmRequest, LogColumns, decode_film, read_log};
 use crate::engine::detect::{MarkerOptions, MarkerPolarity};
 use crate::formats::AnnotatedPoint;
-use crate::store::{
-    Annotation, MAX_FIDUCIALS, MAX_SCALE_POINTS, PointMeta, validate_points,
-};
+use crate::store::{Annotation, MAX_FIDUCIALS, MAX_SCALE_POINTS, PointMeta, validate_points};
 use image::DynamicImage;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -170,7 +168,10 @@ pub fn import_film(
                     Ok(()) => {
                         annotation.fiducial_meta = metas(&points);
                         annotation.fiducials = xy;
-                        (Some(method_name(m.method)), Some(super::round3(m.min_confidence())))
+                        (
+                            Some(method_name(m.method)),
+                            Some(super::round3(m.min_confidence())),
+                        )
                     }
                     Err(e) => {
                         notes.push(format!("markers not usable: {e}"));

@@ -55,9 +55,7 @@ pub fn frame_times(
     let mut times: Vec<f64> = match selection {
         FrameSelection::Every(s) => {
             if !s.is_finite() || *s <= 0.0 {
-                return Err(format!(
-                    "a frame every S seconds needs S > 0, not {s}"
-                ));
+                return Err(format!("a frame every S seconds needs S > 0, not {s}"));
             }
             let n = (duration_s / s).ceil();
             if n > MAX_FRAMES as f64 {
@@ -72,7 +70,9 @@ pub fn frame_times(
         }
         FrameSelection::Count(n) => {
             if *n == 0 || *n > MAX_FRAMES {
-                return Err(format!("the number of frames must be 1 to {MAX_FRAMES}, not {n}"));
+                return Err(format!(
+                    "the number of frames must be 1 to {MAX_FRAMES}, not {n}"
+                ));
             }
             (0..*n).map(|i| i as f64 * duration_s / *n as f64).collect()
         }

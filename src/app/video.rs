@@ -97,9 +97,8 @@ pub fn selection(
     has_log: bool,
     log_step_mm: f64,
 ) -> Result<FrameSelection, String> {
-    let given = usize::from(every.is_some())
-        + usize::from(count.is_some())
-        + usize::from(at.is_some());
+    let given =
+        usize::from(every.is_some()) + usize::from(count.is_some()) + usize::from(at.is_some());
     if given > 1 {
         return Err("choose the frames one way only: every S seconds, N frames or at times".into());
     }
@@ -292,7 +291,9 @@ mod tests {
             Ok(FrameSelection::LogRows { min_step_mm: 0.5 })
         );
         assert!(selection(None, None, None, false, 0.0).is_err_and(|e| e.contains("choose")));
-        assert!(selection(Some(1.0), Some(3), None, false, 0.0).is_err_and(|e| e.contains("one way")));
+        assert!(
+            selection(Some(1.0), Some(3), None, false, 0.0).is_err_and(|e| e.contains("one way"))
+        );
         assert!(selection(None, None, None, true, -1.0).is_err());
         assert!(selection(None, None, Some("x"), false, 0.0).is_err());
     }

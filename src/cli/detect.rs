@@ -179,10 +179,7 @@ fn photos(args: &DetectArgs) -> anyhow::Result<(Vec<Photo>, Option<Distances>)> 
             describe(&path.display().to_string(), &film.info, film.log.as_ref())
         );
         let chosen = film.frames;
-        let distances = chosen
-            .iter()
-            .map(|c| (c.frame.time_s, c.log))
-            .collect();
+        let distances = chosen.iter().map(|c| (c.frame.time_s, c.log)).collect();
         let photos = chosen
             .into_iter()
             .map(|c| Photo {

@@ -43,7 +43,11 @@ pub fn run(args: FramesArgs) -> anyhow::Result<ExitCode> {
     let film = chosen_frames(&args.video, &args.select)?;
     eprintln!(
         "{}",
-        describe(&args.video.display().to_string(), &film.info, film.log.as_ref())
+        describe(
+            &args.video.display().to_string(),
+            &film.info,
+            film.log.as_ref()
+        )
     );
     let chosen = film.frames;
     std::fs::create_dir_all(&args.out)

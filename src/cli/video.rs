@@ -85,8 +85,8 @@ impl FrameArgs {
             displacement: self.log_displacement_column.clone(),
             force: self.log_force_column.clone(),
         };
-        let log = video::read_log(&path.display().to_string(), &bytes, &columns)
-            .map_err(film_error)?;
+        let log =
+            video::read_log(&path.display().to_string(), &bytes, &columns).map_err(film_error)?;
         Ok(Some(log))
     }
 

@@ -1444,7 +1444,11 @@ fn insert_images(
         validate_points("scale", &a.scale, MAX_SCALE_POINTS, info.width, info.height)
             .map_err(named)?;
         validate_distance(a.deformation_distance).map_err(named)?;
-        if [a.time_s, a.force_n].iter().flatten().any(|v| !v.is_finite()) {
+        if [a.time_s, a.force_n]
+            .iter()
+            .flatten()
+            .any(|v| !v.is_finite())
+        {
             return Err(named(StoreError::Invalid(
                 "the frame time and force must be finite numbers".to_owned(),
             )));

@@ -21,7 +21,9 @@ use super::{AppState, Limits, blocking};
 use crate::app::film::{FilmDetect, FilmImport, FrameReport, import_film};
 use crate::app::video::{FilmError, FilmRequest, LogColumns, selection};
 use crate::engine::detect::MarkerPolarity;
-use crate::store::{ImageRecord, MAX_SCALE_POINTS, NewImage, Project, ProjectPatch, clean_filename};
+use crate::store::{
+    ImageRecord, MAX_SCALE_POINTS, NewImage, Project, ProjectPatch, clean_filename,
+};
 use crate::video::VideoError;
 use axum::Router;
 use axum::extract::multipart::Field;
@@ -71,9 +73,9 @@ struct Form {
 }
 
 fn number<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, AppError> {
-    text.trim().parse::<T>().map_err(|_| {
-        AppError::bad_request(format!("{field}: \"{}\" is not a number", text.trim()))
-    })
+    text.trim()
+        .parse::<T>()
+        .map_err(|_| AppError::bad_request(format!("{field}: \"{}\" is not a number", text.trim())))
 }
 
 fn finite(field: &str, text: &str) -> Result<f64, AppError> {

@@ -146,7 +146,7 @@ export function filmDialog(film, log) {
         row('every', 'Every', every, h('span.unit', null, 's')),
         row('count', count, h('span.unit', null, 'frames, evenly spaced')),
         row('at', 'At', at, h('span.unit', null, 's')),
-        row('log', 'At the log’s rows, when the displacement changed by', step, h('span.unit', null, 'mm')),
+        row('log', 'At the log’s rows, displacement step', step, h('span.unit', null, 'mm')),
       ),
       h(
         'div.field',

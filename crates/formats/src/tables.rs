@@ -410,13 +410,20 @@ mod tests {
     fn film_frames_add_time_and_force_columns_photos_do_not() {
         let analysis = demo_analysis();
         let plain = strain_table_csv(&analysis).unwrap();
-        assert_eq!(strain_table_csv_with_log(&analysis, &|_| None).unwrap(), plain);
+        assert_eq!(
+            strain_table_csv_with_log(&analysis, &|_| None).unwrap(),
+            plain
+        );
         let text = strain_table_csv_with_log(&analysis, &|name| {
             name.contains("10mm").then_some([Some(1.5), Some(500.0)])
         })
         .unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].ends_with(",excluded,excluded_reason,time_s,force_N"), "{}", lines[0]);
+        assert!(
+            lines[0].ends_with(",excluded,excluded_reason,time_s,force_N"),
+            "{}",
+            lines[0]
+        );
         assert!(lines[2].ends_with(",false,,1.5,500.0"), "{}", lines[2]);
         assert!(lines[1].ends_with(",false,,,"), "{}", lines[1]);
         assert_eq!(lines[1].split(',').count(), lines[0].split(',').count());

@@ -9,7 +9,9 @@
 // photos, place all 7 points on each photo BY CLICKING at the verified coordinates of
 // testdata/demo/annotations.json, check the distances pre-filled from the file names, set the
 // scale length, open the analysis, download strains.csv and compare it with truth.json,
-// reload and check that everything persisted, and check that the console stayed clean.
+// reload and check that everything persisted, and check that the console stayed clean. Then
+// automatic detection (e2e/detect.mjs) and a film with its log (e2e/film.mjs: the binary must
+// be built with `--features video`, and the ffmpeg program installed).
 // Screenshots go to test-output/e2e/. Prints "N passed, N failed" and exits 1 on failure.
 //
 // Access token (docs/reliability.md): E2E_HOST=0.0.0.0 (or this machine's network address) binds
@@ -32,6 +34,7 @@ import pixelmatch from 'pixelmatch';
 import { PNG } from 'pngjs';
 import { detectWorkflow } from './detect.mjs';
 import { checkReport } from './report.mjs';
+import { filmWorkflow } from './film.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -978,6 +981,8 @@ async function main() {
         const shared = { browserName: b.name, browser, base: server.base, demo, consoleProblems, OUT };
         await detectWorkflow({ ...shared, check, assert, approx, poll, openImage, waitSaved, transform, toClient });
       }
+      skipping = null; // a film and its log (e2e/film.mjs): a workflow of its own
+      if (browser) await filmWorkflow({ browserName: b.name, browser, base: server.base, consoleProblems, OUT, DEMO, check, assert, approx, poll });
       skipping = null;
       await check(`[${b.name}] no console errors, page errors or failed requests`, async () => {
         assert(browser, 'the browser did not start');

@@ -13,6 +13,8 @@ mod api;
 mod api_detect;
 mod api_errors;
 mod api_rules;
+#[cfg(not(feature = "video"))]
+mod api_video_disabled;
 mod cli_analyze;
 mod cli_detect;
 mod crash_safety;

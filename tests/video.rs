@@ -14,6 +14,12 @@ use std::path::{Path, PathBuf};
 use strain_seer::engine::detect::{MarkerOptions, detect_markers};
 use strain_seer::video::{DecodeOptions, Video, VideoError};
 
+#[path = "api_support/mod.rs"]
+mod api_support;
+/// The film upload of the web app (`POST /api/projects/{id}/video`).
+#[path = "api_video.rs"]
+mod api_video;
+
 const W: u32 = 320;
 const H: u32 = 240;
 const FRAMES: usize = 8;
@@ -505,14 +511,10 @@ fn analyze(file: &Path, method: &str) -> Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
-/// Issue 11's Done-when: the demo photos, each held a second (padded to one size, centred),
-/// H.264, with a log stepping 10 mm a second (`;`, decimal comma, kN) give through
-/// `detect VIDEO --at … --log` and `analyze` the photos' strains within 0.005 and their distances.
-/// (The `rectified` scale is compared on the photos' own sizes only: it depends on the frame
-/// size, which padding changes.)
-#[test]
-fn demo_film_and_log_give_the_photos_strains() {
-    let dir = tempfile::tempdir().unwrap();
+/// The demo photos 0, 10, 20, 30 mm, each held a second (10 frames/s, padded to 1476×1144,
+/// centred), H.264 High, and a log stepping 10 mm a second (`;`, decimal comma, kN: force
+/// 0, 500, 1000, 1500 N): `(film, log)` in `dir`.
+pub fn demo_film(dir: &Path) -> (PathBuf, PathBuf) {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
     let mut args: Vec<String> = Vec::new();
     let mut filter = String::new();
@@ -525,7 +527,7 @@ fn demo_film_and_log_give_the_photos_strains() {
         ));
     }
     filter.push_str("[v0][v1][v2][v3]concat=n=4:v=1,format=yuv420p[v]");
-    let film = dir.path().join("demo.mp4");
+    let film = dir.join("demo.mp4");
     args.extend(
         [
             "-filter_complex",
@@ -554,8 +556,21 @@ fn demo_film_and_log_give_the_photos_strains() {
             (d % 20) * 50
         ));
     }
-    let log_path = dir.path().join("log.csv");
+    let log_path = dir.join("log.csv");
     std::fs::write(&log_path, log).unwrap();
+    (film, log_path)
+}
+
+/// Issue 11's Done-when: the demo photos, each held a second (padded to one size, centred),
+/// H.264, with a log stepping 10 mm a second (`;`, decimal comma, kN) give through
+/// `detect VIDEO --at … --log` and `analyze` the photos' strains within 0.005 and their distances.
+/// (The `rectified` scale is compared on the photos' own sizes only: it depends on the frame
+/// size, which padding changes.)
+#[test]
+fn demo_film_and_log_give_the_photos_strains() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
+    let (film, log_path) = demo_film(dir.path());
     let from_film = dir.path().join("film.json");
     let o = strain_seer()
         .arg("detect")

@@ -146,9 +146,7 @@ pub fn frame_times(
     let mut times: Vec<f64> = match selection {
         FrameSelection::Every(s) => {
             if !s.is_finite() || *s <= 0.0 {
-                return Err(format!(
-                    "--every must be a positive number of seconds, not {s}"
-                ));
+                return Err(format!("a frame every S seconds needs S > 0, not {s}"));
             }
             let n = (duration_s / s).ceil();
             if n > MAX_FRAMES as f64 {
@@ -163,17 +161,19 @@ pub fn frame_times(
         }
         FrameSelection::Count(n) => {
             if *n == 0 || *n > MAX_FRAMES {
-                return Err(format!("--count must be 1 to {MAX_FRAMES}, not {n}"));
+                return Err(format!(
+                    "the number of frames must be 1 to {MAX_FRAMES}, not {n}"
+                ));
             }
             (0..*n).map(|i| i as f64 * duration_s / *n as f64).collect()
         }
         FrameSelection::At(list) => {
             if list.is_empty() || list.len() > MAX_FRAMES {
-                return Err(format!("--at needs 1 to {MAX_FRAMES} times"));
+                return Err(format!("frames at times need 1 to {MAX_FRAMES} times"));
             }
             if let Some(t) = list.iter().find(|&&t| t > duration_s) {
                 return Err(format!(
-                    "--at {t} s is past the end of the video ({duration_s:.3} s)"
+                    "the time {t} s is past the end of the video ({duration_s:.3} s)"
                 ));
             }
             list.clone()

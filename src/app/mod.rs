@@ -2,10 +2,13 @@
 //! are neither pure computation (the engine) nor HTTP or flag parsing. Each rule lives here
 //! once; [`crate::cli`] and [`crate::web`] call it.
 
+pub mod detect;
+pub mod film;
 pub mod frames;
 pub mod report;
 pub mod scale;
 pub mod target;
+pub mod video;
 
 use crate::engine::Point;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

@@ -1,10 +1,13 @@
 //! `strain-seer detect`: find the five markers and the ruler scale in photos and write an
 //! annotation file that `strain-seer analyze` reads.
 
+use crate::app::detect::{
+    SequenceDetection, detect_sequence, marker_points, method_name, scale_points,
+};
 use crate::app::target::{TargetReport, find_target};
-use crate::app::{round_point, round3};
+use crate::app::video::describe;
 use crate::cli::BadInput;
-use crate::cli::video::{FrameArgs, chosen_frames, describe};
+use crate::cli::video::{FrameArgs, chosen_frames};
 use crate::store::blobs::{DEFAULT_MAX_PIXELS, decode_oriented};
 use crate::store::distance_from_filename;
 use anyhow::Context;
@@ -15,13 +18,9 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use strain_seer_engine::detect::{
-    self, DetectError, MarkerDetection, MarkerOptions, MarkerPolarity, RulerDetection,
-    RulerOptions, SequenceOptions, TrackOptions,
-};
-use strain_seer_formats::{
-    AnnotatedPoint, Project, ProjectImage, to_annotation_json, to_project_json,
-};
+use strain_seer_engine::detect::{MarkerOptions, MarkerPolarity};
+use strain_seer_formats::machine_log::LogSample;
+use strain_seer_formats::{Project, ProjectImage, to_annotation_json, to_project_json};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -165,8 +164,8 @@ fn load(path: &Path) -> anyhow::Result<Photo> {
     })
 }
 
-/// Each video frame's deformation distance from the log (`None` outside its time span).
-type Distances = Vec<Option<f64>>;
+/// Each video frame's time and what the log says then (`None` outside its time span).
+type Distances = Vec<(f64, Option<LogSample>)>;
 
 /// The photos: the files given, or the chosen frames of a video with the log's distance at
 /// each (`Some` distances only for a video).
@@ -174,12 +173,13 @@ fn photos(args: &DetectArgs) -> anyhow::Result<(Vec<Photo>, Option<Distances>)> 
     if let [path] = args.images.as_slice()
         && crate::video::is_video_path(path)
     {
-        let (info, log, chosen) = chosen_frames(path, &args.video)?;
-        eprintln!("{}", describe(path, &info, log.as_ref()));
-        let distances = chosen
-            .iter()
-            .map(|c| c.log.map(|s| s.displacement_mm))
-            .collect();
+        let film = chosen_frames(path, &args.video)?;
+        eprintln!(
+            "{}",
+            describe(&path.display().to_string(), &film.info, film.log.as_ref())
+        );
+        let chosen = film.frames;
+        let distances = chosen.iter().map(|c| (c.frame.time_s, c.log)).collect();
         let photos = chosen
             .into_iter()
             .map(|c| Photo {
@@ -205,49 +205,6 @@ fn photos(args: &DetectArgs) -> anyhow::Result<(Vec<Photo>, Option<Distances>)> 
         .map(|p| load(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok((photos, None))
-}
-
-/// The ruler in every photo with a common span: the one asked for, or the longest whole number
-/// of centimetres that every photo shows.
-fn rulers(
-    photos: &[Photo],
-    markers: &[Result<MarkerDetection, DetectError>],
-    span: Option<u32>,
-) -> (Option<u32>, Vec<Result<RulerDetection, DetectError>>) {
-    let run = |span: Option<u32>, i: usize| {
-        detect::detect_ruler(
-            &photos[i].image,
-            &RulerOptions {
-                span_mm: span,
-                near_markers: markers[i].as_ref().ok().map(|m| m.fiducials),
-                ..RulerOptions::default()
-            },
-        )
-    };
-    let mut results: Vec<_> = (0..photos.len())
-        .into_par_iter()
-        .map(|i| run(span, i))
-        .collect();
-    if span.is_some() {
-        return (span, results);
-    }
-    let common = results
-        .iter()
-        .filter_map(|r| r.as_ref().ok().map(|d| d.span_mm))
-        .min();
-    if let Some(common) = common {
-        let redo: Vec<usize> = (0..photos.len())
-            .filter(|&i| results[i].as_ref().is_ok_and(|d| d.span_mm != common))
-            .collect();
-        let again: Vec<_> = redo
-            .par_iter()
-            .map(|&i| (i, run(Some(common), i)))
-            .collect();
-        for (i, r) in again {
-            results[i] = r;
-        }
-    }
-    (common, results)
 }
 
 pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
@@ -294,28 +251,21 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         Polarity::Dark => MarkerPolarity::Dark,
         Polarity::Bright => MarkerPolarity::Bright,
     };
-    let opts = SequenceOptions {
-        track: TrackOptions {
-            markers: MarkerOptions {
-                polarity,
-                // Every photo's target card (the camera barely moves within a sequence).
-                exclude: targets
-                    .iter()
-                    .flat_map(|t| TargetReport::exclusions(t.as_ref()))
-                    .collect(),
-                ..MarkerOptions::default()
-            },
-            ..TrackOptions::default()
-        },
-        ..SequenceOptions::default()
+    let markers = MarkerOptions {
+        polarity,
+        // Every photo's target card (the camera barely moves within a sequence).
+        exclude: targets
+            .iter()
+            .flat_map(|t| TargetReport::exclusions(t.as_ref()))
+            .collect(),
+        ..MarkerOptions::default()
     };
     let images: Vec<&DynamicImage> = photos.iter().map(|p| &p.image).collect();
-    let markers = detect::detect_sequence(&images, &opts);
-    let (span, rulers) = if args.no_ruler {
-        (None, Vec::new())
-    } else {
-        rulers(&photos, &markers, args.scale_length)
-    };
+    let SequenceDetection {
+        span,
+        markers,
+        rulers,
+    } = detect_sequence(&images, markers, !args.no_ruler, args.scale_length);
 
     let mut project = Project::new("");
     project.target_pitch_mm = args.target_pitch;
@@ -331,7 +281,12 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         image.height = Some(photo.image.height());
         image.focal_35mm = photo.focal_35mm;
         image.deformation_distance = match &distances {
-            Some(d) => d[i],
+            Some(d) => {
+                let (time_s, sample) = d[i];
+                image.time_s = Some(time_s);
+                image.force_n = sample.and_then(|s| s.force_n);
+                sample.map(|s| s.displacement_mm)
+            }
             None => distance_from_filename(&photo.name),
         };
         let _ = write!(summary, "{}: ", photo.name);
@@ -370,11 +325,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         }
         match &markers[i] {
             Ok(m) => {
-                image.fiducials = m
-                    .markers
-                    .iter()
-                    .map(|d| AnnotatedPoint::auto(d.point, Some(round3(d.confidence))))
-                    .collect();
+                image.fiducials = marker_points(m);
                 let conf: Vec<String> = m
                     .markers
                     .iter()
@@ -383,10 +334,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
                 let _ = write!(
                     summary,
                     "5 markers ({}, confidence {})",
-                    match m.method {
-                        detect::DetectionMethod::Detected => "detected",
-                        detect::DetectionMethod::Tracked => "tracked",
-                    },
+                    method_name(m.method),
                     conf.join(" ")
                 );
             }
@@ -398,12 +346,7 @@ pub fn run(args: DetectArgs) -> anyhow::Result<ExitCode> {
         if let Some(r) = rulers.get(i) {
             match r {
                 Ok(r) => {
-                    image.scale_points = r
-                        .scale_points
-                        .points()
-                        .iter()
-                        .map(|&p| AnnotatedPoint::auto(round_point(p), Some(round3(r.confidence))))
-                        .collect();
+                    image.scale_points = scale_points(r);
                     image.ruler = Some(r.model);
                     if let Some(pct) = image
                         .target

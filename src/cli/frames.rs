@@ -2,7 +2,8 @@
 //! (index, time_s, filename, deformation_mm, force_N) giving each frame's time and what the test
 //! machine's log says then.
 
-use crate::cli::video::{FrameArgs, chosen_frames, describe};
+use crate::app::video::describe;
+use crate::cli::video::{FrameArgs, chosen_frames};
 use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,8 +43,16 @@ pub struct FramesArgs {
 }
 
 pub fn run(args: FramesArgs) -> anyhow::Result<ExitCode> {
-    let (info, log, chosen) = chosen_frames(&args.video, &args.select)?;
-    eprintln!("{}", describe(&args.video, &info, log.as_ref()));
+    let film = chosen_frames(&args.video, &args.select)?;
+    eprintln!(
+        "{}",
+        describe(
+            &args.video.display().to_string(),
+            &film.info,
+            film.log.as_ref()
+        )
+    );
+    let chosen = film.frames;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let csv_path = args.out.join("frames.csv");

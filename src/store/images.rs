@@ -73,7 +73,7 @@ impl Store {
             let images = {
                 let mut stmt = tx.prepare_cached(
                     "SELECT i.id, i.filename, i.ord, i.status, i.fiducials, i.scale, i.deformation_distance, \
-                     i.ruler, b.width, b.height, b.focal_35mm, i.target, i.excluded FROM images i CROSS JOIN blobs b ON b.sha256 = i.sha256 \
+                     i.ruler, b.width, b.height, b.focal_35mm, i.target, i.excluded, i.time_s, i.force_n FROM images i CROSS JOIN blobs b ON b.sha256 = i.sha256 \
                      WHERE i.project_id = ?1 ORDER BY i.ord, i.id",
                 )?;
                 let rows = stmt.query_map([project_id], |row| {
@@ -92,6 +92,8 @@ impl Store {
                             row.get::<_, Option<f64>>(10)?,
                             row.get::<_, Option<String>>(11)?,
                             row.get::<_, Option<String>>(12)?,
+                            row.get::<_, Option<f64>>(13)?,
+                            row.get::<_, Option<f64>>(14)?,
                         ),
                     ))
                 })?;
@@ -104,7 +106,7 @@ impl Store {
                         fiducials,
                         scale,
                         deformation_distance,
-                        (ruler, width, height, focal_35mm, target, excluded),
+                        (ruler, width, height, focal_35mm, target, excluded, time_s, force_n),
                     ) = row?;
                     Ok(ImagePoints {
                         id,
@@ -120,6 +122,8 @@ impl Store {
                         height,
                         focal_35mm,
                         excluded,
+                        time_s,
+                        force_n,
                     })
                 })
                 .collect::<Result<Vec<_>>>()?
@@ -273,8 +277,8 @@ pub(super) fn insert_images(
     let mut ids = Vec::with_capacity(images.len());
     let mut stmt = tx.prepare_cached(
         "INSERT INTO images (project_id, sha256, filename, ord, fiducials, scale, fiducial_meta, scale_meta, \
-         deformation_distance, status, created_at, updated_at, ruler, target, excluded) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14)",
+         deformation_distance, status, created_at, updated_at, ruler, target, excluded, time_s, force_n) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?;
     for (n, image) in images.iter().enumerate() {
         let info = infos.get(image.staged).ok_or_else(|| {
@@ -293,6 +297,15 @@ pub(super) fn insert_images(
         validate_points("scale", &a.scale, MAX_SCALE_POINTS, info.width, info.height)
             .map_err(named)?;
         validate_distance(a.deformation_distance).map_err(named)?;
+        if [a.time_s, a.force_n]
+            .iter()
+            .flatten()
+            .any(|v| !v.is_finite())
+        {
+            return Err(named(StoreError::invalid(
+                "the frame time and force must be finite numbers",
+            )));
+        }
         let excluded = a
             .excluded
             .as_deref()
@@ -332,7 +345,9 @@ pub(super) fn insert_images(
                 .filter(|t| t.is_valid())
                 .map(to_json)
                 .transpose()?,
-            excluded
+            excluded,
+            a.time_s,
+            a.force_n
         ])?;
         ids.push(tx.last_insert_rowid());
         taken.insert(filename);

@@ -103,6 +103,10 @@ pub struct ImageRecord {
     pub focal_35mm: Option<f64>,
     /// Excluded from the fits by the user, with the reason (possibly empty); `None` = fitted.
     pub excluded: Option<String>,
+    /// A film's frame: its presentation time in the film, s.
+    pub time_s: Option<f64>,
+    /// The test machine's force at the frame's time, from its log, N.
+    pub force_n: Option<f64>,
 }
 
 /// What the analysis needs of an image: its points and distance, nothing else.
@@ -121,6 +125,10 @@ pub struct ImagePoints {
     pub height: u32,
     pub focal_35mm: Option<f64>,
     pub excluded: Option<String>,
+    /// A film's frame: its presentation time in the film, s.
+    pub time_s: Option<f64>,
+    /// The test machine's force at the frame's time, from its log, N.
+    pub force_n: Option<f64>,
 }
 
 /// Changes to a project; `None` leaves a field as it is.
@@ -175,6 +183,10 @@ pub struct Annotation {
     pub target: Option<TargetModel>,
     /// Excluded from the fits, with the reason.
     pub excluded: Option<String>,
+    /// A film's frame: its presentation time in the film, s.
+    pub time_s: Option<f64>,
+    /// The test machine's force at the frame's time, from its log, N.
+    pub force_n: Option<f64>,
 }
 
 /// An image file checked and ready to be stored (see [`Store::stage_image`](super::Store::stage_image)).

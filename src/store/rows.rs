@@ -64,12 +64,19 @@ pub(super) const PROJECT_COLUMNS: &str = "p.id, p.name, p.scale_length, p.refere
      p.scale_method, p.focal_35mm, p.target_pitch_mm";
 
 pub(super) const IMAGE_COLUMNS: &str = "i.id, i.project_id, i.filename, i.ord, b.width, b.height, i.sha256, b.content_type, \
-     i.status, i.fiducials, i.scale, i.fiducial_meta, i.scale_meta, i.deformation_distance, i.ruler, b.focal_35mm, i.target, i.excluded";
+     i.status, i.fiducials, i.scale, i.fiducial_meta, i.scale_meta, i.deformation_distance, i.ruler, b.focal_35mm, i.target, i.excluded, i.time_s, i.force_n";
 
 pub(super) type RawImage = (
     (i64, i64, String, i64, u32, u32, String),
     (String, String, String, String, String, String, Option<f64>),
-    (Option<String>, Option<f64>, Option<String>, Option<String>),
+    (
+        Option<String>,
+        Option<f64>,
+        Option<String>,
+        Option<String>,
+        Option<f64>,
+        Option<f64>,
+    ),
 );
 
 pub(super) fn raw_image(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawImage> {
@@ -92,7 +99,14 @@ pub(super) fn raw_image(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawImage> {
             row.get(12)?,
             row.get(13)?,
         ),
-        (row.get(14)?, row.get(15)?, row.get(16)?, row.get(17)?),
+        (
+            row.get(14)?,
+            row.get(15)?,
+            row.get(16)?,
+            row.get(17)?,
+            row.get(18)?,
+            row.get(19)?,
+        ),
     ))
 }
 
@@ -100,7 +114,7 @@ pub(super) fn image_from_raw(raw: RawImage) -> Result<ImageRecord> {
     let (
         (id, project_id, filename, order, width, height, sha256),
         (content_type, status, fid, scale, fmeta, smeta, d),
-        (ruler, focal_35mm, target, excluded),
+        (ruler, focal_35mm, target, excluded, time_s, force_n),
     ) = raw;
     Ok(ImageRecord {
         id,
@@ -122,6 +136,8 @@ pub(super) fn image_from_raw(raw: RawImage) -> Result<ImageRecord> {
         target: target_from_column(target.as_deref())?,
         focal_35mm,
         excluded,
+        time_s,
+        force_n,
     })
 }
 

@@ -71,6 +71,13 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE images ADD COLUMN excluded TEXT;
     "#,
+    // 5: frames of a film. `images.time_s` = the frame's presentation time in the film (s),
+    // `images.force_n` = the test machine's force at that time from its log (N); NULL for
+    // photos and where the log has no force.
+    r#"
+    ALTER TABLE images ADD COLUMN time_s REAL;
+    ALTER TABLE images ADD COLUMN force_n REAL;
+    "#,
 ];
 
 /// The schema version this build writes.

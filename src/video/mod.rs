@@ -27,6 +27,9 @@ mod disabled;
 #[cfg(not(feature = "video"))]
 pub use disabled::Video;
 
+/// Whether this binary was built with the `video` feature (can decode films).
+pub const SUPPORTED: bool = cfg!(feature = "video");
+
 /// A wanted time this far ahead of the decoder (s) is reached by decoding on, not by seeking.
 pub const FORWARD_DECODE_S: f64 = 2.0;
 

@@ -97,6 +97,8 @@ pub fn to_formats_project(project: &Project, images: &[ImageRecord]) -> formats:
                 target: i.target.clone(),
                 focal_35mm: i.focal_35mm,
                 excluded: i.excluded.clone(),
+                time_s: i.time_s,
+                force_n: i.force_n,
             })
             .collect(),
     }
@@ -217,6 +219,12 @@ struct RowOut<'a> {
     /// The user's reason when the image is excluded from the fits; absent when it is fitted.
     #[serde(skip_serializing_if = "Option::is_none")]
     excluded: Option<&'a str>,
+    /// A film's frame: its time in the film, s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_s: Option<f64>,
+    /// The test machine's force at the frame's time, N.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    force_n: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -253,6 +261,15 @@ struct AnalysisOut<'a> {
     excluded: Vec<ExcludedOut<'a>>,
 }
 
+/// Each film frame's time (s) and force (N) by image name: `[time_s, force_n]`.
+pub fn frame_log(images: &[ImagePoints]) -> HashMap<&str, [Option<f64>; 2]> {
+    images
+        .iter()
+        .filter(|i| i.time_s.is_some() || i.force_n.is_some())
+        .map(|i| (i.filename.as_str(), [i.time_s, i.force_n]))
+        .collect()
+}
+
 /// The analysis as JSON bytes, with rows `offset..offset + limit` (all by default); the
 /// regressions and Poisson's ratio always use every row. Serialised straight from borrowed data
 /// (no intermediate JSON tree), which matters for projects of thousands of images.
@@ -263,6 +280,7 @@ pub fn analysis_json(
     offset: usize,
 ) -> Result<Vec<u8>, AppError> {
     let ids: HashMap<&str, i64> = images.iter().map(|i| (i.filename.as_str(), i.id)).collect();
+    let log = frame_log(images);
     let total = analysis.rows.len();
     let start = offset.min(total);
     let end = limit.map_or(total, |l| start.saturating_add(l).min(total));
@@ -288,6 +306,8 @@ pub fn analysis_json(
                 budget: &row.budget,
                 focal_35mm: row.focal_35mm,
                 excluded: row.excluded.as_deref(),
+                time_s: log.get(row.name.as_str()).and_then(|l| l[0]),
+                force_n: log.get(row.name.as_str()).and_then(|l| l[1]),
             })
             .collect(),
         regressions: &analysis.regressions,

@@ -6,7 +6,7 @@
 //! `annotations.json` (Python Strain Seer format), `project.json` (Strain Seer project format).
 //! Plots take `sigma_px`, `width`, `height` (px, 200–6000).
 
-use super::analysis::{AnalysisQuery, compute, to_formats_project};
+use super::analysis::{AnalysisQuery, compute, frame_log, parse_components, to_formats_project};
 use super::error::{AppError, AppPath, AppQuery};
 use super::images::content_disposition;
 use super::{AppState, blocking};
@@ -148,7 +148,9 @@ async fn export(
                 let analysis = compute(&project, &images, &query)?;
                 let text = match computed {
                     "strains.csv" => {
-                        tables::strain_table_csv(&analysis).map_err(|e| export_failed(&e))?
+                        let log = frame_log(&images);
+                        tables::strain_table_csv_with_log(&analysis, &|name| log.get(name).copied())
+                            .map_err(|e| export_failed(&e))?
                     }
                     "regression.csv" => {
                         tables::regression_csv(&analysis).map_err(|e| export_failed(&e))?

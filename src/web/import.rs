@@ -177,6 +177,8 @@ async fn import(
                 ruler: image.ruler,
                 target: image.target.clone(),
                 excluded: image.excluded.clone(),
+                time_s: image.time_s.filter(|t| t.is_finite()),
+                force_n: image.force_n.filter(|f| f.is_finite()),
             },
         });
     }

@@ -23,6 +23,7 @@ pub mod rules;
 pub mod security;
 pub mod slow;
 pub mod target;
+pub mod video;
 
 use crate::store::{Store, StoreError};
 use axum::Router;
@@ -125,6 +126,7 @@ pub fn app(state: AppState) -> Router {
         .merge(rules::routes())
         .merge(import::routes(&state.limits))
         .merge(target::routes())
+        .merge(video::routes(&state.limits))
         .merge(assets::routes())
         .fallback(assets::fallback)
         .method_not_allowed_fallback(method_not_allowed)

@@ -282,6 +282,10 @@ export class AnalysisView {
       this.refresh(); // the regressions and plots follow the measure
     });
     const perImage = po && Array.isArray(po.per_image) && po.per_image.length === rows.length ? po.per_image : null;
+    // Frames of a film carry their time and the test machine's force (from its log).
+    const hasTime = rows.some((r) => Number.isFinite(r.time_s));
+    const hasForce = rows.some((r) => Number.isFinite(r.force_n));
+    const opt = (v, dec) => (Number.isFinite(v) ? fixed(v, dec) : '—');
     const strainTable = h(
       'table.table.data',
       { id: 'strain-table' },
@@ -293,6 +297,8 @@ export class AnalysisView {
           null,
           h('th', { scope: 'col' }, 'Image'),
           h('th.num', { scope: 'col' }, 'd (mm)'),
+          hasTime ? h('th.num', { scope: 'col', title: 'time of the frame in the film' }, 't (s)') : null,
+          hasForce ? h('th.num', { scope: 'col', title: "the test machine's force at the frame's time, from its log" }, 'F (N)') : null,
           h('th.num', { scope: 'col', title: 'millimetres per pixel at the markers under the scale method' }, 'mm/px'),
           measure.cols.map(([, , sym, s, unit]) => h('th.num', { scope: 'col' }, sym, s ? h('sub', null, s) : null, unit ? ' (°)' : '')),
           h('th.num', { scope: 'col', title: 'area ratio det F' }, 'J'),
@@ -315,6 +321,8 @@ export class AnalysisView {
             { class: cls || null, dataset: { imageId: r.image_id ?? '' } },
             h('td.name-cell', null, h('span.name-wrap', null, r.image_id !== undefined && r.image_id !== null ? h('a', { href: `#/project/${pid}/image/${r.image_id}`, title: r.name }, r.name) : h('span', { title: r.name }, r.name), isRef ? h('span.ref-tag', { title: 'Reference image: strain is measured from this one' }, 'ref') : null)),
             h('td.num', null, mm(r.deformation)),
+            hasTime ? h('td.num', null, opt(r.time_s, 3)) : null,
+            hasForce ? h('td.num', null, opt(r.force_n, 1)) : null,
             h('td.num', null, Number.isFinite(r.mm_per_px) ? r.mm_per_px.toPrecision(4) : '—'),
             measure.cols.map(([grp, f, , , unit]) => {
               const v = m[grp]?.[f];

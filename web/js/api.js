@@ -71,6 +71,45 @@ export const api = {
     for (const f of files) form.append('file', f, f.name);
     return request('POST', `/projects/${enc(id)}/images`, { form });
   },
+  /**
+   * Upload a film (and a log) to become images (docs/api.md, Films). XMLHttpRequest, not fetch,
+   * for the upload's progress: `onProgress(fraction)` while sending, `onProgress(1)` when sent
+   * (the server then decodes and detects).
+   * @param {number} id
+   * @param {File} film
+   * @param {File | null} log
+   * @param {Array<[string, string]>} fields
+   * @param {(fraction: number) => void} [onProgress]
+   */
+  uploadFilm: (id, film, log, fields, onProgress) =>
+    new Promise((resolve, reject) => {
+      const form = new FormData();
+      for (const [k, v] of fields) form.append(k, v);
+      if (log) form.append('log', log, log.name);
+      form.append('video', film, film.name);
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', `${BASE}/projects/${enc(id)}/video`);
+      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.upload.addEventListener('progress', (ev) => {
+        if (ev.lengthComputable && onProgress) onProgress(ev.loaded / ev.total);
+      });
+      xhr.upload.addEventListener('load', () => onProgress?.(1));
+      xhr.addEventListener('error', () => reject(new ApiError('Cannot reach the Strain Seer server. Is it still running?', 0, null)));
+      xhr.addEventListener('load', () => {
+        let body = null;
+        try {
+          body = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+        } catch {
+          body = xhr.responseText;
+        }
+        if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+        else {
+          const msg = body && typeof body === 'object' && typeof body.error === 'string' ? body.error : `Film upload failed: HTTP ${xhr.status}`;
+          reject(new ApiError(msg, xhr.status, body));
+        }
+      });
+      xhr.send(form);
+    }),
   patchImage: (id, imageId, patch) =>
     request('PATCH', `/projects/${enc(id)}/images/${enc(imageId)}`, { json: patch }),
   deleteImage: (id, imageId) => request('DELETE', `/projects/${enc(id)}/images/${enc(imageId)}`),

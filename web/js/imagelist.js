@@ -66,10 +66,12 @@ export class ImageList {
     const pid = this.projectId;
     const current = im.id === this.current;
     const thumb = h('img.thumb', { src: urls.thumbnail(pid, im.id), alt: '', loading: 'lazy', decoding: 'async', draggable: 'false', width: 44, height: 44 });
-    const dist = im.deformation_distance === null || im.deformation_distance === undefined ? 'no distance' : `${mm(im.deformation_distance)} mm`;
+    let dist = im.deformation_distance === null || im.deformation_distance === undefined ? 'no distance' : `${mm(im.deformation_distance)} mm`;
+    // A film's frame: the test machine's force at its time (from the log).
+    if (Number.isFinite(im.force_n)) dist += ` · ${Math.round(im.force_n)} N`;
     const link = h(
       'a.vrow-link',
-      { href: `#/project/${pid}/image/${im.id}`, draggable: 'false', title: im.filename, 'aria-current': current ? 'true' : null },
+      { href: `#/project/${pid}/image/${im.id}`, draggable: 'false', title: Number.isFinite(im.time_s) ? `${im.filename} (t = ${im.time_s.toFixed(3)} s in the film)` : im.filename, 'aria-current': current ? 'true' : null },
       h('span.vrow-n', null, String(i + 1)),
       thumb,
       h('span.vrow-text', null, h('span.vrow-name', null, im.filename), h('span.vrow-meta', null, h(`span.badge.tiny.${STATUS_CLASS[im.status] ?? 'missing'}`, null, im.status), h('span', null, dist))),

@@ -11,6 +11,7 @@ import { flushSaves, saveProject, store } from './state.js';
 import { announceScaleChange } from './scale.js';
 import { badge, confirmDialog, promptDialog, saveState, toast, toastError } from './ui.js';
 import { isAcceptedImage, rules } from './rules.js';
+import { FILM_ACCEPT, fileKind, uploadFilm } from './film.js';
 
 export class Workspace {
   constructor(root, projectId) {
@@ -104,7 +105,7 @@ export class Workspace {
     );
 
     // ----- body -----
-    this.fileInput = h('input.sr-only', { type: 'file', multiple: true, accept: rules().uploads.images.accept, id: 'file-input', tabindex: '-1', 'aria-label': 'Add photos' });
+    this.fileInput = h('input.sr-only', { type: 'file', multiple: true, accept: `${rules().uploads.images.accept},${FILM_ACCEPT}`, id: 'file-input', tabindex: '-1', 'aria-label': 'Add photos or a film' });
     this.fileInput.addEventListener('change', () => {
       const files = [...(this.fileInput.files ?? [])];
       this.fileInput.value = '';
@@ -129,7 +130,7 @@ export class Workspace {
       this.fileInput,
     );
     this.main = h('section.main', { id: 'main-panel' });
-    this.dropVeil = h('div.drop-veil', { 'aria-hidden': 'true' }, h('div', null, icon('upload'), h('p', null, 'Drop images to add them to this project')));
+    this.dropVeil = h('div.drop-veil', { 'aria-hidden': 'true' }, h('div', null, icon('upload'), h('p', null, 'Drop photos, or a film and its log, to add them to this project')));
     this.root.replaceChildren(h('div.workspace', null, this.sidebar, this.main, this.dropVeil));
 
     this.list = new ImageList(listHost, {
@@ -382,9 +383,15 @@ export class Workspace {
   }
 
   async upload(files) {
+    const films = files.filter((f) => fileKind(f) === 'film');
+    const logs = files.filter((f) => fileKind(f) === 'log');
+    if (logs.length && !films.length) toast('A log (CSV) goes with a film: drop it together with the film, or choose it in the film dialog.', 'error');
+    for (const film of films) await this.addFilm(film, logs[0] ?? null);
+    files = files.filter((f) => fileKind(f) === 'other');
+    if (!files.length) return;
     let ok = files.filter(isAcceptedImage);
     const skipped = files.length - ok.length;
-    if (skipped) toast(`${plural(skipped, 'file')} skipped: not an image (${rules().uploads.images.names.join(', ')}).`, 'error');
+    if (skipped) toast(`${plural(skipped, 'file')} skipped: not an image (${rules().uploads.images.names.join(', ')}) or a film (MP4, MOV, AVI, MKV).`, 'error');
     ok = await this.askAboutDuplicates(ok);
     if (!ok.length) return;
     const wasEmpty = store.images.length === 0;
@@ -443,6 +450,30 @@ export class Workspace {
       const first = store.images[0];
       if (first) location.hash = `#/project/${pid}/image/${first.id}`;
     }
+  }
+
+  /** A film (and its log) becomes images: the dialog, the upload, then the new frames. */
+  async addFilm(film, log) {
+    const pid = store.project.id;
+    const wasEmpty = store.images.length === 0;
+    let res = null;
+    try {
+      res = await uploadFilm({ projectId: pid, film, log, progressEl: this.progressEl, track: (p) => saveState.track(p) });
+    } catch (e) {
+      toastError(e);
+    }
+    if (!res || store.project?.id !== pid) return;
+    const frames = Array.isArray(res.frames) ? res.frames : [];
+    const review = frames.filter((f) => f.message);
+    toast(`Added ${plural(frames.length, 'frame')} from ${film.name}${review.length ? `; ${plural(review.length, 'frame')} to review (${review[0].filename}: ${review[0].message})` : ''}`, review.length ? 'info' : 'ok', { timeout: review.length ? 9000 : undefined });
+    if (res.scale_length_set) this.scaleInput.value = mm(res.scale_length_set);
+    try {
+      await store.load(pid);
+    } catch (e) {
+      toastError(e);
+    }
+    const first = res.images?.[0];
+    if (wasEmpty && first && store.project?.id === pid) location.hash = `#/project/${pid}/image/${first.id}`;
   }
 
   async move(id, toIndex) {
@@ -536,7 +567,7 @@ class Overview {
       { type: 'button', id: 'dropzone', on: { click: () => this.ws.pickFiles() } },
       icon('upload'),
       h('strong', null, n ? 'Add more images' : 'Add the photos of your test'),
-      h('span', null, 'Drop image files here or click to choose · PNG, JPEG, GIF, BMP, TIFF · many at once'),
+      h('span', null, 'Drop image files here or click to choose · PNG, JPEG, GIF, BMP, TIFF · many at once · or a film (MP4, MOV, AVI, MKV) with its log'),
       h('span.small.muted', null, 'A distance in the file name (e.g. “deformation-05mm-force.png”) is filled in for you.'),
     );
     let next = null;

@@ -92,6 +92,10 @@ pub struct ProjectImage {
     /// Left out of the fits and Poisson's ratio by the user, with the reason (may be empty);
     /// the image stays in the tables, marked. `None` = fitted.
     pub excluded: Option<String>,
+    /// A film's frame: its presentation time in the film, s.
+    pub time_s: Option<f64>,
+    /// The test machine's force at the frame's time, from its log, N.
+    pub force_n: Option<f64>,
 }
 
 impl ProjectImage {
@@ -111,6 +115,8 @@ impl ProjectImage {
             target: None,
             focal_35mm: None,
             excluded: None,
+            time_s: None,
+            force_n: None,
         }
     }
 

@@ -68,6 +68,10 @@ struct RawImage {
     focal_35mm: Option<Num>,
     #[serde(default)]
     excluded: Option<String>,
+    #[serde(default)]
+    time_s: Option<Num>,
+    #[serde(default)]
+    force_n: Option<Num>,
 }
 
 #[derive(Deserialize)]
@@ -218,6 +222,8 @@ fn read_image(position: usize, value: Value) -> Result<ProjectImage, FormatError
         target: raw.target,
         focal_35mm: raw.focal_35mm.map(|Num(f)| f),
         excluded: raw.excluded,
+        time_s: raw.time_s.map(|Num(t)| t),
+        force_n: raw.force_n.map(|Num(f)| f),
     })
 }
 
@@ -261,6 +267,10 @@ struct OutImage<'a> {
     focal_35mm: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     excluded: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    force_n: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -301,6 +311,8 @@ pub fn to_project_json(project: &Project) -> String {
             target: image.target.as_ref(),
             focal_35mm: image.focal_35mm,
             excluded: image.excluded.as_deref(),
+            time_s: image.time_s,
+            force_n: image.force_n,
         })
         .collect();
     let out = OutProject {

@@ -210,6 +210,33 @@ pub fn strain_table_csv(analysis: &Analysis) -> Result<String, ExportError> {
     )
 }
 
+/// The columns [`strain_table_csv_with_log`] adds after the strain table's: a film frame's time
+/// in the film (s) and the test machine's force at that time (N).
+pub const FRAME_LOG_COLUMNS: [&str; 2] = ["time_s", "force_N"];
+
+/// The strain table of [`strain_table_csv`] with, when any image is a film's frame (`log`
+/// gives `[time_s, force_N]` for a row's image name), the columns [`FRAME_LOG_COLUMNS`] at the
+/// end (empty for photos). Without frames it is exactly [`strain_table_csv`].
+pub fn strain_table_csv_with_log(
+    analysis: &Analysis,
+    log: &dyn Fn(&str) -> Option<[Option<f64>; 2]>,
+) -> Result<String, ExportError> {
+    if !analysis.rows.iter().any(|r| log(&r.name).is_some()) {
+        return strain_table_csv(analysis);
+    }
+    let mut header = strain_table_columns();
+    header.extend(FRAME_LOG_COLUMNS.iter().map(|s| (*s).to_owned()));
+    write_csv(
+        &header,
+        analysis.rows.iter().enumerate().map(|(position, row)| {
+            let mut record = strain_row(analysis, position, row);
+            let values = log(&row.name).unwrap_or([None, None]);
+            record.extend(values.map(|v| v.map_or_else(String::new, number)));
+            record
+        }),
+    )
+}
+
 /// The regression table: one row per regressed component, columns
 /// `component,slope,intercept,r_squared,p_value` then [`REGRESSION_EXTRA_COLUMNS`] and
 /// `loading_axis`; then, when Poisson's ratio is defined, a row `poisson_ratio` with ν in
@@ -377,6 +404,29 @@ mod tests {
         assert_eq!(rows[3][green].parse::<f64>().unwrap(), 0.3221986551511078);
         assert_eq!(rows[3][j].parse::<f64>().unwrap(), 0.6710599072460792);
         assert!(rows.iter().all(|r| r.len() == header.len()));
+    }
+
+    #[test]
+    fn film_frames_add_time_and_force_columns_photos_do_not() {
+        let analysis = demo_analysis();
+        let plain = strain_table_csv(&analysis).unwrap();
+        assert_eq!(
+            strain_table_csv_with_log(&analysis, &|_| None).unwrap(),
+            plain
+        );
+        let text = strain_table_csv_with_log(&analysis, &|name| {
+            name.contains("10mm").then_some([Some(1.5), Some(500.0)])
+        })
+        .unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].ends_with(",excluded,excluded_reason,time_s,force_N"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[2].ends_with(",false,,1.5,500.0"), "{}", lines[2]);
+        assert!(lines[1].ends_with(",false,,,"), "{}", lines[1]);
+        assert_eq!(lines[1].split(',').count(), lines[0].split(',').count());
     }
 
     #[test]

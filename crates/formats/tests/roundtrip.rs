@@ -88,6 +88,9 @@ fn image(index: usize) -> impl Strategy<Value = ProjectImage> {
                     excluded: (order % 4 == 1).then(|| {
                         ["blurred, \"moved\"", ""][order.rem_euclid(8) as usize / 4].to_owned()
                     }),
+                    // Every fifth, a film's frame with its time and (every tenth) the force.
+                    time_s: (order % 5 == 2).then_some(0.1 + order.rem_euclid(50) as f64 * 0.033),
+                    force_n: (order % 10 == 2).then_some(1234.5 + order.rem_euclid(7) as f64 / 3.0),
                 }
             },
         )

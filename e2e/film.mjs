@@ -1,0 +1,133 @@
+// Browser test of a film as input (web/js/film.js, POST /api/projects/{id}/video), run by
+// e2e/run.mjs after the other workflows with the same runner.
+//
+// The 4 demo photos become a film here with the ffmpeg program (each held a second, padded to
+// one size, H.264 High, as tests/video.rs `demo_film_and_log_give_the_photos_strains` makes it)
+// and a test machine log steps 10 mm a second (`;`, decimal comma, kN). A third project gets
+// both dropped at once: the film dialog opens, frames are chosen at 0.5, 1.5, 2.5, 3.5 s, the
+// progress shows, and the frames appear as images named demo-t0.500s.png … with their times,
+// distances 0, 10, 20, 30 mm from the log and forces; the analysis shows them with the force
+// column, and strains.csv carries time_s and force_N.
+// Needs a strain-seer built with `--features video` and the ffmpeg program.
+// Screenshots: test-output/e2e/<browser>-13-film-dialog.png, <browser>-14-film-analysis.png.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The demo film (4 s, 10 frames/s) and its log, in a new temporary folder. */
+export function makeDemoFilm(demoDir) {
+  const dir = mkdtempSync(join(tmpdir(), 'strain-seer-film-'));
+  const args = ['-y', '-loglevel', 'error'];
+  let filter = '';
+  ['00', '10', '20', '30'].forEach((mm, i) => {
+    args.push('-loop', '1', '-framerate', '10', '-t', '1', '-i', join(demoDir, `deformation-${mm}mm-force.png`));
+    filter += `[${i}]pad=1476:1144:(ow-iw)/2:(oh-ih)/2:gray,setsar=1[v${i}];`;
+  });
+  filter += '[v0][v1][v2][v3]concat=n=4:v=1,format=yuv420p[v]';
+  const film = join(dir, 'demo.mp4');
+  args.push('-filter_complex', filter, '-map', '[v]', '-c:v', 'libx264', '-profile:v', 'high', '-crf', '12', film);
+  const run = spawnSync('ffmpeg', args, { encoding: 'utf8' });
+  if (run.error || run.status !== 0) throw new Error(`ffmpeg (apt-get install ffmpeg): ${run.error ?? run.stderr}`);
+  let log = 'Zeit [s];Weg [mm];Kraft [kN]\n';
+  for (let i = 0; i <= 40; i++) {
+    const d = 10 * Math.min(Math.floor(i / 10), 3);
+    log += `${Math.floor(i / 10)},${i % 10};${d},0;${Math.floor(d / 20)},${String((d % 20) * 50).padStart(3, '0')}\n`;
+  }
+  const logPath = join(dir, 'machine.csv');
+  writeFileSync(logPath, log);
+  return { dir, film, log: logPath };
+}
+
+/**
+ * @param {object} t  what run.mjs shares: browserName, browser, base, consoleProblems, OUT, DEMO
+ *   and its helpers check, assert, approx, poll.
+ */
+export async function filmWorkflow(t) {
+  const { browserName, browser, base, consoleProblems, OUT, DEMO, check, assert, approx } = t;
+  const pre = `[${browserName}] film: `;
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning') consoleProblems.push(`[${browserName} console.${msg.type()}] ${msg.text()}`);
+  });
+  page.on('pageerror', (e) => consoleProblems.push(`[${browserName} pageerror] ${e.message}`));
+  const shot = (name) => page.screenshot({ path: join(OUT, `${browserName}-${name}.png`) });
+  const api = (path) =>
+    page.evaluate(async (p) => {
+      const r = await fetch(`api${p}`);
+      const text = await r.text();
+      return { status: r.status, body: r.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text };
+    }, path);
+  let made = null;
+  let projectId = null;
+  try {
+    await check(`${pre}the demo film and a log are made with the ffmpeg program`, async () => {
+      made = makeDemoFilm(DEMO);
+    });
+
+    await check(`${pre}dropping the film with its log opens the dialog; frames at 0.5, 1.5, 2.5, 3.5 s become images with distances 0, 10, 20, 30 mm from the log`, async () => {
+      await page.goto(process.env.E2E_TOKEN ? `${base}/?token=${process.env.E2E_TOKEN}` : `${base}/`);
+      await page.waitForSelector('#new-project-name');
+      await page.fill('#new-project-name', 'Filmed demo');
+      await page.press('#new-project-name', 'Enter');
+      await page.waitForURL(/#\/project\/\d+$/);
+      projectId = Number(/project\/(\d+)/.exec(page.url())[1]);
+      await page.setInputFiles('#file-input', [made.film, made.log]);
+      await page.waitForSelector('#film-dialog');
+      const logName = await page.textContent('#film-log-name');
+      assert(logName === 'machine.csv', `the dropped log is taken: ${logName}`);
+      assert(await page.isChecked('#film-mode-log'), 'with a log, frames at its rows are offered first');
+      await page.check('#film-mode-at');
+      await page.fill('#film-at', '0.5, 1.5, 2.5, 3.5');
+      await shot('13-film-dialog');
+      const t0 = Date.now();
+      await page.click('#film-ok');
+      await page.waitForSelector('#film-progress', { timeout: 10000 });
+      await page.waitForURL(/#\/project\/\d+\/image\/\d+$/, { timeout: 180000 });
+      console.log(`      film upload + decode + detection: ${Date.now() - t0} ms`);
+      const r = await api(`/projects/${projectId}`);
+      const images = r.body.images;
+      assert(images.length === 4, `4 frames, got ${images.length}`);
+      images.forEach((im, k) => {
+        assert(im.filename === `demo-t${k}.500s.png`, `frame ${k} named ${im.filename}`);
+        approx(im.time_s, k + 0.5, 1e-6, `frame ${k} time`);
+        approx(im.deformation_distance, 10 * k, 1e-9, `frame ${k} distance`);
+        approx(im.force_n, [0, 500, 1000, 1500][k], 1e-6, `frame ${k} force`);
+        assert(im.fiducials.length === 5 && im.scale.length === 2, `frame ${k}: markers and scale points detected (${im.fiducials.length}, ${im.scale.length})`);
+        assert(im.fiducial_meta.every((m) => m.source === 'auto'), `frame ${k}: points marked auto`);
+      });
+      assert(r.body.status_counts.Complete === 4, `4 complete frames: ${JSON.stringify(r.body.status_counts)}`);
+      const rows = await page.$$eval('#image-list [role="listitem"]', (els) => els.map((e) => e.textContent ?? ''));
+      assert(rows.length === 4 && rows[0].includes('demo-t0.500s.png'), `the image list shows the frames: ${rows.join(' | ')}`);
+    });
+
+    await check(`${pre}the analysis shows the frames with d 0, 10, 20, 30 mm and the force; strains.csv has time_s and force_N`, async () => {
+      await page.evaluate((h) => (location.hash = h), `#/project/${projectId}/analysis`);
+      await page.waitForSelector('#strain-table tbody tr');
+      const cells = await page.$$eval('#strain-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim())));
+      assert(cells.length === 4, `4 rows, got ${cells.length}`);
+      const heads = await page.$$eval('#strain-table thead th', (ths) => ths.map((th) => th.textContent?.trim()));
+      const d = heads.indexOf('d (mm)');
+      const f = heads.indexOf('F (N)');
+      assert(d > 0 && f > 0, `columns d and F: ${heads.join(', ')}`);
+      cells.forEach((c, k) => {
+        approx(Number(c[d]), 10 * k, 1e-9, `row ${k} d`);
+        approx(Number(c[f]), 500 * k, 1e-9, `row ${k} F`);
+      });
+      const a = await api(`/projects/${projectId}/analysis`);
+      assert(a.status === 200, `analysis ${a.status}`);
+      assert(a.body.rows.map((r) => r.deformation).join(',') === '0,10,20,30', `distances ${a.body.rows.map((r) => r.deformation)}`);
+      const csv = await api(`/projects/${projectId}/export/strains.csv`);
+      const [header, ...lines] = String(csv.body).trim().split('\n');
+      const cols = header.split(',');
+      assert(cols.at(-2) === 'time_s' && cols.at(-1) === 'force_N', `strains.csv ends with time_s, force_N: ${cols.slice(-3)}`);
+      assert(lines.map((l) => l.split(',').at(-1)).join(' ') === '0.0 500.0 1000.0 1500.0', `forces in strains.csv: ${lines.map((l) => l.split(',').at(-1))}`);
+      await shot('14-film-analysis');
+    });
+  } finally {
+    if (made) rmSync(made.dir, { recursive: true, force: true });
+    await context.close();
+  }
+}

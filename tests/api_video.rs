@@ -27,7 +27,9 @@ fn film_form(fields: &[(&str, &str)], log: Option<&Path>, film: Part) -> Form {
 }
 
 fn tmp_is_empty(data: &Path) -> bool {
-    std::fs::read_dir(data.join("tmp")).map_or(true, |mut d| d.next().is_none())
+    std::fs::read_dir(data.join("tmp"))
+        .ok()
+        .is_none_or(|mut d| d.next().is_none())
 }
 
 #[test]

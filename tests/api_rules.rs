@@ -37,7 +37,10 @@ fn the_rules_are_the_ones_the_server_applies() {
     assert_eq!(l["max_request_bytes"], 10 * 1024 * 1024);
     assert_eq!(l["max_images_per_project"], 7);
     assert_eq!(l["upload_batch_bytes"], 10 * 1024 * 1024);
-    assert_eq!((l["max_fiducials"].as_u64(), l["max_scale_points"].as_u64()), (Some(5), Some(2)));
+    assert_eq!(
+        (l["max_fiducials"].as_u64(), l["max_scale_points"].as_u64()),
+        (Some(5), Some(2))
+    );
 
     // Every listed image type uploads.
     let images = &rules["uploads"]["images"];
@@ -58,7 +61,10 @@ fn the_rules_are_the_ones_the_server_applies() {
         assert!(images["accept"].as_str().unwrap().contains(&mime));
     }
     assert!(strings(&images["extensions"]).contains(&"tif".to_owned()));
-    assert_eq!(rules["uploads"]["projects"]["accept"], "application/json,.json");
+    assert_eq!(
+        rules["uploads"]["projects"]["accept"],
+        "application/json,.json"
+    );
 
     // Every export file and plot format is served (the analysis ones answer 422 like the
     // analysis on a project without complete images); others are 404.
@@ -68,7 +74,11 @@ fn the_rules_are_the_ones_the_server_applies() {
             .get(&format!("/api/projects/{project}/export/{name}"))
             .status()
             .as_u16();
-        let expected = if file["from_analysis"] == true { 422 } else { 200 };
+        let expected = if file["from_analysis"] == true {
+            422
+        } else {
+            200
+        };
         assert_eq!(status, expected, "{name}");
         assert!(!file["label"].as_str().unwrap().is_empty());
     }
@@ -97,14 +107,18 @@ fn the_rules_are_the_ones_the_server_applies() {
         assert!(!c["label"].as_str().unwrap().is_empty());
         for format in strings(&rules["exports"]["plot_formats"]) {
             let status = server
-                .get(&format!("/api/projects/{project}/export/plot/{key}.{format}"))
+                .get(&format!(
+                    "/api/projects/{project}/export/plot/{key}.{format}"
+                ))
                 .status();
             assert_eq!(status, 422, "{key}.{format}");
         }
     }
     for name in &names {
         let status = server
-            .get(&format!("/api/projects/{project}/analysis?components={name}"))
+            .get(&format!(
+                "/api/projects/{project}/analysis?components={name}"
+            ))
             .status();
         assert_eq!(status, 422, "{name}");
     }
@@ -115,7 +129,10 @@ fn the_rules_are_the_ones_the_server_applies() {
     );
 
     // Every measure's components are listed components with a field in the rows.
-    let keys: Vec<&str> = components.iter().map(|c| c["key"].as_str().unwrap()).collect();
+    let keys: Vec<&str> = components
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
     for measure in rules["measures"].as_array().unwrap() {
         for key in strings(&measure["components"]) {
             let c = &components[keys.iter().position(|k| *k == key).unwrap()];
@@ -123,7 +140,10 @@ fn the_rules_are_the_ones_the_server_applies() {
             assert_eq!(c["field"][0], measure["key"]);
         }
     }
-    assert_eq!(strings(&rules["default_components"]), ["eps_xx", "eps_yy", "eps_xy"]);
+    assert_eq!(
+        strings(&rules["default_components"]),
+        ["eps_xx", "eps_yy", "eps_xy"]
+    );
 
     // Every scale method is one a project accepts.
     for method in rules["scale_methods"].as_array().unwrap() {
@@ -142,7 +162,9 @@ fn the_analysis_reads_component_lists_like_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path());
     let project = server.create_project("components");
-    let files: Vec<(String, Vec<u8>)> = (0..3).map(|n| (format!("d{n}.png"), png(200, 200))).collect();
+    let files: Vec<(String, Vec<u8>)> = (0..3)
+        .map(|n| (format!("d{n}.png"), png(200, 200)))
+        .collect();
     let named: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
     let records = server.upload(project, &named);
     for (n, record) in records.iter().enumerate() {
@@ -155,8 +177,9 @@ fn the_analysis_reads_component_lists_like_the_command_line() {
         assert_eq!(status, 200, "{body}");
     }
     let regressed = |query: &str| -> Vec<String> {
-        let (status, body) =
-            status_json(server.get(&format!("/api/projects/{project}/analysis?components={query}")));
+        let (status, body) = status_json(server.get(&format!(
+            "/api/projects/{project}/analysis?components={query}"
+        )));
         assert_eq!(status, 200, "{query}: {body}");
         body["regressions"]
             .as_array()

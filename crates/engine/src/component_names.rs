@@ -102,7 +102,11 @@ mod tests {
             ("", Err(())),
         ];
         for (name, expected) in table {
-            assert_eq!(name.parse::<Component>().map_err(|_| ()), expected, "{name:?}");
+            assert_eq!(
+                name.parse::<Component>().map_err(|_| ()),
+                expected,
+                "{name:?}"
+            );
         }
     }
 
@@ -123,7 +127,11 @@ mod tests {
             }),
         ];
         for (list, expected) in table {
-            assert_eq!(Component::parse_list(list.split(',')), Ok(expected), "{list:?}");
+            assert_eq!(
+                Component::parse_list(list.split(',')),
+                Ok(expected),
+                "{list:?}"
+            );
         }
     }
 

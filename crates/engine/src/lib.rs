@@ -18,8 +18,8 @@ pub use analysis::{
     ImageInput, ImageResult, Poisson, analyze, auto_scale_method,
 };
 pub use budget::Budget;
-pub use measure::Measure;
 pub use component_names::{ALL_COMPONENTS, UnknownComponent};
+pub use measure::Measure;
 pub use points::{Fiducials, ImageStatus, Point, PointError, PointRole, ScalePoints};
 pub use regression::{Regression, RegressionError, linregress};
 pub use scale::{FocalSource, ImageScale, RulerModel, ScaleError, ScaleMethod, TargetModel};

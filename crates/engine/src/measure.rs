@@ -175,10 +175,16 @@ mod tests {
             (Component::GammaXy, "engineering shear strain, 2εxy"),
             (Component::HenckyYy, "Hencky strain"),
             (Component::E1, "major principal Green–Lagrange strain"),
-            (Component::EAngle, "principal direction of Green–Lagrange strain"),
+            (
+                Component::EAngle,
+                "principal direction of Green–Lagrange strain",
+            ),
             (Component::EpsMaxShear, "max in-plane shear (small strain)"),
             (Component::J, "area ratio, det F"),
-            (Component::Rotation, "rigid rotation (polar decomposition F = RU)"),
+            (
+                Component::Rotation,
+                "rigid rotation (polar decomposition F = RU)",
+            ),
         ];
         for (component, description) in table {
             assert_eq!(component.description(), description, "{component:?}");

@@ -1,7 +1,7 @@
 //! The lab report: one analysis written up as a self-contained HTML page ([`html`]) or, with the
-//! `pdf` feature, a PDF typeset in-process by typst ([`pdf`]).
+//! `pdf` feature, a PDF typeset in-process by typst (`pdf`).
 //!
-//! Both formats show the same content, built here once as a [`Report`]: the settings, the method
+//! Both formats show the same content, built here once from a [`ReportInput`]: the settings, the method
 //! with its formulas, a thumbnail of every photo with its markers, the strain and regression
 //! tables, Poisson's ratio, every plot, the warnings, the photos' SHA-256 checksums, and an
 //! appendix with every number of `strains.csv` and `regression.json` in full precision (the

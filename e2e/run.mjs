@@ -361,12 +361,12 @@ function cutOffText(page) {
   return page.evaluate(() => {
     const cut = [];
     for (const el of document.querySelectorAll('body *')) {
-      if (!(el instanceof HTMLElement) || !el.offsetParent) continue;
+      if (!(el instanceof HTMLElement) || !el.offsetParent || el.closest('.sr-only')) continue; // visually hidden on purpose
       const hasText = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
       if (!hasText) continue;
       const st = getComputedStyle(el);
       const clips = st.overflowX === 'hidden' || st.overflowX === 'clip' || st.textOverflow === 'ellipsis';
-      if (clips && el.scrollWidth > el.clientWidth + 1) cut.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className ? '.' + String(el.className).trim().replace(/\s+/g, '.') : ''} "${el.textContent.trim().slice(0, 40)}" (${el.scrollWidth} > ${el.clientWidth} px)`);
+      if (clips && (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1)) cut.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.className ? '.' + String(el.className).trim().replace(/\s+/g, '.') : ''} "${el.textContent.trim().slice(0, 40)}" (${el.scrollWidth} > ${el.clientWidth} px)`);
     }
     return cut;
   });

@@ -134,8 +134,7 @@ pub fn chosen_frames(path: &Path, args: &FrameArgs) -> anyhow::Result<Film> {
             return Err(BadInput("--log-offset auto needs --log LOG.csv".to_owned()).into());
         }
         (LogOffset::Auto, Some(log)) => {
-            let found =
-                video::auto_log_offset(path, &name, log, max_pixels).map_err(film_error)?;
+            let found = video::auto_log_offset(path, &name, log, max_pixels).map_err(film_error)?;
             eprintln!(
                 "--log-offset auto: the markers first move at {:.3} s in the film, the log's \
                  displacement first changes at {:.3} s: offset {:.3} s",
@@ -152,6 +151,5 @@ pub fn chosen_frames(path: &Path, args: &FrameArgs) -> anyhow::Result<Film> {
         max_decoded_bytes: u64::MAX,
         max_pixels,
     };
-    video::decode_film(path, &name, log, &request, |_, _| {})
-        .map_err(film_error)
+    video::decode_film(path, &name, log, &request, |_, _| {}).map_err(film_error)
 }

@@ -6,7 +6,7 @@
 //! `annotations.json` (Python Strain Seer format), `project.json` (Strain Seer project format).
 //! Plots take `sigma_px`, `width`, `height` (px, 200–6000).
 
-use super::analysis::{AnalysisQuery, compute, frame_log, parse_components, to_formats_project};
+use super::analysis::{AnalysisQuery, compute, frame_log, to_formats_project};
 use super::error::{AppError, AppPath, AppQuery};
 use super::images::content_disposition;
 use super::{AppState, blocking};

@@ -6,7 +6,7 @@
 //! `detect` on the PNGs; with the peak resident memory of each. Prints numbers; asserts nothing.
 
 use crate::cli::BadInput;
-use crate::cli::video::video_error;
+use crate::cli::video::film_error;
 use crate::video::{DecodeOptions, Video};
 use anyhow::{Context, bail};
 use std::fs::File;
@@ -350,7 +350,7 @@ pub fn run(args: VideoBenchArgs) -> anyhow::Result<ExitCode> {
             threads,
             ..DecodeOptions::default()
         };
-        Video::open(&film, opts).map_err(video_error)
+        Video::open(&film, opts).map_err(|e| film_error(e.into()))
     };
     let info = open(0)?.info().clone();
     let size_mb = std::fs::metadata(&film).map_or(0.0, |m| m.len() as f64 / 1e6);
@@ -375,13 +375,17 @@ pub fn run(args: VideoBenchArgs) -> anyhow::Result<ExitCode> {
         println!("Decode every frame, {label}");
         let (n, m) = in_process(|| {
             let mut video = open(threads)?;
-            video.decode_all(false, |_| {}).map_err(video_error)
+            video
+                .decode_all(false, |_| {})
+                .map_err(|e| film_error(e.into()))
         })?;
         frame_count = n;
         row("strain-seer (FFmpeg libraries, in process)", m, fps(n, m));
         let (n_rgb, m) = in_process(|| {
             let mut video = open(threads)?;
-            video.decode_all(true, |_| {}).map_err(video_error)
+            video
+                .decode_all(true, |_| {})
+                .map_err(|e| film_error(e.into()))
         })?;
         row("strain-seer, + conversion to RGB", m, fps(n_rgb, m));
         let t = if threads == 1 { "1" } else { "0" };
@@ -432,7 +436,7 @@ pub fn run(args: VideoBenchArgs) -> anyhow::Result<ExitCode> {
     let (_, m) = in_process(|| {
         let mut video = open(0)?;
         for &t in &times {
-            video.frame_at(t).map_err(video_error)?;
+            video.frame_at(t).map_err(|e| film_error(e.into()))?;
         }
         Ok(())
     })?;

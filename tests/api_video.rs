@@ -83,20 +83,14 @@ fn a_film_and_its_log_become_complete_frames_analysed_like_the_cli() {
 
     // The same film through the CLI: the same strains (points stored with 3 decimals).
     let annotations = dir.path().join("film.json");
-    let o = strain_seer()
-        .arg("detect")
-        .arg(&film)
-        .args(["--at", "0.5,1.5,2.5,3.5", "--log"])
-        .arg(&log)
-        .arg("--out")
-        .arg(&annotations)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    super::succeeds(
+        strain_seer()
+            .arg("detect")
+            .arg(&film)
+            .args(["--at", "0.5,1.5,2.5,3.5", "--log"])
+            .arg(&log)
+            .arg("--out")
+            .arg(&annotations),
     );
     for method in ["span", "ruler"] {
         let cli = super::analyze(&annotations, method);

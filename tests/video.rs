@@ -35,6 +35,18 @@ fn strain_seer() -> Command {
     cmd
 }
 
+/// Run `cmd`, check it exited 0 (showing its stderr when not), and return its output.
+fn succeeds(cmd: &mut Command) -> std::process::Output {
+    let o = cmd.output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
 fn ffmpeg(args: &[&str]) {
     let out = std::process::Command::new("ffmpeg")
         .args(["-y", "-loglevel", "error"])
@@ -246,20 +258,14 @@ fn frames_command_writes_pngs_and_csv_with_the_log() {
     )
     .unwrap();
     let out = dir.path().join("frames");
-    let o = strain_seer()
-        .args(["frames"])
-        .arg(&film)
-        .args(["--at", "0.2,0.5", "--log"])
-        .arg(&log)
-        .args(["--log-offset", "1", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    succeeds(
+        strain_seer()
+            .args(["frames"])
+            .arg(&film)
+            .args(["--at", "0.2,0.5", "--log"])
+            .arg(&log)
+            .args(["--log-offset", "1", "--out"])
+            .arg(&out),
     );
     let csv = std::fs::read_to_string(out.join("frames.csv")).unwrap();
     assert_eq!(
@@ -270,20 +276,14 @@ fn frames_command_writes_pngs_and_csv_with_the_log() {
     );
     assert!(out.join("run-t0.500s.png").is_file());
     // At the log's rows: 3 rows, 1 s ahead → video times 0, 0.4 (1.0 is past the film's end).
-    let o = strain_seer()
-        .args(["frames"])
-        .arg(&film)
-        .args(["--log"])
-        .arg(&log)
-        .args(["--log-offset", "1", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    succeeds(
+        strain_seer()
+            .args(["frames"])
+            .arg(&film)
+            .args(["--log"])
+            .arg(&log)
+            .args(["--log-offset", "1", "--out"])
+            .arg(&out),
     );
     let csv = std::fs::read_to_string(out.join("frames.csv")).unwrap();
     assert!(
@@ -497,16 +497,10 @@ fn bad_files_exit_2_naming_them() {
 }
 
 fn analyze(file: &Path, method: &str) -> Value {
-    let o = strain_seer()
-        .args(["analyze", "--format", "json", "--scale-method", method])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    let o = succeeds(
+        strain_seer()
+            .args(["analyze", "--format", "json", "--scale-method", method])
+            .arg(file),
     );
     serde_json::from_slice(&o.stdout).unwrap()
 }
@@ -572,42 +566,30 @@ fn demo_film_and_log_give_the_photos_strains() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo");
     let (film, log_path) = demo_film(dir.path());
     let from_film = dir.path().join("film.json");
-    let o = strain_seer()
-        .arg("detect")
-        .arg(&film)
-        .args(["--at", "0.5,1.5,2.5,3.5", "--log"])
-        .arg(&log_path)
-        .arg("--out")
-        .arg(&from_film)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    succeeds(
+        strain_seer()
+            .arg("detect")
+            .arg(&film)
+            .args(["--at", "0.5,1.5,2.5,3.5", "--log"])
+            .arg(&log_path)
+            .arg("--out")
+            .arg(&from_film),
     );
     let from_photos = dir.path().join("photos.json");
-    let o = strain_seer()
-        .arg("detect")
-        .args(
-            [
-                "deformation-00mm-force.png",
-                "deformation-10mm-force.png",
-                "deformation-20mm-force.png",
-                "deformation-30mm-force.png",
-            ]
-            .map(|n| demo.join(n)),
-        )
-        .arg("--out")
-        .arg(&from_photos)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    succeeds(
+        strain_seer()
+            .arg("detect")
+            .args(
+                [
+                    "deformation-00mm-force.png",
+                    "deformation-10mm-force.png",
+                    "deformation-20mm-force.png",
+                    "deformation-30mm-force.png",
+                ]
+                .map(|n| demo.join(n)),
+            )
+            .arg("--out")
+            .arg(&from_photos),
     );
     for method in ["span", "ruler"] {
         let (v, p) = (analyze(&from_film, method), analyze(&from_photos, method));

@@ -3,15 +3,18 @@
 // main panel (overview, annotator or analysis).
 import { api, urls } from './api.js';
 import { debounce, h, icon, replace } from './dom.js';
-import { mm, plural, STATUS_CLASS } from './format.js';
+import { mm, STATUS_CLASS } from './format.js';
 import { ImageList } from './imagelist.js';
 import { Annotator } from './annotator.js';
 import { AnalysisView, resultsQuery } from './analysis.js';
 import { flushSaves, saveProject, store } from './state.js';
 import { announceScaleChange } from './scale.js';
-import { badge, confirmDialog, promptDialog, saveState, toast, toastError } from './ui.js';
-import { isAcceptedImage, rules } from './rules.js';
-import { FILM_ACCEPT, fileKind, uploadFilm } from './film.js';
+import { confirmDialog, promptDialog, saveState, toast, toastError } from './ui.js';
+import { rules } from './rules.js';
+import { FILM_ACCEPT } from './film.js';
+import { Overview } from './overview.js';
+import { uploadMethods } from './workspace-upload.js';
+import { annotateTarget, reordered, safeFilePrefix, stepTarget, summaryChips, takesResultsQuery } from './workspace-model.js';
 
 export class Workspace {
   constructor(root, projectId) {
@@ -20,6 +23,8 @@ export class Workspace {
     this.panel = null; // {kind, view}
     this.sub = null;
     this.unsub = null;
+    /** @type {AbortController | undefined} the page's drop listeners (workspace-upload.js) */
+    this.dropListeners = undefined;
   }
 
   async mount() {
@@ -183,10 +188,10 @@ export class Workspace {
   async download(path, filename) {
     this.exportMenu.open = false;
     // Results and reports follow the measure chosen in the analysis view.
-    if (takesResultsQuery(path)) path += resultsQuery();
+    if (takesResultsQuery(path, rules().exports)) path += resultsQuery();
     try {
       const blob = await api.exportBlob(path);
-      const safeProject = String(store.project?.name ?? 'project').replace(/[^\w.-]+/g, '_').slice(0, 60);
+      const safeProject = safeFilePrefix(store.project?.name);
       const a = h('a', { href: URL.createObjectURL(blob), download: `${safeProject}-${filename}` });
       document.body.appendChild(a);
       a.click();
@@ -217,9 +222,7 @@ export class Workspace {
   renderSummary() {
     const c = store.counts();
     const n = store.images.length;
-    const chips = Object.entries(c)
-      .filter(([, v]) => v > 0)
-      .map(([k, v]) => h(`span.chip.${STATUS_CLASS[k]}`, null, h('span.dot'), `${v} ${k}`));
+    const chips = summaryChips(c).map(([k, v]) => h(`span.chip.${STATUS_CLASS[k]}`, null, h('span.dot'), `${v} ${k}`));
     replace(this.summaryEl, n ? chips : h('span.muted.small', null, 'No images yet'));
     const badge = document.getElementById('analysis-badge');
     if (badge) {
@@ -228,7 +231,7 @@ export class Workspace {
       badge.title = c.Complete >= 3 ? 'Ready to analyse' : 'The analysis needs at least 3 complete images';
     }
     // the Annotate tab opens the selected image, else the first image that still needs work
-    const target = this.currentImageId ?? store.images.find((im) => im.status !== 'Complete')?.id ?? store.images[0]?.id;
+    const target = annotateTarget(store.images, this.currentImageId);
     this.tabs.image.href = target !== undefined ? `#/project/${store.project.id}/image/${target}` : `#/project/${store.project.id}`;
     this.tabs.image.classList.toggle('disabled', target === undefined);
   }
@@ -314,179 +317,14 @@ export class Workspace {
     }
   }
 
-  /**
-   * Photos already in the project (same content, SHA-256, as the server stores them) or twice in
-   * this upload: the user chooses to skip or keep them. Without WebCrypto (a page served over
-   * plain http to another machine) the files cannot be hashed here and are all kept.
-   */
-  async askAboutDuplicates(files) {
-    if (!globalThis.crypto?.subtle) return files;
-    const known = new Map(store.images.map((im) => [im.sha256, im.filename]));
-    const dupes = [];
-    for (const f of files) {
-      const digest = await crypto.subtle.digest('SHA-256', await f.arrayBuffer());
-      const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-      if (known.has(hex)) dupes.push([f, known.get(hex)]);
-      else known.set(hex, f.name);
-    }
-    if (!dupes.length) return files;
-    const keep = await confirmDialog({
-      title: `${plural(dupes.length, 'photo')} already in the project`,
-      message: h(
-        'div',
-        null,
-        h('p', null, 'The same photo (identical content) is already here:'),
-        h('ul.dup-list', { id: 'duplicate-list' }, dupes.map(([f, name]) => h('li', null, h('strong', null, f.name), f.name === name ? '' : ` = ${name}`))),
-        h('p.small.muted', null, 'Keep them only if you really want the same photo twice in the sequence.'),
-      ),
-      confirmLabel: 'Keep them',
-      cancelLabel: 'Skip them',
-    });
-    return keep ? files : files.filter((f) => !dupes.some(([d]) => d === f));
-  }
-
-  // ----- images -----
-  installDrop() {
-    // #app outlives this workspace: the listeners go with it (unmount aborts them), or every
-    // project opened since the page loaded would upload each dropped file once more.
-    this.dropListeners?.abort();
-    this.dropListeners = new AbortController();
-    const opts = { signal: this.dropListeners.signal };
-    let depth = 0;
-    const hasFiles = (ev) => ev.dataTransfer && [...ev.dataTransfer.types].includes('Files');
-    this.root.addEventListener('dragenter', (ev) => {
-      if (!hasFiles(ev)) return;
-      depth++;
-      this.dropVeil.classList.add('show');
-    }, opts);
-    this.root.addEventListener('dragleave', (ev) => {
-      if (!hasFiles(ev)) return;
-      depth = Math.max(0, depth - 1);
-      if (!depth) this.dropVeil.classList.remove('show');
-    }, opts);
-    this.root.addEventListener('dragover', (ev) => {
-      if (!hasFiles(ev)) return;
-      ev.preventDefault();
-      ev.dataTransfer.dropEffect = 'copy';
-    }, opts);
-    this.root.addEventListener('drop', (ev) => {
-      if (!hasFiles(ev)) return;
-      ev.preventDefault();
-      depth = 0;
-      this.dropVeil.classList.remove('show');
-      this.upload([...ev.dataTransfer.files]);
-    }, opts);
-  }
-
-  pickFiles() {
-    this.fileInput.click();
-  }
-
-  async upload(files) {
-    const films = files.filter((f) => fileKind(f) === 'film');
-    const logs = files.filter((f) => fileKind(f) === 'log');
-    if (logs.length && !films.length) toast('A log (CSV) goes with a film: drop it together with the film, or choose it in the film dialog.', 'error');
-    for (const film of films) await this.addFilm(film, logs[0] ?? null);
-    files = files.filter((f) => fileKind(f) === 'other');
-    if (!files.length) return;
-    let ok = files.filter(isAcceptedImage);
-    const skipped = files.length - ok.length;
-    if (skipped) toast(`${plural(skipped, 'file')} skipped: not an image (${rules().uploads.images.names.join(', ')}) or a film (MP4, MOV, AVI, MKV).`, 'error');
-    ok = await this.askAboutDuplicates(ok);
-    if (!ok.length) return;
-    const wasEmpty = store.images.length === 0;
-    const { upload_batch_files: BATCH_FILES, upload_batch_bytes: BATCH_BYTES } = rules().limits;
-    const batches = [];
-    let cur = [];
-    let bytes = 0;
-    for (const f of ok) {
-      if (cur.length && (cur.length >= BATCH_FILES || bytes + f.size > BATCH_BYTES)) {
-        batches.push(cur);
-        cur = [];
-        bytes = 0;
-      }
-      cur.push(f);
-      bytes += f.size;
-    }
-    if (cur.length) batches.push(cur);
-    let done = 0;
-    let added = [];
-    const fill = h('div.progress-fill');
-    const bar = h('div.progress', null, fill);
-    const label = h('span.small');
-    replace(this.progressEl, label, bar);
-    this.progressEl.hidden = false;
-    const show = () => {
-      label.textContent = `Uploading ${done} / ${ok.length}…`;
-      fill.style.width = `${Math.round((100 * done) / ok.length)}%`;
-    };
-    show();
-    const pid = store.project.id;
-    try {
-      for (const b of batches) {
-        const res = await saveState.track(api.uploadImages(pid, b));
-        const imgs = Array.isArray(res) ? res : Array.isArray(res?.images) ? res.images : [];
-        added = added.concat(imgs);
-        done += b.length;
-        show();
-        if (store.project?.id !== pid) return;
-        store.setImages(store.images.concat(imgs));
-        store.emit('images');
-      }
-      toast(`Added ${plural(added.length, 'image')}`, 'ok');
-    } catch (e) {
-      toastError(e);
-    } finally {
-      this.progressEl.hidden = true;
-      if (store.project?.id === pid) {
-        try {
-          await store.load(pid); // status, order and counts as the server has them
-        } catch (e) {
-          toastError(e);
-        }
-      }
-    }
-    if (wasEmpty && added.length && store.project?.id === pid) {
-      const first = store.images[0];
-      if (first) location.hash = `#/project/${pid}/image/${first.id}`;
-    }
-  }
-
-  /** A film (and its log) becomes images: the dialog, the upload, then the new frames. */
-  async addFilm(film, log) {
-    const pid = store.project.id;
-    const wasEmpty = store.images.length === 0;
-    let res = null;
-    try {
-      res = await uploadFilm({ projectId: pid, film, log, progressEl: this.progressEl, track: (p) => saveState.track(p) });
-    } catch (e) {
-      toastError(e);
-    }
-    if (!res || store.project?.id !== pid) return;
-    const frames = Array.isArray(res.frames) ? res.frames : [];
-    const review = frames.filter((f) => f.message);
-    toast(`Added ${plural(frames.length, 'frame')} from ${film.name}${review.length ? `; ${plural(review.length, 'frame')} to review (${review[0].filename}: ${review[0].message})` : ''}`, review.length ? 'info' : 'ok', { timeout: review.length ? 9000 : undefined });
-    if (res.scale_length_set) this.scaleInput.value = mm(res.scale_length_set);
-    try {
-      await store.load(pid);
-    } catch (e) {
-      toastError(e);
-    }
-    const first = res.images?.[0];
-    if (wasEmpty && first && store.project?.id === pid) location.hash = `#/project/${pid}/image/${first.id}`;
-  }
 
   async move(id, toIndex) {
     const im = store.image(id);
     if (!im) return;
-    const from = store.indexOf(id);
-    const to = Math.max(0, Math.min(store.images.length - 1, toIndex));
-    if (from === to) return;
     // optimistic local reorder
-    const arr = store.images.slice();
-    arr.splice(from, 1);
-    arr.splice(to, 0, im);
-    arr.forEach((x, i) => (x.order = i));
+    const arr = reordered(store.images, store.indexOf(id), toIndex);
+    if (!arr) return;
+    const to = arr.indexOf(im);
     store.setImages(arr);
     store.emit('images');
     try {
@@ -528,129 +366,28 @@ export class Workspace {
     }
   }
 
+  /** Add dropped or chosen files: photos, a film and its log (workspace-upload.js). */
+  upload(files) {
+    return uploadMethods.upload.call(this, files);
+  }
+
+  /** Files dropped anywhere on the page are uploaded (workspace-upload.js). */
+  installDrop() {
+    uploadMethods.installDrop.call(this);
+  }
+
+  pickFiles() {
+    this.fileInput.click();
+  }
+
   /** Navigate to the image `delta` steps away from the current one. */
   step(delta) {
-    const i = store.indexOf(this.currentImageId);
-    const j = i + delta;
-    if (i < 0 || j < 0 || j >= store.images.length) return false;
-    location.hash = `#/project/${store.project.id}/image/${store.images[j].id}`;
+    const id = stepTarget(store.images, this.currentImageId, delta);
+    if (id === null) return false;
+    location.hash = `#/project/${store.project.id}/image/${id}`;
     return true;
   }
 }
 
-/** Overview: drop zone, what to do next, status table. */
-class Overview {
-  constructor(host, { workspace }) {
-    this.host = host;
-    this.ws = workspace;
-    this.page = 0;
-  }
-
-  mount() {
-    this.el = h('div.page.overview');
-    this.host.replaceChildren(this.el);
-    this.render();
-  }
-
-  unmount() {}
-
-  onStore(what) {
-    if (what === 'images' || what === 'image' || what === 'project') this.render();
-  }
-
-  render() {
-    const pid = store.project.id;
-    const n = store.images.length;
-    const c = store.counts();
-    const drop = h(
-      'button.dropzone',
-      { type: 'button', id: 'dropzone', on: { click: () => this.ws.pickFiles() } },
-      icon('upload'),
-      h('strong', null, n ? 'Add more images' : 'Add the photos of your test'),
-      h('span', null, 'Drop image files here or click to choose · PNG, JPEG, GIF, BMP, TIFF · many at once · or a film (MP4, MOV, AVI, MKV) with its log'),
-      h('span.small.muted', null, 'A distance in the file name (e.g. “deformation-05mm-force.png”) is filled in for you.'),
-    );
-    let next = null;
-    if (n) {
-      const firstTodo = store.images.find((im) => im.status !== 'Complete');
-      next = h(
-        'div.next-steps',
-        null,
-        firstTodo
-          ? h('a.btn.primary', { href: `#/project/${pid}/image/${firstTodo.id}` }, icon('target'), `Annotate “${firstTodo.filename}”`)
-          : null,
-        c.Complete >= 3
-          ? h('a.btn' + (firstTodo ? '' : '.primary'), { href: `#/project/${pid}/analysis` }, icon('chart'), 'Open the analysis')
-          : h('span.muted', null, `The analysis needs at least 3 complete images (${c.Complete} so far).`),
-      );
-    }
-    const PAGE = 50;
-    const pages = Math.max(1, Math.ceil(n / PAGE));
-    this.page = Math.min(this.page, pages - 1);
-    const slice = store.images.slice(this.page * PAGE, this.page * PAGE + PAGE);
-    const table = n
-      ? h(
-          'section.card',
-          null,
-          h('div.card-head', null, h('h2', null, 'Status'), h('span.muted', null, `${plural(n, 'image')} · ${c.Complete} complete`)),
-          h(
-            'table.table.status-table',
-            { id: 'status-table' },
-            h(
-              'thead',
-              null,
-              h('tr', null, h('th.num', { scope: 'col' }, '#'), h('th', { scope: 'col' }, 'Image'), h('th.num', { scope: 'col' }, 'Size (px)'), h('th.num', { scope: 'col' }, 'Markers'), h('th.num', { scope: 'col' }, 'Scale'), h('th.num', { scope: 'col' }, 'Distance'), h('th', { scope: 'col' }, 'Status')),
-            ),
-            h(
-              'tbody',
-              null,
-              slice.map((im, k) =>
-                h(
-                  'tr',
-                  { dataset: { imageId: im.id } },
-                  h('td.num', null, String(this.page * PAGE + k + 1)),
-                  h('td', null, h('a', { href: `#/project/${pid}/image/${im.id}` }, im.filename)),
-                  h('td.num', null, `${im.width} × ${im.height}`),
-                  h('td.num', null, `${countPts(im.fiducials)} / 5`),
-                  h('td.num', null, `${countPts(im.scale)} / 2`),
-                  h('td.num', null, im.deformation_distance === null || im.deformation_distance === undefined ? '—' : `${mm(im.deformation_distance)} mm`),
-                  h('td', null, badge(im.status)),
-                ),
-              ),
-            ),
-          ),
-          pages > 1
-            ? h(
-                'div.pager',
-                null,
-                h('button.btn.small', { type: 'button', disabled: this.page === 0, on: { click: () => { this.page--; this.render(); } } }, icon('left'), 'Previous'),
-                h('span.small', null, `Page ${this.page + 1} of ${pages}`),
-                h('button.btn.small', { type: 'button', disabled: this.page >= pages - 1, on: { click: () => { this.page++; this.render(); } } }, 'Next', icon('right')),
-              )
-            : null,
-        )
-      : null;
-    replace(
-      this.el,
-      h(
-        'div.page-inner',
-        null,
-        h('div.page-head', null, h('h1', null, store.project.name), h('p.muted', null, n ? `${plural(n, 'image')} · scale length ${mm(store.project.scale_length)} mm` : 'A new project: start by adding the photos, in order.')),
-        drop,
-        next,
-        table,
-      ),
-    );
-  }
-}
-
-function countPts(arr) {
-  return Array.isArray(arr) ? arr.filter((p) => Array.isArray(p)).length : 0;
-}
-
-/** Whether a download follows the analysis query: the exports computed from the analysis and
- * the reports (GET /api/rules says which). */
-function takesResultsQuery(path) {
-  const { files, reports } = rules().exports;
-  return files.some((f) => f.from_analysis && path.endsWith(`/export/${f.name}`)) || reports.some((r) => path.endsWith(`/report/${r}`));
-}
+// the rest of the file handling (askAboutDuplicates, addFilm); upload and installDrop above
+Object.assign(Workspace.prototype, { askAboutDuplicates: uploadMethods.askAboutDuplicates, addFilm: uploadMethods.addFilm });

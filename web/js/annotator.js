@@ -1,3 +1,4 @@
+// @ts-check
 // The annotator: one image at full resolution in a zoomable, pannable viewport with an SVG
 // overlay of the 7 points (5 fiducial markers, 2 scale points).
 //
@@ -20,20 +21,45 @@ import { renderMethods } from './annotator-render.js';
 
 const HIT_RADIUS = 13; // screen px
 
-export class Annotator {
+/**
+ * The methods of annotator-input.js and annotator-render.js as the base class of `Annotator`,
+ * so that the type checker knows them (they take `this` as the annotator).
+ * @type {new () => typeof inputMethods & typeof renderMethods}
+ */
+const AnnotatorMethods = /** @type {any} */ (function AnnotatorMethods() {});
+Object.assign(AnnotatorMethods.prototype, inputMethods, renderMethods);
+
+/** @typedef {import('./points.js').Pt} Pt */
+/** @typedef {import('./points.js').Slots} Slots */
+/** @typedef {{x: number, y: number}} ScreenPt a position in viewport CSS pixels */
+
+export class Annotator extends AnnotatorMethods {
+  /**
+   * @param {HTMLElement} host  the panel the annotator fills
+   * @param {{workspace: import('./workspace.js').Workspace}} options
+   */
   constructor(host, { workspace }) {
+    super();
     this.host = host;
     this.ws = workspace;
+    /** @type {number | null} the image shown */
     this.imageId = null;
+    /** @type {Slots} the 7 points as shown (a removed point is null) */
     this.pts = slotsFrom({});
+    /** @type {string | null} the selected point's key (f0…f4, s0, s1) */
     this.selected = null;
+    /** zoom: CSS px per image px */
     this.z = 1;
+    /** offset of the image's top-left corner in viewport CSS px */
     this.tx = 0;
     this.ty = 0;
+    /** whether the view follows the viewport's size (Fit) */
     this.fitted = true;
+    /** @type {any} the pointer gesture under way (annotator-input.js) */
     this.gesture = null;
     this.space = false;
-    this.hover = null; // last pointer position in viewport px
+    /** @type {ScreenPt | null} last pointer position in viewport px */
+    this.hover = null;
   }
 
   // ---------------------------------------------------------------- building
@@ -256,6 +282,7 @@ export class Annotator {
   }
 
   // ---------------------------------------------------------------- transform
+  /** @returns {{w: number, h: number}} the viewport's size in CSS px */
   size() {
     return { w: this.viewport.clientWidth, h: this.viewport.clientHeight };
   }
@@ -269,6 +296,7 @@ export class Annotator {
     this.applyTransform();
   }
 
+  /** @returns {number} the zoom at which the whole image fits */
   fitZoom() {
     const im = this.record;
     if (!im) return 1;
@@ -276,7 +304,12 @@ export class Annotator {
     return fitZoom(w, hh, im.width, im.height);
   }
 
-  /** Zoom to `z`, keeping the image point under viewport position (cx, cy) fixed. */
+  /**
+   * Zoom to `z`, keeping the image point under viewport position (cx, cy) fixed.
+   * @param {number} z
+   * @param {number} cx
+   * @param {number} cy
+   */
   zoomAt(z, cx, cy) {
     const minZ = Math.min(this.fitZoom() * 0.5, 1);
     Object.assign(this, zoomAbout(this, z, cx, cy, minZ));
@@ -284,11 +317,13 @@ export class Annotator {
     this.applyTransform();
   }
 
+  /** @param {number} f  zoom factor, around the pointer (else the centre) */
   zoomBy(f) {
     const c = this.hover ?? { x: this.size().w / 2, y: this.size().h / 2 };
     this.zoomAt(this.z * f, c.x, c.y);
   }
 
+  /** @param {number} z  zoom around the centre */
   zoomTo(z) {
     const { w, h: hh } = this.size();
     this.zoomAt(z, w / 2, hh / 2);
@@ -305,24 +340,29 @@ export class Annotator {
     this.renderOverlay();
   }
 
+  /** @param {Pt} p @returns {ScreenPt} */
   toScreen(p) {
     return toScreen(this, p);
   }
 
+  /** @param {number} sx @param {number} sy @returns {Pt} */
   toImage(sx, sy) {
     return toImage(this, sx, sy);
   }
 
+  /** @param {{clientX: number, clientY: number}} ev @returns {ScreenPt} */
   local(ev) {
     const r = this.viewport.getBoundingClientRect();
     return { x: ev.clientX - r.left, y: ev.clientY - r.top };
   }
 
   // ---------------------------------------------------------------- points
+  /** @returns {string | null} the key of the point the next click places */
   nextKey() {
     return nextKey(this.pts);
   }
 
+  /** @param {number} sx @param {number} sy @returns {string | null} the point under (sx, sy) */
   hitTest(sx, sy) {
     return hitTest(this.pts, (p) => this.toScreen(p), sx, sy, HIT_RADIUS);
   }
@@ -338,16 +378,19 @@ export class Annotator {
     return JSON.stringify({ pts: this.pts, fmeta: im?.fiducial_meta ?? [], smeta: im?.scale_meta ?? [] });
   }
 
+  /** @param {string} [snap] */
   pushUndo(snap) {
     this.history.push(snap ?? this.snapshot());
   }
 
+  /** @param {Pt} p */
   inBounds(p) {
     const im = this.record;
     return inImage(p, im.width, im.height);
   }
 
   /** A removed point that the server still has (a hole not yet re-placed), else null. */
+  /** @param {string} k @returns {Pt | null} */
   ghost(k) {
     if (this.pts[k]) return null;
     const im = this.record;
@@ -368,6 +411,7 @@ export class Annotator {
     this.renderInspector();
   }
 
+  /** Place the next point at `p` (image px). @param {Pt} p */
   place(p) {
     const key = this.nextKey();
     if (!key) {
@@ -384,6 +428,7 @@ export class Annotator {
     this.commitPoints();
   }
 
+  /** @param {string | null} key */
   select(key) {
     this.selected = key;
     this.renderOverlay();
@@ -399,6 +444,7 @@ export class Annotator {
     this.commitPoints();
   }
 
+  /** Move the selected point by (dx, dy) image px. @param {number} dx @param {number} dy */
   nudge(dx, dy) {
     const k = this.selected;
     if (!k || !this.pts[k]) return;
@@ -424,6 +470,7 @@ export class Annotator {
     this.commitPoints();
   }
 
+  /** @param {string} snap  a {@link Annotator#snapshot} */
   restore(snap) {
     const s = JSON.parse(snap);
     this.pts = s.pts;
@@ -475,5 +522,3 @@ export class Annotator {
   }
 
 }
-
-Object.assign(Annotator.prototype, inputMethods, renderMethods);

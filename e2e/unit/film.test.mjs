@@ -1,15 +1,35 @@
-// Unit tests of the film upload's pure parts (web/js/film.js): `node --test e2e/unit`.
+// Unit tests of the film upload's pure parts (web/js/film-model.js): `node --test e2e/unit`.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileKind, filmFields } from '../../web/js/film.js';
+import { fileKind, filmFields, isOfType } from '../../web/js/film-model.js';
 
-test('films, logs and other files are told apart by name and type', () => {
-  assert.equal(fileKind({ name: 'test.MP4' }), 'film');
-  assert.equal(fileKind({ name: 'a.mov' }), 'film');
-  assert.equal(fileKind({ name: 'clip', type: 'video/x-matroska' }), 'film');
-  assert.equal(fileKind({ name: 'machine.csv' }), 'log');
-  assert.equal(fileKind({ name: 'machine.TXT' }), 'log');
-  assert.equal(fileKind({ name: 'photo.png', type: 'image/png' }), 'other');
+// GET /api/rules' `uploads` (the shape the server sends)
+const UPLOADS = {
+  images: { names: ['PNG'], extensions: ['png'], mime_types: ['image/png'], accept: 'image/png,.png' },
+  films: { names: ['MP4', 'MKV'], extensions: ['mp4', 'mov', 'mkv'], mime_types: ['video/mp4', 'video/x-matroska'], accept: 'video/mp4,.mp4,.mov,.mkv' },
+  logs: { names: ['CSV'], extensions: ['csv', 'txt'], mime_types: ['text/csv'], accept: '.csv,.txt,text/csv' },
+};
+
+test('films, logs and other files are told apart by the server’s extensions and types', () => {
+  assert.equal(fileKind({ name: 'test.MP4' }, UPLOADS), 'film');
+  assert.equal(fileKind({ name: 'a.mov' }, UPLOADS), 'film');
+  assert.equal(fileKind({ name: 'clip', type: 'video/x-matroska' }, UPLOADS), 'film');
+  assert.equal(fileKind({ name: 'machine.csv' }, UPLOADS), 'log');
+  assert.equal(fileKind({ name: 'machine.TXT' }, UPLOADS), 'log');
+  assert.equal(fileKind({ name: 'data', type: 'text/csv' }, UPLOADS), 'log');
+  assert.equal(fileKind({ name: 'photo.png', type: 'image/png' }, UPLOADS), 'other');
+  // only what the server lists: a .webm is not a film for this server
+  assert.equal(fileKind({ name: 'a.webm', type: '' }, UPLOADS), 'other');
+  // a server without the lists: nothing is a film or a log
+  assert.equal(fileKind({ name: 'a.mp4' }, { images: UPLOADS.images }), 'other');
+});
+
+test('a type matches by the last extension only, never by an empty one', () => {
+  assert.equal(isOfType({ name: 'x.csv.png' }, UPLOADS.logs), false);
+  assert.equal(isOfType({ name: 'x.png.csv' }, UPLOADS.logs), true);
+  assert.equal(isOfType({ name: 'csv' }, UPLOADS.logs), false);
+  assert.equal(isOfType({ name: 'x.' }, { ...UPLOADS.logs, extensions: [''] }), false);
+  assert.equal(isOfType({ name: 'x.csv' }, undefined), false);
 });
 
 test('each way of choosing frames gives its field', () => {

@@ -6,88 +6,9 @@
 // `<film>-t<seconds>s.png`, reads the log at its time and detects the markers along the film.
 import { api } from './api.js';
 import { h, icon } from './dom.js';
+import { filmFields } from './film-model.js';
+import { uploads } from './rules.js';
 
-/** Film files by name (the server decodes MP4/MOV with H.264/HEVC, AVI, MKV…). */
-export const FILM_NAME = /\.(mp4|m4v|mov|avi|mkv|webm|mts|3gp)$/i;
-/** Machine logs by name. */
-export const LOG_NAME = /\.(csv|tsv|txt)$/i;
-/** What the file picker offers besides images. */
-export const FILM_ACCEPT = 'video/*,.mp4,.m4v,.mov,.avi,.mkv,.webm,.csv,.tsv,.txt,text/csv';
-
-/**
- * @param {{name: string, type?: string}} f
- * @returns {'film' | 'log' | 'other'}
- */
-export function fileKind(f) {
-  if (FILM_NAME.test(f.name) || /^video\//.test(f.type ?? '')) return 'film';
-  if (LOG_NAME.test(f.name) || f.type === 'text/csv') return 'log';
-  return 'other';
-}
-
-/**
- * @typedef {object} FilmChoice
- * @property {'every' | 'count' | 'at' | 'log'} mode
- * @property {string} [every]   seconds between frames
- * @property {string} [count]   number of frames
- * @property {string} [at]      times in seconds, separated by commas or spaces
- * @property {string} [step]    with mode 'log': least displacement change between frames, mm
- * @property {string} [offset]  log time − video time, s
- * @property {boolean} hasLog
- * @property {{time?: string, displacement?: string, force?: string}} [columns]
- */
-
-const num = (s) => (s ?? '').trim().replace(',', '.');
-
-/**
- * The multipart fields (besides the files) for a choice, checked as the server checks them.
- * Throws an Error whose message says what to fix.
- * @param {FilmChoice} c
- * @returns {Array<[string, string]>}
- */
-export function filmFields(c) {
-  /** @type {Array<[string, string]>} */
-  const out = [];
-  const positive = (label, s) => {
-    const v = Number(num(s));
-    if (!num(s) || !Number.isFinite(v) || v <= 0) throw new Error(`${label} must be a positive number.`);
-    return String(v);
-  };
-  if (c.mode === 'every') out.push(['every', positive('The time between frames', c.every)]);
-  else if (c.mode === 'count') {
-    const n = Number(num(c.count));
-    if (!Number.isInteger(n) || n < 1 || n > 2000) throw new Error('The number of frames must be a whole number from 1 to 2000.');
-    out.push(['count', String(n)]);
-  } else if (c.mode === 'at') {
-    const times = (c.at ?? '').split(/[\s,;]+/).filter(Boolean);
-    if (!times.length) throw new Error('Give the times of the frames in seconds, e.g. 0.5, 1.5, 2.5.');
-    for (const t of times) {
-      const v = Number(t);
-      if (!Number.isFinite(v) || v < 0) throw new Error(`“${t}” is not a time in seconds.`);
-    }
-    out.push(['at', times.join(',')]);
-  } else {
-    if (!c.hasLog) throw new Error('Frames at the log’s rows need a log: choose the test machine’s CSV.');
-    const step = num(c.step);
-    if (step) {
-      const v = Number(step);
-      if (!Number.isFinite(v) || v < 0) throw new Error('The displacement step must be 0 mm or more.');
-      out.push(['log_step', String(v)]);
-    }
-  }
-  const offset = num(c.offset);
-  if (offset) {
-    const v = Number(offset);
-    if (!Number.isFinite(v)) throw new Error('The log offset must be a number of seconds.');
-    if (v !== 0) out.push(['log_offset', String(v)]);
-  }
-  if (c.hasLog) {
-    for (const [key, field] of /** @type {const} */ ([['time', 'log_time_column'], ['displacement', 'log_displacement_column'], ['force', 'log_force_column']])) {
-      const v = (c.columns?.[key] ?? '').trim();
-      if (v) out.push([field, v]);
-    }
-  }
-  return out;
-}
 
 /**
  * Ask how to take frames from `film`. Resolves `{fields, log}` or null when cancelled.
@@ -107,7 +28,7 @@ export function filmDialog(film, log) {
     const step = input('film-step', { props: { value: '0' }, 'aria-label': 'Least displacement change between frames, mm' });
     const offset = input('film-offset', { props: { value: '0' }, 'aria-describedby': 'film-offset-help' });
     const logName = h('span.small', { id: 'film-log-name' }, log ? log.name : 'none');
-    const logInput = h('input.sr-only', { type: 'file', accept: '.csv,.tsv,.txt,text/csv', id: 'film-log', tabindex: '-1', 'aria-label': 'Test machine log (CSV)' });
+    const logInput = h('input.sr-only', { type: 'file', accept: uploads().logs.accept, id: 'film-log', tabindex: '-1', 'aria-label': 'Test machine log (CSV)' });
     const clearLog = h('button.btn.small.ghost', { type: 'button', id: 'film-log-clear', hidden: !log }, 'Remove');
     const col = (id, label) => h('label.field', null, h('span.field-label', null, label), h('input.input', { type: 'text', id, autocomplete: 'off', placeholder: 'detected' }));
     const columns = h(
@@ -169,7 +90,7 @@ export function filmDialog(film, log) {
     const dlg = h('dialog.dialog', { 'aria-label': 'Frames from a film', id: 'film-dialog' }, form);
     let result = null;
     form.addEventListener('submit', (ev) => {
-      const mode = /** @type {FilmChoice['mode']} */ (Object.entries(modes).find(([, r]) => r.checked)?.[0] ?? 'every');
+      const mode = /** @type {import('./film-model.js').FilmChoice['mode']} */ (Object.entries(modes).find(([, r]) => r.checked)?.[0] ?? 'every');
       try {
         const fields = filmFields({
           mode,

@@ -4,6 +4,7 @@ import { h, icon, replace } from './dom.js';
 import { mm, plural } from './format.js';
 import { store } from './state.js';
 import { badge } from './ui.js';
+import { uploads } from './rules.js';
 import { pageOf, statusRow } from './workspace-model.js';
 
 const PAGE = 50;
@@ -36,7 +37,7 @@ export class Overview {
       { type: 'button', id: 'dropzone', on: { click: () => this.ws.pickFiles() } },
       icon('upload'),
       h('strong', null, n ? 'Add more images' : 'Add the photos of your test'),
-      h('span', null, 'Drop image files here or click to choose · PNG, JPEG, GIF, BMP, TIFF · many at once · or a film (MP4, MOV, AVI, MKV) with its log'),
+      h('span', null, `Drop image files here or click to choose · ${uploads().images.names.join(', ')} · many at once · or a film (${uploads().films.names.join(', ')}) with its log`),
       h('span.small.muted', null, 'A distance in the file name (e.g. “deformation-05mm-force.png”) is filled in for you.'),
     );
     let next = null;

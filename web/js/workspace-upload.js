@@ -6,8 +6,9 @@ import { h, replace } from './dom.js';
 import { mm, plural } from './format.js';
 import { store } from './state.js';
 import { confirmDialog, saveState, toast, toastError } from './ui.js';
-import { isAcceptedImage, rules } from './rules.js';
-import { fileKind, uploadFilm } from './film.js';
+import { decodesFilms, isAcceptedImage, rules, uploads } from './rules.js';
+import { uploadFilm } from './film.js';
+import { fileKind } from './film-model.js';
 import { duplicates, hex, uploadBatches } from './workspace-model.js';
 
 /** @type {Record<string, (this: any, ...args: any[]) => any>} */
@@ -73,15 +74,20 @@ export const uploadMethods = {
   },
 
   async upload(files) {
-    const films = files.filter((f) => fileKind(f) === 'film');
-    const logs = files.filter((f) => fileKind(f) === 'log');
-    if (logs.length && !films.length) toast('A log (CSV) goes with a film: drop it together with the film, or choose it in the film dialog.', 'error');
-    for (const film of films) await this.addFilm(film, logs[0] ?? null);
-    files = files.filter((f) => fileKind(f) === 'other');
+    const types = uploads();
+    const films = files.filter((f) => fileKind(f, types) === 'film');
+    const logs = files.filter((f) => fileKind(f, types) === 'log');
+    if (films.length && !decodesFilms()) {
+      toast(`This server cannot read films (${films.map((f) => f.name).join(', ')}): it was built without video support (cargo build --features video, docs/video.md). Extract the frames as photos and add those instead.`, 'error', { timeout: 12000 });
+    } else {
+      if (logs.length && !films.length) toast('A log (CSV) goes with a film: drop it together with the film, or choose it in the film dialog.', 'error');
+      for (const film of films) await this.addFilm(film, logs[0] ?? null);
+    }
+    files = files.filter((f) => fileKind(f, types) === 'other');
     if (!files.length) return;
     let ok = files.filter(isAcceptedImage);
     const skipped = files.length - ok.length;
-    if (skipped) toast(`${plural(skipped, 'file')} skipped: not an image (${rules().uploads.images.names.join(', ')}) or a film (MP4, MOV, AVI, MKV).`, 'error');
+    if (skipped) toast(`${plural(skipped, 'file')} skipped: not an image (${types.images.names.join(', ')}) or a film (${types.films.names.join(', ')}).`, 'error');
     ok = await this.askAboutDuplicates(ok);
     if (!ok.length) return;
     const wasEmpty = store.images.length === 0;

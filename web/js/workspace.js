@@ -10,8 +10,7 @@ import { AnalysisView, resultsQuery } from './analysis.js';
 import { flushSaves, saveProject, store } from './state.js';
 import { announceScaleChange } from './scale.js';
 import { confirmDialog, promptDialog, saveState, toast, toastError } from './ui.js';
-import { rules } from './rules.js';
-import { FILM_ACCEPT } from './film.js';
+import { rules, uploads } from './rules.js';
 import { Overview } from './overview.js';
 import { uploadMethods } from './workspace-upload.js';
 import { annotateTarget, reordered, safeFilePrefix, stepTarget, summaryChips, takesResultsQuery } from './workspace-model.js';
@@ -110,7 +109,7 @@ export class Workspace {
     );
 
     // ----- body -----
-    this.fileInput = h('input.sr-only', { type: 'file', multiple: true, accept: `${rules().uploads.images.accept},${FILM_ACCEPT}`, id: 'file-input', tabindex: '-1', 'aria-label': 'Add photos or a film' });
+    this.fileInput = h('input.sr-only', { type: 'file', multiple: true, accept: [uploads().images.accept, uploads().films.accept, uploads().logs.accept].join(','), id: 'file-input', tabindex: '-1', 'aria-label': 'Add photos or a film' });
     this.fileInput.addEventListener('change', () => {
       const files = [...(this.fileInput.files ?? [])];
       this.fileInput.value = '';

@@ -12,6 +12,7 @@
 // Screenshots: test-output/e2e/<browser>-13-film-dialog.png, <browser>-14-film-analysis.png.
 
 import { spawnSync } from 'node:child_process';
+import { cspAllowsBlobMedia } from '../web/js/film-model.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,9 +46,26 @@ export function makeDemoFilm(demoDir) {
  *   and its helpers check, assert, approx, poll.
  */
 export async function filmWorkflow(t) {
-  const { browserName, browser, base, consoleProblems, OUT, DEMO, check, assert, approx } = t;
+  const { browserName, browser, base, consoleProblems, OUT, DEMO, check, assert, approx, poll } = t;
   const pre = `[${browserName}] film: `;
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // The film preview plays the local file from a blob: URL, which needs `media-src blob:` in
+  // the page's Content-Security-Policy. Where the server's policy does not have it yet, the
+  // test adds it (and says so), so that the preview itself is tested.
+  let cspNote = '';
+  await context.route(
+    (url) => url.pathname === '/' || url.pathname === '/index.html',
+    async (route) => {
+      const res = await route.fetch();
+      const headers = res.headers();
+      const csp = headers['content-security-policy'];
+      if (csp && !cspAllowsBlobMedia(csp)) {
+        headers['content-security-policy'] = `${csp}; media-src 'self' blob:`;
+        cspNote = `the server's CSP has no media-src blob:; the test adds it for the preview`;
+      }
+      await route.fulfill({ response: res, headers });
+    },
+  );
   const page = await context.newPage();
   page.on('console', (msg) => {
     if (msg.type() === 'error' || msg.type() === 'warning') consoleProblems.push(`[${browserName} console.${msg.type()}] ${msg.text()}`);
@@ -67,7 +85,7 @@ export async function filmWorkflow(t) {
       made = makeDemoFilm(DEMO);
     });
 
-    await check(`${pre}dropping the film with its log opens the dialog; frames at 0.5, 1.5, 2.5, 3.5 s become images with distances 0, 10, 20, 30 mm from the log`, async () => {
+    await check(`${pre}dropping the film with its log opens the dialog with the log taken`, async () => {
       await page.goto(process.env.E2E_TOKEN ? `${base}/?token=${process.env.E2E_TOKEN}` : `${base}/`);
       await page.waitForSelector('#new-project-name');
       await page.fill('#new-project-name', 'Filmed demo');
@@ -79,6 +97,59 @@ export async function filmWorkflow(t) {
       const logName = await page.textContent('#film-log-name');
       assert(logName === 'machine.csv', `the dropped log is taken: ${logName}`);
       assert(await page.isChecked('#film-mode-log'), 'with a log, frames at its rows are offered first');
+    });
+
+    await check(`${pre}the dialog previews the film: a strip of 10 thumbnails marks the chosen frames, the slider's time is added to the times`, async () => {
+      const h264 = await page.evaluate(() => document.createElement('video').canPlayType('video/mp4; codecs="avc1.640028"'));
+      await poll(page, () => ['off', 'ready'].includes(document.querySelector('#film-preview')?.getAttribute('data-state') ?? ''), null, { timeout: 30000, what: 'the film preview' });
+      const state = await page.getAttribute('#film-preview', 'data-state');
+      const status = await page.textContent('#film-preview-status');
+      console.log(`      canPlayType(H.264 High) = "${h264}"; preview ${state}: ${status}${cspNote ? ` (${cspNote})` : ''}`);
+      if (!h264) {
+        assert(state === 'off' && /No preview/.test(status ?? ''), `without H.264 the preview says so: ${status}`);
+        return;
+      }
+      assert(state === 'ready', `the preview is ready: ${status}`);
+      assert(/^4\.0\d s, 1476 × 1144 px/.test(status ?? ''), `duration and size: ${status}`);
+      const drawn = await page.$$eval('.film-thumb', (cs) =>
+        cs.map((c) => {
+          const d = /** @type {HTMLCanvasElement} */ (c).getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let sum = 0;
+          for (let i = 0; i < d.length; i += 4) sum += d[i] + d[i + 1] + d[i + 2];
+          return sum / (d.length / 4);
+        }),
+      );
+      assert(drawn.length === 10 && drawn.every((v) => v > 20), `10 thumbnails drawn: mean levels ${drawn.map((v) => v.toFixed(0)).join(' ')}`);
+      const picked = () => page.$$eval('.film-thumb', (cs) => cs.flatMap((c, i) => (c.classList.contains('picked') ? [i] : [])).join(','));
+      assert((await picked()) === '', 'the log’s rows are not marked (they are read by the server)');
+      await page.check('#film-mode-count');
+      await page.fill('#film-count', '4');
+      // 4 frames at 0, 1, 2, 3 s; thumbnails span 0.4 s each
+      assert((await picked()) === '0,2,5,7', `count 4 marks thumbnails 0, 2, 5, 7: ${await picked()}`);
+      assert((await page.$$('.film-mark')).length === 4, 'four marks on the strip');
+      await page.$eval('#film-time', (el) => {
+        const input = /** @type {HTMLInputElement} */ (el);
+        input.value = '2.5';
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+      });
+      assert(((await page.textContent('#film-time-label')) ?? '').startsWith('2.50 s of 4.0'), `the slider's time shows: ${await page.textContent('#film-time-label')}`);
+      await page.click('#film-add-time');
+      assert(await page.isChecked('#film-mode-at'), 'adding a time chooses “At … s”');
+      assert((await page.inputValue('#film-at')) === '2.5', `the time is added: ${await page.inputValue('#film-at')}`);
+      assert((await picked()) === '6', `the strip marks 2.5 s: ${await picked()}`);
+      await page.fill('#film-at', '3.5, 0.5');
+      await page.$eval('#film-time', (el) => {
+        const input = /** @type {HTMLInputElement} */ (el);
+        input.value = '1.5';
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+      });
+      await page.click('#film-add-time');
+      assert((await page.inputValue('#film-at')) === '0.5, 1.5, 3.5', `times stay in order: ${await page.inputValue('#film-at')}`);
+      await page.fill('#film-at', '0.5, 1.5, 9');
+      assert(/9 s is past the end/.test((await page.textContent('#film-error')) ?? ''), `a time past the end is named: ${await page.textContent('#film-error')}`);
+    });
+
+    await check(`${pre}frames at 0.5, 1.5, 2.5, 3.5 s become images with distances 0, 10, 20, 30 mm from the log`, async () => {
       await page.check('#film-mode-at');
       await page.fill('#film-at', '0.5, 1.5, 2.5, 3.5');
       await shot('13-film-dialog');
@@ -125,6 +196,19 @@ export async function filmWorkflow(t) {
       assert(cols.at(-2) === 'time_s' && cols.at(-1) === 'force_N', `strains.csv ends with time_s, force_N: ${cols.slice(-3)}`);
       assert(lines.map((l) => l.split(',').at(-1)).join(' ') === '0.0 500.0 1000.0 1500.0', `forces in strains.csv: ${lines.map((l) => l.split(',').at(-1))}`);
       await shot('14-film-analysis');
+    });
+
+    await check(`${pre}a film this browser cannot decode: the dialog says so and keeps the choice by numbers`, async () => {
+      const broken = join(made.dir, 'broken.mp4');
+      writeFileSync(broken, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)));
+      await page.setInputFiles('#file-input', [broken]);
+      await page.waitForSelector('#film-dialog');
+      await poll(page, () => document.querySelector('#film-preview')?.getAttribute('data-state') === 'off', null, { timeout: 15000, what: 'the preview to give up' });
+      const status = (await page.textContent('#film-preview-status')) ?? '';
+      assert(/^No preview: .*Choose the frames by their times or number below/.test(status), `the preview says why: ${status}`);
+      assert(await page.isVisible('#film-every'), 'the frames can still be chosen by numbers');
+      await page.click('#film-cancel');
+      await page.waitForSelector('#film-dialog', { state: 'detached' });
     });
   } finally {
     if (made) rmSync(made.dir, { recursive: true, force: true });

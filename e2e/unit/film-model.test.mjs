@@ -95,3 +95,21 @@ test('the preview needs media-src (or default-src) to allow blob:', async () => 
   assert.equal(cspAllowsBlobMedia("MEDIA-SRC BLOB:"), true);
   assert.equal(cspAllowsBlobMedia("media-src blob:, default-src 'self'"), false, 'every policy must allow it');
 });
+
+test('the film endpoint’s NDJSON lines become events', async () => {
+  const { parseFilmEvent } = await import('../../web/js/film-model.js');
+  assert.deepEqual(parseFilmEvent('{"event":"progress","done":3,"total":12,"time_s":1.25}'), { kind: 'progress', done: 3, total: 12, time_s: 1.25 });
+  assert.deepEqual(parseFilmEvent('{"event":"progress","done":1,"total":2}'), { kind: 'progress', done: 1, total: 2 });
+  assert.deepEqual(parseFilmEvent('{"event":"done","result":{"images":[1]}}'), { kind: 'done', result: { images: [1] } });
+  assert.deepEqual(parseFilmEvent('{"event":"error","status":422,"error":{"error":"frame 3: cannot decode","field":"video"}}'), {
+    kind: 'error',
+    status: 422,
+    message: 'frame 3: cannot decode',
+    body: { error: 'frame 3: cannot decode', field: 'video' },
+  });
+  assert.equal(parseFilmEvent('{"event":"error","error":"boom"}').status, 500);
+  assert.equal(parseFilmEvent('{"event":"error","error":"boom"}').message, 'boom');
+  assert.deepEqual(parseFilmEvent('not json'), { kind: 'unknown', line: 'not json' });
+  assert.deepEqual(parseFilmEvent('{"event":"progress","done":"x","total":2}').kind, 'unknown');
+  assert.deepEqual(parseFilmEvent('{"event":"later"}').kind, 'unknown');
+});

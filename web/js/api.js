@@ -1,6 +1,7 @@
 // @ts-check
 // Thin client for the JSON API (docs/api.md). Every failure becomes an ApiError whose
 // message is the server's {"error": "..."} text (or a description of the network failure).
+import { LineSplitter, parseFilmEvent } from './film-model.js';
 
 export class ApiError extends Error {
   constructor(message, status, body) {
@@ -73,15 +74,18 @@ export const api = {
   },
   /**
    * Upload a film (and a log) to become images (docs/api.md, Films). XMLHttpRequest, not fetch,
-   * for the upload's progress: `onProgress(fraction)` while sending, `onProgress(1)` when sent
-   * (the server then decodes and detects).
+   * for the upload's progress: `onProgress(fraction)` while sending, `onProgress(1)` when sent.
+   * The answer is asked for as NDJSON: the server then streams a line per decoded frame
+   * (`onDecode({done, total, time_s})`) and ends with the result or the error; a server that
+   * answers plain JSON is read as before.
    * @param {number} id
    * @param {File} film
    * @param {File | null} log
    * @param {Array<[string, string]>} fields
    * @param {(fraction: number) => void} [onProgress]
+   * @param {(ev: {done: number, total: number, time_s?: number}) => void} [onDecode]
    */
-  uploadFilm: (id, film, log, fields, onProgress) =>
+  uploadFilm: (id, film, log, fields, onProgress, onDecode) =>
     new Promise((resolve, reject) => {
       const form = new FormData();
       for (const [k, v] of fields) form.append(k, v);
@@ -89,13 +93,44 @@ export const api = {
       form.append('video', film, film.name);
       const xhr = new XMLHttpRequest();
       xhr.open('POST', `${BASE}/projects/${enc(id)}/video`);
-      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.setRequestHeader('Accept', 'application/x-ndjson');
       xhr.upload.addEventListener('progress', (ev) => {
         if (ev.lengthComputable && onProgress) onProgress(ev.loaded / ev.total);
       });
       xhr.upload.addEventListener('load', () => onProgress?.(1));
+      const lines = new LineSplitter();
+      let seen = 0;
+      let settled = false;
+      const streaming = () => xhr.status === 200 && /application\/x-ndjson/.test(xhr.getResponseHeader('Content-Type') ?? '');
+      /** Read the lines that arrived since the last call. */
+      const drain = (final) => {
+        const text = xhr.responseText;
+        const got = lines.push(text.slice(seen));
+        seen = text.length;
+        if (final) got.push(...lines.end());
+        for (const line of got) {
+          const ev = parseFilmEvent(line);
+          if (settled) return;
+          if (ev.kind === 'progress') onDecode?.(ev);
+          else if (ev.kind === 'done') {
+            settled = true;
+            resolve(ev.result);
+          } else if (ev.kind === 'error') {
+            settled = true;
+            reject(new ApiError(ev.message, ev.status, ev.body));
+          }
+        }
+      };
+      xhr.addEventListener('progress', () => {
+        if (streaming()) drain(false);
+      });
       xhr.addEventListener('error', () => reject(new ApiError('Cannot reach the Strain Seer server. Is it still running?', 0, null)));
       xhr.addEventListener('load', () => {
+        if (streaming()) {
+          drain(true);
+          if (!settled) reject(new ApiError('The server stopped before it finished the film; nothing may have been added. Try again.', 0, null));
+          return;
+        }
         let body = null;
         try {
           body = xhr.responseText ? JSON.parse(xhr.responseText) : null;

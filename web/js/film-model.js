@@ -245,3 +245,35 @@ export function cspAllowsBlobMedia(csp) {
     return !sources || sources.includes('blob:');
   });
 }
+
+/**
+ * @typedef {{kind: 'progress', done: number, total: number, time_s?: number}
+ *   | {kind: 'done', result: any}
+ *   | {kind: 'error', status: number, message: string, body: any}
+ *   | {kind: 'unknown', line: string}} FilmEvent
+ */
+
+/**
+ * One line of the film endpoint's NDJSON answer (POST /api/projects/{id}/video with
+ * `Accept: application/x-ndjson`, docs/api.md) as an event.
+ * @param {string} line
+ * @returns {FilmEvent}
+ */
+export function parseFilmEvent(line) {
+  let v;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return { kind: 'unknown', line };
+  }
+  if (v && v.event === 'progress' && Number.isFinite(v.done) && Number.isFinite(v.total)) {
+    return Number.isFinite(v.time_s) ? { kind: 'progress', done: v.done, total: v.total, time_s: v.time_s } : { kind: 'progress', done: v.done, total: v.total };
+  }
+  if (v && v.event === 'done') return { kind: 'done', result: v.result ?? null };
+  if (v && v.event === 'error') {
+    const body = v.error && typeof v.error === 'object' ? v.error : { error: typeof v.error === 'string' ? v.error : 'the film could not be read' };
+    const status = Number.isInteger(v.status) ? v.status : 500;
+    return { kind: 'error', status, message: typeof body.error === 'string' ? body.error : `the film could not be read (HTTP ${status})`, body };
+  }
+  return { kind: 'unknown', line };
+}

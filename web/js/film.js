@@ -6,8 +6,9 @@
 // `<film>-t<seconds>s.png`, reads the log at its time and detects the markers along the film.
 import { api } from './api.js';
 import { h, icon } from './dom.js';
-import { filmFields } from './film-model.js';
-import { uploads } from './rules.js';
+import { decodeLabel, filmFields, selectedTimes, withTime } from './film-model.js';
+import { filmPreview } from './film-preview.js';
+import { maxFilmSeconds, uploads } from './rules.js';
 
 
 /**
@@ -38,11 +39,27 @@ export function filmDialog(film, log) {
       h('div.film-grid', null, col('film-col-time', 'Time'), col('film-col-disp', 'Displacement'), col('film-col-force', 'Force')),
     );
     const error = h('p.small.film-error', { role: 'alert', id: 'film-error' });
+    const mode = () => /** @type {import('./film-model.js').FilmChoice['mode']} */ (Object.entries(modes).find(([, r]) => r.checked)?.[0] ?? 'every');
+    const preview = filmPreview(film, {
+      maxSeconds: maxFilmSeconds(),
+      selection: (duration) => {
+        const sel = selectedTimes({ mode: mode(), every: every.value, count: count.value, at: at.value, hasLog: !!chosenLog }, duration);
+        error.textContent = sel.error ?? '';
+        return sel.times;
+      },
+      onAddTime: (t) => {
+        modes.at.checked = true;
+        at.value = withTime(at.value, t);
+        preview.update();
+      },
+    });
+    for (const input of [every, count, at, ...Object.values(modes)]) input.addEventListener('input', () => preview.update());
     const syncLog = () => {
       logName.textContent = chosenLog ? chosenLog.name : 'none';
       clearLog.hidden = !chosenLog;
       modes.log.disabled = !chosenLog;
       if (!chosenLog && modes.log.checked) modes.every.checked = true;
+      preview.update();
     };
     logInput.addEventListener('change', () => {
       chosenLog = logInput.files?.[0] ?? chosenLog;
@@ -56,7 +73,7 @@ export function filmDialog(film, log) {
     const ok = h('button.btn.primary', { type: 'submit', value: 'ok', id: 'film-ok' }, icon('upload'), 'Extract frames');
     const cancel = h('button.btn', { type: 'button', id: 'film-cancel' }, 'Cancel');
     const form = h(
-      'form.dialog-body',
+      'form.dialog-body.wide',
       { method: 'dialog', id: 'film-dialog-form' },
       h('h2', null, 'Frames from a film'),
       h('p.small.muted', null, h('strong', null, film.name), ` (${(film.size / 1048576).toFixed(1)} MiB): each chosen frame becomes an image named after its time; the markers are detected in the first and tracked through the others.`),
@@ -69,6 +86,7 @@ export function filmDialog(film, log) {
         row('at', 'At', at, h('span.unit', null, 's')),
         row('log', 'At the log’s rows, displacement step', step, h('span.unit', null, 'mm')),
       ),
+      preview.el,
       h(
         'div.field',
         null,
@@ -90,10 +108,9 @@ export function filmDialog(film, log) {
     const dlg = h('dialog.dialog', { 'aria-label': 'Frames from a film', id: 'film-dialog' }, form);
     let result = null;
     form.addEventListener('submit', (ev) => {
-      const mode = /** @type {import('./film-model.js').FilmChoice['mode']} */ (Object.entries(modes).find(([, r]) => r.checked)?.[0] ?? 'every');
       try {
         const fields = filmFields({
-          mode,
+          mode: mode(),
           every: every.value,
           count: count.value,
           at: at.value,
@@ -114,6 +131,7 @@ export function filmDialog(film, log) {
     });
     cancel.addEventListener('click', () => dlg.close('cancel'));
     dlg.addEventListener('close', () => {
+      preview.close();
       setTimeout(() => dlg.remove(), 0);
       resolve(dlg.returnValue === 'ok' ? result : null);
     });
@@ -138,21 +156,31 @@ export async function uploadFilm({ projectId, film, log, progressEl, track = (p)
   const label = h('span.small', { id: 'film-progress' });
   progressEl.replaceChildren(label, bar);
   progressEl.hidden = false;
-  const show = (fraction) => {
+  let decoding = false;
+  const set = (text, fraction, busy) => {
     const pct = Math.round(100 * fraction);
-    if (fraction < 1) {
-      label.textContent = `Uploading ${film.name}: ${pct} %`;
-      bar.classList.remove('busy');
-    } else {
-      label.textContent = `Decoding the frames of ${film.name} and detecting the markers…`;
-      bar.classList.add('busy');
-    }
+    label.textContent = text;
+    bar.classList.toggle('busy', busy);
     bar.setAttribute('aria-valuenow', String(pct));
+    bar.setAttribute('aria-label', decoding ? 'Film decoding' : 'Film upload');
     fill.style.width = `${pct}%`;
+  };
+  /** The upload's progress; once sent, the server decodes (a bar per frame when it streams). */
+  const show = (fraction) => {
+    if (decoding) return;
+    if (fraction < 1) set(`Uploading ${film.name}: ${Math.round(100 * fraction)} %`, fraction, false);
+    else set(`Decoding the frames of ${film.name} and detecting the markers…`, 1, true);
+  };
+  /** @param {{done: number, total: number, time_s?: number}} ev */
+  const decoded = (ev) => {
+    decoding = true;
+    const fraction = ev.total > 0 ? Math.min(1, ev.done / ev.total) : 0;
+    if (ev.done >= ev.total) set(`Detecting the markers in the ${ev.total} frames of ${film.name}…`, 1, true);
+    else set(decodeLabel(ev), fraction, false);
   };
   show(0);
   try {
-    return await track(api.uploadFilm(projectId, film, choice.log, choice.fields, show));
+    return await track(api.uploadFilm(projectId, film, choice.log, choice.fields, show, decoded));
   } finally {
     progressEl.hidden = true;
   }

@@ -198,6 +198,42 @@ export async function filmWorkflow(t) {
       await shot('14-film-analysis');
     });
 
+    // Stress (issue 11): a server that knows the cross-section area has `area_mm2` in the project.
+    const withArea = projectId !== null && Object.hasOwn((await api(`/projects/${projectId}`)).body ?? {}, 'area_mm2');
+    if (!withArea) console.log(`  - ${pre}stress: not checked, this server has no area_mm2 in its projects yet`);
+    else
+      await check(`${pre}a cross-section area typed in the analysis gives the σ column and the strain–stress plot with E`, async () => {
+        await page.waitForSelector('#area-mm2');
+        assert(((await page.inputValue('#area-mm2')) ?? '') === '', 'no area at first');
+        assert(!(await page.$('#stress-plot')), 'no stress plot without an area');
+        // typed with a pause longer than the save's delay: the view redraws between the keys
+        await page.click('#area-mm2');
+        await page.keyboard.type('1');
+        await poll(page, () => [...document.querySelectorAll('#strain-table thead th')].some((th) => th.textContent?.trim() === 'σ (MPa)'), null, { timeout: 10000, what: 'the σ column' });
+        await page.keyboard.type('0');
+        assert((await page.evaluate(() => document.activeElement?.id)) === 'area-mm2', 'the area field keeps the focus across the redraw');
+        await poll(page, (pid) => fetch(`api/projects/${pid}`).then((r) => r.json()).then((p) => p.area_mm2 === 10), projectId, { timeout: 10000, what: 'area_mm2 = 10 saved' });
+        await poll(page, () => document.querySelector('#strain-table tbody tr:last-child td.stress')?.textContent?.trim() === '150.000', null, { timeout: 10000, what: 'σ = 1500 N / 10 mm²' });
+        const heads = await page.$$eval('#strain-table thead th', (ths) => ths.map((th) => th.textContent?.trim()));
+        assert(heads.indexOf('σ (MPa)') === heads.indexOf('F (N)') + 1, `σ next to F: ${heads.join(', ')}`);
+        const sigma = await page.$$eval('#strain-table tbody td.stress', (tds) => tds.map((td) => td.textContent?.trim()));
+        assert(sigma.join(' ') === '0.000 50.000 100.000 150.000', `σ = F / 10 mm²: ${sigma.join(' ')}`);
+        await page.waitForSelector('#stress-plot');
+        const dots = await page.$$eval('#stress-plot circle', (cs) => cs.length);
+        assert(dots === 4, `4 points in the strain–stress plot, got ${dots}`);
+        const fit = (await page.textContent('#stress-fit')) ?? '';
+        assert(/^E = \S.* ± \S.* MPa, r² = \d\.\d{4}$/.test(fit), `the fit's label: ${fit}`);
+        const a = await api(`/projects/${projectId}/analysis`);
+        const ss = a.body.stress_strain;
+        assert(ss && ss.component === 'eps_yy' && ss.n === 4 && ss.modulus_mpa > 0, `stress_strain from the server: ${JSON.stringify(ss)}`);
+        const order = await page.$$eval('section.plots > figure', (fs) => fs.map((f) => f.getAttribute('data-component')));
+        assert(order.indexOf('stress') === order.indexOf('eps_yy') + 1, `the stress plot is beside εyy's: ${order.join(', ')}`);
+        await page.fill('#area-mm2', '0');
+        await page.press('#area-mm2', 'Enter');
+        assert((await page.getAttribute('#area-mm2', 'aria-invalid')) === 'true', 'an area of 0 is refused');
+        await shot('15-film-stress');
+      });
+
     await check(`${pre}a film this browser cannot decode: the dialog says so and keeps the choice by numbers`, async () => {
       const broken = join(made.dir, 'broken.mp4');
       writeFileSync(broken, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)));

@@ -96,3 +96,50 @@ test('what an incomplete image lacks', () => {
   assert.equal(whatIsMissing({ fiducials: [1, 2, 3, 4], scale: [1], deformation_distance: 0 }), 'missing: 1 marker, 1 scale point');
   assert.equal(whatIsMissing({ fiducials: [1, 2, 3, 4, 5], scale: [1, 2], deformation_distance: 3 }), '');
 });
+
+test('the cross-section area is offered when a row has a force', async () => {
+  const { hasForce } = await import('../../web/js/analysis-model.js');
+  assert.equal(hasForce([{}, { force_n: 0 }]), true);
+  assert.equal(hasForce([{ force_n: null }, {}]), false);
+  assert.equal(hasForce([]), false);
+});
+
+test('the area as typed: empty is none, a positive number (decimal comma too), else why not', async () => {
+  const { parseArea } = await import('../../web/js/analysis-model.js');
+  assert.deepEqual(parseArea(''), { value: null });
+  assert.deepEqual(parseArea('  '), { value: null });
+  assert.deepEqual(parseArea('12.5'), { value: 12.5 });
+  assert.deepEqual(parseArea(' 12,5 '), { value: 12.5 });
+  assert.deepEqual(parseArea('1e2'), { value: 100 });
+  for (const bad of ['0', '-3', 'abc', 'Infinity', '1,2,3']) assert.match(parseArea(bad).error ?? '', /positive number of mm²/, bad);
+});
+
+test('strain–stress points: the loading axis’ small strain against the stress, rows without either left out', async () => {
+  const { stressPoints } = await import('../../web/js/analysis-model.js');
+  const rows = [
+    { image_id: 1, name: 'a', measures: { small: { xx: -0.001, yy: 0 } }, stress_mpa: 0 },
+    { image_id: 2, name: 'b', measures: { small: { xx: -0.002, yy: 0.01 } }, stress_mpa: 2.5, excluded: 'blurred' },
+    { image_id: 3, name: 'c', measures: { small: { xx: -0.003, yy: 0.02 } }, stress_mpa: null },
+    { image_id: 4, name: 'd', measures: { small: { xx: -0.004 } }, stress_mpa: 7 },
+    { image_id: 5, name: 'e', stress_mpa: 9 },
+  ];
+  assert.deepEqual(
+    stressPoints(rows, 'eps_yy', 1).map((p) => [p.name, p.x, p.y, p.ref, p.excluded]),
+    [['a', 0, 0, true, false], ['b', 0.01, 2.5, false, true]],
+  );
+  assert.deepEqual(stressPoints(rows, 'eps_xx', null).map((p) => [p.name, p.x]), [['a', -0.001], ['b', -0.002], ['d', -0.004]]);
+  assert.ok(stressPoints(rows, 'eps_yy', 1).every((p) => Number.isNaN(p.e)), 'no error bars');
+});
+
+test('the modulus: the fitted line and its label', async () => {
+  const { stressFit, modulusText } = await import('../../web/js/analysis-model.js');
+  const { fixed, sci } = await import('../../web/js/format.js');
+  const ss = { component: 'eps_yy', modulus_mpa: 250, modulus_stderr: 12.5, intercept_mpa: -0.5, r2: 0.99876, n: 4 };
+  assert.deepEqual(stressFit(ss), { slope: 250, intercept: -0.5 });
+  assert.equal(stressFit(null), null);
+  assert.equal(stressFit({ modulus_mpa: 1, intercept_mpa: null }), null);
+  assert.equal(modulusText(ss, sci, fixed), 'E = 250.0 ± 12.5 MPa, r² = 0.9988');
+  assert.equal(modulusText({ ...ss, modulus_mpa: 210000, modulus_stderr: 1500 }, sci, fixed), 'E = 2.100 × 10⁵ ± 1.50 × 10³ MPa, r² = 0.9988');
+  assert.equal(modulusText({ modulus_mpa: 5 }, sci, fixed), 'E = 5.000 MPa');
+  assert.equal(modulusText(null, sci, fixed), 'E: not enough points with a stress for a fit');
+});

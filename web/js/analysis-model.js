@@ -145,3 +145,71 @@ export function whatIsMissing(im) {
   if (im.deformation_distance === null || im.deformation_distance === undefined) parts.push('distance');
   return parts.length ? `missing: ${parts.join(', ')}` : '';
 }
+
+// ----- stress (a cross-section area with the test machine's force) -----
+
+/** Whether the analysis offers the cross-section area: some row has a force. */
+export function hasForce(rows) {
+  return rows.some((r) => Number.isFinite(r.force_n));
+}
+
+/**
+ * The cross-section area as typed: `{value}` (null when empty) or `{error}` (the server takes a
+ * finite number > 0, or null). A decimal comma is read as a point.
+ * @param {string} text
+ * @returns {{value: number | null, error?: undefined} | {error: string, value?: undefined}}
+ */
+export function parseArea(text) {
+  const t = String(text ?? '').trim().replace(',', '.');
+  if (!t) return { value: null };
+  const v = Number(t);
+  if (!Number.isFinite(v) || v <= 0) return { error: 'The cross-section area must be a positive number of mm².' };
+  return { value: v };
+}
+
+/**
+ * The points of the strain–stress plot: x the loading-axis small strain of `component` (eps_xx
+ * or eps_yy, in `measures.small`), y the stress (MPa), rows without either left out.
+ * @param {any[]} rows
+ * @param {string} component
+ * @param {number | null | undefined} refId
+ */
+export function stressPoints(rows, component, refId) {
+  const field = component === 'eps_xx' ? 'xx' : 'yy';
+  return rows
+    .map((r) => ({
+      x: r.measures?.small?.[field],
+      y: r.stress_mpa,
+      e: NaN,
+      ref: r.image_id === refId,
+      name: String(r.name ?? ''),
+      excluded: isExcluded(r),
+    }))
+    .filter((p) => isNum(p.x) && isNum(p.y));
+}
+
+function isNum(v) {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/**
+ * The line of the strain–stress fit (`stress = intercept + modulus · strain`), or null.
+ * @param {any} ss  the analysis' `stress_strain`
+ */
+export function stressFit(ss) {
+  if (!ss || !Number.isFinite(ss.modulus_mpa) || !Number.isFinite(ss.intercept_mpa)) return null;
+  return { slope: ss.modulus_mpa, intercept: ss.intercept_mpa };
+}
+
+/**
+ * "E = 2.000 × 10⁵ ± 1.500 × 10³ MPa, r² = 0.9990" (`sci`, `fixed` from format.js).
+ * @param {any} ss
+ * @param {(x: number, digits?: number) => string} sci
+ * @param {(x: number, decimals?: number) => string} fixed
+ */
+export function modulusText(ss, sci, fixed) {
+  if (!ss || !Number.isFinite(ss.modulus_mpa)) return 'E: not enough points with a stress for a fit';
+  const err = Number.isFinite(ss.modulus_stderr) ? ` ± ${sci(ss.modulus_stderr, 3)}` : '';
+  const r2 = Number.isFinite(ss.r2) ? `, r² = ${fixed(ss.r2, 4)}` : '';
+  return `E = ${sci(ss.modulus_mpa)}${err} MPa${r2}`;
+}

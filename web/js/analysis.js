@@ -9,8 +9,9 @@ import { badge, toastError } from './ui.js';
 import { strainPlot } from './plot.js';
 import { budgetCard, focalField, methodLabel, scaleMethodField, targetField } from './scale.js';
 import { component, rules } from './rules.js';
-import { analysedNote, componentsFor, isExcluded, measureColumns, perImagePoisson, poissonSummary, referenceRow, resultsQueryFor, whatIsMissing } from './analysis-model.js';
+import { analysedNote, componentsFor, hasForce, isExcluded, measureColumns, perImagePoisson, poissonSummary, referenceRow, resultsQueryFor, whatIsMissing } from './analysis-model.js';
 import { componentLabel, downloadsCard, imageCard, leftOutNotice, regressionTable, setExcluded, statCard, strainTable } from './analysis-tables.js';
+import { areaField, stressPlotCard } from './analysis-stress.js';
 
 let measureChoice = 'small'; // kept while the page is open
 
@@ -28,6 +29,8 @@ export class AnalysisView {
     this.error = null;
     this.ctrl = null;
     this.stamp = Date.now();
+    /** @type {ReturnType<typeof areaField> | null} the cross-section area (rows with a force) */
+    this.area = null;
   }
 
   mount() {
@@ -37,6 +40,7 @@ export class AnalysisView {
   }
 
   unmount() {
+    this.area?.flush();
     if (this.ctrl) this.ctrl.abort();
   }
 
@@ -82,17 +86,27 @@ export class AnalysisView {
   }
 
   render() {
+    // the area field is one element across redraws: typing in it goes on after a save
+    const typing = this.area && document.activeElement === this.area.input;
+    const caret = typing ? this.area.input.selectionStart : null;
     if (this.error) this.renderNotReady();
     else if (this.data) this.renderResults();
+    if (typing && this.area.input.isConnected) {
+      this.area.input.focus();
+      if (caret !== null) this.area.input.setSelectionRange(caret, caret);
+    }
     this.el.dataset.state = this.error ? 'not-ready' : 'ready';
   }
 
-  head(extra) {
+  /** The title and the settings; `withArea` adds the cross-section area (rows with a force). */
+  head(extra, withArea = false) {
+    if (withArea && !this.area) this.area = areaField();
+    if (withArea) this.area.sync();
     return h(
       'div.page-head.row',
       null,
       h('div', null, h('h1', null, 'Analysis'), extra),
-      h('div.head-controls', null, this.referenceSelect(), this.sigmaField(), scaleMethodField(), focalField(), targetField()),
+      h('div.head-controls', null, this.referenceSelect(), this.sigmaField(), scaleMethodField(), focalField(), targetField(), withArea ? this.area.el : null),
     );
   }
 
@@ -228,6 +242,14 @@ export class AnalysisView {
       );
     });
 
+    // the strain–stress plot, beside the plot of the strain it is fitted against
+    const stressCard = stressPlotCard(d, rows);
+    if (stressCard) {
+      const axis = d.stress_strain?.component === 'eps_xx' ? 'eps_xx' : 'eps_yy';
+      const at = regs.findIndex((r) => r.component === axis);
+      plots.splice(at >= 0 ? at + 1 : plots.length, 0, stressCard);
+    }
+
     // strain table
     const all = measureColumns(rules());
     const measure = all.find((m) => m.id === measureChoice) ?? all[0];
@@ -247,7 +269,7 @@ export class AnalysisView {
       h(
         'div.page-inner.wide',
         null,
-        this.head(sub),
+        this.head(sub, hasForce(rows)),
         h(
           'div.btn-row.report-row',
           null,

@@ -79,14 +79,26 @@ function tickLabel(v, step) {
  * for the y axis. Returns an <svg> element with a <title> for assistive technology.
  */
 export function strainPlot({ rows, key, reg, label, refId }) {
-  const W = 340;
-  const H = 240;
-  const M = { l: 54, r: 12, t: 12, b: 40 };
   const pts = rows
     .map((r) => ({ x: Number(r.deformation), y: componentValue(r.measures, key), e: Math.abs(componentValue(r.uncertainty, key)), ref: r.image_id === refId, name: r.name }))
     .filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const title = `${label} against deformation distance: ${pts.length} points${reg ? `, fitted slope ${sci(reg.slope)} per mm, r² ${fixed(reg.r_squared, 4)}` : ''}`;
+  return xyPlot({ pts, fit: reg, title, xLabel: 'Deformation distance (mm)', yLabel: label, pointText: (p) => `${p.name}: d = ${p.x} mm, ${label} = ${fixed(p.y, 5)} ± ${fixed(p.e, 5)}` });
+}
+
+/**
+ * A scatter plot with ±1σ bars (`e`, where finite), the reference point open, and the fitted
+ * line `intercept + slope · x` over the points' x range.
+ * @param {{pts: Array<{x: number, y: number, e: number, ref: boolean, name: string}>, fit?: {slope: number, intercept: number} | null, title: string, xLabel: string, yLabel: string, pointText: (p: {x: number, y: number, e: number, name: string}) => string}} o
+ */
+export function xyPlot({ pts, fit, title, xLabel, yLabel, pointText }) {
+  const W = 340;
+  const H = 240;
+  const M = { l: 54, r: 12, t: 12, b: 40 };
+  const reg = fit;
+  const label = yLabel;
   const svg = el('svg', { viewBox: `0 0 ${W} ${H}`, class: 'plot', role: 'img' });
-  svg.appendChild(el('title', {}, `${label} against deformation distance: ${pts.length} points${reg ? `, fitted slope ${sci(reg.slope)} per mm, r² ${fixed(reg.r_squared, 4)}` : ''}`));
+  svg.appendChild(el('title', {}, title));
   if (!pts.length) return svg;
   const xs = pts.map((p) => p.x);
   const ylo = Math.min(...pts.map((p) => p.y - (Number.isFinite(p.e) ? p.e : 0)), 0);
@@ -114,7 +126,7 @@ export function strainPlot({ rows, key, reg, label, refId }) {
   }
   svg.appendChild(grid);
   svg.appendChild(el('rect', { x: M.l, y: M.t, width: W - M.l - M.r, height: H - M.t - M.b, class: 'frame' }));
-  svg.appendChild(el('text', { x: (M.l + W - M.r) / 2, y: H - 8, 'text-anchor': 'middle', class: 'axis-label' }, 'Deformation distance (mm)'));
+  svg.appendChild(el('text', { x: (M.l + W - M.r) / 2, y: H - 8, 'text-anchor': 'middle', class: 'axis-label' }, xLabel));
   svg.appendChild(el('text', { x: 13, y: (M.t + H - M.b) / 2, 'text-anchor': 'middle', class: 'axis-label', transform: `rotate(-90 13 ${(M.t + H - M.b) / 2})` }, label));
 
   if (reg && Number.isFinite(reg.slope) && Number.isFinite(reg.intercept)) {
@@ -131,7 +143,7 @@ export function strainPlot({ rows, key, reg, label, refId }) {
       g.appendChild(el('line', { x1: X(p.x) - 4, x2: X(p.x) + 4, y1: Y(p.y + p.e), y2: Y(p.y + p.e), class: 'err' }));
     }
     const c = el('circle', { cx: X(p.x), cy: Y(p.y), r: 4.2 });
-    c.appendChild(el('title', {}, `${p.name}: d = ${p.x} mm, ${label} = ${fixed(p.y, 5)} ± ${fixed(p.e, 5)}`));
+    c.appendChild(el('title', {}, pointText(p)));
     g.appendChild(c);
     dots.appendChild(g);
   }

@@ -153,11 +153,25 @@ export async function filmWorkflow(t) {
       await page.check('#film-mode-at');
       await page.fill('#film-at', '0.5, 1.5, 2.5, 3.5');
       await shot('13-film-dialog');
+      // every label the progress shows, to check the decoding's frame-by-frame progress
+      await page.evaluate(() => {
+        const seen = /** @type {string[]} */ ((/** @type {any} */ (window).__filmLabels = []));
+        new MutationObserver(() => {
+          const text = document.querySelector('#film-progress')?.textContent;
+          if (text && seen.at(-1) !== text) seen.push(text);
+        }).observe(document.body, { subtree: true, childList: true, characterData: true });
+      });
       const t0 = Date.now();
       await page.click('#film-ok');
       await page.waitForSelector('#film-progress', { timeout: 10000 });
       await page.waitForURL(/#\/project\/\d+\/image\/\d+$/, { timeout: 180000 });
       console.log(`      film upload + decode + detection: ${Date.now() - t0} ms`);
+      const labels = await page.evaluate(() => /** @type {any} */ (window).__filmLabels);
+      console.log(`      progress: ${labels.join(' → ')}`);
+      const decodes = labels.filter((l) => /^Decoding frame [1-4] of 4 \(\d\.\d s\)$/.test(l));
+      // (lines that arrive together show only the last one's label)
+      assert(decodes.length >= 1, `the decoding shows frame by frame (Decoding frame k of 4 (t s)): ${labels.join(' | ')}`);
+      assert(labels.some((l) => l.startsWith('Detecting the markers in the 4 frames')), `then the detection: ${labels.join(' | ')}`);
       const r = await api(`/projects/${projectId}`);
       const images = r.body.images;
       assert(images.length === 4, `4 frames, got ${images.length}`);
@@ -193,8 +207,12 @@ export async function filmWorkflow(t) {
       const csv = await api(`/projects/${projectId}/export/strains.csv`);
       const [header, ...lines] = String(csv.body).trim().split('\n');
       const cols = header.split(',');
-      assert(cols.at(-2) === 'time_s' && cols.at(-1) === 'force_N', `strains.csv ends with time_s, force_N: ${cols.slice(-3)}`);
-      assert(lines.map((l) => l.split(',').at(-1)).join(' ') === '0.0 500.0 1000.0 1500.0', `forces in strains.csv: ${lines.map((l) => l.split(',').at(-1))}`);
+      // time_s, force_N (then stress_MPa, empty without a cross-section area) end the rows
+      const ti = cols.indexOf('time_s');
+      const fi = cols.indexOf('force_N');
+      assert(ti > 0 && fi === ti + 1 && (fi === cols.length - 1 || (fi === cols.length - 2 && cols.at(-1) === 'stress_MPa')), `strains.csv ends with time_s, force_N[, stress_MPa]: ${cols.slice(-3)}`);
+      const forces = lines.map((l) => l.split(',')[fi]);
+      assert(forces.join(' ') === '0.0 500.0 1000.0 1500.0', `forces in strains.csv: ${forces}`);
       await shot('14-film-analysis');
     });
 
@@ -225,7 +243,8 @@ export async function filmWorkflow(t) {
         assert(/^E = \S.* ± \S.* MPa, r² = \d\.\d{4}$/.test(fit), `the fit's label: ${fit}`);
         const a = await api(`/projects/${projectId}/analysis`);
         const ss = a.body.stress_strain;
-        assert(ss && ss.component === 'eps_yy' && ss.n === 4 && ss.modulus_mpa > 0, `stress_strain from the server: ${JSON.stringify(ss)}`);
+        assert(ss && ss.component === 'eps_yy' && ss.n === 4 && Number.isFinite(ss.modulus_mpa), `stress_strain from the server: ${JSON.stringify(ss)}`);
+        assert(fit.startsWith(`E = ${ss.modulus_mpa < 0 ? '−' : ''}`), `the label shows the server's modulus: ${fit} vs ${ss.modulus_mpa}`);
         const order = await page.$$eval('section.plots > figure', (fs) => fs.map((f) => f.getAttribute('data-component')));
         assert(order.indexOf('stress') === order.indexOf('eps_yy') + 1, `the stress plot is beside εyy's: ${order.join(', ')}`);
         await page.fill('#area-mm2', '0');

@@ -113,3 +113,13 @@ test('the film endpoint’s NDJSON lines become events', async () => {
   assert.deepEqual(parseFilmEvent('{"event":"progress","done":"x","total":2}').kind, 'unknown');
   assert.deepEqual(parseFilmEvent('{"event":"later"}').kind, 'unknown');
 });
+
+test('the later stages of the import: events and labels', async () => {
+  const { parseFilmEvent, stageLabel } = await import('../../web/js/film-model.js');
+  assert.deepEqual(parseFilmEvent('{"event":"progress","stage":"detect","frames":4}'), { kind: 'stage', stage: 'detect', frames: 4 });
+  assert.deepEqual(parseFilmEvent('{"event":"progress","stage":"decode","done":1,"total":4,"time_s":0.5}'), { kind: 'progress', done: 1, total: 4, time_s: 0.5 });
+  assert.equal(parseFilmEvent('{"event":"progress","stage":"detect"}').kind, 'unknown');
+  assert.equal(stageLabel('detect', 4, 'a.mp4'), 'Detecting the markers in the 4 frames of a.mp4…');
+  assert.equal(stageLabel('encode', 1, 'a.mp4'), 'Saving the 1 frame of a.mp4…');
+  assert.equal(stageLabel('later', 2, 'a.mp4'), 'Working on the 2 frames of a.mp4…');
+});

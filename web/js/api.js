@@ -83,7 +83,8 @@ export const api = {
    * @param {File | null} log
    * @param {Array<[string, string]>} fields
    * @param {(fraction: number) => void} [onProgress]
-   * @param {(ev: {done: number, total: number, time_s?: number}) => void} [onDecode]
+   * @param {(ev: {done: number, total: number, time_s?: number} | {stage: string, frames: number}) => void} [onDecode]
+   *   decoded frames, then the later stages (detection, encoding)
    */
   uploadFilm: (id, film, log, fields, onProgress, onDecode) =>
     new Promise((resolve, reject) => {
@@ -111,7 +112,8 @@ export const api = {
         for (const line of got) {
           const ev = parseFilmEvent(line);
           if (settled) return;
-          if (ev.kind === 'progress') onDecode?.(ev);
+          if (ev.kind === 'progress') onDecode?.({ done: ev.done, total: ev.total, time_s: ev.time_s });
+          else if (ev.kind === 'stage') onDecode?.({ stage: ev.stage, frames: ev.frames });
           else if (ev.kind === 'done') {
             settled = true;
             resolve(ev.result);

@@ -217,6 +217,20 @@ export class LineSplitter {
 }
 
 /**
+ * The label of a later stage of the film's import (after the decoding): the detection of the
+ * markers, the encoding and saving of the frames.
+ * @param {string} stage
+ * @param {number} frames
+ * @param {string} film  the film's name
+ */
+export function stageLabel(stage, frames, film) {
+  const n = `${frames} frame${frames === 1 ? '' : 's'}`;
+  if (stage === 'detect') return `Detecting the markers in the ${n} of ${film}…`;
+  if (stage === 'encode') return `Saving the ${n} of ${film}…`;
+  return `Working on the ${n} of ${film}…`;
+}
+
+/**
  * The label of a decoding progress event `{done, total, time_s}`.
  * @param {{done: number, total: number, time_s?: number}} ev
  */
@@ -248,6 +262,7 @@ export function cspAllowsBlobMedia(csp) {
 
 /**
  * @typedef {{kind: 'progress', done: number, total: number, time_s?: number}
+ *   | {kind: 'stage', stage: string, frames: number}
  *   | {kind: 'done', result: any}
  *   | {kind: 'error', status: number, message: string, body: any}
  *   | {kind: 'unknown', line: string}} FilmEvent
@@ -269,6 +284,7 @@ export function parseFilmEvent(line) {
   if (v && v.event === 'progress' && Number.isFinite(v.done) && Number.isFinite(v.total)) {
     return Number.isFinite(v.time_s) ? { kind: 'progress', done: v.done, total: v.total, time_s: v.time_s } : { kind: 'progress', done: v.done, total: v.total };
   }
+  if (v && v.event === 'progress' && typeof v.stage === 'string' && Number.isFinite(v.frames)) return { kind: 'stage', stage: v.stage, frames: v.frames };
   if (v && v.event === 'done') return { kind: 'done', result: v.result ?? null };
   if (v && v.event === 'error') {
     const body = v.error && typeof v.error === 'object' ? v.error : { error: typeof v.error === 'string' ? v.error : 'the film could not be read' };

@@ -6,7 +6,7 @@
 // `<film>-t<seconds>s.png`, reads the log at its time and detects the markers along the film.
 import { api } from './api.js';
 import { h, icon } from './dom.js';
-import { decodeLabel, filmFields, selectedTimes, withTime } from './film-model.js';
+import { decodeLabel, filmFields, selectedTimes, stageLabel, withTime } from './film-model.js';
 import { filmPreview } from './film-preview.js';
 import { maxFilmSeconds, uploads } from './rules.js';
 
@@ -171,12 +171,15 @@ export async function uploadFilm({ projectId, film, log, progressEl, track = (p)
     if (fraction < 1) set(`Uploading ${film.name}: ${Math.round(100 * fraction)} %`, fraction, false);
     else set(`Decoding the frames of ${film.name} and detecting the markers…`, 1, true);
   };
-  /** @param {{done: number, total: number, time_s?: number}} ev */
+  /** @param {{done: number, total: number, time_s?: number} | {stage: string, frames: number}} ev */
   const decoded = (ev) => {
     decoding = true;
+    if ('stage' in ev) {
+      set(stageLabel(ev.stage, ev.frames, film.name), 1, true);
+      return;
+    }
     const fraction = ev.total > 0 ? Math.min(1, ev.done / ev.total) : 0;
-    if (ev.done >= ev.total) set(`Detecting the markers in the ${ev.total} frames of ${film.name}…`, 1, true);
-    else set(decodeLabel(ev), fraction, false);
+    set(decodeLabel(ev), fraction, false); // then the server names its next stage
   };
   show(0);
   try {

@@ -41,32 +41,17 @@ export function isAcceptedImage(file) {
 }
 
 /**
- * Films and logs for a server whose GET /api/rules has no `uploads.films` / `uploads.logs`
- * yet (the lists the UI used before the server sent them).
- */
-const OLDER_SERVER = {
-  films: {
-    names: ['MP4', 'MOV', 'AVI', 'MKV'],
-    extensions: ['mp4', 'm4v', 'mov', 'avi', 'mkv', 'webm', 'mts', '3gp'],
-    mime_types: ['video/mp4', 'video/quicktime', 'video/x-msvideo', 'video/x-matroska', 'video/webm'],
-    accept: 'video/*,.mp4,.m4v,.mov,.avi,.mkv,.webm',
-  },
-  logs: { names: ['CSV'], extensions: ['csv', 'tsv', 'txt'], mime_types: ['text/csv'], accept: '.csv,.tsv,.txt,text/csv' },
-};
-
-/**
  * The accepted uploads by kind (`images`, `projects`, `films`, `logs`): each
  * `{names, extensions, mime_types, accept}`.
  * @returns {Record<string, import('./film-model.js').FileTypes>}
  */
 export function uploads() {
-  return { ...OLDER_SERVER, ...rules().uploads };
+  return rules().uploads;
 }
 
-/** Whether this server decodes films (false: built without `--features video`; an older
- * server that does not say lets its answer to the upload tell). */
+/** Whether this server decodes films (false: built without `--features video`). */
 export function decodesFilms() {
-  return rules().video !== false;
+  return rules().video === true;
 }
 
 /** The longest film the server takes, in seconds (null: no limit given). */

@@ -124,11 +124,163 @@ fn a_film_and_its_log_become_complete_frames_analysed_like_the_cli() {
         .unwrap();
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    assert_eq!(header[header.len() - 2..], ["time_s", "force_N"]);
-    let last: Vec<String> = lines
+    assert_eq!(
+        header[header.len() - 3..],
+        ["time_s", "force_N", "stress_MPa"]
+    );
+    let force: Vec<String> = lines
+        .map(|l| l.rsplit(',').nth(1).unwrap().to_owned())
+        .collect();
+    assert_eq!(force, ["0.0", "500.0", "1000.0", "1500.0"]);
+
+    // Without an area: no stress, and the analysis says what is missing.
+    let (_, before) = status_json(server.get(&format!("/api/projects/{project}/analysis")));
+    assert!(before["area_mm2"].is_null() && before["stress_strain"].is_null());
+    assert!(
+        before["stress_strain_note"]
+            .as_str()
+            .unwrap()
+            .contains("area")
+    );
+    assert!(before["rows"][1]["stress_mpa"].is_null());
+    // With a 20 mm² section: σ = F / A per frame and E from the fit of σ against ε.
+    let (status, patched) = status_json(server.patch_json(
+        &format!("/api/projects/{project}"),
+        &serde_json::json!({ "area_mm2": 20.0 }),
+    ));
+    assert_eq!((status, patched["area_mm2"].as_f64()), (200, Some(20.0)));
+    let (_, with_area) = status_json(server.get(&format!("/api/projects/{project}/analysis")));
+    let rows = with_area["rows"].as_array().unwrap();
+    for (k, row) in rows.iter().enumerate() {
+        assert_eq!(row["stress_mpa"].as_f64(), Some(25.0 * k as f64), "{row}");
+    }
+    let fit = &with_area["stress_strain"];
+    assert_eq!(fit["n"], 4, "{with_area}");
+    let axis = with_area["poisson"]["loading_axis"].as_str().unwrap();
+    assert_eq!(fit["loading_axis"], axis);
+    let strain: Vec<f64> = rows
+        .iter()
+        .map(|r| {
+            r["measures"]["small"][format!("{axis}{axis}")]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    let stress: Vec<f64> = (0..4).map(|k| 25.0 * f64::from(k)).collect();
+    let slope = strain_seer::engine::linregress(&strain, &stress)
+        .unwrap()
+        .slope;
+    assert!((fit["modulus_mpa"].as_f64().unwrap() - slope).abs() < 1e-9 * slope.abs());
+    let csv = server
+        .get(&format!("/api/projects/{project}/export/strains.csv"))
+        .text()
+        .unwrap();
+    let stress_col: Vec<String> = csv
+        .lines()
+        .skip(1)
         .map(|l| l.rsplit(',').next().unwrap().to_owned())
         .collect();
-    assert_eq!(last, ["0.0", "500.0", "1000.0", "1500.0"]);
+    assert_eq!(stress_col, ["0.0", "25.0", "50.0", "75.0"]);
+    for bad in [
+        serde_json::json!(0),
+        serde_json::json!(-3.5),
+        serde_json::json!("big"),
+    ] {
+        let (status, body) = status_json(server.patch_json(
+            &format!("/api/projects/{project}"),
+            &serde_json::json!({ "area_mm2": bad }),
+        ));
+        assert!((400..500).contains(&status), "{bad}: {status} {body}");
+    }
+}
+
+/// `Accept: application/x-ndjson`: one progress line per decoded frame, then the stages, then
+/// a last line with the same answer as without streaming; a request refused before decoding is
+/// an ordinary 4xx.
+#[test]
+fn progress_streams_as_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (film, log) = demo_film(dir.path());
+    let server = TestServer::start(&dir.path().join("data"));
+    let project = server.create_project("Streamed");
+    let url = server.url(&format!("/api/projects/{project}/video"));
+    let client = reqwest::blocking::Client::new();
+    let response = client
+        .post(&url)
+        .header("accept", "application/x-ndjson")
+        .multipart(film_form(&[("count", "3")], Some(&log), part(&film)))
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/x-ndjson");
+    let text = response.text().unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let decode: Vec<(u64, u64)> = lines
+        .iter()
+        .filter(|l| l["stage"] == "decode")
+        .map(|l| (l["done"].as_u64().unwrap(), l["total"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(decode, [(1, 3), (2, 3), (3, 3)], "{text}");
+    assert!(lines.iter().any(|l| l["stage"] == "detect"), "{text}");
+    let last = lines.last().unwrap();
+    assert_eq!(last["event"], "done", "{text}");
+    assert_eq!(last["result"]["images"].as_array().unwrap().len(), 3);
+    assert!(
+        lines[..lines.len() - 1]
+            .iter()
+            .all(|l| l["event"] == "progress")
+    );
+
+    let refused = client
+        .post(&url)
+        .header("accept", "application/x-ndjson")
+        .multipart(film_form(&[], None, part(&film)))
+        .send()
+        .unwrap();
+    expect_error(refused, 400, "choose the frames");
+}
+
+/// Issue 11 item 7: a header claiming 100 000 × 100 000 px, and a film longer than the server's
+/// limit, are 4xx naming the file and the limit; nothing is left behind.
+#[test]
+fn huge_headers_and_long_films_are_refused_by_their_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = TestServer::start_with(
+        &data,
+        Limits {
+            max_film_seconds: 2,
+            ..Limits::default()
+        },
+    );
+    let project = server.create_project("Limits");
+    let url = format!("/api/projects/{project}/video");
+    let (avi, huge, big) = super::lying_headers(dir.path());
+    let count = [("count", "2")];
+    expect_error(
+        server.post_form(&url, film_form(&count, None, part(&huge))),
+        415,
+        "huge.y4m: not a video that can be read",
+    );
+    expect_error(
+        server.post_form(&url, film_form(&count, None, part(&big))),
+        413,
+        "more than the limit",
+    );
+    // A container header that lies: the frames' own size (320×240) is what is decoded.
+    let (status, body) = status_json(server.post_form(&url, film_form(&count, None, part(&avi))));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["video"]["width"], 320);
+    let (film, _) = demo_film(dir.path());
+    expect_error(
+        server.post_form(&url, film_form(&[("count", "2")], None, part(&film))),
+        413,
+        "--max-film-minutes",
+    );
+    assert!(tmp_is_empty(&data));
 }
 
 #[test]

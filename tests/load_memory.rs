@@ -97,6 +97,7 @@ fn big_project(data_dir: &std::path::Path, n: usize) -> i64 {
         scale_method: None,
         focal_35mm: None,
         target_pitch_mm: None,
+        area_mm2: None,
     };
     let project = store
         .create_project_with_images(&project, vec![staged], &images, 20_000)

@@ -496,6 +496,75 @@ fn bad_files_exit_2_naming_them() {
     ));
 }
 
+/// Films whose headers claim sizes they don't have: `(lying_avi, y4m_100k, y4m_12k)`.
+/// - An MJPEG AVI of 320×240 frames whose `avih` and `strf` headers say 100 000 × 100 000 (about
+///   28 GiB as RGB): FFmpeg takes the size from the frames themselves, so it decodes as 320×240.
+/// - A Y4M stream whose first line says 100 000 × 100 000: beyond what FFmpeg accepts at all
+///   (`av_image_check_size`), refused when the file is opened.
+/// - A Y4M stream that says 12 000 × 12 000 (144 Mpx): FFmpeg would take it, the `--max-pixels`
+///   limit (100 Mpx by default) refuses it before any frame is decoded.
+pub fn lying_headers(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let frames = frames_dir();
+    let small = encode(frames.path(), "small.avi", &["-c:v", "mjpeg", "-q:v", "5"]);
+    let mut bytes = std::fs::read(&small).unwrap();
+    let huge = 100_000u32.to_le_bytes();
+    let find = |bytes: &[u8], tag: &[u8]| bytes.windows(4).position(|w| w == tag).unwrap();
+    // avih: tag, size, then 8 dwords before dwWidth, dwHeight.
+    let avih = find(&bytes, b"avih") + 8 + 8 * 4;
+    // strf (BITMAPINFOHEADER): tag, size, biSize, then biWidth, biHeight.
+    let strf = find(&bytes, b"strf") + 8 + 4;
+    assert_eq!(bytes[avih..avih + 4], 320u32.to_le_bytes());
+    assert_eq!(bytes[strf..strf + 4], 320u32.to_le_bytes());
+    for at in [avih, avih + 4, strf, strf + 4] {
+        bytes[at..at + 4].copy_from_slice(&huge);
+    }
+    let avi = dir.join("lying.avi");
+    std::fs::write(&avi, bytes).unwrap();
+    let y4m = |name: &str, side: u32| {
+        let path = dir.join(name);
+        let mut raw =
+            format!("YUV4MPEG2 W{side} H{side} F10:1 Ip A1:1 C420jpeg\nFRAME\n").into_bytes();
+        raw.extend(std::iter::repeat_n(128u8, 64 * 1024));
+        std::fs::write(&path, raw).unwrap();
+        path
+    };
+    (avi, y4m("huge.y4m", 100_000), y4m("big.y4m", 12_000))
+}
+
+/// Issue 11 item 7: a header claiming 100 000 × 100 000 px exits 2 naming the file, one over
+/// `--max-pixels` exits 2 naming the limit, before anything is decoded (no 28 GiB allocation, no
+/// crash); a container header that lies about a smaller stream is decoded at the frames' size.
+#[test]
+fn a_header_claiming_100000_by_100000_pixels_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (avi, huge, big) = lying_headers(dir.path());
+    for (film, want) in [(&huge, "huge.y4m"), (&big, "more than the limit")] {
+        for command in ["frames", "detect"] {
+            let o = strain_seer()
+                .arg(command)
+                .arg(film)
+                .args(["--count", "2", "--out"])
+                .arg(dir.path().join(format!("{command}-out")))
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{command} {want}: {err}");
+            assert!(err.contains(want), "{command}: {err}");
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+    assert!(matches!(
+        Video::open(&huge, DecodeOptions::default()),
+        Err(VideoError::Unreadable { .. })
+    ));
+    assert!(matches!(
+        Video::open(&big, DecodeOptions::default()),
+        Err(VideoError::TooLarge { .. })
+    ));
+    let video = Video::open(&avi, DecodeOptions::default()).unwrap();
+    assert_eq!((video.info().width, video.info().height), (320, 240));
+}
+
 fn analyze(file: &Path, method: &str) -> Value {
     let o = succeeds(
         strain_seer()
@@ -610,4 +679,36 @@ fn demo_film_and_log_give_the_photos_strains() {
             }
         }
     }
+    // `analyze --area`: the log's force over 20 mm² is the stress, fitted against the strain.
+    let o = succeeds(
+        strain_seer()
+            .args(["analyze", "--format", "json", "--area", "20"])
+            .arg(&from_film),
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let frames: Vec<Vec<Option<f64>>> = serde_json::from_value(v["frames"].clone()).unwrap();
+    for (k, f) in frames.iter().enumerate() {
+        let k = k as f64;
+        assert_eq!(f, &[Some(k + 0.5), Some(500.0 * k), Some(25.0 * k)]);
+    }
+    assert_eq!(v["area_mm2"].as_f64(), Some(20.0));
+    assert_eq!(v["stress_strain"]["fit"]["n"], 4, "{}", v["stress_strain"]);
+    let o = succeeds(
+        strain_seer()
+            .args(["analyze", "--area", "20"])
+            .arg(&from_film),
+    );
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("Film frames and the test machine's log (cross-section area 20 mm²)"),
+        "{table}"
+    );
+    assert!(table.contains("Stress–strain fit"), "{table}");
+    let o = strain_seer()
+        .args(["analyze", "--area", "-1"])
+        .arg(&from_film)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--area"));
 }

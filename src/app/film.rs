@@ -77,6 +77,24 @@ pub struct FilmImport {
     pub timing: FilmTiming,
 }
 
+/// Where an import is: `Decode` after each decoded frame (`done` of `total`, at `time_s` in the
+/// film), then `Detect` and `Encode` once each as they start.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(tag = "stage", rename_all = "lowercase")]
+pub enum FilmProgress {
+    Decode {
+        done: usize,
+        total: usize,
+        time_s: f64,
+    },
+    Detect {
+        frames: usize,
+    },
+    Encode {
+        frames: usize,
+    },
+}
+
 fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1e4).round() / 10.0
 }
@@ -100,12 +118,23 @@ pub fn import_film(
     columns: &LogColumns,
     request: &FilmRequest,
     detect: &FilmDetect,
+    progress: &mut dyn FnMut(FilmProgress),
 ) -> Result<FilmImport, FilmError> {
     let log = log
         .map(|(log_name, bytes)| read_log(log_name, bytes, columns))
         .transpose()?;
     let start = Instant::now();
-    let Film { info, log, frames } = decode_film(path, name, log, request, |_, _| {})?;
+    let Film { info, log, frames } =
+        decode_film(path, name, log, request, |done, total, time_s| {
+            progress(FilmProgress::Decode {
+                done,
+                total,
+                time_s,
+            });
+        })?;
+    progress(FilmProgress::Detect {
+        frames: frames.len(),
+    });
     let decode = ms(start);
     let description = super::video::describe(name, &info, log.as_ref());
     let start = Instant::now();
@@ -134,6 +163,9 @@ pub fn import_film(
         rulers,
     } = detect_sequence(&refs, markers, true, detect.span_mm);
     let detect_ms = ms(start);
+    progress(FilmProgress::Encode {
+        frames: images.len(),
+    });
     let start = Instant::now();
     let encoded: Vec<Result<Vec<u8>, FilmError>> = images
         .par_iter()

@@ -5,6 +5,7 @@
 pub mod detect;
 pub mod film;
 pub mod frames;
+pub mod load;
 pub mod report;
 pub mod scale;
 pub mod target;

@@ -31,6 +31,16 @@ pub struct LogColumns {
 pub enum FilmError {
     #[error(transparent)]
     Video(#[from] VideoError),
+    /// The film is longer than allowed.
+    #[error(
+        "{name}: the film lasts {duration_s:.1} s, longer than this server's limit of {limit_s} s \
+         (--max-film-minutes): cut it to the test, or raise the limit"
+    )]
+    TooLong {
+        name: String,
+        duration_s: f64,
+        limit_s: f64,
+    },
     /// The log does not read; `source` names the line.
     #[error("{name}: {source}")]
     Log { name: String, source: LogError },
@@ -62,6 +72,11 @@ impl FilmError {
     }
 }
 
+/// File extensions of the test machine's log (delimited text; the content decides).
+pub const LOG_EXTENSIONS: &[&str] = &["csv", "tsv", "txt"];
+/// MIME types of the log, for file pickers.
+pub const LOG_MIME_TYPES: &[&str] = &["text/csv", "text/tab-separated-values", "text/plain"];
+
 /// How to choose the frames and read the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilmRequest {
@@ -72,6 +87,8 @@ pub struct FilmRequest {
     pub max_decoded_bytes: u64,
     /// Refuse a film whose frames have more pixels than this.
     pub max_pixels: u64,
+    /// Refuse a film longer than this, s (`f64::INFINITY` = any length).
+    pub max_duration_s: f64,
 }
 
 /// One chosen frame with its name (no extension) and what the log says at its time.
@@ -152,13 +169,13 @@ pub fn stem(name: &str) -> String {
 
 /// Open the film at `path` (shown as `name`, whose stem names the frames), choose its frames,
 /// decode them (ascending time, repeats of one frame skipped) and read the log at each.
-/// `progress(done, total)` is called after each decoded frame.
+/// `progress(done, total, time_s)` is called after each decoded frame.
 pub fn decode_film(
     path: &Path,
     name: &str,
     log: Option<MachineLog>,
     request: &FilmRequest,
-    mut progress: impl FnMut(usize, usize),
+    mut progress: impl FnMut(usize, usize, f64),
 ) -> Result<Film, FilmError> {
     let opts = DecodeOptions {
         max_pixels: request.max_pixels,
@@ -166,6 +183,13 @@ pub fn decode_film(
     };
     let mut video = Video::open(path, opts).map_err(|e| renamed(e, name))?;
     let info = video.info().clone();
+    if info.duration_s > request.max_duration_s {
+        return Err(FilmError::TooLong {
+            name: name.to_owned(),
+            duration_s: info.duration_s,
+            limit_s: request.max_duration_s,
+        });
+    }
     let times = frames::frame_times(
         &request.selection,
         info.duration_s,
@@ -189,10 +213,9 @@ pub fn decode_film(
         });
     }
     let stem = stem(name);
+    let decoded = decode_times(path, name, opts, video, &times, &mut progress)?;
     let mut out: Vec<ChosenFrame> = Vec::with_capacity(times.len());
-    for (i, &t) in times.iter().enumerate() {
-        let frame = video.frame_at(t).map_err(|e| renamed(e, name))?;
-        progress(i + 1, times.len());
+    for frame in decoded {
         if out.last().is_some_and(|c| c.frame.time_s == frame.time_s) {
             continue;
         }
@@ -209,6 +232,88 @@ pub fn decode_film(
         info,
         log,
         frames: out,
+    })
+}
+
+/// Fewest wanted frames per decoder: for fewer, a second decoder (its open and first seek) does
+/// not pay.
+const MIN_FRAMES_PER_DECODER: usize = 4;
+
+/// The frames shown at `times` (ascending), in order. With enough of them, the times are cut
+/// into one contiguous run per core and each run is decoded by a decoder of its own, on its own
+/// thread: runs far apart in the film are independent (each starts at a keyframe), so this
+/// scales with the cores where FFmpeg's frame threads inside one decoder gain little (docs/video.md,
+/// Speed). `video` (already open) decodes when one decoder is used. `progress(done, total,
+/// time_s)` is called on this thread after each decoded frame, in the order they finish.
+fn decode_times(
+    path: &Path,
+    name: &str,
+    opts: DecodeOptions,
+    mut video: Video,
+    times: &[f64],
+    progress: &mut impl FnMut(usize, usize, f64),
+) -> Result<Vec<Frame>, FilmError> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let decoders = cores.min(times.len() / MIN_FRAMES_PER_DECODER).max(1);
+    if decoders == 1 {
+        let mut out = Vec::with_capacity(times.len());
+        for (i, &t) in times.iter().enumerate() {
+            let frame = video.frame_at(t).map_err(|e| renamed(e, name))?;
+            progress(i + 1, times.len(), frame.time_s);
+            out.push(frame);
+        }
+        return Ok(out);
+    }
+    drop(video);
+    let opts = DecodeOptions {
+        threads: (cores / decoders).max(1),
+        ..opts
+    };
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::channel::<f64>();
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = times
+            .chunks(times.len().div_ceil(decoders))
+            .map(|run| {
+                let (tx, failed) = (tx.clone(), &failed);
+                scope.spawn(move || -> Result<Vec<Frame>, VideoError> {
+                    let result = (|| {
+                        let mut video = Video::open(path, opts)?;
+                        let mut out = Vec::with_capacity(run.len());
+                        for &t in run {
+                            if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                                break;
+                            }
+                            let frame = video.frame_at(t)?;
+                            let _ = tx.send(frame.time_s);
+                            out.push(frame);
+                        }
+                        Ok(out)
+                    })();
+                    if result.is_err() {
+                        failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    result
+                })
+            })
+            .collect();
+        drop(tx);
+        for (done, time_s) in rx.iter().enumerate() {
+            progress(done + 1, times.len(), time_s);
+        }
+        let mut out = Vec::with_capacity(times.len());
+        for run in runs {
+            let frames = run
+                .join()
+                .map_err(|_| VideoError::Decode {
+                    name: name.to_owned(),
+                    time_s: 0.0,
+                    reason: "a decoder thread stopped unexpectedly".to_owned(),
+                })?
+                .map_err(|e| renamed(e, name))?;
+            out.extend(frames);
+        }
+        Ok(out)
     })
 }
 
@@ -430,8 +535,9 @@ mod tests {
             log_offset_s: 0.0,
             max_decoded_bytes: 1 << 30,
             max_pixels: 1_000_000,
+            max_duration_s: f64::INFINITY,
         };
-        let err = decode_film(&path, "test.mp4", None, &request, |_, _| {})
+        let err = decode_film(&path, "test.mp4", None, &request, |_, _, _| {})
             .err()
             .map(|e| (e.is_bad_input(), e.to_string()));
         let _ = std::fs::remove_dir_all(&dir);

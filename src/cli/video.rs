@@ -150,6 +150,7 @@ pub fn chosen_frames(path: &Path, args: &FrameArgs) -> anyhow::Result<Film> {
         log_offset_s,
         max_decoded_bytes: u64::MAX,
         max_pixels,
+        max_duration_s: f64::INFINITY,
     };
-    video::decode_film(path, &name, log, &request, |_, _| {}).map_err(film_error)
+    video::decode_film(path, &name, log, &request, |_, _, _| {}).map_err(film_error)
 }

@@ -44,9 +44,9 @@ pub use model::{
     NewImage, NewProject, PointMeta, PointSource, Project, ProjectPatch, StagedImage, StatusCounts,
 };
 pub use validate::{
-    MAX_EXCLUSION_REASON, MAX_FIDUCIALS, MAX_NAME_CHARS, MAX_SCALE_POINTS, image_status,
-    validate_exclusion_reason, validate_focal, validate_name, validate_points,
-    validate_scale_length, validate_sigma, validate_target_pitch,
+    MAX_AREA_MM2, MAX_EXCLUSION_REASON, MAX_FIDUCIALS, MAX_NAME_CHARS, MAX_SCALE_POINTS,
+    image_status, validate_area, validate_exclusion_reason, validate_focal, validate_name,
+    validate_points, validate_scale_length, validate_sigma, validate_target_pitch,
 };
 
 /// File name of the database inside the data directory.

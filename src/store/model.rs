@@ -64,6 +64,9 @@ pub struct Project {
     pub focal_35mm: Option<f64>,
     /// Pitch of the dot-grid calibration target in the photos, mm; `None` = no target.
     pub target_pitch_mm: Option<f64>,
+    /// The specimen's cross-section area, mm²: engineering stress = force / area. `None` = not
+    /// entered.
+    pub area_mm2: Option<f64>,
     pub created_at: i64,
     pub updated_at: i64,
     pub image_count: u64,
@@ -145,6 +148,8 @@ pub struct ProjectPatch {
     pub focal_35mm: Option<Option<f64>>,
     /// `Some(None)` = no calibration target.
     pub target_pitch_mm: Option<Option<f64>>,
+    /// `Some(None)` = no cross-section area (no stress).
+    pub area_mm2: Option<Option<f64>>,
 }
 
 /// Changes to an image; `None` leaves a field as it is.
@@ -217,4 +222,5 @@ pub struct NewProject {
     pub scale_method: Option<ScaleMethod>,
     pub focal_35mm: Option<f64>,
     pub target_pitch_mm: Option<f64>,
+    pub area_mm2: Option<f64>,
 }

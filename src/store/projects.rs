@@ -12,7 +12,8 @@ use super::rows::{
     touch_project,
 };
 use super::validate::{
-    validate_focal, validate_name, validate_scale_length, validate_sigma, validate_target_pitch,
+    validate_area, validate_focal, validate_name, validate_scale_length, validate_sigma,
+    validate_target_pitch,
 };
 use super::{DEFAULT_SCALE_LENGTH, DEFAULT_SIGMA_PX, Store, lock, now};
 use crate::engine::ScaleMethod;
@@ -89,6 +90,10 @@ impl Store {
             .target_pitch_mm
             .map(|f| f.map(validate_target_pitch).transpose())
             .transpose()?;
+        let area = patch
+            .area_mm2
+            .map(|a| a.map(validate_area).transpose())
+            .transpose()?;
         self.with_conn(|conn| {
             let tx = conn.transaction()?;
             ensure_project(&tx, id)?;
@@ -126,6 +131,12 @@ impl Store {
                 tx.execute(
                     "UPDATE projects SET target_pitch_mm = ?2 WHERE id = ?1",
                     params![id, pitch],
+                )?;
+            }
+            if let Some(area) = area {
+                tx.execute(
+                    "UPDATE projects SET area_mm2 = ?2 WHERE id = ?1",
+                    params![id, area],
                 )?;
             }
             if let Some(reference) = patch.reference_image {
@@ -198,12 +209,13 @@ impl Store {
             .target_pitch_mm
             .map(validate_target_pitch)
             .transpose()?;
+        let area = project.area_mm2.map(validate_area).transpose()?;
         let method = project.scale_method.map(ScaleMethod::key);
         self.insert(staged, |tx, infos, at| {
             tx.execute(
-                "INSERT INTO projects (name, scale_length, sigma_px, created_at, updated_at, scale_method, focal_35mm, target_pitch_mm) \
-                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)",
-                params![name, scale_length, sigma, at, method, focal, pitch],
+                "INSERT INTO projects (name, scale_length, sigma_px, created_at, updated_at, scale_method, focal_35mm, target_pitch_mm, area_mm2) \
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8)",
+                params![name, scale_length, sigma, at, method, focal, pitch, area],
             )?;
             let project_id = tx.last_insert_rowid();
             let ids = insert_images(tx, project_id, infos, images, max_images)?;
@@ -241,6 +253,7 @@ mod tests {
             scale_method: Some(Some(ScaleMethod::Ruler)),
             focal_35mm: Some(Some(50.0)),
             target_pitch_mm: Some(Some(2.0)),
+            area_mm2: Some(Some(12.5)),
             reference_image: None,
         };
         let updated = store.update_project(created.id, patch)?;
@@ -250,6 +263,7 @@ mod tests {
         assert_eq!(updated.scale_method, Some(ScaleMethod::Ruler));
         assert_eq!(updated.focal_35mm, Some(50.0));
         assert_eq!(updated.target_pitch_mm, Some(2.0));
+        assert_eq!(updated.area_mm2, Some(12.5));
         assert_eq!(store.project(created.id)?, updated);
 
         // `Some(None)` goes back to the automatic choice; `None` leaves a field alone.
@@ -258,10 +272,12 @@ mod tests {
             ProjectPatch {
                 scale_method: Some(None),
                 focal_35mm: Some(None),
+                area_mm2: Some(None),
                 ..ProjectPatch::default()
             },
         )?;
         assert_eq!((cleared.scale_method, cleared.focal_35mm), (None, None));
+        assert_eq!(cleared.area_mm2, None);
         assert_eq!(cleared.target_pitch_mm, Some(2.0));
 
         store.delete_project(created.id)?;
@@ -390,6 +406,7 @@ mod tests {
             scale_method: Some(ScaleMethod::Span),
             focal_35mm: None,
             target_pitch_mm: None,
+            area_mm2: Some(80.0),
         };
         let staged = vec![
             store.stage_image(&png(100, 80, 1), "a.png", 1_000_000)?,

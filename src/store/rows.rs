@@ -58,10 +58,10 @@ pub(super) fn target_from_column(text: Option<&str>) -> Result<Option<TargetMode
 }
 
 /// How many columns [`PROJECT_COLUMNS`] has: queries that select more read them after these.
-pub(super) const PROJECT_COLUMN_COUNT: usize = 10;
+pub(super) const PROJECT_COLUMN_COUNT: usize = 11;
 
 pub(super) const PROJECT_COLUMNS: &str = "p.id, p.name, p.scale_length, p.reference_image, p.sigma_px, p.created_at, p.updated_at, \
-     p.scale_method, p.focal_35mm, p.target_pitch_mm";
+     p.scale_method, p.focal_35mm, p.target_pitch_mm, p.area_mm2";
 
 pub(super) const IMAGE_COLUMNS: &str = "i.id, i.project_id, i.filename, i.ord, b.width, b.height, i.sha256, b.content_type, \
      i.status, i.fiducials, i.scale, i.fiducial_meta, i.scale_meta, i.deformation_distance, i.ruler, b.focal_35mm, i.target, i.excluded, i.time_s, i.force_n";
@@ -155,6 +155,7 @@ pub(super) fn project_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Proj
             .and_then(|m| m.parse().ok()),
         focal_35mm: row.get(8)?,
         target_pitch_mm: row.get(9)?,
+        area_mm2: row.get(10)?,
         image_count: 0,
         complete_count: 0,
         status_counts: StatusCounts::default(),

@@ -78,6 +78,11 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE images ADD COLUMN time_s REAL;
     ALTER TABLE images ADD COLUMN force_n REAL;
     "#,
+    // 6: engineering stress. `projects.area_mm2` = the specimen's cross-section area (mm²) that
+    // turns the log's force into stress; NULL = not entered (no stress).
+    r#"
+    ALTER TABLE projects ADD COLUMN area_mm2 REAL;
+    "#,
 ];
 
 /// The schema version this build writes.

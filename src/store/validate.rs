@@ -173,6 +173,20 @@ pub fn validate_target_pitch(value: f64) -> Result<f64> {
     }
 }
 
+/// Largest cross-section area accepted, mm² (1 m²).
+pub const MAX_AREA_MM2: f64 = 1e6;
+
+/// A cross-section area, when given, must be a positive number of mm² up to [`MAX_AREA_MM2`].
+pub fn validate_area(value: f64) -> Result<f64> {
+    if value.is_finite() && value > 0.0 && value <= MAX_AREA_MM2 {
+        Ok(value)
+    } else {
+        Err(StoreError::invalid(format!(
+            "area_mm2 must be the specimen's cross-section area, more than 0 and at most {MAX_AREA_MM2} mm², got {value}"
+        )))
+    }
+}
+
 pub(super) fn non_empty(meta: &[PointMeta]) -> Option<Vec<PointMeta>> {
     if meta.is_empty() {
         None
@@ -245,6 +259,10 @@ mod tests {
         );
         invalid(validate_focal(FOCAL_35MM_RANGE.end() + 1.0));
         assert_eq!(validate_target_pitch(100.0).unwrap(), 100.0);
+        assert_eq!(validate_area(12.5).unwrap(), 12.5);
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 2e6] {
+            invalid(validate_area(bad));
+        }
         for bad in [0.0, 100.1, f64::NAN] {
             invalid(validate_target_pitch(bad));
         }

@@ -32,6 +32,10 @@ pub struct Video {
     /// The last frame returned.
     last: Option<Frame>,
     eof_sent: bool,
+    /// Time of the last keyframe decoded since the last seek.
+    last_key: Option<f64>,
+    /// The longest interval between two keyframes decoded one after the other (0 = none seen).
+    key_gap: f64,
 }
 
 impl std::fmt::Debug for Video {
@@ -156,6 +160,8 @@ impl Video {
             scaler: None,
             ahead: None,
             last: None,
+            last_key: None,
+            key_gap: 0.0,
             eof_sent: false,
         })
     }
@@ -180,7 +186,16 @@ impl Video {
                     let Some(ts) = frame.timestamp().or(frame.pts()) else {
                         continue;
                     };
-                    return Ok(Some((ts as f64 * self.time_base - self.start_s, frame)));
+                    let t = ts as f64 * self.time_base - self.start_s;
+                    if frame.is_key() {
+                        if let Some(prev) = self.last_key
+                            && t > prev
+                        {
+                            self.key_gap = self.key_gap.max(t - prev);
+                        }
+                        self.last_key = Some(t);
+                    }
+                    return Ok(Some((t, frame)));
                 }
                 Err(ff::Error::Eof) => return Ok(None),
                 Err(e) if eagain(&e) => {}
@@ -243,6 +258,20 @@ impl Video {
         self.ahead = None;
         self.last = None;
         self.eof_sent = false;
+        self.last_key = None;
+    }
+
+    /// Whether the frame at `time_s` is reached sooner by decoding on from the decoder's
+    /// position `at` than by seeking. A seek lands on the keyframe before `time_s` and decodes
+    /// from there, so it only pays when a keyframe lies between `at` and `time_s`. The next
+    /// keyframe is expected one keyframe interval (the longest seen in this film) after the last
+    /// one decoded; before two keyframes have been seen, times less than
+    /// [`FORWARD_DECODE_S`] ahead are decoded on to.
+    fn decode_on_to(&self, at: f64, time_s: f64) -> bool {
+        match self.last_key {
+            Some(key) if self.key_gap > 0.0 => time_s + TIME_EPS < key + self.key_gap,
+            _ => time_s - at < FORWARD_DECODE_S,
+        }
     }
 
     /// The frame shown at `time_s` (the last frame whose presentation time is not after it; the
@@ -255,7 +284,7 @@ impl Video {
             return Ok(last.clone());
         }
         let behind = match &self.ahead {
-            Some((t, _)) => *t <= time_s + TIME_EPS && time_s - t < FORWARD_DECODE_S,
+            Some((t, _)) => *t <= time_s + TIME_EPS && self.decode_on_to(*t, time_s),
             None => false,
         };
         if !behind {

@@ -7,8 +7,10 @@
 //! [`VideoError::NotBuilt`], whose message says how to get video support.
 //!
 //! Method (see `docs/video.md`): for each wanted time, ascending, seek to the keyframe at or
-//! before it — unless the decoder is already before that time and less than
-//! [`FORWARD_DECODE_S`] behind it, when decoding on is cheaper than a seek — and decode forward;
+//! before it — unless no keyframe is expected between the decoder's position and that time
+//! (the next keyframe is expected one keyframe interval, the longest seen so far, after the last
+//! decoded; until two are seen, [`FORWARD_DECODE_S`] ahead), when decoding on is cheaper than a
+//! seek — and decode forward;
 //! the frame kept is the last one whose presentation time (the best-effort timestamp, never
 //! frame number × frame rate, since phones record variable frame rate) is not after the wanted
 //! time. The display matrix (stream side data) gives the rotation, a multiple of 90°, applied to
@@ -30,11 +32,26 @@ pub use disabled::Video;
 /// Whether this binary was built with the `video` feature (can decode films).
 pub const SUPPORTED: bool = cfg!(feature = "video");
 
-/// A wanted time this far ahead of the decoder (s) is reached by decoding on, not by seeking.
+/// Before the film's keyframe interval is known: a wanted time this far ahead of the decoder (s)
+/// is reached by decoding on, not by seeking.
 pub const FORWARD_DECODE_S: f64 = 2.0;
 
 /// File extensions taken for videos.
-pub const VIDEO_EXTENSIONS: &[&str] = &["mp4", "m4v", "mov", "avi", "mkv", "webm", "mts", "3gp"];
+pub const VIDEO_EXTENSIONS: &[&str] = &[
+    "mp4", "m4v", "mov", "avi", "mkv", "webm", "mts", "3gp", "y4m",
+];
+/// Container formats by name, for users (the decoder reads what FFmpeg reads).
+pub const VIDEO_NAMES: &[&str] = &["MP4", "MOV", "AVI", "MKV", "WebM", "MTS", "3GP", "Y4M"];
+/// MIME types of those containers, for file pickers.
+pub const VIDEO_MIME_TYPES: &[&str] = &[
+    "video/mp4",
+    "video/quicktime",
+    "video/x-msvideo",
+    "video/x-matroska",
+    "video/webm",
+    "video/mp2t",
+    "video/3gpp",
+];
 
 /// Whether a file name looks like a video (by extension).
 pub fn is_video_path(path: &Path) -> bool {

@@ -3,6 +3,7 @@
 
 use super::error::{AppError, AppPath, AppQuery};
 use super::{AppState, blocking};
+use crate::app::load::FrameColumns;
 use crate::engine::{
     Analysis, AnalysisError, AnalysisOptions, Axis, Budget, Component, ComponentRegression,
     Fiducials, FocalSource, ImageInput, ImageStatus, ScaleMethod, ScalePoints, StrainMeasures,
@@ -81,6 +82,7 @@ pub fn to_formats_project(project: &Project, images: &[ImageRecord]) -> formats:
         scale_method: project.scale_method,
         focal_35mm: project.focal_35mm,
         target_pitch_mm: project.target_pitch_mm,
+        area_mm2: project.area_mm2,
         images: images
             .iter()
             .map(|i| ProjectImage {
@@ -225,6 +227,23 @@ struct RowOut<'a> {
     /// The test machine's force at the frame's time, N.
     #[serde(skip_serializing_if = "Option::is_none")]
     force_n: Option<f64>,
+    /// Engineering stress force / cross-section area, MPa.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stress_mpa: Option<f64>,
+}
+
+/// The stress–strain fit: `σ (MPa) = modulus·ε + intercept` over the fitted frames.
+#[derive(Debug, Serialize)]
+struct StressStrainOut {
+    component: Component,
+    loading_axis: Axis,
+    modulus_mpa: f64,
+    modulus_stderr: f64,
+    modulus_ci95: [f64; 2],
+    intercept_mpa: f64,
+    r2: f64,
+    p_value: f64,
+    n: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -259,15 +278,29 @@ struct AnalysisOut<'a> {
     regressions: &'a [ComponentRegression],
     poisson: Option<PoissonOut<'a>>,
     excluded: Vec<ExcludedOut<'a>>,
+    /// The project's cross-section area, mm² (`null` = not entered).
+    area_mm2: Option<f64>,
+    /// `null` without stresses or with too few.
+    stress_strain: Option<StressStrainOut>,
+    /// Why there is no stress–strain fit although frames have a force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stress_strain_note: Option<&'a str>,
 }
 
-/// Each film frame's time (s) and force (N) by image name: `[time_s, force_n]`.
-pub fn frame_log(images: &[ImagePoints]) -> HashMap<&str, [Option<f64>; 2]> {
-    images
-        .iter()
-        .filter(|i| i.time_s.is_some() || i.force_n.is_some())
-        .map(|i| (i.filename.as_str(), [i.time_s, i.force_n]))
-        .collect()
+/// Each result row's film time, force and stress, and the stress–strain fit
+/// ([`FrameColumns`]), from the images' times and forces and the project's area.
+pub fn frame_columns(
+    analysis: &Analysis,
+    images: &[ImagePoints],
+    project: &Project,
+) -> FrameColumns {
+    FrameColumns::from_images(
+        analysis,
+        images
+            .iter()
+            .map(|i| (i.filename.as_str(), i.time_s, i.force_n)),
+        project.area_mm2,
+    )
 }
 
 /// The analysis as JSON bytes, with rows `offset..offset + limit` (all by default); the
@@ -276,11 +309,11 @@ pub fn frame_log(images: &[ImagePoints]) -> HashMap<&str, [Option<f64>; 2]> {
 pub fn analysis_json(
     analysis: &Analysis,
     images: &[ImagePoints],
+    frames: &FrameColumns,
     limit: Option<usize>,
     offset: usize,
 ) -> Result<Vec<u8>, AppError> {
     let ids: HashMap<&str, i64> = images.iter().map(|i| (i.filename.as_str(), i.id)).collect();
-    let log = frame_log(images);
     let total = analysis.rows.len();
     let start = offset.min(total);
     let end = limit.map_or(total, |l| start.saturating_add(l).min(total));
@@ -295,7 +328,8 @@ pub fn analysis_json(
         row_offset: start,
         rows: analysis.rows[start..end]
             .iter()
-            .map(|row| RowOut {
+            .zip(start..)
+            .map(|(row, position)| RowOut {
                 image_id: ids.get(row.name.as_str()).copied(),
                 index: row.index,
                 name: &row.name,
@@ -306,8 +340,9 @@ pub fn analysis_json(
                 budget: &row.budget,
                 focal_35mm: row.focal_35mm,
                 excluded: row.excluded.as_deref(),
-                time_s: log.get(row.name.as_str()).and_then(|l| l[0]),
-                force_n: log.get(row.name.as_str()).and_then(|l| l[1]),
+                time_s: frames.row(position)[0],
+                force_n: frames.row(position)[1],
+                stress_mpa: frames.row(position)[2],
             })
             .collect(),
         regressions: &analysis.regressions,
@@ -327,6 +362,19 @@ pub fn analysis_json(
                 status: *status,
             })
             .collect(),
+        area_mm2: frames.area_mm2,
+        stress_strain: frames.stress_strain.as_ref().map(|s| StressStrainOut {
+            component: s.component,
+            loading_axis: s.axis,
+            modulus_mpa: s.fit.slope,
+            modulus_stderr: s.fit.stderr,
+            modulus_ci95: s.fit.slope_ci95,
+            intercept_mpa: s.fit.intercept,
+            r2: s.fit.r_squared,
+            p_value: s.fit.p_value,
+            n: s.fit.n,
+        }),
+        stress_strain_note: frames.stress_strain_note.as_deref(),
     };
     serde_json::to_vec(&out)
         .map_err(|e| AppError::internal(format!("serialising the analysis: {e}")))
@@ -365,7 +413,14 @@ async fn analysis(
     let body = blocking(&state, move |s| {
         let (project, images) = s.project_points(id)?;
         let analysis = compute(&project, &images, &query)?;
-        analysis_json(&analysis, &images, Some(limit), page.offset.unwrap_or(0))
+        let frames = frame_columns(&analysis, &images, &project);
+        analysis_json(
+            &analysis,
+            &images,
+            &frames,
+            Some(limit),
+            page.offset.unwrap_or(0),
+        )
     })
     .await?;
     Response::builder()

@@ -118,6 +118,15 @@ impl std::error::Error for AppError {}
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        let (status, body) = self.status_and_body();
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+impl AppError {
+    /// The status and the JSON body of the answer (`{"error": …, details…}`); an internal
+    /// error's message goes to the log, not to the client.
+    pub fn status_and_body(self) -> (StatusCode, Value) {
         let status = self.kind.status();
         let message = if self.kind == ErrorKind::Internal {
             tracing::error!(error = %self.message, "internal error");
@@ -132,7 +141,7 @@ impl IntoResponse for AppError {
                 body.insert(key, value);
             }
         }
-        (status, axum::Json(Value::Object(body))).into_response()
+        (status, Value::Object(body))
     }
 }
 

@@ -6,7 +6,7 @@
 //! `annotations.json` (Python Strain Seer format), `project.json` (Strain Seer project format).
 //! Plots take `sigma_px`, `width`, `height` (px, 200–6000).
 
-use super::analysis::{AnalysisQuery, compute, frame_log, to_formats_project};
+use super::analysis::{AnalysisQuery, compute, frame_columns, to_formats_project};
 use super::error::{AppError, AppPath, AppQuery};
 use super::images::content_disposition;
 use super::{AppState, blocking};
@@ -148,8 +148,8 @@ async fn export(
                 let analysis = compute(&project, &images, &query)?;
                 let text = match computed {
                     "strains.csv" => {
-                        let log = frame_log(&images);
-                        tables::strain_table_csv_with_log(&analysis, &|name| log.get(name).copied())
+                        let frames = frame_columns(&analysis, &images, &project);
+                        tables::strain_table_csv_with_frames(&analysis, &frames.rows)
                             .map_err(|e| export_failed(&e))?
                     }
                     "regression.csv" => {

@@ -204,6 +204,7 @@ async fn import(
         scale_method: parsed.scale_method,
         focal_35mm: parsed.focal_35mm,
         target_pitch_mm: parsed.target_pitch_mm,
+        area_mm2: parsed.area_mm2,
     };
     let max_images = limits.max_images_per_project;
     let body = blocking(&state, move |s| {

@@ -61,6 +61,15 @@ pub struct LimitArgs {
         value_name = "COUNT"
     )]
     pub max_images: u64,
+    /// Longest film accepted, minutes (its duration is read from the file's header before any
+    /// frame is decoded).
+    #[arg(
+        long,
+        env = "STRAIN_SEER_MAX_FILM_MINUTES",
+        default_value_t = 360,
+        value_name = "MINUTES"
+    )]
+    pub max_film_minutes: u64,
 }
 
 impl Default for LimitArgs {
@@ -73,6 +82,7 @@ impl Default for LimitArgs {
             max_json_mb: mib(limits.max_json_bytes),
             max_pixels: limits.max_pixels,
             max_images: limits.max_images_per_project,
+            max_film_minutes: limits.max_film_seconds / 60,
         }
     }
 }
@@ -96,7 +106,11 @@ impl LimitArgs {
             max_file_bytes: bytes("max-upload-mb", self.max_upload_mb)?,
             max_pixels: self.max_pixels,
             max_images_per_project: self.max_images,
+            max_film_seconds: self.max_film_minutes.saturating_mul(60),
         };
+        if limits.max_film_seconds == 0 {
+            return Err("--max-film-minutes must be at least 1".into());
+        }
         if limits.max_pixels == 0 {
             return Err("--max-pixels must be at least 1".into());
         }
@@ -307,6 +321,7 @@ mod tests {
             max_json_mb: 1,
             max_pixels: 1000,
             max_images: 7,
+            max_film_minutes: 2,
         };
         let limits = args.limits();
         assert_eq!(
@@ -317,6 +332,7 @@ mod tests {
                 max_file_bytes: 3 * 1024 * 1024,
                 max_pixels: 1000,
                 max_images_per_project: 7,
+                max_film_seconds: 120,
             })
         );
         let zero = LimitArgs {

@@ -55,6 +55,8 @@ pub struct Limits {
     pub max_pixels: u64,
     /// Most images in one project.
     pub max_images_per_project: u64,
+    /// Longest film accepted, seconds (from its header, before anything is decoded).
+    pub max_film_seconds: u64,
 }
 
 impl Default for Limits {
@@ -65,6 +67,7 @@ impl Default for Limits {
             max_file_bytes: 50 * 1024 * 1024,
             max_pixels: 100_000_000,
             max_images_per_project: 20_000,
+            max_film_seconds: 6 * 3600,
         }
     }
 }

@@ -48,6 +48,9 @@ struct PatchBody {
     /// `null` = no calibration target.
     #[serde(default, deserialize_with = "double_option")]
     target_pitch_mm: Option<Option<f64>>,
+    /// The specimen's cross-section area, mm²; `null` = none (no stress).
+    #[serde(default, deserialize_with = "double_option")]
+    area_mm2: Option<Option<f64>>,
 }
 
 /// The answer to a project change: the project, and what a scale-length change did to the
@@ -137,6 +140,7 @@ async fn update(
         scale_method: body.scale_method,
         focal_35mm: body.focal_35mm,
         target_pitch_mm: body.target_pitch_mm,
+        area_mm2: body.area_mm2,
     };
     let response = blocking(&state, move |s| {
         let Some(new_length) = patch.scale_length else {

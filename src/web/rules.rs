@@ -9,9 +9,11 @@ use super::export::{self, ExportFile};
 use super::projects::MAX_PAGE;
 use super::{AppState, Limits};
 use crate::app::report::ReportFormat;
+use crate::app::video::{LOG_EXTENSIONS, LOG_MIME_TYPES};
 use crate::engine::{ALL_COMPONENTS, Component, Measure, ScaleMethod};
 use crate::store::blobs::IMAGE_TYPES;
 use crate::store::{MAX_EXCLUSION_REASON, MAX_FIDUCIALS, MAX_NAME_CHARS, MAX_SCALE_POINTS};
+use crate::video::{VIDEO_EXTENSIONS, VIDEO_MIME_TYPES, VIDEO_NAMES};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -40,6 +42,9 @@ pub struct Rules {
     pub measures: Vec<MeasureView>,
     pub exports: Exports,
     pub scale_methods: Vec<KeyLabel>,
+    /// Whether this server decodes films (built with the `video` feature); without it a film
+    /// is answered with 415 and how to get video support.
+    pub video: bool,
 }
 
 /// What files the server accepts.
@@ -49,6 +54,10 @@ pub struct Uploads {
     pub images: FileTypes,
     /// Project and annotation files of an import.
     pub projects: FileTypes,
+    /// Films (`POST …/video`); see [`Rules::video`].
+    pub films: FileTypes,
+    /// The test machine's log that goes with a film.
+    pub logs: FileTypes,
 }
 
 /// A family of accepted files.
@@ -101,6 +110,8 @@ pub struct LimitsView {
     pub max_scale_points: usize,
     pub max_project_name_chars: usize,
     pub max_exclusion_reason_chars: usize,
+    /// Longest film accepted, s.
+    pub max_film_seconds: u64,
 }
 
 impl LimitsView {
@@ -118,6 +129,7 @@ impl LimitsView {
             max_scale_points: MAX_SCALE_POINTS,
             max_project_name_chars: MAX_NAME_CHARS,
             max_exclusion_reason_chars: MAX_EXCLUSION_REASON,
+            max_film_seconds: limits.max_film_seconds,
         }
     }
 }
@@ -197,8 +209,24 @@ impl Rules {
             IMAGE_TYPES.iter().map(|t| t.content_type).collect(),
         );
         let projects = FileTypes::new(vec!["JSON"], vec!["json"], vec!["application/json"]);
+        let films = FileTypes::new(
+            VIDEO_NAMES.to_vec(),
+            VIDEO_EXTENSIONS.to_vec(),
+            VIDEO_MIME_TYPES.to_vec(),
+        );
+        let logs = FileTypes::new(
+            vec!["CSV", "TSV", "text"],
+            LOG_EXTENSIONS.to_vec(),
+            LOG_MIME_TYPES.to_vec(),
+        );
         Rules {
-            uploads: Uploads { images, projects },
+            video: crate::video::SUPPORTED,
+            uploads: Uploads {
+                images,
+                projects,
+                films,
+                logs,
+            },
             limits: LimitsView::new(limits),
             components: Component::ALL.into_iter().map(ComponentView::new).collect(),
             default_components: Component::DEFAULT.iter().map(|c| c.key()).collect(),
@@ -260,6 +288,12 @@ mod tests {
         assert_eq!(rules.exports.files.len(), export::EXPORTS.len());
         assert_eq!(rules.exports.reports.first(), Some(&"html"));
         assert_eq!(rules.scale_methods.len(), ScaleMethod::ALL.len());
+        assert_eq!(rules.uploads.films.extensions, VIDEO_EXTENSIONS);
+        assert!(rules.uploads.films.accept.starts_with("video/mp4,"));
+        assert!(rules.uploads.films.accept.contains(".mkv"));
+        assert_eq!(rules.uploads.logs.extensions, ["csv", "tsv", "txt"]);
+        assert_eq!(rules.video, cfg!(feature = "video"));
+        assert_eq!(rules.limits.max_film_seconds, 6 * 3600);
         assert_eq!(rules.limits.upload_batch_files, UPLOAD_BATCH_FILES);
         let eps_xx = &rules.components[0];
         assert_eq!((eps_xx.key, eps_xx.symbol), ("eps_xx", ["ε", "xx"]));

@@ -18,7 +18,7 @@
 use super::error::{AppError, AppMultipart, AppPath, ErrorKind};
 use super::images::{human_bytes, read_field};
 use super::{AppState, Limits, blocking};
-use crate::app::film::{FilmDetect, FilmImport, FrameReport, import_film};
+use crate::app::film::{FilmDetect, FilmImport, FilmProgress, FrameReport, import_film};
 use crate::app::video::{FilmError, FilmRequest, LogColumns, selection};
 use crate::engine::detect::MarkerPolarity;
 use crate::store::{
@@ -26,9 +26,11 @@ use crate::store::{
 };
 use crate::video::VideoError;
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::multipart::Field;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -209,9 +211,9 @@ fn film_error(err: FilmError) -> AppError {
         FilmError::Video(VideoError::NotBuilt { .. })
         | FilmError::Video(VideoError::Unreadable { .. })
         | FilmError::Video(VideoError::NoVideoStream { .. }) => ErrorKind::UnsupportedMediaType,
-        FilmError::Video(VideoError::TooLarge { .. }) | FilmError::TooManyPixels { .. } => {
-            ErrorKind::PayloadTooLarge
-        }
+        FilmError::Video(VideoError::TooLarge { .. })
+        | FilmError::TooManyPixels { .. }
+        | FilmError::TooLong { .. } => ErrorKind::PayloadTooLarge,
         FilmError::Video(_) | FilmError::Log { .. } | FilmError::Selection { .. } => {
             ErrorKind::BadRequest
         }
@@ -249,11 +251,107 @@ fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1e4).round() / 10.0
 }
 
+/// The media type of a streamed answer with progress ([`upload_film`]).
+const NDJSON: &str = "application/x-ndjson";
+
+/// One line of a streamed answer.
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+enum StreamLine {
+    Progress(FilmProgress),
+    Done { result: Box<FilmResponse> },
+    Error { status: u16, error: Value },
+}
+
+impl StreamLine {
+    fn error(err: AppError) -> Self {
+        let (status, error) = err.status_and_body();
+        StreamLine::Error {
+            status: status.as_u16(),
+            error,
+        }
+    }
+
+    fn bytes(&self) -> Bytes {
+        let mut line = serde_json::to_vec(self).unwrap_or_else(|e| {
+            format!(r#"{{"event":"error","status":500,"error":{{"error":"{e}"}}}}"#).into_bytes()
+        });
+        line.push(b'\n');
+        Bytes::from(line)
+    }
+}
+
 async fn upload_film(
     State(state): State<AppState>,
     AppPath(id): AppPath<i64>,
-    AppMultipart(mut multipart): AppMultipart,
-) -> Result<(StatusCode, super::AppJson<FilmResponse>), AppError> {
+    headers: HeaderMap,
+    AppMultipart(multipart): AppMultipart,
+) -> Result<Response, AppError> {
+    let stream = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().starts_with(NDJSON)));
+    if !stream {
+        let response = import_upload(state, id, multipart, None).await?;
+        return Ok((StatusCode::CREATED, super::AppJson(response)).into_response());
+    }
+    // Progress as JSON lines. The checks before decoding still answer a plain 4xx; from the
+    // first decoded frame on the answer is 200 and its last line says how the import ended.
+    // The import runs to its end even if the client goes away: the frames are saved.
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel::<()>();
+    let progress: Progress = {
+        let tx = tx.clone();
+        let mut first = Some(first_tx);
+        Box::new(move |p| {
+            if let Some(first) = first.take() {
+                let _ = first.send(());
+            }
+            let _ = tx.send(StreamLine::Progress(p).bytes());
+        })
+    };
+    let task = tokio::spawn(import_upload(state, id, multipart, Some(progress)));
+    if first_rx.await.is_err() {
+        // No frame was decoded: the import ended early, an ordinary answer says how.
+        let response = task
+            .await
+            .map_err(|e| AppError::internal(format!("a background task failed: {e}")))??;
+        return Ok((StatusCode::CREATED, super::AppJson(response)).into_response());
+    }
+    tokio::spawn(async move {
+        let last = match task.await {
+            Ok(Ok(response)) => StreamLine::Done {
+                result: Box::new(response),
+            },
+            Ok(Err(err)) => StreamLine::error(err),
+            Err(e) => {
+                StreamLine::error(AppError::internal(format!("a background task failed: {e}")))
+            }
+        };
+        let _ = tx.send(last.bytes());
+    });
+    let lines = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|line| (Ok::<_, std::convert::Infallible>(line), rx))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, NDJSON)
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from_stream(lines))
+        .map_err(|e| AppError::internal(e.to_string()))
+}
+
+/// Called with each step of a film import.
+type Progress = Box<dyn FnMut(FilmProgress) + Send>;
+
+async fn import_upload(
+    state: AppState,
+    id: i64,
+    mut multipart: axum::extract::Multipart,
+    progress: Option<Progress>,
+) -> Result<FilmResponse, AppError> {
     let started = Instant::now();
     // Unknown project: say so before reading a large body.
     blocking(&state, move |s| Ok(s.project(id)?)).await?;
@@ -275,11 +373,13 @@ async fn upload_film(
         .map_err(|e| AppError::bad_request(format!("{film_name}: {e}")))?,
         log_offset_s: form.log_offset,
         max_decoded_bytes: MAX_FILM_DECODED_BYTES,
+        max_duration_s: state.limits.max_film_seconds as f64,
         max_pixels: state.limits.max_pixels,
     };
     let limits = state.limits.clone();
     let slot = super::cpu_slot().await?;
     let task_name = film_name.clone();
+    let mut progress = progress.unwrap_or_else(|| Box::new(|_| {}));
     let (import, records, project, scale_length_set) = blocking(&state, move |s| {
         let _slot = slot;
         let project = s.project(id)?;
@@ -303,6 +403,7 @@ async fn upload_film(
             &form.columns,
             &request,
             &detect,
+            &mut progress,
         )
         .map_err(film_error)?;
         drop(film_path);
@@ -354,33 +455,30 @@ async fn upload_film(
         "{description}"
     );
     let frames: Vec<FrameReport> = frames.into_iter().map(|f| f.report).collect();
-    Ok((
-        StatusCode::CREATED,
-        super::AppJson(FilmResponse {
-            images: records,
-            project,
-            video: json!({
-                "filename": film_name,
-                "size_bytes": film_bytes,
-                "codec": info.codec,
-                "width": info.width,
-                "height": info.height,
-                "duration_s": info.duration_s,
-                "rotation_deg": info.rotation_deg,
-                "avg_fps": info.avg_fps,
-                "log_rows": log_rows,
-                "log_columns": log_columns,
-                "description": description,
-            }),
-            frames,
-            scale_length_set,
-            timing_ms: json!({
-                "upload": upload_ms,
-                "decode": timing.decode,
-                "detect": timing.detect,
-                "encode": timing.encode,
-                "total": ms(started),
-            }),
+    Ok(FilmResponse {
+        images: records,
+        project,
+        video: json!({
+            "filename": film_name,
+            "size_bytes": film_bytes,
+            "codec": info.codec,
+            "width": info.width,
+            "height": info.height,
+            "duration_s": info.duration_s,
+            "rotation_deg": info.rotation_deg,
+            "avg_fps": info.avg_fps,
+            "log_rows": log_rows,
+            "log_columns": log_columns,
+            "description": description,
         }),
-    ))
+        frames,
+        scale_length_set,
+        timing_ms: json!({
+            "upload": upload_ms,
+            "decode": timing.decode,
+            "detect": timing.detect,
+            "encode": timing.encode,
+            "total": ms(started),
+        }),
+    })
 }

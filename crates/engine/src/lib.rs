@@ -10,6 +10,7 @@ pub mod points;
 pub mod regression;
 pub mod scale;
 pub mod strain;
+pub mod stress;
 pub mod synthetic;
 pub mod uncertainty;
 
@@ -24,3 +25,4 @@ pub use points::{Fiducials, ImageStatus, Point, PointError, PointRole, ScalePoin
 pub use regression::{Regression, RegressionError, linregress};
 pub use scale::{FocalSource, ImageScale, RulerModel, ScaleError, ScaleMethod, TargetModel};
 pub use strain::{Component, Deformation, Principal, StrainError, StrainMeasures, Tensor2};
+pub use stress::{StressStrain, engineering_stress_mpa};

@@ -256,6 +256,9 @@ pub enum FormatErrorKind {
     /// A calibration-target pitch that is not a positive length up to 100 mm.
     #[error("the calibration target's pitch must be more than 0 and at most 100 mm, got {0}")]
     InvalidTargetPitch(f64),
+    /// A cross-section area that is not a positive area up to 1 m².
+    #[error("the cross-section area must be more than 0 and at most 1000000 mm², got {0}")]
+    InvalidArea(f64),
     /// A focal length outside the accepted range.
     #[error("the 35 mm-equivalent focal length must be between 8 and 2000 mm, got {0} mm")]
     FocalLengthOutOfRange(f64),

@@ -303,6 +303,9 @@ pub struct Project {
     pub focal_35mm: Option<f64>,
     /// Pitch of the dot-grid calibration target in the photos, mm; `None` = no target.
     pub target_pitch_mm: Option<f64>,
+    /// The specimen's cross-section area, mm²: engineering stress = force / area. `None` = not
+    /// entered.
+    pub area_mm2: Option<f64>,
     /// Images in file order; [`Project::sorted_images`] gives analysis order.
     pub images: Vec<ProjectImage>,
 }
@@ -324,6 +327,7 @@ impl Project {
             scale_method: None,
             focal_35mm: None,
             target_pitch_mm: None,
+            area_mm2: None,
             images: Vec::new(),
         }
     }
@@ -379,6 +383,14 @@ impl Project {
             return Err(FormatError::new(
                 Location::field("target_pitch_mm"),
                 FormatErrorKind::InvalidTargetPitch(p),
+            ));
+        }
+        if let Some(a) = self.area_mm2
+            && !(a.is_finite() && a > 0.0 && a <= 1e6)
+        {
+            return Err(FormatError::new(
+                Location::field("area_mm2"),
+                FormatErrorKind::InvalidArea(a),
             ));
         }
         let mut ids: HashMap<&str, &ProjectImage> = HashMap::new();

@@ -42,6 +42,8 @@ struct RawProject {
     focal_35mm: Option<Num>,
     #[serde(default)]
     target_pitch_mm: Option<Num>,
+    #[serde(default)]
+    area_mm2: Option<Num>,
     images: Vec<Value>,
 }
 
@@ -157,6 +159,7 @@ pub(crate) fn from_project_value(value: Value) -> Result<Project, FormatError> {
         scale_method: raw.scale_method,
         focal_35mm: raw.focal_35mm.map(|Num(f)| f),
         target_pitch_mm: raw.target_pitch_mm.map(|Num(f)| f),
+        area_mm2: raw.area_mm2.map(|Num(f)| f),
         images,
     };
     project.validate()?;
@@ -288,6 +291,8 @@ struct OutProject<'a> {
     focal_35mm: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     target_pitch_mm: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    area_mm2: Option<f64>,
     images: Vec<OutImage<'a>>,
 }
 
@@ -329,6 +334,7 @@ pub fn to_project_json(project: &Project) -> String {
         scale_method: project.scale_method,
         focal_35mm: project.focal_35mm,
         target_pitch_mm: project.target_pitch_mm,
+        area_mm2: project.area_mm2,
         images,
     };
     crate::to_pretty_json(&out)

@@ -210,18 +210,20 @@ pub fn strain_table_csv(analysis: &Analysis) -> Result<String, ExportError> {
     )
 }
 
-/// The columns [`strain_table_csv_with_log`] adds after the strain table's: a film frame's time
-/// in the film (s) and the test machine's force at that time (N).
-pub const FRAME_LOG_COLUMNS: [&str; 2] = ["time_s", "force_N"];
+/// The columns [`strain_table_csv_with_frames`] adds after the strain table's: a film frame's
+/// time in the film (s), the test machine's force at that time (N) and the engineering stress
+/// force / cross-section area (MPa).
+pub const FRAME_LOG_COLUMNS: [&str; 3] = ["time_s", "force_N", "stress_MPa"];
 
-/// The strain table of [`strain_table_csv`] with, when any image is a film's frame (`log`
-/// gives `[time_s, force_N]` for a row's image name), the columns [`FRAME_LOG_COLUMNS`] at the
-/// end (empty for photos). Without frames it is exactly [`strain_table_csv`].
-pub fn strain_table_csv_with_log(
+/// The strain table of [`strain_table_csv`] with, when any image is a film's frame (`frames`
+/// is parallel to `analysis.rows` and holds `[time_s, force_N, stress_MPa]`), the columns
+/// [`FRAME_LOG_COLUMNS`] at the end (empty where a value is missing). With `frames` empty it is
+/// exactly [`strain_table_csv`].
+pub fn strain_table_csv_with_frames(
     analysis: &Analysis,
-    log: &dyn Fn(&str) -> Option<[Option<f64>; 2]>,
+    frames: &[[Option<f64>; 3]],
 ) -> Result<String, ExportError> {
-    if !analysis.rows.iter().any(|r| log(&r.name).is_some()) {
+    if frames.is_empty() {
         return strain_table_csv(analysis);
     }
     let mut header = strain_table_columns();
@@ -230,7 +232,7 @@ pub fn strain_table_csv_with_log(
         &header,
         analysis.rows.iter().enumerate().map(|(position, row)| {
             let mut record = strain_row(analysis, position, row);
-            let values = log(&row.name).unwrap_or([None, None]);
+            let values = frames.get(position).copied().unwrap_or([None; 3]);
             record.extend(values.map(|v| v.map_or_else(String::new, number)));
             record
         }),
@@ -407,25 +409,30 @@ mod tests {
     }
 
     #[test]
-    fn film_frames_add_time_and_force_columns_photos_do_not() {
+    fn film_frames_add_time_force_and_stress_columns_photos_do_not() {
         let analysis = demo_analysis();
         let plain = strain_table_csv(&analysis).unwrap();
-        assert_eq!(
-            strain_table_csv_with_log(&analysis, &|_| None).unwrap(),
-            plain
-        );
-        let text = strain_table_csv_with_log(&analysis, &|name| {
-            name.contains("10mm").then_some([Some(1.5), Some(500.0)])
-        })
-        .unwrap();
+        assert_eq!(strain_table_csv_with_frames(&analysis, &[]).unwrap(), plain);
+        let frames: Vec<[Option<f64>; 3]> = analysis
+            .rows
+            .iter()
+            .map(|r| {
+                if r.name.contains("10mm") {
+                    [Some(1.5), Some(500.0), Some(25.0)]
+                } else {
+                    [None; 3]
+                }
+            })
+            .collect();
+        let text = strain_table_csv_with_frames(&analysis, &frames).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert!(
-            lines[0].ends_with(",excluded,excluded_reason,time_s,force_N"),
+            lines[0].ends_with(",excluded,excluded_reason,time_s,force_N,stress_MPa"),
             "{}",
             lines[0]
         );
-        assert!(lines[2].ends_with(",false,,1.5,500.0"), "{}", lines[2]);
-        assert!(lines[1].ends_with(",false,,,"), "{}", lines[1]);
+        assert!(lines[2].ends_with(",false,,1.5,500.0,25.0"), "{}", lines[2]);
+        assert!(lines[1].ends_with(",false,,,,"), "{}", lines[1]);
         assert_eq!(lines[1].split(',').count(), lines[0].split(',').count());
     }
 

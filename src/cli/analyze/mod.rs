@@ -1,5 +1,6 @@
 //! `strain-seer analyze`: annotation or project JSON → strain table, regressions, exports.
 
+use crate::app::load::FrameColumns;
 use crate::app::scale::{ScaleAction, ScaleLengthChange, scale_action};
 use crate::cli::BadInput;
 use anyhow::Context;
@@ -7,7 +8,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use strain_seer_engine::scale::FOCAL_35MM_RANGE;
-use strain_seer_engine::{Analysis, Axis, Component, ScaleMethod, analyze};
+use strain_seer_engine::{Analysis, Axis, Component, ScaleMethod, StressStrain, analyze};
 
 mod report;
 mod table;
@@ -143,6 +144,16 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "FILENAME[=REASON]", env = "STRAIN_SEER_EXCLUDE")]
     pub exclude: Vec<String>,
 
+    /// The specimen's cross-section area in mm², overriding the file's: the film frames' force
+    /// from the test machine's log becomes engineering stress (MPa), with a stress–strain fit.
+    #[arg(
+        long,
+        value_name = "MM2",
+        allow_negative_numbers = true,
+        env = "STRAIN_SEER_AREA"
+    )]
+    pub area: Option<f64>,
+
     /// Write a lab report: `.html` (one self-contained file) or `.pdf`; repeat for both.
     #[arg(long, value_name = "FILE", env = "STRAIN_SEER_REPORT")]
     pub report: Vec<PathBuf>,
@@ -270,6 +281,15 @@ fn apply_overrides(project: &mut Project, args: &AnalyzeArgs, file: &Path) -> Re
         }
         project.focal_35mm = Some(focal);
     }
+    if let Some(area) = args.area {
+        if !(area.is_finite() && area > 0.0 && area <= crate::store::MAX_AREA_MM2) {
+            return Err(BadInput(format!(
+                "--area must be the specimen's cross-section area in mm², more than 0 and at most {}, got {area}",
+                crate::store::MAX_AREA_MM2
+            )));
+        }
+        project.area_mm2 = Some(area);
+    }
     if let Some(sigma) = args.sigma_px {
         if !(sigma.is_finite() && sigma >= 0.0) {
             return Err(BadInput(format!(
@@ -360,15 +380,21 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
+    let frames = frame_columns(&analysis, &project);
     let stdout_text = match args.format {
-        OutputFormat::Table => render_table(&analysis, &project, &shown, format),
+        OutputFormat::Table => render_table(&analysis, &project, &frames, &shown, format),
         OutputFormat::Json => {
-            let mut json =
-                serde_json::to_string_pretty(&analysis).context("encoding the analysis as JSON")?;
+            let mut json = serde_json::to_string_pretty(&JsonOut {
+                analysis: &analysis,
+                frames: frames.any().then_some(frames.rows.as_slice()),
+                area_mm2: project.area_mm2,
+                stress_strain: frames.stress_strain.as_ref(),
+            })
+            .context("encoding the analysis as JSON")?;
             json.push('\n');
             json
         }
-        OutputFormat::Csv => tables::strain_table_csv(&analysis)?,
+        OutputFormat::Csv => tables::strain_table_csv_with_frames(&analysis, &frames.rows)?,
     };
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (e.g. `| head`) is not an error worth reporting.
@@ -377,7 +403,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         .and_then(|()| stdout.flush());
 
     if let Some(dir) = &args.out {
-        let written = write_outputs(dir, &analysis, &project)?;
+        let written = write_outputs(dir, &analysis, &project, &frames)?;
         eprintln!(
             "strain-seer: wrote {} files to '{}'",
             written.len(),
@@ -393,18 +419,45 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--format json`: the engine's analysis, plus the film frames' `[time_s, force_N,
+/// stress_MPa]` per row, the area and the stress–strain fit when the images are film frames.
+#[derive(Debug, serde::Serialize)]
+struct JsonOut<'a> {
+    #[serde(flatten)]
+    analysis: &'a Analysis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frames: Option<&'a [[Option<f64>; 3]]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    area_mm2: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stress_strain: Option<&'a StressStrain>,
+}
+
+/// Each row's film time, force and stress from the project's images and area.
+fn frame_columns(analysis: &Analysis, project: &Project) -> FrameColumns {
+    FrameColumns::from_images(
+        analysis,
+        project
+            .images
+            .iter()
+            .map(|i| (i.filename.as_str(), i.time_s, i.force_n)),
+        project.area_mm2,
+    )
+}
+
 /// Writes every export into `dir`; returns the file names written.
 fn write_outputs(
     dir: &Path,
     analysis: &Analysis,
     project: &Project,
+    frames: &FrameColumns,
 ) -> anyhow::Result<Vec<String>> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the output directory '{}'", dir.display()))?;
     let mut files: Vec<(String, Vec<u8>)> = vec![
         (
             "strains.csv".into(),
-            tables::strain_table_csv(analysis)?.into_bytes(),
+            tables::strain_table_csv_with_frames(analysis, &frames.rows)?.into_bytes(),
         ),
         (
             "regression.csv".into(),

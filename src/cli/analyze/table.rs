@@ -1,6 +1,7 @@
 //! The report `analyze --format table` prints: aligned tables of strains, the uncertainty
 //! budget, large-deformation measures, the fits and Poisson's ratio.
 
+use crate::app::load::FrameColumns;
 use std::fmt::Write as _;
 use strain_seer_engine::Analysis;
 use strain_seer_formats::{FileFormat, Project, tables};
@@ -64,6 +65,7 @@ fn aligned(out: &mut String, header: &[&str], left: &[usize], rows: &[Vec<String
 pub(super) fn render_table(
     analysis: &Analysis,
     project: &Project,
+    frames: &FrameColumns,
     file: &str,
     format: FileFormat,
 ) -> String {
@@ -127,6 +129,9 @@ pub(super) fn render_table(
         })
         .collect();
     aligned(&mut out, &header, &[1], &rows);
+    if frames.any() {
+        render_frames(&mut out, analysis, frames);
+    }
 
     let _ = writeln!(
         out,
@@ -272,6 +277,53 @@ pub(super) fn render_table(
         }
     }
     out
+}
+
+/// Film frames: time, force and stress per row, and the stress–strain fit.
+fn render_frames(out: &mut String, analysis: &Analysis, frames: &FrameColumns) {
+    let area = frames.area_mm2.map_or_else(
+        || "no cross-section area (--area)".to_owned(),
+        |a| format!("cross-section area {a} mm²"),
+    );
+    let _ = writeln!(out, "\nFilm frames and the test machine's log ({area})");
+    let header = ["#", "image", "t (s)", "F (N)", "σ (MPa)"];
+    let opt = |v: Option<f64>, decimals: usize| {
+        v.map_or_else(|| "–".to_owned(), |v| format!("{v:.decimals$}"))
+    };
+    let rows: Vec<Vec<String>> = analysis
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let [t, f, s] = frames.row(i);
+            vec![
+                (i + 1).to_string(),
+                row.name.clone(),
+                opt(t, 3),
+                opt(f, 2),
+                opt(s, 4),
+            ]
+        })
+        .collect();
+    aligned(out, &header, &[1], &rows);
+    if let Some(fit) = &frames.stress_strain {
+        let r = &fit.fit;
+        let _ = writeln!(
+            out,
+            "Stress–strain fit σ = E·ε{a}{a} + σ₀ (n = {}): E = {} ± {} MPa (95 % CI [{}, {}]), σ₀ = {} MPa, r² = {:.6}, p = {}",
+            r.n,
+            sci(r.slope),
+            sci(r.stderr),
+            sci(r.slope_ci95[0]),
+            sci(r.slope_ci95[1]),
+            sci(r.intercept),
+            r.r_squared,
+            sci(r.p_value),
+            a = fit.axis
+        );
+    } else if let Some(note) = &frames.stress_strain_note {
+        let _ = writeln!(out, "No stress–strain fit: {note}");
+    }
 }
 
 #[cfg(test)]

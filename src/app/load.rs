@@ -1,0 +1,199 @@
+//! The test machine's side of an analysis: each result row's time in the film, force and
+//! engineering stress, and the stress–strain fit (apparent modulus). One rule for the CLI's
+//! tables and exports, the web app's analysis and exports, and the report.
+//!
+//! A row is a film frame when its image carries a time or a force (from the film and the
+//! machine's log, [`crate::app::film`]). Stress needs the force and the project's cross-section
+//! area (`area_mm2`): `σ = F / A` ([`crate::engine::stress`]). The fit needs at least 3 fitted
+//! rows with a stress and two different strains; otherwise [`FrameColumns::stress_strain_note`]
+//! says why there is none.
+
+use crate::engine::stress::{StressStrain, row_stresses, stress_strain};
+use crate::engine::{Analysis, RegressionError};
+use std::collections::HashMap;
+
+/// Film time, force and stress of each result row, and the stress–strain fit.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FrameColumns {
+    /// Parallel to `analysis.rows`: `[time_s, force_N, stress_MPa]`. Empty when no row is a
+    /// film frame (a photo series): tables then have no film columns.
+    pub rows: Vec<[Option<f64>; 3]>,
+    /// The cross-section area used, mm².
+    pub area_mm2: Option<f64>,
+    /// `σ = E·ε + σ₀` over the fitted rows with a stress.
+    pub stress_strain: Option<StressStrain>,
+    /// Why there is no stress–strain fit although some rows have a force (no area entered, too
+    /// few forces, …); `None` when there is a fit or no force at all.
+    pub stress_strain_note: Option<String>,
+}
+
+impl FrameColumns {
+    /// The columns of `analysis`, with `frame(name)` = the image's `(time_s, force_N)`.
+    pub fn new(
+        analysis: &Analysis,
+        frame: impl Fn(&str) -> Option<(Option<f64>, Option<f64>)>,
+        area_mm2: Option<f64>,
+    ) -> Self {
+        let frames: Vec<_> = analysis.rows.iter().map(|r| frame(&r.name)).collect();
+        if frames
+            .iter()
+            .all(|f| matches!(f, None | Some((None, None))))
+        {
+            return FrameColumns {
+                area_mm2,
+                ..FrameColumns::default()
+            };
+        }
+        let forces: Vec<Option<f64>> = frames.iter().map(|f| f.and_then(|f| f.1)).collect();
+        let stresses = match area_mm2 {
+            Some(area) => row_stresses(&forces, area),
+            None => vec![None; forces.len()],
+        };
+        let rows = frames
+            .iter()
+            .zip(&forces)
+            .zip(&stresses)
+            .map(|((f, force), stress)| [f.and_then(|f| f.0), *force, *stress])
+            .collect();
+        let has_force = forces.iter().any(Option::is_some);
+        let (fit, note) = match (has_force, area_mm2) {
+            (false, _) => (None, None),
+            (true, None) => (
+                None,
+                Some("enter the specimen's cross-section area (mm²) for stress".to_owned()),
+            ),
+            (true, Some(_)) => match stress_strain(analysis, &stresses) {
+                Ok(fit) => (Some(fit), None),
+                Err(e) => (None, Some(fit_note(&e))),
+            },
+        };
+        FrameColumns {
+            rows,
+            area_mm2,
+            stress_strain: fit,
+            stress_strain_note: note,
+        }
+    }
+
+    /// The columns for images given as `(name, time_s, force_N)`.
+    pub fn from_images<'a>(
+        analysis: &Analysis,
+        images: impl IntoIterator<Item = (&'a str, Option<f64>, Option<f64>)>,
+        area_mm2: Option<f64>,
+    ) -> Self {
+        let by_name: HashMap<&str, (Option<f64>, Option<f64>)> = images
+            .into_iter()
+            .filter(|(_, t, f)| t.is_some() || f.is_some())
+            .map(|(name, t, f)| (name, (t, f)))
+            .collect();
+        Self::new(analysis, |name| by_name.get(name).copied(), area_mm2)
+    }
+
+    /// Whether any row is a film frame.
+    pub fn any(&self) -> bool {
+        !self.rows.is_empty()
+    }
+
+    /// Row `position`'s `[time_s, force_N, stress_MPa]` (all `None` for a photo).
+    pub fn row(&self, position: usize) -> [Option<f64>; 3] {
+        self.rows.get(position).copied().unwrap_or([None; 3])
+    }
+}
+
+fn fit_note(e: &RegressionError) -> String {
+    match e {
+        RegressionError::TooFewPoints { n } => {
+            format!("the stress–strain fit needs at least 3 fitted frames with a force, got {n}")
+        }
+        RegressionError::ConstantX { .. } => {
+            "the stress–strain fit needs frames with different strains".to_owned()
+        }
+        other => format!("no stress–strain fit: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::synthetic::{SCALE_LENGTH_MM, synthetic_images};
+    use crate::engine::{AnalysisOptions, analyze};
+
+    fn demo_analysis() -> Analysis {
+        let options = AnalysisOptions {
+            scale_length: SCALE_LENGTH_MM,
+            sigma_px: 0.0,
+            ..AnalysisOptions::default()
+        };
+        match analyze(&synthetic_images(6, 11), &options) {
+            Ok(a) => a,
+            Err(e) => panic!("synthetic analysis: {e}"),
+        }
+    }
+
+    #[test]
+    fn photos_have_no_film_columns() {
+        let analysis = demo_analysis();
+        let cols = FrameColumns::from_images(
+            &analysis,
+            analysis.rows.iter().map(|r| (r.name.as_str(), None, None)),
+            Some(10.0),
+        );
+        assert!(!cols.any());
+        assert_eq!(cols.row(0), [None; 3]);
+        assert_eq!((cols.stress_strain, cols.stress_strain_note), (None, None));
+    }
+
+    #[test]
+    fn frames_get_time_force_and_stress_and_a_fit() {
+        let analysis = demo_analysis();
+        let cols = FrameColumns::from_images(
+            &analysis,
+            analysis
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.name.as_str(), Some(i as f64), Some(100.0 * i as f64))),
+            Some(20.0),
+        );
+        assert!(cols.any());
+        assert_eq!(cols.row(3), [Some(3.0), Some(300.0), Some(15.0)]);
+        assert!(
+            cols.stress_strain.is_some(),
+            "{:?}",
+            cols.stress_strain_note
+        );
+    }
+
+    #[test]
+    fn force_without_area_says_what_is_missing() {
+        let analysis = demo_analysis();
+        let cols = FrameColumns::from_images(
+            &analysis,
+            analysis
+                .rows
+                .iter()
+                .map(|r| (r.name.as_str(), Some(1.0), Some(5.0))),
+            None,
+        );
+        assert_eq!(cols.row(0), [Some(1.0), Some(5.0), None]);
+        assert!(cols.stress_strain.is_none());
+        assert!(cols.stress_strain_note.is_some_and(|n| n.contains("area")));
+    }
+
+    #[test]
+    fn too_few_forces_is_a_note_not_an_error() {
+        let analysis = demo_analysis();
+        let first = analysis.rows[0].name.clone();
+        let cols = FrameColumns::from_images(
+            &analysis,
+            [(first.as_str(), Some(0.0), Some(1.0))],
+            Some(2.0),
+        );
+        assert_eq!(cols.row(0), [Some(0.0), Some(1.0), Some(0.5)]);
+        assert_eq!(cols.row(1), [None; 3]);
+        assert!(
+            cols.stress_strain_note
+                .is_some_and(|n| n.contains("at least 3"))
+        );
+    }
+}

@@ -704,6 +704,32 @@ fn demo_film_and_log_give_the_photos_strains() {
         "{table}"
     );
     assert!(table.contains("Stress–strain fit"), "{table}");
+    // The report carries the same table and fit.
+    let report = dir.path().join("film-report.html");
+    succeeds(
+        strain_seer()
+            .args(["analyze", "--area", "20", "--report"])
+            .arg(&report)
+            .arg(&from_film),
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("Film frames and the test machine&#39;s log")
+            || html.contains("Film frames and the test machine's log"),
+        "report has no frames table"
+    );
+    assert!(
+        html.contains("cross-section area A = 20 mm²"),
+        "report: no area"
+    );
+    assert!(
+        html.contains("Stress–strain fit: σ = E·ε"),
+        "report: no fit"
+    );
+    assert!(
+        html.contains("stress_MPa"),
+        "report appendix: no stress column"
+    );
     let o = strain_seer()
         .args(["analyze", "--area", "-1"])
         .arg(&from_film)

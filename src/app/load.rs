@@ -89,6 +89,18 @@ impl FrameColumns {
         Self::new(analysis, |name| by_name.get(name).copied(), area_mm2)
     }
 
+    /// The columns of a project file's analysis (its images' times and forces, its area).
+    pub fn from_project(analysis: &Analysis, project: &crate::formats::Project) -> Self {
+        Self::from_images(
+            analysis,
+            project
+                .images
+                .iter()
+                .map(|i| (i.filename.as_str(), i.time_s, i.force_n)),
+            project.area_mm2,
+        )
+    }
+
     /// Whether any row is a film frame.
     pub fn any(&self) -> bool {
         !self.rows.is_empty()
@@ -110,6 +122,33 @@ fn fit_note(e: &RegressionError) -> String {
         }
         other => format!("no stress–strain fit: {other}"),
     }
+}
+
+/// The stress–strain fit in one sentence, for tables and reports:
+/// `σ = E·εyy + σ₀ over 4 frames: E = -412.7 ± 21.4 MPa (95 % CI [-504.8, -320.6]), σ₀ = 1.9 MPa, r² = 0.9946, p = 0.0027`.
+pub fn stress_fit_text(fit: &StressStrain) -> String {
+    let r = &fit.fit;
+    format!(
+        "σ = E·ε{a}{a} + σ₀ over {} frames: E = {} ± {} MPa (95 % CI [{}, {}]), σ₀ = {} MPa, r² = {:.4}, p = {:.3e}",
+        r.n,
+        fmt_sig(r.slope),
+        fmt_sig(r.stderr),
+        fmt_sig(r.slope_ci95[0]),
+        fmt_sig(r.slope_ci95[1]),
+        fmt_sig(r.intercept),
+        r.r_squared,
+        r.p_value,
+        a = fit.axis
+    )
+}
+
+/// Four significant digits, without scientific notation for the usual range of moduli.
+fn fmt_sig(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = (3 - v.abs().log10().floor() as i32).max(0) as usize;
+    format!("{v:.digits$}")
 }
 
 #[cfg(test)]

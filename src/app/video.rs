@@ -181,7 +181,7 @@ pub fn decode_film(
         max_pixels: request.max_pixels,
         ..DecodeOptions::default()
     };
-    let mut video = Video::open(path, opts).map_err(|e| renamed(e, name))?;
+    let video = Video::open(path, opts).map_err(|e| renamed(e, name))?;
     let info = video.info().clone();
     if info.duration_s > request.max_duration_s {
         return Err(FilmError::TooLong {

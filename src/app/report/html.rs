@@ -318,6 +318,28 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, ReportError> {
     }
     out.push_str("</tbody></table></div>");
 
+    let frames = super::frame_columns(input);
+    if frames.any() {
+        out.push_str("<h3>Film frames and the test machine's log</h3>");
+        let head: Vec<String> = ["#", "image", "t (s)", "F (N)", "σ (MPa)"]
+            .map(str::to_owned)
+            .to_vec();
+        table_head(&mut out, &head);
+        for cells in super::frame_table(a, &frames) {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                cells[0],
+                esc(&cells[1]),
+                cells[2],
+                cells[3],
+                cells[4]
+            );
+        }
+        out.push_str("</tbody></table></div>");
+        let _ = write!(out, "<p>{}</p>", esc(&super::frame_summary(&frames)));
+    }
+
     out.push_str("<h2>Plots</h2><div class=\"plots\">");
     for (component, svg) in plots(a)? {
         let _ = write!(
@@ -399,7 +421,7 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, ReportError> {
         "<h2>Appendix: every exported number in full precision</h2><p class=\"meta\">As in \
          strains.csv and regression.json.</p><div class=\"appendix\">",
     );
-    for (title, pairs) in full_precision(a)? {
+    for (title, pairs) in full_precision(a, &frames)? {
         let _ = write!(out, "<p><b>{}</b>", esc(&title));
         for (k, v) in pairs {
             let _ = write!(out, " · {}&nbsp;{}", esc(&k), esc(&v));

@@ -14,6 +14,7 @@ pub mod html;
 pub mod pdf;
 mod warnings;
 
+use crate::app::load::{FrameColumns, stress_fit_text};
 use crate::engine::{Analysis, Component};
 use crate::formats::{ExportError, Project, plot, tables};
 pub use warnings::{Warning, warnings};
@@ -104,15 +105,66 @@ pub fn plots(analysis: &Analysis) -> Result<Vec<(Component, String)>, ReportErro
         .collect()
 }
 
+/// The film frames' time, force and stress and the stress–strain fit ([`FrameColumns`]).
+pub fn frame_columns(input: &ReportInput<'_>) -> FrameColumns {
+    FrameColumns::from_project(input.analysis, input.project)
+}
+
+/// The rows of the report's test-machine table: `#`, image, t (s), F (N), σ (MPa) (`—` where
+/// missing).
+pub fn frame_table(analysis: &Analysis, frames: &FrameColumns) -> Vec<[String; 5]> {
+    let opt = |v: Option<f64>, decimals: usize| {
+        v.map_or_else(|| "—".to_owned(), |v| format!("{v:.decimals$}"))
+    };
+    analysis
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let [t, f, s] = frames.row(i);
+            [
+                (i + 1).to_string(),
+                row.name.clone(),
+                opt(t, 3),
+                opt(f, 2),
+                opt(s, 4),
+            ]
+        })
+        .collect()
+}
+
+/// The sentence under the test-machine table: the area and the fit, or why there is none.
+pub fn frame_summary(frames: &FrameColumns) -> String {
+    let area = frames.area_mm2.map_or_else(
+        || "No cross-section area was entered, so there is no stress.".to_owned(),
+        |a| {
+            format!(
+                "Engineering stress σ = F / A with the cross-section area A = {} mm².",
+                trim(a)
+            )
+        },
+    );
+    match (&frames.stress_strain, &frames.stress_strain_note) {
+        (Some(fit), _) => format!("{area} Stress–strain fit: {}.", stress_fit_text(fit)),
+        (None, Some(note)) if frames.area_mm2.is_some() => {
+            format!("{area} No stress–strain fit: {note}.")
+        }
+        _ => area,
+    }
+}
+
 /// One block of the appendix: a title and its `(column, value)` pairs.
 pub type Block = (String, Vec<(String, String)>);
 
 /// The full-precision appendix: the strain table and the regression numbers as
 /// `(row title, [(column, value)])`, numbers exactly as `strains.csv` and `regression.json`
 /// write them.
-pub fn full_precision(analysis: &Analysis) -> Result<Vec<Block>, ReportError> {
+pub fn full_precision(
+    analysis: &Analysis,
+    frames: &FrameColumns,
+) -> Result<Vec<Block>, ReportError> {
     let mut blocks = Vec::new();
-    let csv = tables::strain_table_csv(analysis)?;
+    let csv = tables::strain_table_csv_with_frames(analysis, &frames.rows)?;
     let mut reader = csv::ReaderBuilder::new().from_reader(csv.as_bytes());
     let header: Vec<String> = reader
         .headers()

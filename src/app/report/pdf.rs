@@ -288,6 +288,24 @@ fn source(input: &ReportInput<'_>) -> Result<Markup, ReportError> {
     }
     s.push_str(")]\n");
 
+    let frames = super::frame_columns(input);
+    if frames.any() {
+        s.push_str(
+            "== Film frames and the test machine's log\n#text(size: 7.5pt)[#table(columns: 5, \
+             align: (right, left, right, right, right),\n  table.header([\\#], [image], [t (s)], \
+             [F (N)], [σ (MPa)]),\n",
+        );
+        for cells in super::frame_table(a, &frames) {
+            let _ = writeln!(
+                s,
+                "  {},",
+                cells.iter().map(|c| cell(c)).collect::<Vec<_>>().join(", ")
+            );
+        }
+        s.push_str(")]\n");
+        let _ = writeln!(s, "#{}\n", lit(&super::frame_summary(&frames)));
+    }
+
     s.push_str("= Plots\n");
     for (k, (component, svg)) in plots(a)?.into_iter().enumerate() {
         let name = format!("/plot-{k}.svg");
@@ -379,7 +397,7 @@ fn source(input: &ReportInput<'_>) -> Result<Markup, ReportError> {
         "= Appendix: every exported number in full precision\nAs in strains.csv and \
          regression.json.\n#text(6.5pt)[#columns(2, gutter: 12pt)[\n",
     );
-    for (title, pairs) in full_precision(a)? {
+    for (title, pairs) in full_precision(a, &frames)? {
         let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(s, "*#{}* · #{}\n", lit(&title), lit(&body.join(" · ")));
     }

@@ -380,7 +380,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let frames = frame_columns(&analysis, &project);
+    let frames = FrameColumns::from_project(&analysis, &project);
     let stdout_text = match args.format {
         OutputFormat::Table => render_table(&analysis, &project, &frames, &shown, format),
         OutputFormat::Json => {
@@ -431,18 +431,6 @@ struct JsonOut<'a> {
     area_mm2: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stress_strain: Option<&'a StressStrain>,
-}
-
-/// Each row's film time, force and stress from the project's images and area.
-fn frame_columns(analysis: &Analysis, project: &Project) -> FrameColumns {
-    FrameColumns::from_images(
-        analysis,
-        project
-            .images
-            .iter()
-            .map(|i| (i.filename.as_str(), i.time_s, i.force_n)),
-        project.area_mm2,
-    )
 }
 
 /// Writes every export into `dir`; returns the file names written.

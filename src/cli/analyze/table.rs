@@ -1,7 +1,7 @@
 //! The report `analyze --format table` prints: aligned tables of strains, the uncertainty
 //! budget, large-deformation measures, the fits and Poisson's ratio.
 
-use crate::app::load::FrameColumns;
+use crate::app::load::{FrameColumns, stress_fit_text};
 use std::fmt::Write as _;
 use strain_seer_engine::Analysis;
 use strain_seer_formats::{FileFormat, Project, tables};
@@ -307,20 +307,7 @@ fn render_frames(out: &mut String, analysis: &Analysis, frames: &FrameColumns) {
         .collect();
     aligned(out, &header, &[1], &rows);
     if let Some(fit) = &frames.stress_strain {
-        let r = &fit.fit;
-        let _ = writeln!(
-            out,
-            "Stress–strain fit σ = E·ε{a}{a} + σ₀ (n = {}): E = {} ± {} MPa (95 % CI [{}, {}]), σ₀ = {} MPa, r² = {:.6}, p = {}",
-            r.n,
-            sci(r.slope),
-            sci(r.stderr),
-            sci(r.slope_ci95[0]),
-            sci(r.slope_ci95[1]),
-            sci(r.intercept),
-            r.r_squared,
-            sci(r.p_value),
-            a = fit.axis
-        );
+        let _ = writeln!(out, "Stress–strain fit {}", stress_fit_text(fit));
     } else if let Some(note) = &frames.stress_strain_note {
         let _ = writeln!(out, "No stress–strain fit: {note}");
     }

@@ -496,6 +496,67 @@ fn bad_files_exit_2_naming_them() {
     ));
 }
 
+/// `decode_film` cuts many wanted times into one run per core, each decoded by a decoder of its
+/// own: the frames, their order and their pixels are those one decoder gives, whichever the
+/// encoding (inter-coded H.264 with B-frames, intra-only MJPEG), and the progress counts every
+/// frame once.
+#[test]
+fn one_decoder_per_core_gives_the_frames_of_one() {
+    use strain_seer::app::frames::FrameSelection;
+    use strain_seer::app::video::{FilmRequest, decode_film};
+    let dir = frames_dir();
+    for film in [
+        encode(
+            dir.path(),
+            "many.mp4",
+            &[
+                "-c:v", "libx264", "-g", "3", "-bf", "2", "-pix_fmt", "yuv420p",
+            ],
+        ),
+        encode(dir.path(), "many.avi", &["-c:v", "mjpeg"]),
+    ] {
+        let times: Vec<f64> = (0..FRAMES * 2).map(|k| k as f64 * 0.05 + 0.01).collect();
+        let request = FilmRequest {
+            selection: FrameSelection::At(times.clone()),
+            log_offset_s: 0.0,
+            max_decoded_bytes: 1 << 30,
+            max_pixels: 1 << 30,
+            max_duration_s: f64::INFINITY,
+        };
+        let mut progress = Vec::new();
+        let name = film.file_name().unwrap().to_string_lossy().into_owned();
+        let film_frames = decode_film(&film, &name, None, &request, |done, total, _| {
+            progress.push((done, total));
+        })
+        .unwrap();
+        let total = times.len();
+        assert_eq!(
+            progress,
+            (1..=total).map(|d| (d, total)).collect::<Vec<_>>()
+        );
+        let mut one = Video::open(&film, DecodeOptions::default()).unwrap();
+        let mut expected = Vec::new();
+        for &t in &times {
+            let f = one.frame_at(t).unwrap();
+            if expected
+                .last()
+                .is_none_or(|e: &strain_seer::video::Frame| e.time_s != f.time_s)
+            {
+                expected.push(f);
+            }
+        }
+        assert_eq!(film_frames.frames.len(), expected.len(), "{name}");
+        for (got, want) in film_frames.frames.iter().zip(&expected) {
+            assert_eq!(got.frame.time_s, want.time_s, "{name}");
+            assert!(
+                got.frame.image == want.image,
+                "{name}: pixels at {} s",
+                want.time_s
+            );
+        }
+    }
+}
+
 /// Films whose headers claim sizes they don't have: `(lying_avi, y4m_100k, y4m_12k)`.
 /// - An MJPEG AVI of 320×240 frames whose `avih` and `strf` headers say 100 000 × 100 000 (about
 ///   28 GiB as RGB): FFmpeg takes the size from the frames themselves, so it decodes as 320×240.

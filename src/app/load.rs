@@ -169,14 +169,26 @@ mod tests {
         }
     }
 
+    /// The columns when row `i` has `frame(i) = (time, force)` and the area is `area`.
+    fn columns(
+        analysis: &Analysis,
+        frame: impl Fn(usize) -> (Option<f64>, Option<f64>),
+        area: Option<f64>,
+    ) -> FrameColumns {
+        FrameColumns::from_images(
+            analysis,
+            analysis.rows.iter().enumerate().map(|(i, r)| {
+                let (t, f) = frame(i);
+                (r.name.as_str(), t, f)
+            }),
+            area,
+        )
+    }
+
     #[test]
     fn photos_have_no_film_columns() {
         let analysis = demo_analysis();
-        let cols = FrameColumns::from_images(
-            &analysis,
-            analysis.rows.iter().map(|r| (r.name.as_str(), None, None)),
-            Some(10.0),
-        );
+        let cols = columns(&analysis, |_| (None, None), Some(10.0));
         assert!(!cols.any());
         assert_eq!(cols.row(0), [None; 3]);
         assert_eq!((cols.stress_strain, cols.stress_strain_note), (None, None));
@@ -185,19 +197,16 @@ mod tests {
     #[test]
     fn frames_get_time_force_and_stress_and_a_fit() {
         let analysis = demo_analysis();
-        let cols = FrameColumns::from_images(
+        let cols = columns(
             &analysis,
-            analysis
-                .rows
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (r.name.as_str(), Some(i as f64), Some(100.0 * i as f64))),
+            |i| (Some(i as f64), Some(100.0 * i as f64)),
             Some(20.0),
         );
         assert!(cols.any());
         assert_eq!(cols.row(3), [Some(3.0), Some(300.0), Some(15.0)]);
+        let fit = cols.stress_strain.as_ref().map(stress_fit_text);
         assert!(
-            cols.stress_strain.is_some(),
+            fit.is_some_and(|t| t.starts_with("σ = E·ε")),
             "{:?}",
             cols.stress_strain_note
         );
@@ -206,17 +215,39 @@ mod tests {
     #[test]
     fn force_without_area_says_what_is_missing() {
         let analysis = demo_analysis();
-        let cols = FrameColumns::from_images(
-            &analysis,
-            analysis
-                .rows
-                .iter()
-                .map(|r| (r.name.as_str(), Some(1.0), Some(5.0))),
-            None,
-        );
+        let cols = columns(&analysis, |_| (Some(1.0), Some(5.0)), None);
         assert_eq!(cols.row(0), [Some(1.0), Some(5.0), None]);
         assert!(cols.stress_strain.is_none());
         assert!(cols.stress_strain_note.is_some_and(|n| n.contains("area")));
+    }
+
+    #[test]
+    fn the_fit_in_one_sentence_has_four_significant_digits() {
+        use crate::engine::{Axis, Component, Regression};
+        let fit = StressStrain {
+            component: Component::EpsYy,
+            axis: Axis::Y,
+            fit: Regression {
+                n: 4,
+                slope: -412.73,
+                intercept: 1.94321,
+                r_value: -0.9973,
+                r_squared: 0.99461,
+                p_value: 0.0027,
+                stderr: 21.4449,
+                intercept_stderr: 0.5,
+                slope_ci95: [-504.84, -320.62],
+            },
+        };
+        assert_eq!(
+            stress_fit_text(&fit),
+            "σ = E·εyy + σ₀ over 4 frames: E = -412.7 ± 21.44 MPa (95 % CI [-504.8, -320.6]), \
+             σ₀ = 1.943 MPa, r² = 0.9946, p = 2.700e-3"
+        );
+        assert_eq!(
+            (fmt_sig(0.0), fmt_sig(12345.6), fmt_sig(0.5)),
+            ("0".into(), "12346".into(), "0.5000".into())
+        );
     }
 
     #[test]

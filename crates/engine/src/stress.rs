@@ -83,6 +83,16 @@ mod tests {
     use crate::synthetic::{SCALE_LENGTH_MM, synthetic_images};
     use crate::{AnalysisOptions, analyze};
 
+    /// The analysis of a synthetic project of `n` images, without uncertainty.
+    fn synthetic_analysis(n: usize, seed: u64) -> Result<Analysis, Box<dyn std::error::Error>> {
+        let options = AnalysisOptions {
+            scale_length: SCALE_LENGTH_MM,
+            sigma_px: 0.0,
+            ..AnalysisOptions::default()
+        };
+        Ok(analyze(&synthetic_images(n, seed), &options)?)
+    }
+
     #[test]
     fn stress_is_force_over_area() {
         assert_eq!(engineering_stress_mpa(1000.0, 20.0), Some(50.0));
@@ -113,13 +123,7 @@ mod tests {
     /// and excluded rows are left out of the fit.
     #[test]
     fn a_known_modulus_is_recovered() -> Result<(), Box<dyn std::error::Error>> {
-        let images = synthetic_images(8, 7);
-        let options = AnalysisOptions {
-            scale_length: SCALE_LENGTH_MM,
-            sigma_px: 0.0,
-            ..AnalysisOptions::default()
-        };
-        let mut analysis = analyze(&images, &options)?;
+        let mut analysis = synthetic_analysis(8, 7)?;
         let axis = loading_axis(&analysis);
         let e_mpa = 2500.0;
         let mut stresses: Vec<Option<f64>> = analysis
@@ -146,13 +150,7 @@ mod tests {
 
     #[test]
     fn too_few_forces_is_an_error() -> Result<(), Box<dyn std::error::Error>> {
-        let images = synthetic_images(5, 3);
-        let options = AnalysisOptions {
-            scale_length: SCALE_LENGTH_MM,
-            sigma_px: 0.0,
-            ..AnalysisOptions::default()
-        };
-        let analysis = analyze(&images, &options)?;
+        let analysis = synthetic_analysis(5, 3)?;
         let mut stresses = vec![None; analysis.rows.len()];
         stresses[0] = Some(1.0);
         stresses[1] = Some(2.0);

@@ -26,9 +26,9 @@ pub mod project_json;
 pub mod python;
 pub mod tables;
 pub mod target_sheet;
-mod typed;
 #[cfg(test)]
 mod testutil;
+mod typed;
 
 pub use error::{ExportError, FormatError, FormatErrorKind, Location, PointRef};
 pub use model::{AnnotatedPoint, PointSource, Project, ProjectImage};

@@ -185,18 +185,25 @@ mod tests {
             let of = |set: &[Bar]| {
                 let lows = set.iter().filter(|b| column(b.x) == col).map(|b| b.lo);
                 let highs = set.iter().filter(|b| column(b.x) == col).map(|b| b.hi);
-                (lows.fold(f64::INFINITY, f64::min), highs.fold(f64::NEG_INFINITY, f64::max))
+                (
+                    lows.fold(f64::INFINITY, f64::min),
+                    highs.fold(f64::NEG_INFINITY, f64::max),
+                )
             };
             assert_eq!(of(&out), of(&bars), "column {col}");
         }
         let outlier: Vec<&Bar> = out.iter().filter(|b| b.hi > 30.0).collect();
         assert_eq!(outlier.len(), 1);
-        assert_eq!((outlier[0].lo, outlier[0].hi, outlier[0].mid), (39.5, 40.5, Some(40.0)));
+        assert_eq!(
+            (outlier[0].lo, outlier[0].hi, outlier[0].mid),
+            (39.5, 40.5, Some(40.0))
+        );
         // Every value of every input bar is covered by an output bar of its column.
         for b in &bars {
-            assert!(out
-                .iter()
-                .any(|o| column(o.x) == column(b.x) && o.lo <= b.lo && o.hi >= b.hi));
+            assert!(
+                out.iter()
+                    .any(|o| column(o.x) == column(b.x) && o.lo <= b.lo && o.hi >= b.hi)
+            );
         }
     }
 }

@@ -537,7 +537,10 @@ mod tests {
         let err = parse_python_annotations(&text).unwrap_err();
         assert_eq!(err.location.field.as_deref(), Some("order"));
         let text = demo_with(|v| {
-            v["files_data"]["img3"].as_object_mut().unwrap().remove("filename");
+            v["files_data"]["img3"]
+                .as_object_mut()
+                .unwrap()
+                .remove("filename");
         });
         let err = parse_python_annotations(&text).unwrap_err();
         assert_eq!(err.kind, FormatErrorKind::MissingField("filename"));
@@ -566,7 +569,11 @@ mod tests {
         // A key given twice keeps its first place and its last content (Python's json.load).
         assert_eq!(
             names,
-            [("img10", "c.png", 0), ("img2", "a2.png", 1), ("img1", "b.png", 2)]
+            [
+                ("img10", "c.png", 0),
+                ("img2", "a2.png", 1),
+                ("img1", "b.png", 2)
+            ]
         );
     }
 

@@ -684,7 +684,17 @@ mod tests {
     /// differently, and random bit patterns.
     #[test]
     fn numbers_are_laid_out_as_debug_formatting_does() {
-        let mut values = vec![0.0, -0.0, 1e-5, 1.2e-5, -9.99e-5, 1e-4, 5e-324, f64::MAX, f64::MIN];
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1e-5,
+            1.2e-5,
+            -9.99e-5,
+            1e-4,
+            5e-324,
+            f64::MAX,
+            f64::MIN,
+        ];
         for e in -320..=308 {
             let p = format!("1e{e}").parse::<f64>().unwrap();
             for v in [p, -p, p * 1.5, p * 0.999_999_9, p.next_up(), p.next_down()] {

@@ -116,13 +116,15 @@ impl<'de> Deserialize<'de> for Label {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Label, E> {
                 let word = v.trim();
-                Ok(if word.eq_ignore_ascii_case(crate::python::FIDUCIAL_LABEL) {
-                    Label::Role(PointRole::Fiducial)
-                } else if word.eq_ignore_ascii_case(crate::python::SCALE_LABEL) {
-                    Label::Role(PointRole::Scale)
-                } else {
-                    Label::Other(v.to_owned())
-                })
+                Ok(
+                    if word.eq_ignore_ascii_case(crate::python::FIDUCIAL_LABEL) {
+                        Label::Role(PointRole::Fiducial)
+                    } else if word.eq_ignore_ascii_case(crate::python::SCALE_LABEL) {
+                        Label::Role(PointRole::Scale)
+                    } else {
+                        Label::Other(v.to_owned())
+                    },
+                )
             }
         }
         deserializer.deserialize_str(LabelVisitor)
@@ -201,11 +203,17 @@ impl<'de> Deserialize<'de> for Status {
                     fn visit_unit<E: de::Error>(self) -> Result<IgnoredOr, E> {
                         Ok(IgnoredOr(false))
                     }
-                    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<IgnoredOr, A::Error> {
+                    fn visit_seq<A: SeqAccess<'de>>(
+                        self,
+                        mut seq: A,
+                    ) -> Result<IgnoredOr, A::Error> {
                         while seq.next_element::<IgnoredAny>()?.is_some() {}
                         Ok(IgnoredOr(false))
                     }
-                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<IgnoredOr, A::Error> {
+                    fn visit_map<A: MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<IgnoredOr, A::Error> {
                         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                         Ok(IgnoredOr(false))
                     }
@@ -418,8 +426,7 @@ fn located_again<T: for<'de> Deserialize<'de>>(err: serde_json::Error, text: &st
 /// JSON path and, inside `files_data`, the image (id and filename) and the `points` entry.
 fn located((inner, path): ReadError, text: &str) -> FormatError {
     use serde_path_to_error::Segment;
-    let Some(path) = path.filter(|_| inner.classify() == serde_json::error::Category::Data)
-    else {
+    let Some(path) = path.filter(|_| inner.classify() == serde_json::error::Category::Data) else {
         return lenient::syntax_error(&inner);
     };
     let segments: Vec<&Segment> = path.iter().collect();

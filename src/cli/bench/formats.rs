@@ -34,23 +34,48 @@ const SEED: u64 = 42;
 #[command(after_help = AFTER_HELP)]
 pub struct FormatsBenchArgs {
     /// Images in the file compared with the Python tool.
-    #[arg(long, value_name = "N", default_value_t = 20_000, env = "STRAIN_SEER_BENCH_IMAGES")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 20_000,
+        env = "STRAIN_SEER_BENCH_IMAGES"
+    )]
     pub images: usize,
 
     /// Images in the file timed end to end for images/s (0 skips it).
-    #[arg(long, value_name = "N", default_value_t = 100_000, env = "STRAIN_SEER_BENCH_LARGE")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100_000,
+        env = "STRAIN_SEER_BENCH_LARGE"
+    )]
     pub large: usize,
 
     /// Size of the file whose parsing is timed for MB/s, in MB (0 skips it).
-    #[arg(long, value_name = "MB", default_value_t = 100, env = "STRAIN_SEER_BENCH_PARSE_MB")]
+    #[arg(
+        long,
+        value_name = "MB",
+        default_value_t = 100,
+        env = "STRAIN_SEER_BENCH_PARSE_MB"
+    )]
     pub parse_mb: usize,
 
     /// Timed runs of ours; the fastest is reported.
-    #[arg(long, value_name = "RUNS", default_value_t = 3, env = "STRAIN_SEER_BENCH_REPEAT")]
+    #[arg(
+        long,
+        value_name = "RUNS",
+        default_value_t = 3,
+        env = "STRAIN_SEER_BENCH_REPEAT"
+    )]
     pub repeat: usize,
 
     /// The Python interpreter.
-    #[arg(long, value_name = "PROGRAM", default_value = "python3", env = "STRAIN_SEER_BENCH_PYTHON")]
+    #[arg(
+        long,
+        value_name = "PROGRAM",
+        default_value = "python3",
+        env = "STRAIN_SEER_BENCH_PYTHON"
+    )]
     pub python: String,
 
     /// A checkout of the Python Strain Seer (KemingHe/strain-seer): import its own functions
@@ -252,7 +277,9 @@ pub fn run(args: FormatsBenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run_in(args: &FormatsBenchArgs, dir: &Path) -> anyhow::Result<ExitCode> {
-    println!("strain-seer bench formats: annotation JSON in -> strains, regressions, CSV/JSON out, plots");
+    println!(
+        "strain-seer bench formats: annotation JSON in -> strains, regressions, CSV/JSON out, plots"
+    );
     println!(
         "machine: {} logical CPUs available; ours: best of {} runs",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -279,7 +306,10 @@ fn run_in(args: &FormatsBenchArgs, dir: &Path) -> anyhow::Result<ExitCode> {
         secs(phases.analyze),
         secs(phases.exports)
     );
-    println!("ours, `strain-seer analyze FILE --out DIR` as a process: {}", secs(process));
+    println!(
+        "ours, `strain-seer analyze FILE --out DIR` as a process: {}",
+        secs(process)
+    );
 
     match run_python(args, &file, &dir.join("python")) {
         Err(why) => println!("python: skipped: {why}"),
@@ -302,7 +332,10 @@ fn run_in(args: &FormatsBenchArgs, dir: &Path) -> anyhow::Result<ExitCode> {
                 t("exports"),
                 t("plots")
             );
-            println!("python, as a process (interpreter and imports included): {}", secs(py.wall));
+            println!(
+                "python, as a process (interpreter and imports included): {}",
+                secs(py.wall)
+            );
             println!(
                 "ratio: ours is {:.1}x faster in process, {:.1}x as processes",
                 t("total") / phases.total().as_secs_f64(),

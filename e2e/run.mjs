@@ -514,7 +514,7 @@ async function workflow(browserName, browser, base, demo, consoleProblems) {
     imgs.forEach((im, i) => {
       assert(im.filename === demo.images[i].filename, `order: ${im.filename}`);
       assert(im.deformation_distance === demo.images[i].distance, `pre-filled distance of ${im.filename}: ${im.deformation_distance}`);
-      // a distance but no point yet: "Incomplete" (SPEC §2; "Missing" is for nothing at all)
+      // a distance but no point yet: "Incomplete" (docs/formats.md#1-points-and-completeness; "Missing" is for nothing at all)
       assert(im.status === 'Incomplete', `status of ${im.filename}: ${im.status}`);
       ids.push(im.id);
     });

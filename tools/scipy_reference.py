@@ -8,7 +8,7 @@ Run from the repository root after `pip install scipy numpy`:
     python3 tools/scipy_reference.py
 
 Every dataset is written with its inputs, so the test needs neither Python nor scipy.
-Values scipy reports as NaN (constant y in recent scipy) are written as null; SPEC §4 defines
+Values scipy reports as NaN (constant y in recent scipy) are written as null; docs/formats.md#3-regression defines
 those cases (r = 0, p = 1, standard errors 0) and the Rust test checks them separately.
 """
 

@@ -55,6 +55,9 @@ pub struct Location {
     pub line: Option<usize>,
     /// Column in the JSON text (1-based), for syntax errors.
     pub column: Option<usize>,
+    /// Where a value that could not be decoded sits in the JSON, e.g.
+    /// `files_data.img12.points[3].point[1]`.
+    pub json_path: Option<String>,
 }
 
 impl Location {
@@ -149,11 +152,16 @@ impl FormatError {
 
 impl fmt::Display for FormatError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.location.is_empty() {
-            write!(f, "{}", self.kind)
+        let place = self.location.to_string();
+        if place.is_empty() {
+            write!(f, "{}", self.kind)?;
         } else {
-            write!(f, "{}: {}", self.location, self.kind)
+            write!(f, "{place}: {}", self.kind)?;
         }
+        if let Some(path) = &self.location.json_path {
+            write!(f, " (at {path})")?;
+        }
+        Ok(())
     }
 }
 

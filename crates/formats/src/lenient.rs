@@ -96,28 +96,37 @@ fn non_finite_replacement(token: &str) -> Option<&'static str> {
 
 /// Parses JSON text after [`quote_non_finite`], mapping syntax errors to [`FormatError`] with the
 /// line and column.
+/// Strict JSON is tried first; the text is rewritten only when that fails.
 pub(crate) fn parse_value(text: &str) -> Result<serde_json::Value, FormatError> {
-    let text = quote_non_finite(text);
-    serde_json::from_str(&text).map_err(|err| {
-        let location = Location {
-            line: Some(err.line()),
-            column: Some(err.column()),
-            ..Location::default()
-        };
-        // serde_json's message ends with " at line L column C"; the location says that already.
-        let message = err.to_string();
-        let message = match message.rfind(" at line ") {
-            Some(pos) => message[..pos].to_owned(),
-            None => message,
-        };
-        let message = if message == "expected ident" {
-            "expected a JSON value (an object, array, string, number, true, false or null)"
-                .to_owned()
-        } else {
-            message
-        };
-        FormatError::new(location, FormatErrorKind::Syntax(message))
-    })
+    let err = match serde_json::from_str(text) {
+        Ok(value) => return Ok(value),
+        Err(err) => err,
+    };
+    match quote_non_finite(text) {
+        Cow::Owned(quoted) => serde_json::from_str(&quoted).map_err(|err| syntax_error(&err)),
+        Cow::Borrowed(_) => Err(syntax_error(&err)),
+    }
+}
+
+/// A JSON syntax error as a [`FormatError`] with the line and column.
+pub(crate) fn syntax_error(err: &serde_json::Error) -> FormatError {
+    let location = Location {
+        line: Some(err.line()),
+        column: Some(err.column()),
+        ..Location::default()
+    };
+    // serde_json's message ends with " at line L column C"; the location says that already.
+    let message = err.to_string();
+    let message = match message.rfind(" at line ") {
+        Some(pos) => message[..pos].to_owned(),
+        None => message,
+    };
+    let message = if message == "expected ident" {
+        "expected a JSON value (an object, array, string, number, true, false or null)".to_owned()
+    } else {
+        message
+    };
+    FormatError::new(location, FormatErrorKind::Syntax(message))
 }
 
 /// A number that may also be written as a string (`"NaN"`, `"Infinity"`, `"1.5"`), as the
@@ -160,14 +169,16 @@ pub(crate) fn from_value<T: serde::de::DeserializeOwned>(
     value: serde_json::Value,
     location: impl FnOnce() -> Location,
 ) -> Result<T, FormatError> {
-    serde_json::from_value(value).map_err(|err| {
-        let message = err.to_string();
-        let kind = match missing_field_name(&message) {
-            Some(field) => FormatErrorKind::MissingField(field),
-            None => FormatErrorKind::Invalid(message),
-        };
-        FormatError::new(location(), kind)
-    })
+    serde_json::from_value(value)
+        .map_err(|err| FormatError::new(location(), kind_of_message(err.to_string())))
+}
+
+/// A decoder's message as an error kind: a missing field this crate requires, or invalid.
+pub(crate) fn kind_of_message(message: String) -> FormatErrorKind {
+    match missing_field_name(&message) {
+        Some(field) => FormatErrorKind::MissingField(field),
+        None => FormatErrorKind::Invalid(message),
+    }
 }
 
 /// serde's "missing field `x`" message → the field name, for the fields this crate requires.

@@ -21,17 +21,21 @@ mod lenient;
 pub mod machine_log;
 pub mod model;
 pub mod plot;
+mod plot_marks;
 pub mod project_json;
 pub mod python;
 pub mod tables;
 pub mod target_sheet;
 #[cfg(test)]
 mod testutil;
+mod typed;
 
 pub use error::{ExportError, FormatError, FormatErrorKind, Location, PointRef};
 pub use model::{AnnotatedPoint, PointSource, Project, ProjectImage};
-pub use project_json::{PROJECT_FORMAT, PROJECT_VERSION, parse_project_json, to_project_json};
-pub use python::{parse_python_annotations, to_annotation_json};
+pub use project_json::{
+    PROJECT_FORMAT, PROJECT_VERSION, parse_project_json, to_project_json, write_project_json,
+};
+pub use python::{parse_python_annotations, to_annotation_json, write_annotation_json};
 pub use tables::{regression_csv, regression_json, strain_table_csv};
 
 use serde::Serialize;
@@ -55,13 +59,14 @@ impl FileFormat {
     }
 }
 
-fn format_of(value: &serde_json::Value) -> Result<FileFormat, FormatError> {
-    let Some(object) = value.as_object() else {
-        return Err(FormatError::bare(FormatErrorKind::UnknownFormat));
-    };
-    if object.contains_key("format") {
+/// The format a file's top-level keys say: a `"format"` key means a project file, a
+/// `"files_data"` key a Python annotation file.
+fn format_of(not_object: bool, has: impl Fn(&str) -> bool) -> Result<FileFormat, FormatError> {
+    if not_object {
+        Err(FormatError::bare(FormatErrorKind::UnknownFormat))
+    } else if has("format") {
         Ok(FileFormat::Project)
-    } else if object.contains_key("files_data") {
+    } else if has("files_data") {
         Ok(FileFormat::PythonAnnotations)
     } else {
         Err(FormatError::bare(FormatErrorKind::UnknownFormat))
@@ -71,7 +76,8 @@ fn format_of(value: &serde_json::Value) -> Result<FileFormat, FormatError> {
 /// Which format `json` is in: a `"format"` key means a project file, a `"files_data"` key a
 /// Python annotation file. Errors if the text is not JSON or has neither key.
 pub fn detect_format(json: &str) -> Result<FileFormat, FormatError> {
-    format_of(&lenient::parse_value(json)?)
+    let top: typed::TopKeys = typed::read(json)?;
+    format_of(top.not_object, |key| top.keys.iter().any(|k| k == key))
 }
 
 /// Reads either format into a validated [`Project`].
@@ -79,13 +85,21 @@ pub fn parse_any(json: &str) -> Result<Project, FormatError> {
     parse_any_with_format(json).map(|(project, _)| project)
 }
 
-/// Like [`parse_any`], also saying which format the file was in.
+/// Like [`parse_any`], also saying which format the file was in. One pass over the text
+/// ([`typed`]): a Python file's images go straight into typed structs.
 pub fn parse_any_with_format(json: &str) -> Result<(Project, FileFormat), FormatError> {
-    let value = lenient::parse_value(json)?;
-    let format = format_of(&value)?;
+    let top: typed::Top = typed::read(json)?;
+    let format = format_of(top.not_object, |key| top.has(key))?;
     let project = match format {
-        FileFormat::PythonAnnotations => python::from_python_value(value)?,
-        FileFormat::Project => project_json::from_project_value(value)?,
+        FileFormat::PythonAnnotations => python::from_top(top)?,
+        // `files_data` before `"format"` was read as the Python tool's: read the project
+        // again as a value, so that the project format refuses the unknown key as always.
+        FileFormat::Project if top.files_data.is_some() => {
+            project_json::from_project_value(lenient::parse_value(json)?)?
+        }
+        FileFormat::Project => {
+            project_json::from_project_value(serde_json::Value::Object(top.others))?
+        }
     };
     Ok((project, format))
 }
@@ -93,6 +107,16 @@ pub fn parse_any_with_format(json: &str) -> Result<(Project, FileFormat), Format
 /// Pretty JSON (2-space indentation) with a trailing newline. Serialising the crate's own
 /// output structs cannot fail (string keys, no maps with non-string keys), so a failure would
 /// be a bug; it yields `null` rather than a panic.
+pub(crate) fn write_pretty_json<T: Serialize, W: std::io::Write>(
+    value: &T,
+    mut out: W,
+) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")
+}
+
+/// Pretty JSON (2-space indentation) with a trailing newline, as a string; see
+/// [`write_pretty_json`].
 pub(crate) fn to_pretty_json<T: Serialize>(value: &T) -> String {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());
     text.push('\n');

@@ -7,6 +7,7 @@
 //! gives the slope, r² and p-value. Text uses the embedded DejaVu Sans font.
 
 use crate::error::ExportError;
+use crate::plot_marks::{self, Bar, ErrorBars, Markers};
 use image::ImageEncoder;
 use plotters::backend::RGBPixel;
 use plotters::coord::Shift;
@@ -384,21 +385,36 @@ where
             .legend(move |(x, y)| Rectangle::new([(x, y - bh), (x + bw, y + bh)], fill));
     }
 
-    // Error bars, then the points on top. Many points: smaller, translucent markers and bars
-    // so the cloud stays readable.
+    // Error bars, then the points on top, each series one element. Many points: smaller,
+    // translucent markers and bars so the cloud stays readable, and the bars that would
+    // overlap merged (the rule: crate::plot_marks).
     let crowded = data.samples.len() > 30;
     let (bar_style, cap) = if crowded {
         (BLUE.mix(0.35).stroke_width(px(1.0)), px(5.0))
     } else {
         (BLUE.mix(0.85).stroke_width(px(1.5)), px(12.0))
     };
+    let bars: Vec<Bar> = data
+        .samples
+        .iter()
+        .filter(|s| s.sd > 0.0)
+        .map(|s| Bar {
+            x: s.x,
+            lo: s.y - s.sd,
+            mid: Some(s.y),
+            hi: s.y + s.sd,
+        })
+        .collect();
+    let cap_columns = i64::from(cap.max(1));
+    let bars = plot_marks::decimate(bars, |x| {
+        i64::from(chart.backend_coord(&(x, y0)).0).div_euclid(cap_columns)
+    });
     chart
-        .draw_series(
-            data.samples
-                .iter()
-                .filter(|s| s.sd > 0.0)
-                .map(|s| ErrorBar::new_vertical(s.x, s.y - s.sd, s.y, s.y + s.sd, bar_style, cap)),
-        )
+        .draw_series(std::iter::once(ErrorBars {
+            bars,
+            style: bar_style,
+            cap,
+        }))
         .map_err(e)?;
     let r = if crowded { px(3.0) } else { px(5.5) };
     let point_style = if crowded {
@@ -409,12 +425,16 @@ where
     #[allow(clippy::cast_possible_wrap)]
     let half = px(22.0) as i32 / 2;
     chart
-        .draw_series(
-            data.samples
+        .draw_series(std::iter::once(Markers {
+            centres: data
+                .samples
                 .iter()
                 .filter(|s| !s.reference && !s.excluded)
-                .map(|s| Circle::new((s.x, s.y), r, point_style)),
-        )
+                .map(|s| (s.x, s.y))
+                .collect(),
+            radius: r,
+            style: point_style,
+        }))
         .map_err(e)?
         .label("measured (± 1 standard uncertainty)")
         .legend(move |(x, y)| Circle::new((x + half, y), r, point_style));

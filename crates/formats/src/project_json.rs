@@ -299,6 +299,16 @@ struct OutProject<'a> {
 /// Writes the project file: images in `(order, id)` order, deterministic bytes (see the module
 /// documentation). A non-finite number (which [`Project::validate`] refuses) is written as `null`.
 pub fn to_project_json(project: &Project) -> String {
+    crate::to_pretty_json(&out_project(project))
+}
+
+/// [`to_project_json`] streamed into `out` (give it a `BufWriter` for a file).
+pub fn write_project_json<W: std::io::Write>(project: &Project, out: W) -> std::io::Result<()> {
+    crate::write_pretty_json(&out_project(project), out)
+}
+
+/// What [`to_project_json`] writes.
+fn out_project(project: &Project) -> OutProject<'_> {
     let images = project
         .sorted_images()
         .into_iter()
@@ -320,7 +330,7 @@ pub fn to_project_json(project: &Project) -> String {
             force_n: image.force_n,
         })
         .collect();
-    let out = OutProject {
+    OutProject {
         format: PROJECT_FORMAT,
         version: PROJECT_VERSION,
         name: &project.name,
@@ -336,8 +346,7 @@ pub fn to_project_json(project: &Project) -> String {
         target_pitch_mm: project.target_pitch_mm,
         area_mm2: project.area_mm2,
         images,
-    };
-    crate::to_pretty_json(&out)
+    }
 }
 
 #[cfg(test)]

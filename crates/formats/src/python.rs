@@ -13,69 +13,56 @@
 use crate::error::{FormatError, FormatErrorKind, Location, PointRef};
 use crate::lenient::{self, Num};
 use crate::model::{AnnotatedPoint, Project, ProjectImage};
+use crate::typed::{self, Coords, Label, RawImage, Status, Top};
+use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use strain_seer_engine::{Fiducials, Point, PointRole, ScalePoints};
 
-const FIDUCIAL_LABEL: &str = "Fiducial";
-const SCALE_LABEL: &str = "Scale";
-
-#[derive(Deserialize)]
-struct RawFile {
-    files_data: serde_json::Map<String, Value>,
-    scale_length: Option<Num>,
-}
-
-#[derive(Deserialize)]
-struct RawImage {
-    filename: String,
-    #[serde(default)]
-    order: Option<Value>,
-    #[serde(default)]
-    points: Option<Vec<Value>>,
-    #[serde(default)]
-    status: Option<Value>,
-    #[serde(default)]
-    deformation_distance: Option<Num>,
-    /// Strain Seer's addition (the Python tool ignores keys it does not know): the reason the
-    /// image is excluded from the fits.
-    #[serde(default)]
-    excluded: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RawPoint {
-    point: Vec<Num>,
-    #[serde(default)]
-    label: Option<String>,
-    #[serde(default)]
-    label_id: Option<i64>,
-}
+pub(crate) const FIDUCIAL_LABEL: &str = "Fiducial";
+pub(crate) const SCALE_LABEL: &str = "Scale";
 
 /// Reads a Python Strain Seer annotation file into a [`Project`] (images sorted by `order`).
 pub fn parse_python_annotations(json: &str) -> Result<Project, FormatError> {
-    let value = lenient::parse_value(json)?;
-    from_python_value(value)
-}
-
-pub(crate) fn from_python_value(value: Value) -> Result<Project, FormatError> {
-    if !value.is_object() {
+    let top: Top = typed::read(json)?;
+    if top.not_object {
         return Err(FormatError::bare(FormatErrorKind::UnknownFormat));
     }
-    let raw: RawFile = lenient::from_value(value, Location::default)?;
-    let scale_length = match raw.scale_length {
-        Some(Num(v)) => v,
-        None => {
+    from_top(top)
+}
+
+/// The project of a file read by [`typed::read`] whose top level has `files_data`.
+pub(crate) fn from_top(top: Top) -> Result<Project, FormatError> {
+    let Top {
+        files_data,
+        mut others,
+        ..
+    } = top;
+    let Some(files_data) = files_data else {
+        return Err(FormatError::new(
+            Location::default(),
+            match others.get("files_data") {
+                // Only a project file keeps `files_data` as a value; not readable here.
+                Some(_) => FormatErrorKind::UnknownFormat,
+                None => FormatErrorKind::MissingField("files_data"),
+            },
+        ));
+    };
+    let scale_length = match others.remove("scale_length") {
+        None | Some(Value::Null) => {
             return Err(FormatError::new(
                 Location::field("scale_length"),
                 FormatErrorKind::MissingField("scale_length"),
             ));
         }
+        Some(value) => {
+            let Num(v) = lenient::from_value(value, || Location::field("scale_length"))?;
+            v
+        }
     };
-    let mut images = Vec::with_capacity(raw.files_data.len());
-    for (position, (id, value)) in raw.files_data.into_iter().enumerate() {
-        images.push(read_image(&id, position, value)?);
+    let mut images = Vec::with_capacity(files_data.len());
+    for (position, (id, raw)) in files_data.into_iter().enumerate() {
+        images.push(read_image(id, position, raw)?);
     }
     let mut project = Project {
         name: String::new(),
@@ -90,31 +77,28 @@ pub(crate) fn from_python_value(value: Value) -> Result<Project, FormatError> {
     Ok(project)
 }
 
-fn read_image(id: &str, position: usize, value: Value) -> Result<ProjectImage, FormatError> {
-    let filename = value
-        .get("filename")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let here = || Location::image(id, filename.as_deref());
-    let raw: RawImage = lenient::from_value(value, here)?;
-    let order = match raw.order {
+/// One image of `files_data`; `position` is its place in the file (its order when it has none).
+fn read_image(id: String, position: usize, raw: RawImage) -> Result<ProjectImage, FormatError> {
+    let here = || Location::image(&id, Some(&raw.filename));
+    let order = match &raw.order {
         None | Some(Value::Null) => i64::try_from(position).unwrap_or(i64::MAX),
         Some(value) => {
-            read_order(&value).map_err(|kind| FormatError::new(here().with_field("order"), kind))?
+            read_order(value).map_err(|kind| FormatError::new(here().with_field("order"), kind))?
         }
     };
-    let mut image = ProjectImage::new(id, raw.filename, order);
-    for (entry, value) in raw.points.unwrap_or_default().into_iter().enumerate() {
+    let points = raw.points.as_deref().unwrap_or_default();
+    let mut fiducials = Vec::with_capacity(Fiducials::COUNT);
+    let mut scale_points = Vec::with_capacity(ScalePoints::COUNT);
+    for (entry, raw_point) in points.iter().enumerate() {
         let at_entry = || Location {
             entry: Some(entry),
             ..here()
         };
-        let raw_point: RawPoint = lenient::from_value(value, at_entry)?;
-        let role = point_role(raw_point.label.as_deref(), raw_point.label_id)
+        let role = point_role(raw_point.label.as_ref(), raw_point.label_id)
             .map_err(|kind| FormatError::new(at_entry().with_field("label"), kind))?;
-        let list = match role {
-            PointRole::Fiducial => &mut image.fiducials,
-            PointRole::Scale => &mut image.scale_points,
+        let list: &mut Vec<AnnotatedPoint> = match role {
+            PointRole::Fiducial => &mut fiducials,
+            PointRole::Scale => &mut scale_points,
         };
         let at_point = || {
             here().with_point(PointRef {
@@ -123,15 +107,13 @@ fn read_image(id: &str, position: usize, value: Value) -> Result<ProjectImage, F
                 entry: Some(entry),
             })
         };
-        let [x, y] = match raw_point.point.as_slice() {
-            [Num(x), Num(y)] => [*x, *y],
-            other => {
-                return Err(FormatError::new(
-                    at_point().with_field("point"),
-                    FormatErrorKind::PointArity(other.len()),
-                ));
-            }
-        };
+        let Coords { xy: [x, y], len } = raw_point.point;
+        if len != 2 {
+            return Err(FormatError::new(
+                at_point().with_field("point"),
+                FormatErrorKind::PointArity(len),
+            ));
+        }
         for (field, v) in [("x", x), ("y", y)] {
             if !v.is_finite() {
                 return Err(FormatError::new(
@@ -142,11 +124,10 @@ fn read_image(id: &str, position: usize, value: Value) -> Result<ProjectImage, F
         }
         list.push(AnnotatedPoint::manual(Point::new(x, y)));
     }
-    image.deformation_distance = raw.deformation_distance.map(|Num(d)| d);
-    image.excluded = raw.excluded;
-    if marked_complete(raw.status.as_ref()) {
-        let (fiducials, scale) = (image.fiducials.len(), image.scale_points.len());
-        let has_distance = image.deformation_distance.is_some();
+    let deformation_distance = raw.deformation_distance.map(|Num(d)| d);
+    if raw.status.is_some_and(|Status(complete)| complete) {
+        let (fiducials, scale) = (fiducials.len(), scale_points.len());
+        let has_distance = deformation_distance.is_some();
         if fiducials != Fiducials::COUNT || scale != ScalePoints::COUNT || !has_distance {
             return Err(FormatError::new(
                 here().with_field("points"),
@@ -158,6 +139,11 @@ fn read_image(id: &str, position: usize, value: Value) -> Result<ProjectImage, F
             ));
         }
     }
+    let mut image = ProjectImage::new(id, raw.filename, order);
+    image.fiducials = fiducials;
+    image.scale_points = scale_points;
+    image.deformation_distance = deformation_distance;
+    image.excluded = raw.excluded;
     Ok(image)
 }
 
@@ -187,14 +173,20 @@ fn whole_number(v: f64) -> Option<i64> {
 }
 
 /// The role of a point from its `label` (case-insensitive) and/or `label_id`.
-fn point_role(label: Option<&str>, label_id: Option<i64>) -> Result<PointRole, FormatErrorKind> {
-    let from_label = match label.map(str::trim) {
+fn point_role(label: Option<&Label>, label_id: Option<i64>) -> Result<PointRole, FormatErrorKind> {
+    let label_text = || {
+        label.map(|l| match l {
+            Label::Role(PointRole::Fiducial) => FIDUCIAL_LABEL.to_owned(),
+            Label::Role(PointRole::Scale) => SCALE_LABEL.to_owned(),
+            Label::Other(text) => text.clone(),
+        })
+    };
+    let from_label = match label {
         None => None,
-        Some(l) if l.eq_ignore_ascii_case(FIDUCIAL_LABEL) => Some(PointRole::Fiducial),
-        Some(l) if l.eq_ignore_ascii_case(SCALE_LABEL) => Some(PointRole::Scale),
-        Some(_) => {
+        Some(Label::Role(role)) => Some(*role),
+        Some(Label::Other(_)) => {
             return Err(FormatErrorKind::UnknownLabel {
-                label: label.map(str::to_owned),
+                label: label_text(),
                 label_id,
             });
         }
@@ -206,14 +198,14 @@ fn point_role(label: Option<&str>, label_id: Option<i64>) -> Result<PointRole, F
         Some(_) if from_label.is_some() => None,
         Some(_) => {
             return Err(FormatErrorKind::UnknownLabel {
-                label: label.map(str::to_owned),
+                label: label_text(),
                 label_id,
             });
         }
     };
     match (from_label, from_id) {
         (Some(a), Some(b)) if a != b => Err(FormatErrorKind::LabelMismatch {
-            label: label.unwrap_or_default().to_owned(),
+            label: label_text().unwrap_or_default(),
             label_id: label_id.unwrap_or_default(),
         }),
         (Some(role), _) | (None, Some(role)) => Ok(role),
@@ -221,22 +213,6 @@ fn point_role(label: Option<&str>, label_id: Option<i64>) -> Result<PointRole, F
             label: None,
             label_id: None,
         }),
-    }
-}
-
-/// Whether the Python `status` says Complete: `[true, "Complete"]`, `true` or `"Complete"`.
-fn marked_complete(status: Option<&Value>) -> bool {
-    fn says_complete(v: &Value) -> bool {
-        match v {
-            Value::Bool(b) => *b,
-            Value::String(s) => s.trim().eq_ignore_ascii_case("complete"),
-            _ => false,
-        }
-    }
-    match status {
-        Some(Value::Array(items)) => items.iter().any(says_complete),
-        Some(v) => says_complete(v),
-        None => false,
     }
 }
 
@@ -317,11 +293,19 @@ struct OutFile<'a> {
 /// fiducials then scale points, the Python status pair, 2-space indentation, trailing newline.
 /// Point sources, confidences, checksums, the reference and σ are not part of this format.
 pub fn to_annotation_json(project: &Project) -> String {
-    let out = OutFile {
+    crate::to_pretty_json(&out_file(project))
+}
+
+/// [`to_annotation_json`] streamed into `out` (give it a `BufWriter` for a file).
+pub fn write_annotation_json<W: std::io::Write>(project: &Project, out: W) -> std::io::Result<()> {
+    crate::write_pretty_json(&out_file(project), out)
+}
+
+fn out_file(project: &Project) -> OutFile<'_> {
+    OutFile {
         files_data: OutFilesData(project.sorted_images()),
         scale_length: project.scale_length,
-    };
-    crate::to_pretty_json(&out)
+    }
 }
 
 #[cfg(test)]
@@ -531,6 +515,86 @@ mod tests {
             parse_python_annotations(&text).unwrap().images[1].id,
             "img0"
         );
+    }
+
+    #[test]
+    fn decoding_errors_name_the_json_path() {
+        let text = demo_with(|v| {
+            v["files_data"]["img1"]["points"][3]["point"] = serde_json::json!([1.0, "a"]);
+        });
+        let err = parse_python_annotations(&text).unwrap_err();
+        assert_eq!(
+            err.location.json_path.as_deref(),
+            Some("files_data.img1.points[3].point[1]")
+        );
+        assert_eq!(err.location.entry, Some(3));
+        assert_eq!(
+            err.to_string(),
+            "image 'deformation-10mm-force.png' (id 'img1'), points[3]: invalid value: string \"a\", \
+             expected a number (at files_data.img1.points[3].point[1])"
+        );
+        let text = demo_with(|v| v["files_data"]["img2"]["order"] = serde_json::json!([1]));
+        let err = parse_python_annotations(&text).unwrap_err();
+        assert_eq!(err.location.field.as_deref(), Some("order"));
+        let text = demo_with(|v| {
+            v["files_data"]["img3"]
+                .as_object_mut()
+                .unwrap()
+                .remove("filename");
+        });
+        let err = parse_python_annotations(&text).unwrap_err();
+        assert_eq!(err.kind, FormatErrorKind::MissingField("filename"));
+        assert_eq!(err.location.image_id.as_deref(), Some("img3"));
+        assert_eq!(err.location.json_path.as_deref(), Some("files_data.img3"));
+        let text = demo_with(|v| v["scale_length"] = "long".into());
+        let err = parse_python_annotations(&text).unwrap_err();
+        assert_eq!(err.location.field.as_deref(), Some("scale_length"));
+    }
+
+    #[test]
+    fn file_order_is_kept_for_images_without_order() {
+        // Keys that sort differently from their place in the file: img10 comes first.
+        let text = r#"{"files_data": {
+            "img10": {"filename": "c.png", "points": []},
+            "img2": {"filename": "a.png", "points": []},
+            "img1": {"filename": "b.png", "points": []},
+            "img2": {"filename": "a2.png", "points": []}
+        }, "scale_length": 10}"#;
+        let p = parse_python_annotations(text).unwrap();
+        let names: Vec<(&str, &str, i64)> = p
+            .images
+            .iter()
+            .map(|i| (i.id.as_str(), i.filename.as_str(), i.order))
+            .collect();
+        // A key given twice keeps its first place and its last content (Python's json.load).
+        assert_eq!(
+            names,
+            [
+                ("img10", "c.png", 0),
+                ("img2", "a2.png", 1),
+                ("img1", "b.png", 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn strict_json_is_read_as_is_and_python_words_take_the_lenient_path() {
+        // Strict JSON: no rewriting (a string "NaN" stays a string value, refused as a distance).
+        let text = demo_with(|v| v["files_data"]["img1"]["filename"] = "NaN Infinity.png".into());
+        let p = parse_python_annotations(&text).unwrap();
+        assert_eq!(p.images[1].filename, "NaN Infinity.png");
+        // Python's bare words, and an overflowing number, anywhere: read, then named.
+        let text = demo_with(|v| {
+            v["files_data"]["img3"]["deformation_distance"] = "@D@".into();
+        })
+        .replace("\"@D@\"", "-Infinity");
+        let err = parse_python_annotations(&text).unwrap_err();
+        assert_eq!(err.location.image_id.as_deref(), Some("img3"));
+        assert_eq!(err.location.field.as_deref(), Some("deformation_distance"));
+        // A syntax error that is not a Python word stays a syntax error with its line.
+        let err = parse_python_annotations("{\"files_data\": {\n  \"a\": nope}}").unwrap_err();
+        assert!(matches!(err.kind, FormatErrorKind::Syntax(_)), "{err}");
+        assert_eq!(err.location.line, Some(2));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use crate::error::ExportError;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
+use std::io::Write;
 use strain_seer_engine::{Analysis, Axis, Component, ImageResult};
 
 /// The strain table's first columns, exactly as the Python tool wrote them.
@@ -120,16 +121,39 @@ pub fn strain_table_columns() -> Vec<String> {
 /// A number in full precision: the shortest decimal that reads back to the same float
 /// (`0.1`, `2.5994328203143333e-18`, `40.0`); empty for NaN, `inf`/`-inf` for infinities.
 pub fn number(v: f64) -> String {
+    let mut text = String::new();
+    push_number(&mut text, v, &mut ryu::Buffer::new());
+    text
+}
+
+/// Appends [`number`]`(v)` to `out` without allocating: Rust's `{:?}` layout of a float
+/// (decimal from 1e-4 up to 1e16, `1.5e-7`/`1e16` outside), with the digits from `ryu`.
+/// `ryu` lays out [1e-5, 1e-4) as `0.0000ddd`, where `{:?}` writes `d.dde-5`; that one
+/// range is rewritten.
+fn push_number(out: &mut String, v: f64, ryu: &mut ryu::Buffer) {
     if v.is_nan() {
-        String::new()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "inf".to_owned()
-        } else {
-            "-inf".to_owned()
+        return;
+    }
+    if v.is_infinite() {
+        out.push_str(if v > 0.0 { "inf" } else { "-inf" });
+        return;
+    }
+    let text = ryu.format_finite(v);
+    let (sign, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text),
+    };
+    if let Some(digits) = unsigned.strip_prefix("0.0000") {
+        // 1e-5 <= |v| < 1e-4: `digits` starts with the first significant digit.
+        out.push_str(sign);
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
         }
+        out.push_str("e-5");
     } else {
-        format!("{v:?}")
+        out.push_str(text);
     }
 }
 
@@ -141,55 +165,128 @@ pub fn poisson_of_row(analysis: &Analysis, position: usize) -> Option<f64> {
         .and_then(|p| p.per_image.get(position).copied().flatten())
 }
 
-fn strain_row(analysis: &Analysis, position: usize, row: &ImageResult) -> Vec<String> {
-    let m = &row.measures;
-    let u = &row.uncertainty;
-    let mut record = vec![row.name.clone(), number(row.deformation)];
-    record.extend(Component::DEFAULT.iter().map(|c| number(c.value(m))));
-    record.extend(Component::DEFAULT.iter().map(|c| number(c.value(u))));
-    for c in extra_components() {
-        record.push(number(c.value(m)));
-        record.push(number(c.value(u)));
-    }
-    record.extend(
-        [
-            m.f[0][0],
-            m.f[0][1],
-            m.f[1][0],
-            m.f[1][1],
-            m.residual_mm,
-            row.mm_per_px,
-        ]
-        .map(number),
-    );
-    record.push((row.index == analysis.reference).to_string());
-    record.push(poisson_of_row(analysis, position).map_or_else(String::new, number));
-    record.push((!row.is_fitted()).to_string());
-    record.push(row.excluded.clone().unwrap_or_default());
-    record
+/// A CSV writer that formats numbers into one reused buffer (no `String` per cell) and counts
+/// lines for its errors.
+struct RowWriter<W: Write> {
+    csv: csv::Writer<W>,
+    ryu: ryu::Buffer,
+    scratch: String,
+    line: usize,
 }
 
-fn write_csv<I>(header: &[String], rows: I) -> Result<String, ExportError>
-where
-    I: IntoIterator<Item = Vec<String>>,
-{
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    let csv_error = |line: usize, err: &dyn std::fmt::Display| ExportError::Csv {
-        line,
-        message: err.to_string(),
-    };
-    writer.write_record(header).map_err(|e| csv_error(1, &e))?;
-    let mut line = 1;
-    for record in rows {
-        line += 1;
-        writer
-            .write_record(&record)
-            .map_err(|e| csv_error(line, &e))?;
+impl<W: Write> RowWriter<W> {
+    fn new(out: W) -> Self {
+        Self {
+            csv: csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .buffer_capacity(1 << 16)
+                .from_writer(out),
+            ryu: ryu::Buffer::new(),
+            scratch: String::with_capacity(32),
+            line: 1,
+        }
     }
-    let bytes = writer.into_inner().map_err(|e| csv_error(line, &e))?;
-    String::from_utf8(bytes).map_err(|e| csv_error(line, &e))
+
+    fn error(&self, err: &dyn std::fmt::Display) -> ExportError {
+        ExportError::Csv {
+            line: self.line,
+            message: err.to_string(),
+        }
+    }
+
+    fn text(&mut self, text: &str) -> Result<(), ExportError> {
+        self.csv.write_field(text).map_err(|e| self.error(&e))
+    }
+
+    fn number(&mut self, v: f64) -> Result<(), ExportError> {
+        self.scratch.clear();
+        push_number(&mut self.scratch, v, &mut self.ryu);
+        self.csv
+            .write_field(self.scratch.as_bytes())
+            .map_err(|e| ExportError::Csv {
+                line: self.line,
+                message: e.to_string(),
+            })
+    }
+
+    fn opt_number(&mut self, v: Option<f64>) -> Result<(), ExportError> {
+        match v {
+            Some(v) => self.number(v),
+            None => self.text(""),
+        }
+    }
+
+    fn end(&mut self) -> Result<(), ExportError> {
+        self.csv
+            .write_record(None::<&[u8]>)
+            .map_err(|e| self.error(&e))?;
+        self.line += 1;
+        Ok(())
+    }
+
+    fn header<S: AsRef<str>>(&mut self, header: &[S]) -> Result<(), ExportError> {
+        for name in header {
+            self.text(name.as_ref())?;
+        }
+        self.end()
+    }
+
+    fn finish(self) -> Result<W, ExportError> {
+        let line = self.line;
+        self.csv.into_inner().map_err(|e| ExportError::Csv {
+            line,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// Writes the cells of one strain table row (the columns of [`strain_table_columns`]),
+/// without ending the record.
+fn strain_row<W: Write>(
+    out: &mut RowWriter<W>,
+    analysis: &Analysis,
+    position: usize,
+    row: &ImageResult,
+) -> Result<(), ExportError> {
+    let m = &row.measures;
+    let u = &row.uncertainty;
+    out.text(&row.name)?;
+    out.number(row.deformation)?;
+    for c in Component::DEFAULT {
+        out.number(c.value(m))?;
+    }
+    for c in Component::DEFAULT {
+        out.number(c.value(u))?;
+    }
+    for c in extra_components() {
+        out.number(c.value(m))?;
+        out.number(c.value(u))?;
+    }
+    for v in [
+        m.f[0][0],
+        m.f[0][1],
+        m.f[1][0],
+        m.f[1][1],
+        m.residual_mm,
+        row.mm_per_px,
+    ] {
+        out.number(v)?;
+    }
+    out.text(bool_text(row.index == analysis.reference))?;
+    out.opt_number(poisson_of_row(analysis, position))?;
+    out.text(bool_text(!row.is_fitted()))?;
+    out.text(row.excluded.as_deref().unwrap_or_default())
+}
+
+fn bool_text(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}
+
+fn into_text(bytes: Vec<u8>) -> Result<String, ExportError> {
+    String::from_utf8(bytes).map_err(|e| ExportError::Csv {
+        line: 0,
+        message: e.to_string(),
+    })
 }
 
 /// The strain table: one row per analysed image in image order, the columns of
@@ -200,14 +297,20 @@ where
 /// when undefined), `excluded` (`true`/`false`: left out of the fits by the user) and
 /// `excluded_reason`.
 pub fn strain_table_csv(analysis: &Analysis) -> Result<String, ExportError> {
-    write_csv(
-        &strain_table_columns(),
-        analysis
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(position, row)| strain_row(analysis, position, row)),
-    )
+    let mut bytes = Vec::with_capacity(64 + analysis.rows.len() * 1200);
+    write_strain_table_csv(analysis, &mut bytes)?;
+    into_text(bytes)
+}
+
+/// [`strain_table_csv`] streamed into `out` (give it a `BufWriter` for a file).
+pub fn write_strain_table_csv<W: Write>(analysis: &Analysis, out: W) -> Result<(), ExportError> {
+    let mut w = RowWriter::new(out);
+    w.header(&strain_table_columns())?;
+    for (position, row) in analysis.rows.iter().enumerate() {
+        strain_row(&mut w, analysis, position, row)?;
+        w.end()?;
+    }
+    w.finish().map(drop)
 }
 
 /// The columns [`strain_table_csv_with_frames`] adds after the strain table's: a film frame's
@@ -223,20 +326,32 @@ pub fn strain_table_csv_with_frames(
     analysis: &Analysis,
     frames: &[[Option<f64>; 3]],
 ) -> Result<String, ExportError> {
+    let mut bytes = Vec::with_capacity(64 + analysis.rows.len() * 1260);
+    write_strain_table_csv_with_frames(analysis, frames, &mut bytes)?;
+    into_text(bytes)
+}
+
+/// [`strain_table_csv_with_frames`] streamed into `out` (give it a `BufWriter` for a file).
+pub fn write_strain_table_csv_with_frames<W: Write>(
+    analysis: &Analysis,
+    frames: &[[Option<f64>; 3]],
+    out: W,
+) -> Result<(), ExportError> {
     if frames.is_empty() {
-        return strain_table_csv(analysis);
+        return write_strain_table_csv(analysis, out);
     }
     let mut header = strain_table_columns();
     header.extend(FRAME_LOG_COLUMNS.iter().map(|s| (*s).to_owned()));
-    write_csv(
-        &header,
-        analysis.rows.iter().enumerate().map(|(position, row)| {
-            let mut record = strain_row(analysis, position, row);
-            let values = frames.get(position).copied().unwrap_or([None; 3]);
-            record.extend(values.map(|v| v.map_or_else(String::new, number)));
-            record
-        }),
-    )
+    let mut w = RowWriter::new(out);
+    w.header(&header)?;
+    for (position, row) in analysis.rows.iter().enumerate() {
+        strain_row(&mut w, analysis, position, row)?;
+        for v in frames.get(position).copied().unwrap_or([None; 3]) {
+            w.opt_number(v)?;
+        }
+        w.end()?;
+    }
+    w.finish().map(drop)
 }
 
 /// The regression table: one row per regressed component, columns
@@ -290,7 +405,15 @@ pub fn regression_csv(analysis: &Analysis) -> Result<String, ExportError> {
             p.loading_axis.to_string(),
         ]
     });
-    write_csv(&header, rows.chain(poisson))
+    let mut w = RowWriter::new(Vec::new());
+    w.header(&header)?;
+    for record in rows.chain(poisson) {
+        for cell in &record {
+            w.text(cell)?;
+        }
+        w.end()?;
+    }
+    into_text(w.finish()?)
 }
 
 /// Number of images in the fits (not excluded by the user).
@@ -571,6 +694,43 @@ mod tests {
         assert_eq!(number(f64::NEG_INFINITY), "-inf");
         for v in [1.0 / 3.0, 1e-300, 123_456_789.123_456_78, -7.5e22] {
             assert_eq!(number(v).parse::<f64>().unwrap(), v);
+        }
+    }
+
+    /// The fast writer lays numbers out byte for byte as `{:?}` did before it (the files stay
+    /// the same): every power of ten and its neighbours, the [1e-5, 1e-4) range `ryu` writes
+    /// differently, and random bit patterns.
+    #[test]
+    fn numbers_are_laid_out_as_debug_formatting_does() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1e-5,
+            1.2e-5,
+            -9.99e-5,
+            1e-4,
+            5e-324,
+            f64::MAX,
+            f64::MIN,
+        ];
+        for e in -320..=308 {
+            let p = format!("1e{e}").parse::<f64>().unwrap();
+            for v in [p, -p, p * 1.5, p * 0.999_999_9, p.next_up(), p.next_down()] {
+                values.push(v);
+            }
+        }
+        for v in values {
+            assert_eq!(number(v), format!("{v:?}"), "{v:e}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_numbers_are_laid_out_as_debug_formatting_does(bits in proptest::num::u64::ANY) {
+            let v = f64::from_bits(bits);
+            if v.is_finite() {
+                proptest::prop_assert_eq!(number(v), format!("{v:?}"));
+            }
         }
     }
 }

@@ -433,52 +433,84 @@ struct JsonOut<'a> {
     stress_strain: Option<&'a StressStrain>,
 }
 
-/// Writes every export into `dir`; returns the file names written.
-fn write_outputs(
+/// Writes every export into `dir`, the tables and the plots in parallel; returns the file
+/// names written.
+pub(crate) fn write_outputs(
     dir: &Path,
     analysis: &Analysis,
     project: &Project,
     frames: &FrameColumns,
 ) -> anyhow::Result<Vec<String>> {
+    use rayon::prelude::*;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the output directory '{}'", dir.display()))?;
-    let mut files: Vec<(String, Vec<u8>)> = vec![
-        (
-            "strains.csv".into(),
-            tables::strain_table_csv_with_frames(analysis, &frames.rows)?.into_bytes(),
-        ),
-        (
-            "regression.csv".into(),
-            tables::regression_csv(analysis)?.into_bytes(),
-        ),
-        (
-            "regression.json".into(),
-            tables::regression_json(analysis).into_bytes(),
-        ),
-        (
-            "project.json".into(),
-            strain_seer_formats::to_project_json(project).into_bytes(),
-        ),
-        (
-            "annotations.json".into(),
-            strain_seer_formats::to_annotation_json(project).into_bytes(),
-        ),
-    ];
+    let mut jobs: Vec<Export> = TABLE_FILES.into_iter().map(Export::Table).collect();
     for cr in &analysis.regressions {
-        let stem = plot::plot_file_stem(cr.component);
-        let svg = plot::to_svg(analysis, cr.component, plot::DEFAULT_SIZE)?;
-        let png = plot::to_png(analysis, cr.component, plot::DEFAULT_PNG_SIZE)?;
-        files.push((format!("{stem}.svg"), svg.into_bytes()));
-        files.push((format!("{stem}.png"), png));
+        jobs.push(Export::Png(cr.component));
+        jobs.push(Export::Svg(cr.component));
     }
-    let mut names = Vec::with_capacity(files.len());
-    for (name, bytes) in files {
-        let path = dir.join(&name);
-        std::fs::write(&path, bytes)
-            .with_context(|| format!("cannot write '{}'", path.display()))?;
-        names.push(name);
-    }
-    Ok(names)
+    jobs.par_iter()
+        .map(|job| write_export(dir, *job, analysis, project, frames))
+        .collect()
+}
+
+/// One file of [`write_outputs`].
+#[derive(Debug, Clone, Copy)]
+enum Export {
+    Table(&'static str),
+    Svg(Component),
+    Png(Component),
+}
+
+/// The table and JSON exports.
+const TABLE_FILES: [&str; 5] = [
+    "strains.csv",
+    "annotations.json",
+    "project.json",
+    "regression.csv",
+    "regression.json",
+];
+
+/// Writes one export into `dir` (tables streamed into a buffered file); returns its name.
+fn write_export(
+    dir: &Path,
+    job: Export,
+    analysis: &Analysis,
+    project: &Project,
+    frames: &FrameColumns,
+) -> anyhow::Result<String> {
+    let name = match job {
+        Export::Table(name) => name.to_owned(),
+        Export::Svg(c) => format!("{}.svg", plot::plot_file_stem(c)),
+        Export::Png(c) => format!("{}.png", plot::plot_file_stem(c)),
+    };
+    let path = dir.join(&name);
+    let write = || -> anyhow::Result<()> {
+        let file = std::fs::File::create(&path)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+        match job {
+            Export::Table("strains.csv") => {
+                tables::write_strain_table_csv_with_frames(analysis, &frames.rows, &mut out)?;
+            }
+            Export::Table("annotations.json") => {
+                strain_seer_formats::write_annotation_json(project, &mut out)?;
+            }
+            Export::Table("project.json") => {
+                strain_seer_formats::write_project_json(project, &mut out)?;
+            }
+            Export::Table("regression.csv") => {
+                out.write_all(tables::regression_csv(analysis)?.as_bytes())?;
+            }
+            Export::Table(_) => out.write_all(tables::regression_json(analysis).as_bytes())?,
+            Export::Svg(c) => {
+                out.write_all(plot::to_svg(analysis, c, plot::DEFAULT_SIZE)?.as_bytes())?;
+            }
+            Export::Png(c) => out.write_all(&plot::to_png(analysis, c, plot::DEFAULT_PNG_SIZE)?)?,
+        }
+        Ok(out.flush()?)
+    };
+    write().with_context(|| format!("cannot write '{}'", path.display()))?;
+    Ok(name)
 }
 
 #[cfg(test)]

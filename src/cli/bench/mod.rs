@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 mod detect;
 mod engine;
+mod formats;
 mod report;
 mod scale;
 mod server;
@@ -20,6 +21,9 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Points → strain table + all regressions for synthetic projects of N images.
     Engine(engine::EngineBenchArgs),
+    /// Annotation JSON in -> strains, regressions, CSV/JSON out, plots, on a 20 000-image file,
+    /// beside the Python tool's pipeline; parsing MB/s; images/s for 100 000 images.
+    Formats(formats::FormatsBenchArgs),
     /// Marker detection + tracking + ruler scale per photo, against the time to decode it;
     /// and detection accuracy against verified coordinates.
     Detect(detect::DetectBenchArgs),
@@ -37,6 +41,7 @@ pub enum BenchCommand {
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.what {
         BenchCommand::Engine(a) => engine::run(a),
+        BenchCommand::Formats(a) => formats::run(a),
         BenchCommand::Detect(a) => detect::run(a),
         BenchCommand::Server(a) => server::run(a),
         BenchCommand::Scale(a) => scale::run(a),

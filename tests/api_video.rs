@@ -143,6 +143,8 @@ fn a_film_and_its_log_become_complete_frames_analysed_like_the_cli() {
             .contains("area")
     );
     assert!(before["rows"][1]["stress_mpa"].is_null());
+    let plot_url = format!("/api/projects/{project}/export/plot/stress_strain.svg");
+    expect_error(server.get(&plot_url), 422, "cross-section area");
     // With a 20 mm² section: σ = F / A per frame and E from the fit of σ against ε.
     let (status, patched) = status_json(server.patch_json(
         &format!("/api/projects/{project}"),
@@ -181,6 +183,18 @@ fn a_film_and_its_log_become_complete_frames_analysed_like_the_cli() {
         .map(|l| l.rsplit(',').next().unwrap().to_owned())
         .collect();
     assert_eq!(stress_col, ["0.0", "25.0", "50.0", "75.0"]);
+    let plot = server.get(&plot_url);
+    assert_eq!(plot.status().as_u16(), 200);
+    let svg = plot.text().unwrap();
+    assert!(
+        svg.contains("Engineering stress σ (MPa)"),
+        "{}",
+        &svg[..200]
+    );
+    let png = server.get(&format!(
+        "/api/projects/{project}/export/plot/stress_strain.png?width=400&height=300"
+    ));
+    assert_eq!(png.headers()["content-type"], "image/png");
     for bad in [
         serde_json::json!(0),
         serde_json::json!(-3.5),

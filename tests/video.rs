@@ -767,12 +767,18 @@ fn demo_film_and_log_give_the_photos_strains() {
     assert!(table.contains("Stress–strain fit"), "{table}");
     // The report carries the same table and fit.
     let report = dir.path().join("film-report.html");
+    let out = dir.path().join("film-out");
     succeeds(
         strain_seer()
             .args(["analyze", "--area", "20", "--report"])
             .arg(&report)
+            .arg("--out")
+            .arg(&out)
             .arg(&from_film),
     );
+    for plot in ["plot-stress_strain.svg", "plot-stress_strain.png"] {
+        assert!(out.join(plot).is_file(), "{plot} not written");
+    }
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(
         html.contains("Film frames and the test machine&#39;s log")
@@ -790,6 +796,10 @@ fn demo_film_and_log_give_the_photos_strains() {
     assert!(
         html.contains("stress_MPa"),
         "report appendix: no stress column"
+    );
+    assert!(
+        html.contains("Engineering stress against the loading-axis strain"),
+        "report: no plot"
     );
     let o = strain_seer()
         .args(["analyze", "--area", "-1"])

@@ -19,6 +19,9 @@ use axum::http::{Response, header};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
+/// The plot name of the strain–stress plot: `export/plot/stress_strain.svg` (or `.png`).
+pub const STRESS_PLOT: &str = "stress_strain";
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/projects/{id}/export/{file}", get(export))
@@ -196,9 +199,16 @@ async fn export_plot(
                 "no plot named {file:?}: expected <component>.svg or <component>.png"
             ))
         })?;
-    let component: Component = key
-        .parse()
-        .map_err(|err: UnknownComponent| AppError::bad_request(err.to_string()))?;
+    // `stress_strain`: the film frames' stress against the loading-axis strain.
+    let stress = key == STRESS_PLOT;
+    let component: Option<Component> = if stress {
+        None
+    } else {
+        Some(
+            key.parse()
+                .map_err(|err: UnknownComponent| AppError::bad_request(err.to_string()))?,
+        )
+    };
     let png = ext == "png";
     let default = if png {
         plot::DEFAULT_PNG_SIZE
@@ -211,26 +221,52 @@ async fn export_plot(
     );
     let analysis_query = AnalysisQuery {
         sigma_px: query.sigma_px,
-        components: Some(component.key().to_owned()),
+        components: component.map(|c| c.key().to_owned()),
         loading_axis: None,
         scale_method: None,
     };
     let (bytes, name) = blocking(&state, move |s| {
         let (project, images) = s.project_points(id)?;
         let analysis = compute(&project, &images, &analysis_query)?;
-        let bytes = if png {
-            plot::to_png(&analysis, component, size)
-        } else {
-            plot::to_svg(&analysis, component, size).map(String::into_bytes)
-        }
-        .map_err(|e| match e {
+        let (bytes, stem) = match component {
+            Some(component) => (
+                if png {
+                    plot::to_png(&analysis, component, size)
+                } else {
+                    plot::to_svg(&analysis, component, size).map(String::into_bytes)
+                },
+                plot::plot_file_stem(component),
+            ),
+            None => {
+                let frames = frame_columns(&analysis, &images, &project);
+                let Some(fit) = &frames.stress_strain else {
+                    return Err(AppError::unprocessable(format!(
+                        "no strain–stress plot: {}",
+                        frames
+                            .stress_strain_note
+                            .as_deref()
+                            .unwrap_or("the project's images are not film frames with a force")
+                    )));
+                };
+                let stresses: Vec<Option<f64>> = frames.rows.iter().map(|r| r[2]).collect();
+                (
+                    if png {
+                        plot::stress_strain_png(&analysis, &stresses, fit, size)
+                    } else {
+                        plot::stress_strain_svg(&analysis, &stresses, fit, size)
+                            .map(String::into_bytes)
+                    },
+                    plot::STRESS_PLOT_STEM.to_owned(),
+                )
+            }
+        };
+        let bytes = bytes.map_err(|e| match e {
             formats::ExportError::PlotSize { .. } => AppError::bad_request(e.to_string()),
             other => export_failed(&other),
         })?;
         let name = format!(
-            "{}-{}.{}",
+            "{}-{stem}.{}",
             slug(&project.name),
-            plot::plot_file_stem(component),
             if png { "png" } else { "svg" }
         );
         Ok((bytes, name))

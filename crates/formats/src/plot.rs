@@ -5,6 +5,10 @@
 //! line, and the 95 % confidence band of the fitted mean,
 //! `ŷ(d) ± t₀.₉₇₅,ₙ₋₂ · s · √(1/n + (d − d̄)² / Sdd)`, with `s² = Σ(y − ŷ)² / (n − 2)`. The legend
 //! gives the slope, r² and p-value. Text uses the embedded DejaVu Sans font.
+//!
+//! The strain–stress plot of a film's frames ([`stress_strain_svg`]) is drawn the same way:
+//! engineering stress (MPa) against the loading-axis strain, the fit `σ = E·ε + σ₀` and its band;
+//! the strain's uncertainty is shown in the strain plots, not as bars here.
 
 use crate::error::ExportError;
 use crate::plot_marks::{self, Bar, ErrorBars, Markers};
@@ -16,7 +20,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use std::sync::OnceLock;
-use strain_seer_engine::{Analysis, Component, Regression};
+use strain_seer_engine::{Analysis, Component, Regression, StressStrain};
 
 /// Default plot size in pixels (SVG user units): 960 × 640.
 pub const DEFAULT_SIZE: (u32, u32) = (960, 640);
@@ -61,7 +65,15 @@ struct Sample {
 /// Everything a plot shows, extracted from an analysis.
 #[derive(Debug, Clone)]
 struct PlotData {
-    component: Component,
+    /// Names the plot in errors: the component key, or `stress_strain`.
+    key: String,
+    title: String,
+    x_desc: String,
+    y_desc: String,
+    /// Unit of the slope in the legend (`/mm`, `MPa`).
+    slope_unit: &'static str,
+    /// Legend of the measured points.
+    points_label: &'static str,
     samples: Vec<Sample>,
     fit: Regression,
     /// Half-width of the confidence band: `t · s`, and the `1/n`, `d̄`, `Sdd` of the band formula.
@@ -115,9 +127,60 @@ impl PlotData {
             trim_number(analysis.sigma_px)
         );
         Ok(Self {
-            component,
+            key: component.key().to_owned(),
+            title: format!("{} vs deformation distance", component.label()),
+            x_desc: "Deformation distance (mm)".to_owned(),
+            y_desc: y_axis_label(component),
+            slope_unit: "/mm",
+            points_label: "measured (± 1 standard uncertainty)",
             samples,
             fit,
+            band,
+            subtitle,
+        })
+    }
+
+    /// Stress against the loading-axis strain of the film frames that have a stress
+    /// (`stresses` parallel to `analysis.rows`), with the fit `σ = E·ε + σ₀`.
+    fn stress_strain(
+        analysis: &Analysis,
+        stresses: &[Option<f64>],
+        fit: &StressStrain,
+    ) -> Result<Self, ExportError> {
+        let component = fit.component;
+        let samples: Vec<Sample> = analysis
+            .rows
+            .iter()
+            .zip(stresses)
+            .filter_map(|(row, stress)| {
+                Some(Sample {
+                    x: component.value(&row.measures),
+                    y: (*stress)?,
+                    sd: 0.0,
+                    reference: row.index == analysis.reference,
+                    excluded: !row.is_fitted(),
+                })
+            })
+            .filter(|s| s.x.is_finite() && s.y.is_finite())
+            .collect();
+        if samples.is_empty() {
+            return Err(ExportError::NoRegression("stress_strain".to_owned()));
+        }
+        let band = confidence_band(&samples, &fit.fit);
+        let subtitle = format!(
+            "{} film frames · engineering stress = force / cross-section area · reference {}",
+            samples.len(),
+            analysis.reference_name,
+        );
+        Ok(Self {
+            key: "stress_strain".to_owned(),
+            title: format!("Engineering stress vs {}", symbol(component)),
+            x_desc: format!("{} (mm/mm)", symbol(component)),
+            y_desc: "Engineering stress σ (MPa)".to_owned(),
+            slope_unit: "MPa",
+            points_label: "film frames",
+            samples,
+            fit: fit.fit,
             band,
             subtitle,
         })
@@ -299,9 +362,8 @@ where
     let (width, _) = root.dim_in_pixel();
     #[allow(clippy::cast_possible_wrap)]
     let centre = (width / 2) as i32;
-    let title = format!("{} vs deformation distance", data.component.label());
     root.draw(&Text::new(
-        title,
+        data.title.clone(),
         (centre, ipx(14.0)),
         (FONT, size(24.0))
             .into_font()
@@ -344,8 +406,8 @@ where
     let y_fmt = tick_formatter(y1 - y0);
     chart
         .configure_mesh()
-        .x_desc("Deformation distance (mm)")
-        .y_desc(y_axis_label(data.component))
+        .x_desc(data.x_desc.as_str())
+        .y_desc(data.y_desc.as_str())
         .axis_desc_style((FONT, size(18.0)))
         .label_style((FONT, size(15.0)))
         .x_labels(10)
@@ -436,7 +498,7 @@ where
             style: point_style,
         }))
         .map_err(e)?
-        .label("measured (± 1 standard uncertainty)")
+        .label(data.points_label)
         .legend(move |(x, y)| Circle::new((x + half, y), r, point_style));
     if data.samples.iter().any(|s| s.reference) {
         let ring = ShapeStyle::from(&BLUE).stroke_width(px(2.0));
@@ -478,8 +540,9 @@ where
         ))
         .map_err(e)?
         .label(format!(
-            "least squares: slope {} /mm, r² = {}, p {}",
+            "least squares: slope {} {}, r² = {}, p {}",
             pretty(fit.slope, 4),
+            data.slope_unit,
             pretty(fit.r_squared, 4),
             pretty_p(fit.p_value)
         ))
@@ -532,17 +595,7 @@ pub fn to_svg(
     size: (u32, u32),
 ) -> Result<String, ExportError> {
     check_size(size)?;
-    ensure_font()?;
-    let data = PlotData::from_analysis(analysis, component)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        draw(&root, &data, scale_for(size)).map_err(|message| ExportError::Plot {
-            component: component.key().to_owned(),
-            message,
-        })?;
-    }
-    Ok(svg)
+    render_svg(&PlotData::from_analysis(analysis, component)?, size)
 }
 
 /// The plot of `component` (which must be one of the analysis' regressions) as PNG bytes.
@@ -552,10 +605,53 @@ pub fn to_png(
     size: (u32, u32),
 ) -> Result<Vec<u8>, ExportError> {
     check_size(size)?;
+    render_png(&PlotData::from_analysis(analysis, component)?, size)
+}
+
+/// File name stem of the strain–stress plot.
+pub const STRESS_PLOT_STEM: &str = "plot-stress_strain";
+
+/// The strain–stress plot of a film's frames as an SVG document: engineering stress
+/// (`stresses`, parallel to `analysis.rows`) against the loading-axis strain, with the fit
+/// `σ = E·ε + σ₀` and its 95 % band; the slope in the legend is the apparent modulus E (MPa).
+pub fn stress_strain_svg(
+    analysis: &Analysis,
+    stresses: &[Option<f64>],
+    fit: &StressStrain,
+    size: (u32, u32),
+) -> Result<String, ExportError> {
+    check_size(size)?;
+    render_svg(&PlotData::stress_strain(analysis, stresses, fit)?, size)
+}
+
+/// [`stress_strain_svg`] as PNG bytes.
+pub fn stress_strain_png(
+    analysis: &Analysis,
+    stresses: &[Option<f64>],
+    fit: &StressStrain,
+    size: (u32, u32),
+) -> Result<Vec<u8>, ExportError> {
+    check_size(size)?;
+    render_png(&PlotData::stress_strain(analysis, stresses, fit)?, size)
+}
+
+fn render_svg(data: &PlotData, size: (u32, u32)) -> Result<String, ExportError> {
     ensure_font()?;
-    let data = PlotData::from_analysis(analysis, component)?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        draw(&root, data, scale_for(size)).map_err(|message| ExportError::Plot {
+            component: data.key.clone(),
+            message,
+        })?;
+    }
+    Ok(svg)
+}
+
+fn render_png(data: &PlotData, size: (u32, u32)) -> Result<Vec<u8>, ExportError> {
+    ensure_font()?;
     let plot_error = |message: String| ExportError::Plot {
-        component: component.key().to_owned(),
+        component: data.key.clone(),
         message,
     };
     let (width, height) = size;
@@ -567,13 +663,13 @@ pub fn to_png(
         let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut pixels, size)
             .map_err(|err| plot_error(err.to_string()))?;
         let root = backend.into_drawing_area();
-        draw(&root, &data, scale_for(size)).map_err(plot_error)?;
+        draw(&root, data, scale_for(size)).map_err(plot_error)?;
     }
     let mut png = Vec::new();
     image::codecs::png::PngEncoder::new(&mut png)
         .write_image(&pixels, width, height, image::ExtendedColorType::Rgb8)
         .map_err(|err| ExportError::Png {
-            component: component.key().to_owned(),
+            component: data.key.clone(),
             message: err.to_string(),
         })?;
     Ok(png)
@@ -589,6 +685,32 @@ mod tests {
         if let Some(dir) = std::env::var_os("STRAIN_SEER_PLOT_DIR") {
             std::fs::write(std::path::Path::new(&dir).join(name), bytes).unwrap();
         }
+    }
+
+    #[test]
+    fn the_stress_strain_plot_has_its_axes_points_and_modulus() {
+        let a = demo_analysis();
+        let axis = strain_seer_engine::stress::loading_axis(&a);
+        let stresses: Vec<Option<f64>> = a
+            .rows
+            .iter()
+            .map(|r| Some(1200.0 * axis.component().value(&r.measures)))
+            .collect();
+        let fit = strain_seer_engine::stress::stress_strain(&a, &stresses).unwrap();
+        let svg = stress_strain_svg(&a, &stresses, &fit, DEFAULT_SIZE).unwrap();
+        keep("plot-stress_strain.svg", svg.as_bytes());
+        assert!(svg.contains("Engineering stress vs"), "title");
+        assert!(svg.contains("Engineering stress σ (MPa)"), "y axis");
+        assert!(
+            svg.contains("least squares: slope 1200 MPa, r² = 1"),
+            "legend"
+        );
+        assert!(svg.contains("film frames"));
+        let png = stress_strain_png(&a, &stresses, &fit, DEFAULT_PNG_SIZE).unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        // No frame with a stress: an error, not an empty plot.
+        let none = vec![None; a.rows.len()];
+        assert!(stress_strain_svg(&a, &none, &fit, DEFAULT_SIZE).is_err());
     }
 
     #[test]

@@ -180,6 +180,7 @@ fn project() -> impl Strategy<Value = Project> {
                     scale_method: methods[pick.index(methods.len())],
                     focal_35mm: with_reference.then_some(24.5),
                     target_pitch_mm: (!with_reference).then_some(5.0),
+                    area_mm2: with_reference.then_some(78.5),
                     images,
                 }
             },

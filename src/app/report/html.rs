@@ -348,6 +348,13 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, ReportError> {
             esc(component.label())
         );
     }
+    if let Some(svg) = super::stress_plot(a, &frames)? {
+        let _ = write!(
+            out,
+            "<figure>{svg}<figcaption>Engineering stress against the loading-axis strain (film \
+             frames)</figcaption></figure>"
+        );
+    }
     out.push_str("</div>");
 
     out.push_str(

@@ -153,6 +153,23 @@ pub fn frame_summary(frames: &FrameColumns) -> String {
     }
 }
 
+/// The film frames' strain–stress plot as SVG text, when there is a stress–strain fit.
+pub fn stress_plot(
+    analysis: &Analysis,
+    frames: &FrameColumns,
+) -> Result<Option<String>, ReportError> {
+    let Some(fit) = &frames.stress_strain else {
+        return Ok(None);
+    };
+    let stresses: Vec<Option<f64>> = frames.rows.iter().map(|r| r[2]).collect();
+    Ok(Some(plot::stress_strain_svg(
+        analysis,
+        &stresses,
+        fit,
+        plot::DEFAULT_SIZE,
+    )?))
+}
+
 /// One block of the appendix: a title and its `(column, value)` pairs.
 pub type Block = (String, Vec<(String, String)>);
 

@@ -320,6 +320,15 @@ fn source(input: &ReportInput<'_>) -> Result<Markup, ReportError> {
         );
         files.push((name, svg.into_bytes()));
     }
+    if let Some(svg) = super::stress_plot(a, &frames)? {
+        let name = "/plot-stress.svg".to_owned();
+        let _ = writeln!(
+            s,
+            "#figure(image({}, width: 100%), caption: [Engineering stress against the loading-axis strain (film frames)])\n",
+            lit(&name)
+        );
+        files.push((name, svg.into_bytes()));
+    }
 
     s.push_str(
         "= Photos\nFiducial markers blue, scale points orange, detected points of low \

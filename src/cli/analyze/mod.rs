@@ -449,6 +449,9 @@ pub(crate) fn write_outputs(
         jobs.push(Export::Png(cr.component));
         jobs.push(Export::Svg(cr.component));
     }
+    if frames.stress_strain.is_some() {
+        jobs.extend([Export::StressPng, Export::StressSvg]);
+    }
     jobs.par_iter()
         .map(|job| write_export(dir, *job, analysis, project, frames))
         .collect()
@@ -460,6 +463,9 @@ enum Export {
     Table(&'static str),
     Svg(Component),
     Png(Component),
+    /// The film frames' strain–stress plot.
+    StressSvg,
+    StressPng,
 }
 
 /// The table and JSON exports.
@@ -483,6 +489,8 @@ fn write_export(
         Export::Table(name) => name.to_owned(),
         Export::Svg(c) => format!("{}.svg", plot::plot_file_stem(c)),
         Export::Png(c) => format!("{}.png", plot::plot_file_stem(c)),
+        Export::StressSvg => format!("{}.svg", plot::STRESS_PLOT_STEM),
+        Export::StressPng => format!("{}.png", plot::STRESS_PLOT_STEM),
     };
     let path = dir.join(&name);
     let write = || -> anyhow::Result<()> {
@@ -506,6 +514,21 @@ fn write_export(
                 out.write_all(plot::to_svg(analysis, c, plot::DEFAULT_SIZE)?.as_bytes())?;
             }
             Export::Png(c) => out.write_all(&plot::to_png(analysis, c, plot::DEFAULT_PNG_SIZE)?)?,
+            Export::StressSvg | Export::StressPng => {
+                let Some(fit) = &frames.stress_strain else {
+                    return Ok(());
+                };
+                let stresses: Vec<Option<f64>> = frames.rows.iter().map(|r| r[2]).collect();
+                if matches!(job, Export::StressSvg) {
+                    let svg =
+                        plot::stress_strain_svg(analysis, &stresses, fit, plot::DEFAULT_SIZE)?;
+                    out.write_all(svg.as_bytes())?;
+                } else {
+                    let png =
+                        plot::stress_strain_png(analysis, &stresses, fit, plot::DEFAULT_PNG_SIZE)?;
+                    out.write_all(&png)?;
+                }
+            }
         }
         Ok(out.flush()?)
     };

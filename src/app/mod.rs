@@ -6,6 +6,7 @@ pub mod detect;
 pub mod film;
 pub mod frames;
 pub mod report;
+pub mod ruler;
 pub mod scale;
 pub mod target;
 pub mod video;

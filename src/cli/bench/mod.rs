@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 mod detect;
 mod engine;
+mod proc;
 mod report;
 mod scale;
 mod server;

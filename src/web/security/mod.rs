@@ -29,8 +29,6 @@ pub use access::{
     AccessArgs, AccessPolicy, AccessToken, PolicySource, cookie_name, is_loopback_host, open_url,
     with_access,
 };
-#[cfg(test)]
-use access::{path_and_query, take_query_param};
 
 /// The Content-Security-Policy of every response: scripts and styles only from this server's own
 /// files (no inline script, no `eval`), images also from `data:` and `blob:` URLs (thumbnails,
@@ -168,6 +166,7 @@ fn normalize_authority(scheme: &str, authority: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::access::{path_and_query, take_query_param};
     use super::*;
     use std::net::{IpAddr, SocketAddr};
 

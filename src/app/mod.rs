@@ -7,6 +7,7 @@ pub mod film;
 pub mod frames;
 pub mod load;
 pub mod report;
+pub mod ruler;
 pub mod scale;
 pub mod target;
 pub mod video;

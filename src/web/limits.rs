@@ -211,6 +211,19 @@ where
         .unwrap_or(false)
 }
 
+/// Whether a request is multipart (`Content-Type: multipart/…`, any case): uploads and imports,
+/// the only requests with the larger body limit and more time than `--request-timeout`.
+pub fn is_multipart(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/")
+        })
+}
+
 /// Body-size guard of every request, in two parts.
 ///
 /// 1. A request whose declared `Content-Length` is over its limit is refused before any of the
@@ -229,15 +242,7 @@ pub async fn guard_body(State(limits): State<Limits>, request: Request, next: Ne
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("multipart/")
-        });
+    let multipart = is_multipart(request.headers());
     let (limit, what, flag) = if multipart {
         (
             limits.max_upload_bytes as u64,

@@ -7,18 +7,17 @@ use super::conn::{ConnLimits, OVERFLOW_HEADER_TIMEOUT, OVERFLOW_RESERVE};
 use super::error::{AppError, ErrorKind};
 use super::slow;
 use axum::Router;
-use axum::body::{Body, Bytes, HttpBody};
+use axum::body::Body;
 use axum::http::{HeaderValue, Request, header};
 use axum::response::{IntoResponse, Response};
-use hyper::body::{Frame, Incoming, SizeHint};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -96,33 +95,6 @@ impl Drop for InFlight {
         self.0.last_done_ms.store(now_ms(), Ordering::Relaxed);
         self.0.kept_alive.store(true, Ordering::Release);
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// A response body that ends the request's [`InFlight`] when it is dropped.
-#[derive(Debug)]
-struct Tracked {
-    inner: Body,
-    _in_flight: InFlight,
-}
-
-impl HttpBody for Tracked {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }
 
@@ -230,11 +202,12 @@ async fn connection(
             let served = slow::handle(router.clone(), &limits, request);
             async move {
                 let response = served.await;
+                // The body holds the request's `InFlight` until it is sent or dropped.
                 Ok::<_, Infallible>(response.map(|inner| {
-                    Body::new(Tracked {
-                        inner,
-                        _in_flight: in_flight,
-                    })
+                    Body::new(inner.map_frame(move |frame| {
+                        let _held: &InFlight = &in_flight;
+                        frame
+                    }))
                 }))
             }
         })

@@ -4,6 +4,7 @@
 
 use super::conn::ConnLimits;
 use super::error::{AppError, ErrorKind};
+use super::limits::is_multipart;
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::http::{HeaderValue, Request, header};
@@ -111,19 +112,6 @@ impl HttpBody for MinRate {
     }
 }
 
-/// Uploads and imports are multipart; only they may take longer than `--request-timeout`.
-fn is_upload<B>(request: &Request<B>) -> bool {
-    request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("multipart/")
-        })
-}
-
 fn closing(mut response: Response) -> Response {
     response
         .headers_mut()
@@ -143,7 +131,7 @@ where
     B::Error: Into<axum::BoxError>,
 {
     let tripped = Arc::new(AtomicBool::new(false));
-    let upload = is_upload(&request);
+    let upload = is_multipart(request.headers());
     let (min_rate, window, timeout) = (
         limits.min_upload_rate,
         limits.upload_rate_window,

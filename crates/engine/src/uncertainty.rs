@@ -83,6 +83,21 @@ impl Frame {
     }
 }
 
+/// Both images' frames (mm, from their own scale points) and the deformation gradient between
+/// them.
+fn frames_and_gradient(
+    reference: &Fiducials,
+    reference_scale: &ScalePoints,
+    current: &Fiducials,
+    current_scale: &ScalePoints,
+    scale_length: f64,
+) -> Result<(Frame, Frame, Deformation), StrainError> {
+    let r = Frame::new(reference, reference_scale, scale_length);
+    let c = Frame::new(current, current_scale, scale_length);
+    let d = deformation_gradient(&r.mm, &c.mm)?;
+    Ok((r, c, d))
+}
+
 /// Standard uncertainty (one σ per field) of the strain of `current` relative to `reference`
 /// when every placed coordinate has an independent error of `sigma_px` px. See the module
 /// documentation for the method. `sigma_px = 0` gives all zeros.
@@ -94,9 +109,13 @@ pub fn propagate(
     scale_length: f64,
     sigma_px: f64,
 ) -> Result<StrainMeasures, StrainError> {
-    let r = Frame::new(reference, reference_scale, scale_length);
-    let c = Frame::new(current, current_scale, scale_length);
-    let d = deformation_gradient(&r.mm, &c.mm)?;
+    let (r, c, d) = frames_and_gradient(
+        reference,
+        reference_scale,
+        current,
+        current_scale,
+        scale_length,
+    )?;
     let u = propagate_frames(&r, &c, &d, sigma_px);
     if u.is_finite() {
         Ok(u)
@@ -115,9 +134,13 @@ pub fn gradient_covariance(
     scale_length: f64,
     sigma_px: f64,
 ) -> Result<[[f64; 4]; 4], StrainError> {
-    let r = Frame::new(reference, reference_scale, scale_length);
-    let c = Frame::new(current, current_scale, scale_length);
-    let d = deformation_gradient(&r.mm, &c.mm)?;
+    let (r, c, d) = frames_and_gradient(
+        reference,
+        reference_scale,
+        current,
+        current_scale,
+        scale_length,
+    )?;
     let (cov, _) = points_covariance(&r, &c, &d, sigma_px);
     let cov = cov + span_covariance(&r, &c, &d, sigma_px);
     Ok(std::array::from_fn(|i| {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 mod detect;
 mod engine;
 mod formats;
+mod proc;
 mod report;
 mod scale;
 mod server;

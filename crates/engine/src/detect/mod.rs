@@ -201,7 +201,7 @@ pub enum DetectionMethod {
 }
 
 /// One found marker.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct DetectedMarker {
     /// Sub-pixel centre.
     pub point: Point,

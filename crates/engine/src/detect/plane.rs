@@ -34,35 +34,28 @@ impl AsLuma for GrayImage {
     }
 }
 
-impl AsLuma for RgbImage {
-    fn as_luma(&self) -> Cow<'_, GrayImage> {
-        Cow::Owned(luma_from_interleaved(
-            self.width(),
-            self.height(),
-            self.as_raw(),
-            3,
-        ))
-    }
+/// `AsLuma` for an 8-bit interleaved colour image of `$channels` channels.
+macro_rules! interleaved_as_luma {
+    ($image:ty, $channels:expr) => {
+        impl AsLuma for $image {
+            fn as_luma(&self) -> Cow<'_, GrayImage> {
+                Cow::Owned(luma_from_interleaved(
+                    self.width(),
+                    self.height(),
+                    self.as_raw(),
+                    $channels,
+                ))
+            }
 
-    fn luma_view(&self) -> LumaView<'_> {
-        LumaView::interleaved(self.width(), self.height(), self.as_raw(), 3)
-    }
+            fn luma_view(&self) -> LumaView<'_> {
+                LumaView::interleaved(self.width(), self.height(), self.as_raw(), $channels)
+            }
+        }
+    };
 }
 
-impl AsLuma for RgbaImage {
-    fn as_luma(&self) -> Cow<'_, GrayImage> {
-        Cow::Owned(luma_from_interleaved(
-            self.width(),
-            self.height(),
-            self.as_raw(),
-            4,
-        ))
-    }
-
-    fn luma_view(&self) -> LumaView<'_> {
-        LumaView::interleaved(self.width(), self.height(), self.as_raw(), 4)
-    }
-}
+interleaved_as_luma!(RgbImage, 3);
+interleaved_as_luma!(RgbaImage, 4);
 
 impl AsLuma for DynamicImage {
     fn as_luma(&self) -> Cow<'_, GrayImage> {

@@ -213,14 +213,7 @@ fn marker_by_marker(
             }
         }
     }
-    let mut markers = [DetectedMarker {
-        point: Point::default(),
-        confidence: 0.0,
-        major_px: 0.0,
-        minor_px: 0.0,
-        angle_deg: 0.0,
-        contrast: 0.0,
-    }; 5];
+    let mut markers = [DetectedMarker::default(); 5];
     for i in 0..5 {
         let Some(r) = got[i] else {
             return Err(DetectError::MarkerLost {

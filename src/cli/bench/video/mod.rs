@@ -8,15 +8,15 @@
 use crate::cli::BadInput;
 use crate::cli::video::film_error;
 use crate::video::{DecodeOptions, Video};
-use anyhow::{Context, bail};
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use anyhow::Context;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
 use strain_seer_engine::detect::synth::{self, SynthConfig};
 use strain_seer_engine::detect::{MarkerOptions, detect_markers};
+
+mod measure;
+
+use measure::{Measure, WorkDir, child, fps, in_process, per_frame, row, secs};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -92,163 +92,6 @@ pub struct VideoBenchArgs {
         env = "STRAIN_SEER_BENCH_FFMPEG"
     )]
     pub ffmpeg: PathBuf,
-}
-
-/// A work folder removed when the bench ends, however it ends.
-struct WorkDir(PathBuf);
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Wall time and peak resident memory of one step.
-#[derive(Debug, Clone, Copy, Default)]
-struct Measure {
-    wall: Duration,
-    /// Peak RSS, kB (0 when unknown).
-    peak_kb: u64,
-}
-
-impl Measure {
-    fn then(self, other: Measure) -> Measure {
-        Measure {
-            wall: self.wall + other.wall,
-            peak_kb: self.peak_kb.max(other.peak_kb),
-        }
-    }
-}
-
-/// `VmHWM` (peak RSS, kB) of a process from /proc (Linux); `None` elsewhere or once it ended.
-fn vm_hwm_kb(pid: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// Time a step of this process, with its peak RSS (the high-water mark is reset first, Linux).
-fn in_process<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<(T, Measure)> {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let t = Instant::now();
-    let out = f()?;
-    let wall = t.elapsed();
-    Ok((
-        out,
-        Measure {
-            wall,
-            peak_kb: vm_hwm_kb("self").unwrap_or(0),
-        },
-    ))
-}
-
-/// Run a program to its end (failing unless it exits 0), timing it and sampling its peak RSS
-/// every 5 ms from another thread. Its standard error goes to `log`.
-fn child(cmd: &mut Command, log: &Path) -> anyhow::Result<Measure> {
-    let what = format!("{cmd:?}");
-    let err = File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    let t = Instant::now();
-    let mut process = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .with_context(|| format!("starting {what}"))?;
-    let pid = process.id().to_string();
-    let done = Arc::new(AtomicBool::new(false));
-    let peak = Arc::new(AtomicU64::new(0));
-    let sampler = {
-        let (done, peak) = (Arc::clone(&done), Arc::clone(&peak));
-        std::thread::spawn(move || {
-            while !done.load(Ordering::Relaxed) {
-                if let Some(kb) = vm_hwm_kb(&pid) {
-                    peak.fetch_max(kb, Ordering::Relaxed);
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        })
-    };
-    let status = process.wait();
-    let wall = t.elapsed();
-    done.store(true, Ordering::Relaxed);
-    let _ = sampler.join();
-    let status = status.with_context(|| format!("waiting for {what}"))?;
-    if !status.success() {
-        let tail = std::fs::read_to_string(log).unwrap_or_default();
-        let tail: Vec<&str> = tail.lines().rev().take(5).collect();
-        bail!(
-            "{what} failed ({status}): {}",
-            tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
-        );
-    }
-    Ok(Measure {
-        wall,
-        peak_kb: peak.load(Ordering::Relaxed),
-    })
-}
-
-fn parse_size(text: &str) -> Option<(u32, u32)> {
-    let (w, h) = text.split_once(['x', 'X', '×'])?;
-    let (w, h) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
-    (16..=8192).contains(&w).then_some(())?;
-    (16..=8192).contains(&h).then_some(())?;
-    Some((w, h))
-}
-
-/// A synthetic specimen of the film's size in which the detector finds the five markers.
-fn specimen(width: u32, height: u32) -> image::GrayImage {
-    let scale = f64::from(height) / 480.0;
-    let cfg = SynthConfig {
-        width,
-        height,
-        marker_diameter: [14.0 * scale, 30.0 * scale],
-        ..SynthConfig::default()
-    };
-    let mut first = None;
-    for seed in 0..20 {
-        let im = synth::generate(seed, &cfg);
-        if detect_markers(&im.image, &MarkerOptions::default()).is_ok() {
-            return im.image;
-        }
-        first.get_or_insert(im.image);
-    }
-    first.unwrap_or_else(|| synth::generate(0, &cfg).image)
-}
-
-fn secs(d: Duration) -> f64 {
-    d.as_secs_f64()
-}
-
-fn mb(kb: u64) -> String {
-    if kb == 0 {
-        "-".to_owned()
-    } else {
-        format!("{:.0} MB", kb as f64 / 1024.0)
-    }
-}
-
-/// One line of the table: what, total, per frame or frames/s, peak RSS.
-fn row(what: &str, m: Measure, rate: String) {
-    println!(
-        "  {what:<58} {:>9.2} s {:>16} {:>8}",
-        secs(m.wall),
-        rate,
-        mb(m.peak_kb)
-    );
-}
-
-fn fps(frames: usize, m: Measure) -> String {
-    format!("{:.1} frames/s", frames as f64 / secs(m.wall).max(1e-9))
-}
-
-fn per_frame(frames: usize, m: Measure) -> String {
-    format!("{:.1} ms/frame", secs(m.wall) * 1e3 / frames.max(1) as f64)
 }
 
 pub fn run(args: VideoBenchArgs) -> anyhow::Result<ExitCode> {
@@ -545,4 +388,32 @@ pub fn run(args: VideoBenchArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_size(text: &str) -> Option<(u32, u32)> {
+    let (w, h) = text.split_once(['x', 'X', '×'])?;
+    let (w, h) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
+    (16..=8192).contains(&w).then_some(())?;
+    (16..=8192).contains(&h).then_some(())?;
+    Some((w, h))
+}
+
+/// A synthetic specimen of the film's size in which the detector finds the five markers.
+fn specimen(width: u32, height: u32) -> image::GrayImage {
+    let scale = f64::from(height) / 480.0;
+    let cfg = SynthConfig {
+        width,
+        height,
+        marker_diameter: [14.0 * scale, 30.0 * scale],
+        ..SynthConfig::default()
+    };
+    let mut first = None;
+    for seed in 0..20 {
+        let im = synth::generate(seed, &cfg);
+        if detect_markers(&im.image, &MarkerOptions::default()).is_ok() {
+            return im.image;
+        }
+        first.get_or_insert(im.image);
+    }
+    first.unwrap_or_else(|| synth::generate(0, &cfg).image)
 }

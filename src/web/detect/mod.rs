@@ -12,25 +12,27 @@
 
 use super::error::{AppError, AppJson, AppPath, ErrorKind};
 use super::{AppState, blocking};
+use crate::app::round3;
+use crate::app::ruler::mm;
 use crate::app::target::TargetReport;
-use crate::app::{round_point, round3};
-use crate::engine::detect::{
-    self, DetectError, MarkerOptions, MarkerPolarity, RulerOptions, TrackOptions,
-};
+use crate::engine::detect::MarkerPolarity;
 use crate::engine::{Fiducials, Point, RulerModel};
-use crate::store::blobs::decode_oriented;
 use crate::store::{
-    ImagePatch, ImageRecord, MAX_SCALE_POINTS, PointMeta, PointSource, Project, ProjectPatch,
-    Store, validate_points,
+    ImagePatch, ImageRecord, MAX_SCALE_POINTS, PointMeta, PointSource, Project, ProjectPatch, Store,
 };
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::routing::post;
-use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+
+mod find;
+mod snap;
+
+use find::{Found, decode_stored, run_detection};
+use snap::snap;
 use std::sync::OnceLock;
 use std::time::Instant;
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -39,8 +41,6 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 pub const SNAP_RADIUS: f64 = 25.0;
 /// Largest search radius `snap` accepts, px.
 pub const MAX_SNAP_RADIUS: f64 = 500.0;
-/// Largest scale length (mm) the ruler detector is asked for; longer ones are never on a photo.
-const MAX_RULER_SPAN_MM: f64 = 10_000.0;
 
 /// Detections and snaps running at once: each holds a decoded image (up to `max_pixels` × 4
 /// bytes) and keeps a core busy, so more requests wait for a turn instead of piling up.
@@ -211,11 +211,6 @@ struct Plan {
     target_pitch_mm: Option<f64>,
 }
 
-/// A length in mm as people write it: `40`, `12.5`.
-fn mm(v: f64) -> String {
-    format!("{}", round3(v))
-}
-
 fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1e4).round() / 10.0
 }
@@ -248,222 +243,6 @@ fn parse_body(headers: &HeaderMap, bytes: &Bytes) -> Result<DetectBody, AppError
     }
     serde_json::from_slice(bytes)
         .map_err(|e| AppError::bad_request(format!("invalid JSON body: {e}")))
-}
-
-/// Read and decode a stored image file (blocking). The caller drops the pixels when done.
-fn decode_stored(
-    path: &PathBuf,
-    filename: &str,
-    max_pixels: u64,
-) -> Result<DynamicImage, AppError> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        AppError::internal(format!(
-            "reading the file of '{filename}' ({}): {e}",
-            path.display()
-        ))
-    })?;
-    let (_, _, image) = decode_oriented(&bytes, filename, max_pixels)?;
-    Ok(image)
-}
-
-/// Markers: tracked from `plan.track_from` when it has five, else (or when tracking fails)
-/// detected in the whole image.
-fn find_markers(image: &DynamicImage, plan: &Plan, target: Option<&TargetReport>) -> MarkersReport {
-    let opts = MarkerOptions {
-        polarity: plan.body.polarity,
-        exclude: TargetReport::exclusions(target),
-        ..MarkerOptions::default()
-    };
-    let mut note = None;
-    if let Some((name, previous)) = &plan.track_from {
-        match previous {
-            Some(previous) => {
-                let track = TrackOptions {
-                    markers: opts.clone(),
-                    ..TrackOptions::default()
-                };
-                match detect::track_markers(image, previous, &track) {
-                    Ok(found) => return markers_found(&found, Method::Track, None),
-                    Err(e) => note = Some(format!("tracking from '{name}' failed ({e})")),
-                }
-            }
-            None => note = Some(format!("'{name}' has no 5 markers to track from")),
-        }
-    }
-    match detect::detect_markers(image, &opts) {
-        Ok(found) => markers_found(
-            &found,
-            Method::Detect,
-            note.map(|n| format!("{n}; found by full detection")),
-        ),
-        Err(e) => MarkersReport {
-            found: false,
-            confidence: Vec::new(),
-            min_confidence: None,
-            method: Method::Detect,
-            message: Some(match note {
-                Some(n) => format!("{n}; full detection: {e}"),
-                None => e.to_string(),
-            }),
-            points: None,
-        },
-    }
-}
-
-fn markers_found(
-    found: &detect::MarkerDetection,
-    method: Method,
-    message: Option<String>,
-) -> MarkersReport {
-    let confidence: Vec<f64> = found
-        .confidences()
-        .iter()
-        .map(|&c| round3(c.clamp(0.0, 1.0)))
-        .collect();
-    MarkersReport {
-        found: true,
-        min_confidence: confidence.iter().copied().reduce(f64::min),
-        confidence,
-        method,
-        message,
-        points: Some(found.fiducials.points().map(round_point)),
-    }
-}
-
-/// The scale length as a whole number of mm the ruler detector can be asked for.
-fn whole_mm(scale_length: f64) -> Option<u32> {
-    let n = scale_length.round();
-    ((scale_length - n).abs() < 1e-6 && (1.0..=MAX_RULER_SPAN_MM).contains(&n)).then_some(n as u32)
-}
-
-/// Ruler: two scale points exactly the project's scale length apart when the ruler shows it;
-/// otherwise the longest span it shows, with `scale_length_set` asking the caller to change the
-/// project's scale length (which it does only when no other image has scale points).
-fn find_ruler(image: &DynamicImage, plan: &Plan, near: Option<Fiducials>) -> RulerReport {
-    let (width, height) = (plan.record.width, plan.record.height);
-    let run = |span_mm: Option<u32>| {
-        detect::detect_ruler(
-            image,
-            &RulerOptions {
-                span_mm,
-                near_markers: near,
-                ..RulerOptions::default()
-            },
-        )
-    };
-    // The longest span the graduation offers: the detector's choice (whole centimetres), or the
-    // whole centimetres of what it reports available.
-    let longest = || match run(None) {
-        Err(DetectError::RulerTooShort { available_mm, .. }) if available_mm >= 10 => {
-            run(Some(available_mm / 10 * 10))
-        }
-        other => other,
-    };
-    let length = plan.scale_length;
-    let shown = mm(length);
-    let (result, fallback_reason) = match whole_mm(length) {
-        Some(span) => match run(Some(span)) {
-            Ok(found) => (Ok(found), None),
-            Err(DetectError::RulerTooShort { available_mm, .. }) => (
-                longest(),
-                Some(format!(
-                    "the ruler's graduation shows only {available_mm} mm, less than the scale length of {shown} mm"
-                )),
-            ),
-            Err(e) => (Err(e), None),
-        },
-        None => (
-            longest(),
-            Some(format!(
-                "the scale length of {shown} mm is not a whole number of millimetres, which the ruler detector needs"
-            )),
-        ),
-    };
-    let found = match result {
-        Ok(found) => found,
-        Err(e) => {
-            let message = match fallback_reason {
-                Some(reason) => format!("{reason}, and no shorter span was found: {e}"),
-                None => e.to_string(),
-            };
-            return RulerReport::missing(message);
-        }
-    };
-    let points = found.scale_points.points().map(round_point);
-    if let Err(e) = validate_points("scale", &points, MAX_SCALE_POINTS, width, height) {
-        return RulerReport::missing(format!("the ruler's scale points are not usable: {e}"));
-    }
-    let span_px = points[0].distance(points[1]);
-    RulerReport {
-        found: true,
-        mm_per_px: Some(f64::from(found.span_mm) / span_px),
-        px_per_mm: Some(span_px / f64::from(found.span_mm)),
-        span_mm: Some(found.span_mm),
-        span_px: Some(round3(span_px)),
-        confidence: Some(round3(found.confidence.clamp(0.0, 1.0))),
-        local_to_markers: Some(found.local_to_markers),
-        scale_length_set: fallback_reason.as_ref().map(|_| f64::from(found.span_mm)),
-        message: fallback_reason.as_ref().map(|reason| {
-            format!(
-                "{reason}: scale points placed {} mm apart and the project's scale length set to {} mm",
-                found.span_mm, found.span_mm
-            )
-        }),
-        mm_per_px_at_markers: near.map(|m| found.model.scale_at_markers(&m).1),
-        model_ticks: Some(found.model.ticks),
-        model_rms_px: Some(round3(found.model.rms_px)),
-        points: Some(points),
-        model: Some(found.model),
-        fallback_reason,
-    }
-}
-
-/// Decode the image and run the parts asked for (blocking, CPU-bound).
-fn run_detection(plan: &Plan, max_pixels: u64) -> Result<Found, AppError> {
-    let mut timing = Timing::default();
-    let start = Instant::now();
-    let image = decode_stored(&plan.path, &plan.record.filename, max_pixels)?;
-    timing.decode = ms(start);
-    let start = Instant::now();
-    let target = plan
-        .target_pitch_mm
-        .map(|pitch| crate::app::target::find_target(&image, pitch));
-    timing.target = ms(start);
-    let start = Instant::now();
-    let markers = plan
-        .body
-        .markers
-        .then(|| find_markers(&image, plan, target.as_ref()));
-    timing.markers = ms(start);
-    let start = Instant::now();
-    let ruler = plan.body.ruler.then(|| {
-        let near = markers
-            .as_ref()
-            .and_then(|m| m.points)
-            .or_else(|| <[Point; 5]>::try_from(plan.record.fiducials.as_slice()).ok())
-            .and_then(|p| Fiducials::new(p).ok());
-        find_ruler(&image, plan, near)
-    });
-    timing.ruler = ms(start);
-    drop(image);
-    let mut target = target;
-    if let Some(t) = target.as_mut() {
-        t.check_ruler(ruler.as_ref().and_then(|r| r.model.as_ref()));
-    }
-    Ok(Found {
-        target,
-        markers,
-        ruler,
-        timing,
-    })
-}
-
-/// What [`run_detection`] found.
-struct Found {
-    target: Option<TargetReport>,
-    markers: Option<MarkersReport>,
-    ruler: Option<RulerReport>,
-    timing: Timing,
 }
 
 /// Whether any image of the project other than `image_id` has both scale points (their meaning
@@ -645,100 +424,9 @@ async fn detect_image(
     }))
 }
 
-/// Body of `POST …/snap`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SnapBody {
-    x: f64,
-    y: f64,
-    #[serde(default)]
-    radius: Option<f64>,
-    #[serde(default)]
-    polarity: MarkerPolarity,
-}
-
-#[derive(Debug, Serialize)]
-struct SnapResponse {
-    point: Point,
-    confidence: f64,
-    /// How far the point moved, px.
-    moved_px: f64,
-}
-
-/// The marker centre nearest to `point`, at most `radius` px away. A marker larger than the
-/// search window around the point touches the window's edge and is not taken as a whole, so a
-/// second search looks twice as far and keeps the answer only when it is within `radius`.
-fn snap_within(
-    image: &DynamicImage,
-    point: Point,
-    radius: f64,
-    polarity: MarkerPolarity,
-) -> Option<(Point, f64)> {
-    detect::snap_to_marker_with(image, point, radius, polarity).or_else(|| {
-        detect::snap_to_marker_with(image, point, 2.0 * radius, polarity)
-            .filter(|(centre, _)| centre.distance(point) <= radius)
-    })
-}
-
-async fn snap(
-    State(state): State<AppState>,
-    AppPath((id, image_id)): AppPath<(i64, i64)>,
-    AppJson(body): AppJson<SnapBody>,
-) -> Result<AppJson<SnapResponse>, AppError> {
-    let radius = body.radius.unwrap_or(SNAP_RADIUS);
-    if !(radius.is_finite() && (2.0..=MAX_SNAP_RADIUS).contains(&radius)) {
-        return Err(AppError::bad_request(format!(
-            "radius must be between 2 and {MAX_SNAP_RADIUS} px, got {radius}"
-        )));
-    }
-    let (record, path) = blocking(&state, move |s| {
-        let record = s.image(id, image_id)?;
-        let (path, _, _) = s.image_file(id, image_id)?;
-        Ok((record, path))
-    })
-    .await?;
-    let point = Point::new(body.x, body.y);
-    validate_points("snap", &[point], 1, record.width, record.height)?;
-    let max_pixels = state.limits.max_pixels;
-    let permit = turn().await?;
-    let snapped = tokio::task::spawn_blocking(move || {
-        let image = decode_stored(&path, &record.filename, max_pixels)?;
-        let found = snap_within(&image, point, radius, body.polarity);
-        drop(image);
-        Ok::<_, AppError>((found, record.filename))
-    })
-    .await
-    .map_err(|e| AppError::internal(format!("the snap task failed: {e}")))??;
-    drop(permit);
-    match snapped {
-        (Some((centre, confidence)), _) => {
-            let centre = round_point(centre);
-            Ok(AppJson(SnapResponse {
-                point: centre,
-                confidence: round3(confidence.clamp(0.0, 1.0)),
-                moved_px: round3(centre.distance(point)),
-            }))
-        }
-        (None, filename) => Err(AppError::unprocessable(format!(
-            "no marker near ({:.1}, {:.1}) in '{filename}' (searched within {radius} px)",
-            body.x, body.y
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn whole_millimetres() {
-        assert_eq!(whole_mm(40.0), Some(40));
-        assert_eq!(whole_mm(10.0000000001), Some(10));
-        assert_eq!(whole_mm(12.5), None);
-        assert_eq!(whole_mm(0.4), None);
-        assert_eq!(whole_mm(1e12), None);
-        assert_eq!(whole_mm(f64::NAN), None);
-    }
 
     #[test]
     fn bodies() {

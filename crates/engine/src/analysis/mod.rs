@@ -2,14 +2,21 @@
 
 use crate::budget::{Budget, Side, budget};
 use crate::points::{Fiducials, ImageStatus, ScalePoints};
-use crate::regression::{MIN_POINTS, Regression, RegressionError, linregress};
+use crate::regression::{MIN_POINTS, Regression, linregress};
 use crate::scale::{
-    DEFAULT_FOCAL_35MM, FocalSource, ImageScale, RulerModel, ScaleError, ScaleMethod, TargetModel,
+    DEFAULT_FOCAL_35MM, FocalSource, ImageScale, RulerModel, ScaleMethod, TargetModel,
 };
 use crate::strain::{Component, Deformation, StrainError, StrainMeasures, deformation_gradient};
 use crate::uncertainty::Frame;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+mod error;
+mod poisson;
+
+pub use error::{AnalysisError, AnalysisErrorKind};
+pub use poisson::Poisson;
+use poisson::poisson_ratio;
 
 /// One image as the engine sees it. Partial annotations are `None` (status says which).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -112,19 +119,6 @@ pub struct ComponentRegression {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Poisson {
-    pub loading_axis: Axis,
-    /// True when the axis was chosen by the engine (largest strain change).
-    pub auto_axis: bool,
-    /// −ε_lateral/ε_axial per result row (`None` where ε_axial = 0, e.g. the reference).
-    pub per_image: Vec<Option<f64>>,
-    /// −(slope lateral)/(slope axial).
-    pub from_slopes: f64,
-    /// Standard error of `from_slopes` (first-order propagation of the two slope errors).
-    pub from_slopes_stderr: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Analysis {
     /// Index (into the input slice) of the reference image.
     pub reference: usize,
@@ -141,149 +135,12 @@ pub struct Analysis {
     pub excluded: Vec<(String, ImageStatus)>,
 }
 
-/// An analysis error names the image it concerns, when there is one.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}", display_error(self.image.as_deref(), &self.kind))]
-pub struct AnalysisError {
-    pub image: Option<String>,
-    pub kind: AnalysisErrorKind,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum AnalysisErrorKind {
-    InvalidScaleLength(f64),
-    InvalidSigma(f64),
-    NonFiniteDistance(f64),
-    TooFewComplete {
-        complete: usize,
-        required: usize,
-        incomplete: Vec<(String, ImageStatus)>,
-    },
-    AllDistancesEqual(f64),
-    /// Too few images are left for the fits once the user's exclusions are taken out.
-    TooFewFitted {
-        fitted: usize,
-        required: usize,
-        excluded_by_user: usize,
-    },
-    UnknownReference(String),
-    ReferenceIncomplete(ImageStatus),
-    Strain(StrainError),
-    Scale(ScaleError),
-    Regression {
-        component: Component,
-        error: RegressionError,
-    },
-}
-
 /// Accepted scale lengths, mm: 1 pm to 1000 km; anything outside is a typing error (and
 /// would take the arithmetic near underflow or overflow).
 pub const SCALE_LENGTH_RANGE_MM: std::ops::RangeInclusive<f64> = 1e-9..=1e9;
 
 /// Accepted point-placement uncertainties, px.
 pub const SIGMA_RANGE_PX: std::ops::RangeInclusive<f64> = 0.0..=1e6;
-
-/// At most this many excluded images are named in a [`AnalysisErrorKind::TooFewComplete`] message.
-const MAX_NAMED: usize = 10;
-
-fn display_error(image: Option<&str>, kind: &AnalysisErrorKind) -> String {
-    match image {
-        Some(name) => format!("image '{name}': {kind}"),
-        None => kind.to_string(),
-    }
-}
-
-impl fmt::Display for AnalysisErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AnalysisErrorKind::InvalidScaleLength(v) => write!(
-                f,
-                "the scale length must be a number of mm greater than 0 (between 1e-9 and 1e9), got {v}"
-            ),
-            AnalysisErrorKind::InvalidSigma(v) => write!(
-                f,
-                "the point uncertainty sigma must be a number of px, 0 or more (at most 1e6), got {v}"
-            ),
-            AnalysisErrorKind::NonFiniteDistance(v) => {
-                write!(f, "the deformation distance is not a finite number ({v})")
-            }
-            AnalysisErrorKind::TooFewComplete {
-                complete,
-                required,
-                incomplete,
-            } => {
-                write!(
-                    f,
-                    "the analysis needs at least {required} complete images (5 fiducial points, \
-                     2 scale points and a deformation distance each), found {complete}"
-                )?;
-                if !incomplete.is_empty() {
-                    f.write_str("; not complete: ")?;
-                    for (i, (name, status)) in incomplete.iter().take(MAX_NAMED).enumerate() {
-                        if i > 0 {
-                            f.write_str(", ")?;
-                        }
-                        write!(f, "'{name}' ({status})")?;
-                    }
-                    if incomplete.len() > MAX_NAMED {
-                        write!(f, " and {} more", incomplete.len() - MAX_NAMED)?;
-                    }
-                }
-                Ok(())
-            }
-            AnalysisErrorKind::AllDistancesEqual(d) => write!(
-                f,
-                "all complete images have the same deformation distance ({d} mm): strain cannot \
-                 be regressed against distance"
-            ),
-            AnalysisErrorKind::TooFewFitted {
-                fitted,
-                required,
-                excluded_by_user,
-            } => write!(
-                f,
-                "the fits need at least {required} complete images that are not excluded, with \
-                 two different deformation distances; {excluded_by_user} excluded by the user \
-                 leave {fitted}"
-            ),
-            AnalysisErrorKind::UnknownReference(name) => {
-                write!(
-                    f,
-                    "the chosen reference image '{name}' is not in the project"
-                )
-            }
-            AnalysisErrorKind::ReferenceIncomplete(status) => write!(
-                f,
-                "the chosen reference image is not complete ({status}): it needs 5 fiducial \
-                 points, 2 scale points and a deformation distance"
-            ),
-            AnalysisErrorKind::Strain(e) => write!(f, "{e}"),
-            AnalysisErrorKind::Scale(e) => write!(f, "{e}"),
-            AnalysisErrorKind::Regression { component, error } => {
-                write!(
-                    f,
-                    "regression of {} against deformation distance: {error}",
-                    component.label()
-                )
-            }
-        }
-    }
-}
-
-impl AnalysisError {
-    /// An error about one image.
-    pub fn for_image(image: impl Into<String>, kind: AnalysisErrorKind) -> Self {
-        Self {
-            image: Some(image.into()),
-            kind,
-        }
-    }
-
-    /// An error about the project as a whole.
-    pub fn general(kind: AnalysisErrorKind) -> Self {
-        Self { image: None, kind }
-    }
-}
 
 impl ImageInput {
     /// A complete image: five fiducials, two scale points and a deformation distance (mm).
@@ -618,66 +475,4 @@ pub fn auto_scale_method(images: &[ImageInput]) -> ScaleMethod {
     } else {
         ScaleMethod::Span
     }
-}
-
-/// Poisson's ratio ν = −ε_lateral/ε_axial, per image and from the two regression slopes.
-///
-/// The axial axis is `axis`, or (automatic) the one whose small normal strain has the larger
-/// |slope| against distance (x on a tie). From the slopes, `ν = −b_lat/b_ax` with first-order
-/// standard error `σ_ν² = (σ_lat² + ν²σ_ax² + 2ν·cov)/b_ax²`, where the covariance of the two
-/// slopes, `cov = Σ e_lat,i e_ax,i / ((n − 2)·Σ(d_i − d̄)²)` (e = fit residuals), is included:
-/// εxx and εyy of one image come from the same F and their errors are correlated.
-/// `None` when the axial slope is 0 (or the result is not finite). The per-image ratios cover
-/// every row; the slopes and the covariance only the fitted ones ([`ImageResult::is_fitted`]).
-fn poisson_ratio(
-    rows: &[ImageResult],
-    axis: Option<Axis>,
-    fit_x: &Regression,
-    fit_y: &Regression,
-) -> Option<Poisson> {
-    let (loading_axis, auto_axis) = match axis {
-        Some(a) => (a, false),
-        None if fit_y.slope.abs() > fit_x.slope.abs() => (Axis::Y, true),
-        None => (Axis::X, true),
-    };
-    let (axial, lateral) = match loading_axis {
-        Axis::X => (fit_x, fit_y),
-        Axis::Y => (fit_y, fit_x),
-    };
-    if axial.slope == 0.0 {
-        return None;
-    }
-    let (ax_c, lat_c) = (loading_axis.component(), loading_axis.other().component());
-    let per_image = rows
-        .iter()
-        .map(|r| {
-            let ax = ax_c.value(&r.measures);
-            let lat = lat_c.value(&r.measures);
-            let nu = -lat / ax;
-            (ax != 0.0 && nu.is_finite()).then_some(nu + 0.0)
-        })
-        .collect();
-    let fitted = || rows.iter().filter(|r| r.is_fitted());
-    let n = fitted().count() as f64;
-    let mean_d = fitted().map(|r| r.deformation).sum::<f64>() / n;
-    let (mut sxx, mut cross) = (0.0, 0.0);
-    for r in fitted() {
-        let d = r.deformation;
-        let e_ax = ax_c.value(&r.measures) - (axial.intercept + axial.slope * d);
-        let e_lat = lat_c.value(&r.measures) - (lateral.intercept + lateral.slope * d);
-        sxx += (d - mean_d) * (d - mean_d);
-        cross += e_ax * e_lat;
-    }
-    let cov = cross / ((n - 2.0) * sxx);
-    let nu = -lateral.slope / axial.slope;
-    let var = (lateral.stderr.powi(2) + nu * nu * axial.stderr.powi(2) + 2.0 * nu * cov)
-        / axial.slope.powi(2);
-    let stderr = var.max(0.0).sqrt();
-    (nu.is_finite() && stderr.is_finite()).then_some(Poisson {
-        loading_axis,
-        auto_axis,
-        per_image,
-        from_slopes: nu + 0.0,
-        from_slopes_stderr: stderr,
-    })
 }

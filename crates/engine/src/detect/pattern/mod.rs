@@ -3,11 +3,15 @@
 
 use super::blobs::{self, Blob, Found, Refined};
 use super::plane::LumaView;
-use super::{
-    Candidate, DetectError, DetectedMarker, DetectionMethod, Diagnostics, MarkerDetection,
-    MarkerOptions,
-};
+use super::{DetectError, MarkerOptions};
 use crate::points::{Fiducials, Point};
+
+mod finish;
+mod geometry;
+
+pub(crate) use finish::{diagnostics, finish};
+pub(crate) use geometry::{affine_residual, centre_offsets, fit_similarity, similarity};
+use geometry::{angle_diff, mid, orient};
 
 /// At most this many candidates (best first) enter the combinatorial search.
 pub(crate) const MAX_CANDIDATES: usize = 40;
@@ -43,34 +47,6 @@ pub(crate) struct Choice {
     pub runner_up: Option<f64>,
     /// The five blobs refined at full resolution (label order), when verification ran.
     pub refined: [Option<Refined>; 5],
-}
-
-fn orient(a: Point, b: Point, c: Point) -> f64 {
-    (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x)
-}
-
-fn mid(a: Point, b: Point) -> Point {
-    Point::new(0.5 * (a.x + b.x), 0.5 * (a.y + b.y))
-}
-
-/// Smallest absolute difference between two angles (radians).
-fn angle_diff(a: f64, b: f64) -> f64 {
-    let d = (a - b).rem_euclid(std::f64::consts::TAU);
-    d.min(std::f64::consts::TAU - d)
-}
-
-/// Offsets of the centre from the two diagonals' midpoints, as fractions of each diagonal,
-/// for labelled points (diagonals 0–2 and 1–3).
-pub(crate) fn centre_offsets(p: &[Point; 5]) -> [f64; 2] {
-    let off = |a: Point, b: Point| {
-        let len = a.distance(b);
-        if len <= 0.0 {
-            f64::INFINITY
-        } else {
-            mid(a, b).distance(p[4]) / len
-        }
-    };
-    [off(p[0], p[2]), off(p[1], p[3])]
 }
 
 /// Labels for four corners given in cyclic order: returns the label order (indices into
@@ -125,87 +101,6 @@ fn label(
             best
         }
     }
-}
-
-/// RMS residual of the least-squares affine map `from` → `to`, relative to the RMS spread of
-/// `to` about its centroid.
-pub(crate) fn affine_residual(from: &[Point; 5], to: &[Point; 5]) -> Option<f64> {
-    let n = 5.0;
-    let (fx, fy) = from
-        .iter()
-        .fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
-    let (tx, ty) = to
-        .iter()
-        .fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
-    // Centred coordinates: to = A · from, A = (Σ t fᵀ)(Σ f fᵀ)⁻¹.
-    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
-    let (mut uxx, mut uxy, mut uyx, mut uyy) = (0.0, 0.0, 0.0, 0.0);
-    let mut spread = 0.0;
-    for (f, t) in from.iter().zip(to) {
-        let (ax, ay) = (f.x - fx, f.y - fy);
-        let (bx, by) = (t.x - tx, t.y - ty);
-        sxx += ax * ax;
-        sxy += ax * ay;
-        syy += ay * ay;
-        uxx += bx * ax;
-        uxy += bx * ay;
-        uyx += by * ax;
-        uyy += by * ay;
-        spread += bx * bx + by * by;
-    }
-    let det = sxx * syy - sxy * sxy;
-    if det.abs() <= 1e-12 * (sxx * syy).max(1e-300) || spread <= 0.0 {
-        return None;
-    }
-    let (i00, i01, i11) = (syy / det, -sxy / det, sxx / det);
-    let a = [
-        uxx * i00 + uxy * i01,
-        uxx * i01 + uxy * i11,
-        uyx * i00 + uyy * i01,
-        uyx * i01 + uyy * i11,
-    ];
-    let mut res = 0.0;
-    for (f, t) in from.iter().zip(to) {
-        let (ax, ay) = (f.x - fx, f.y - fy);
-        let (bx, by) = (t.x - tx, t.y - ty);
-        res += (a[0] * ax + a[1] * ay - bx).powi(2) + (a[2] * ax + a[3] * ay - by).powi(2);
-    }
-    Some((res / spread).sqrt())
-}
-
-/// Rotation (radians) and scale of the least-squares similarity mapping `from` onto `to`.
-pub(crate) fn similarity(from: &[Point; 5], to: &[Point; 5]) -> Option<(f64, f64)> {
-    let [zr, zi, _, _] = fit_similarity(from, to)?;
-    let scale = zr.hypot(zi);
-    (scale > 1e-9 && scale.is_finite()).then(|| (zi.atan2(zr), scale))
-}
-
-/// Least-squares similarity `to ≈ s R from + t` on matching points: returns (a, b, tx, ty) with
-/// x' = a x − b y + tx, y' = b x + a y + ty.
-pub(crate) fn fit_similarity(from: &[Point], to: &[Point]) -> Option<[f64; 4]> {
-    let n = from.len() as f64;
-    if from.len() < 2 || from.len() != to.len() {
-        return None;
-    }
-    let (fx, fy) = from
-        .iter()
-        .fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
-    let (tx, ty) = to
-        .iter()
-        .fold((0.0, 0.0), |a, p| (a.0 + p.x / n, a.1 + p.y / n));
-    let (mut re, mut im, mut norm) = (0.0, 0.0, 0.0);
-    for (f, t) in from.iter().zip(to) {
-        let (ax, ay) = (f.x - fx, f.y - fy);
-        let (bx, by) = (t.x - tx, t.y - ty);
-        re += bx * ax + by * ay;
-        im += by * ax - bx * ay;
-        norm += ax * ax + ay * ay;
-    }
-    if norm <= 1e-12 {
-        return None;
-    }
-    let (a, b) = (re / norm, im / norm);
-    Some([a, b, tx - (a * fx - b * fy), ty - (b * fx + a * fy)])
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -510,99 +405,6 @@ fn score_pattern(
         idx,
         label_certainty: certainty,
     })
-}
-
-/// Refine the chosen blobs at full resolution and build the result.
-pub(crate) fn finish(
-    p: &LumaView<'_>,
-    found: &Found,
-    choice: &Choice,
-    method: DetectionMethod,
-) -> Result<MarkerDetection, DetectError> {
-    let mut markers = [DetectedMarker {
-        point: Point::default(),
-        confidence: 0.0,
-        major_px: 0.0,
-        minor_px: 0.0,
-        angle_deg: 0.0,
-        contrast: 0.0,
-    }; 5];
-    let mut quality = [0.0; 5];
-    for (label, &i) in choice.idx.iter().enumerate() {
-        let blob = found.blobs[i];
-        let refined = match choice.refined[label] {
-            Some(r) => Some(r),
-            None => blobs::refine(p, blob.cx, blob.cy, blob.major, blob.minor),
-        };
-        match refined {
-            Some(r) if r.point.distance(blob.point()) <= 0.5 * blob.major + 2.0 => {
-                markers[label] = DetectedMarker {
-                    point: r.point,
-                    confidence: 0.0,
-                    major_px: r.major,
-                    minor_px: r.minor,
-                    angle_deg: r.angle.to_degrees(),
-                    contrast: r.contrast,
-                };
-                quality[label] = r.quality;
-            }
-            _ => {
-                markers[label] = DetectedMarker {
-                    point: blob.point(),
-                    confidence: 0.0,
-                    major_px: blob.major,
-                    minor_px: blob.minor,
-                    angle_deg: 0.0,
-                    contrast: blob.contrast,
-                };
-                quality[label] = 0.3 * blob.score;
-            }
-        }
-    }
-    let points = markers.map(|m| m.point);
-    let offs = centre_offsets(&points);
-    let g = offs.map(|o| (-(o / 0.2).powi(2)).exp());
-    let geometry = [g[0], g[1], g[0], g[1], (g[0] * g[1]).sqrt()];
-    // A runner-up under half the best score does not lower confidence; one near the ambiguity
-    // limit halves it.
-    let ambiguity = choice.runner_up.map_or(1.0, |r| {
-        let rho = r / choice.score.max(1e-12);
-        1.0 - 0.5 * ((rho - 0.5) / 0.25).clamp(0.0, 1.0)
-    });
-    let label_factor = 0.5 + 0.5 * choice.label_certainty;
-    for (i, m) in markers.iter_mut().enumerate() {
-        m.confidence =
-            (quality[i] * (0.6 + 0.4 * geometry[i]) * label_factor * ambiguity).clamp(0.0, 1.0);
-    }
-    let fiducials = Fiducials::new(points).map_err(|_| DetectError::NoPattern {
-        candidates: found.blobs.len(),
-    })?;
-    Ok(MarkerDetection {
-        fiducials,
-        markers,
-        pattern_score: choice.score.clamp(0.0, 1.0),
-        method,
-        diagnostics: diagnostics(found, choice.considered, choice.runner_up),
-    })
-}
-
-pub(crate) fn diagnostics(found: &Found, considered: usize, runner_up: Option<f64>) -> Diagnostics {
-    Diagnostics {
-        working_scale: found.factor as u32,
-        components: found.components,
-        candidates: found
-            .blobs
-            .iter()
-            .map(|b| Candidate {
-                point: b.point(),
-                major_px: b.major,
-                minor_px: b.minor,
-                score: b.score,
-            })
-            .collect(),
-        patterns_considered: considered,
-        runner_up_score: runner_up,
-    }
 }
 
 #[cfg(test)]

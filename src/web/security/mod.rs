@@ -32,9 +32,10 @@ pub use access::{
 
 /// The Content-Security-Policy of every response: scripts and styles only from this server's own
 /// files (no inline script, no `eval`), images also from `data:` and `blob:` URLs (thumbnails,
-/// plots), no framing, no `<base>`, forms only to this server.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; \
-     script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// plots), media also from `blob:` URLs (the film dialog previews the user's local film before
+/// it is uploaded), no framing, no `<base>`, forms only to this server.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; \
+     style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// Paths answered without any check: liveness probes of containers and load balancers.
 pub const OPEN_PATHS: [&str; 2] = ["/health", "/_stcore/health"];

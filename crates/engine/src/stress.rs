@@ -8,7 +8,7 @@
 //!
 //! The **stress–strain fit** regresses σ against the small normal strain along the loading
 //! axis, `σ = E·ε + σ₀`, by the same least squares as the strain–deformation fits
-//! ([`crate::linregress`]), over the rows that are fitted ([`ImageResult::is_fitted`]) and have
+//! ([`crate::linregress`]), over the rows that are fitted ([`crate::ImageResult::is_fitted`]) and have
 //! a force. Its slope `E` is the apparent (secant-fit) modulus in MPa, with its standard error,
 //! 95 % interval, r² and p. The loading axis is the one Poisson's ratio used (given or chosen by
 //! the larger strain slope), else y. The fit is linear: it describes the elastic part of a test;

@@ -86,7 +86,7 @@ pub fn parse_any(json: &str) -> Result<Project, FormatError> {
 }
 
 /// Like [`parse_any`], also saying which format the file was in. One pass over the text
-/// ([`typed`]): a Python file's images go straight into typed structs.
+/// (the `typed` module): a Python file's images go straight into typed structs.
 pub fn parse_any_with_format(json: &str) -> Result<(Project, FileFormat), FormatError> {
     let top: typed::Top = typed::read(json)?;
     let format = format_of(top.not_object, |key| top.has(key))?;

@@ -180,7 +180,7 @@ struct Gate {
 
 /// Apply `policy` to every route except [`OPEN_PATHS`]; `port` names the token cookie. Refusals
 /// are JSON `{"error": …}`: 401 without or with a wrong token, 403 for a non-loopback `Host` on a
-/// loopback server. Put this outside [`super::app`] so the token never reaches the request log.
+/// loopback server. Put this outside [`crate::web::app`] so the token never reaches the request log.
 pub fn with_access(router: Router, policy: &AccessPolicy, port: u16) -> Router {
     if *policy == AccessPolicy::Open {
         return router;

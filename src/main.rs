@@ -2,12 +2,6 @@
 
 use std::process::ExitCode;
 
-/// mimalloc instead of glibc's malloc: it hands freed pages back to the OS, so a server that has
-/// decoded photos or analysed a large project goes back to a small resident size when idle
-/// (measured in docs/performance.md), without tuning glibc through environment variables.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     match strain_seer::cli::run() {
         Ok(code) => code,

@@ -149,7 +149,7 @@ fn without_the_token_everything_but_health_is_401() {
         "/",
         "/index.html",
         "/js/app.js",
-        "/style.css",
+        "/css/base.css",
         "/api/projects",
         "/api/projects/1",
         "/api/projects/1/images/1/file",
@@ -449,7 +449,7 @@ fn security_headers_are_on_every_kind_of_answer() {
     for path in [
         "/",
         "/js/app.js",
-        "/style.css",
+        "/css/base.css",
         "/favicon.svg",
         "/api/projects",
         "/api/projects/99",

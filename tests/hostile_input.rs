@@ -958,18 +958,20 @@ fn deeply_nested_json_is_400_not_a_crash() {
             400,
             "invalid type: map, expected a string",
         );
-        // An imported project file is parsed as a whole first: serde_json's recursion limit (128
-        // levels) answers, without a stack overflow.
-        for text in [
-            format!("{{\"files_data\": {nested}}}"),
-            format!("{{\"files_data\": {objects}}}"),
+        // An imported project file is read in one typed pass: the first level of the wrong shape
+        // stops it (`files_data` must be a map of images), before any depth is reached and
+        // without a stack overflow.
+        for (text, message) in [
+            (
+                format!("{{\"files_data\": {nested}}}"),
+                "project: invalid type: sequence, expected a map (at files_data)",
+            ),
+            (
+                format!("{{\"files_data\": {objects}}}"),
+                "project: image id 'a': missing required field \"filename\" (at files_data.a)",
+            ),
         ] {
             let form = Form::new().part("project", Part::text(text).file_name("deep.json"));
-            let message = if depth > 128 {
-                "not valid JSON: recursion limit exceeded"
-            } else {
-                "project: "
-            };
             expect_error(server.post_form("/api/import", form), 400, message);
         }
     }

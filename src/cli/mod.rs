@@ -10,6 +10,7 @@ pub mod bench;
 pub mod detect;
 pub mod frames;
 pub mod healthcheck;
+pub mod malloc;
 pub mod serve;
 pub mod target;
 pub mod video;

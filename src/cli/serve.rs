@@ -126,51 +126,12 @@ fn announce_access(addr: SocketAddr, policy: &security::AccessPolicy, source: Po
     }
 }
 
-/// glibc allocator settings `serve` applies (see `tune_glibc_malloc`); values set by the user win.
-pub const MALLOC_SETTINGS: [(&str, &str); 2] = [
-    ("MALLOC_MMAP_THRESHOLD_", "131072"),
-    ("MALLOC_ARENA_MAX", "1"),
-];
-
-/// Keep an idle server small on glibc. glibc's malloc raises its mmap threshold (up to 32 MiB)
-/// each time a large block is freed, after which large buffers (uploads, decoded photos, a
-/// 10 000-image analysis) come from the heap and stay there, spread over one arena per thread:
-/// the idle server kept 40–64 MiB after the benchmark's workload. A fixed threshold (glibc's own
-/// starting value, 128 KiB) and a single arena bring that to ~16 MiB at no measurable cost in
-/// the benchmark (two cores; the database is serialised anyway). Only the environment can set
-/// these without `unsafe`, so when `MALLOC_MMAP_THRESHOLD_` is unset `serve` re-executes itself
-/// once with both set: same process id, arguments and environment otherwise. If the re-exec
-/// fails the server simply starts as it is.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn tune_glibc_malloc() {
-    use std::os::unix::process::CommandExt;
-    if std::env::var_os(MALLOC_SETTINGS[0].0).is_some() {
-        return;
-    }
-    let Ok(exe) = std::env::current_exe() else {
-        return;
-    };
-    let mut command = std::process::Command::new(exe);
-    command.args(std::env::args_os().skip(1));
-    for (key, value) in MALLOC_SETTINGS {
-        if std::env::var_os(key).is_none() {
-            command.env(key, value);
-        }
-    }
-    let err = command.exec();
-    eprintln!(
-        "strain-seer: note: could not re-execute with tuned malloc settings ({err}); continuing"
-    );
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn tune_glibc_malloc() {}
-
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = args.config()?;
-    tune_glibc_malloc();
+    let malloc_tuned = crate::cli::malloc::tune();
     let (policy, source) = args.access.policy(config.addr.ip()).map_err(BadInput)?;
     init_logging(args.log_format);
+    tracing::debug!(?malloc_tuned, "glibc malloc parameters set by mallopt");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -39,7 +39,7 @@ fn set_by_user(env: &str, tunable: &str) -> bool {
         || std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains(tunable))
 }
 
-/// Applies [`SETTINGS`] that the user has not set. Returns the parameters it set, by their
+/// Sets `M_MMAP_THRESHOLD` = 128 KiB and `M_ARENA_MAX` = 1 where the user has not set them. Returns the parameters it set, by their
 /// environment variable's name (for the log and the tests).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]

@@ -241,6 +241,9 @@ struct Complete<'a> {
     image: &'a ImageInput,
 }
 
+/// Images per parallel task of [`analyze`]: below this, one thread does them all.
+const PARALLEL_CHUNK: usize = 256;
+
 /// Strain of every complete image relative to the reference, its uncertainty, the regression
 /// of each requested component against deformation distance and Poisson's ratio.
 ///
@@ -365,8 +368,9 @@ pub fn analyze(
         frame: &reference_frame,
     };
 
-    let mut rows = Vec::with_capacity(complete.len());
-    for (pos, image) in complete.iter().enumerate() {
+    // Each row depends only on its image and the reference: computed in parallel, collected
+    // in image order; the first error in image order is the one reported, as in a loop.
+    let row_of = |pos: usize, image: &Complete<'_>| -> Result<ImageResult, AnalysisError> {
         let (scale, focal_35mm, frame) = scale_of(image)?;
         let (measures, uncertainty, budget) = if pos == reference_pos {
             (
@@ -391,7 +395,7 @@ pub fn analyze(
         if !(measures.is_finite() && uncertainty.is_finite() && frame.mm_per_px.is_finite()) {
             return Err(strain_error(image.name, StrainError::NonFinite));
         }
-        rows.push(ImageResult {
+        Ok(ImageResult {
             index: image.index,
             name: image.name.to_owned(),
             deformation: image.deformation,
@@ -401,8 +405,20 @@ pub fn analyze(
             budget,
             focal_35mm,
             excluded: image.image.excluded.clone(),
-        });
-    }
+        })
+    };
+    let rows: Vec<Result<ImageResult, AnalysisError>> = {
+        use rayon::prelude::*;
+        complete
+            .par_iter()
+            .enumerate()
+            .with_min_len(PARALLEL_CHUNK)
+            .map(|(pos, image)| row_of(pos, image))
+            .collect()
+    };
+    let rows = rows
+        .into_iter()
+        .collect::<Result<Vec<ImageResult>, AnalysisError>>()?;
 
     // The fits use the images the user did not exclude.
     let fitted: Vec<&ImageResult> = rows.iter().filter(|r| r.is_fitted()).collect();

@@ -16,7 +16,7 @@ use crate::app::load::FrameColumns;
 use anyhow::Context;
 use std::io::Write as _;
 use std::path::Path;
-use strain_seer_engine::{Analysis, AnalysisOptions, Component, ImageInput, StressStrain};
+use strain_seer_engine::{Analysis, AnalysisOptions, Component, StressStrain};
 use strain_seer_formats::{Project, plot, tables};
 
 /// `--format json`: the engine's analysis, plus the film frames' `[time_s, force_N,
@@ -159,14 +159,14 @@ fn create_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the output directory '{}'", dir.display()))
 }
 
-/// Analyses `inputs` and writes the files of `set` into `dir` (created if needed): the files
-/// made from the project alone are written while the analysis runs, the others after it, in
-/// parallel. Returns the analysis, the film frames' columns and the file names written.
+/// Analyses `project` ([`Project::to_engine_inputs`], then the engine with `options`) and
+/// writes the files of `set` into `dir` (created if needed): the files made from the project
+/// alone are written while the inputs are built and analysed, the others after it, in parallel.
+/// Returns the analysis, the film frames' columns and the file names written.
 pub fn analyze_and_write(
     dir: &Path,
     set: ExportSet,
     project: &Project,
-    inputs: &[ImageInput],
     options: &AnalysisOptions,
 ) -> anyhow::Result<(Analysis, FrameColumns, Vec<String>)> {
     use rayon::prelude::*;
@@ -175,7 +175,8 @@ pub fn analyze_and_write(
     let early = set.project_only();
     let (analysed, early_names) = rayon::join(
         || -> anyhow::Result<_> {
-            let analysis = strain_seer_engine::analyze(inputs, options)?;
+            let inputs = project.to_engine_inputs()?;
+            let analysis = strain_seer_engine::analyze(&inputs, options)?;
             let frames = FrameColumns::from_project(&analysis, project);
             let late: Vec<Export> = set
                 .jobs(&analysis, &frames)
@@ -265,4 +266,92 @@ fn write_analysis_export(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> Project {
+        let text = include_str!("../../testdata/demo/annotations.json");
+        strain_seer_formats::parse_any(text).unwrap_or_else(|e| panic!("demo: {e}"))
+    }
+
+    fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|entry| {
+                let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+                (name.unwrap_or_default(), bytes)
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn the_sets_name_the_files_of_analyze_out_and_of_the_python_tool() {
+        let project = demo();
+        let inputs = project.to_engine_inputs().unwrap_or_else(|e| panic!("{e}"));
+        let analysis = strain_seer_engine::analyze(&inputs, &project.analysis_options())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let frames = FrameColumns::from_project(&analysis, &project);
+        let names = |set: ExportSet| -> Vec<String> {
+            let mut names: Vec<String> = set
+                .jobs(&analysis, &frames)
+                .into_iter()
+                .map(Export::file_name)
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(
+            names(ExportSet::Every),
+            [
+                "annotations.json",
+                "plot-eps_xx.png",
+                "plot-eps_xx.svg",
+                "plot-eps_xy.png",
+                "plot-eps_xy.svg",
+                "plot-eps_yy.png",
+                "plot-eps_yy.svg",
+                "project.json",
+                "regression.csv",
+                "regression.json",
+                "strains.csv",
+            ]
+        );
+        assert_eq!(
+            names(ExportSet::PythonTool),
+            [
+                "annotations.json",
+                "plot-eps_xx.png",
+                "plot-eps_xy.png",
+                "plot-eps_yy.png",
+                "regression.csv",
+                "regression.json",
+                "strains.csv",
+            ]
+        );
+    }
+
+    #[test]
+    fn overlapped_and_sequential_exports_write_the_same_bytes() {
+        let project = demo();
+        let options = project.analysis_options();
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+        let (analysis, frames, mut names) =
+            analyze_and_write(&one, ExportSet::Every, &project, &options)
+                .unwrap_or_else(|e| panic!("{e}"));
+        let mut written =
+            write_outputs(&two, &analysis, &project, &frames).unwrap_or_else(|e| panic!("{e}"));
+        names.sort();
+        written.sort();
+        assert_eq!(names, written);
+        assert_eq!(names.len(), 11);
+        assert_eq!(files(&one), files(&two));
+    }
 }

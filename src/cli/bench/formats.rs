@@ -143,9 +143,7 @@ fn ours(file: &Path, out: &Path, set: ExportSet) -> anyhow::Result<(Phases, Anal
     let parse = start.elapsed();
     let start = Instant::now();
     project.name = "synthetic".into();
-    let inputs = project.to_engine_inputs()?;
-    let (analysis, _, _) =
-        analyze_and_write(out, set, &project, &inputs, &project.analysis_options())?;
+    let (analysis, _, _) = analyze_and_write(out, set, &project, &project.analysis_options())?;
     let work = start.elapsed();
     Ok((Phases { parse, work }, analysis))
 }

@@ -251,8 +251,8 @@ const PARALLEL_CHUNK: usize = 256;
 /// [`SIGMA_RANGE_PX`]) and every given distance (finite); collect the complete images in input
 /// order (the others go to `excluded` with their status); resolve the reference (named, which must exist and be
 /// complete, or the smallest distance, ties by order); require at least 3 complete images and
-/// two different distances; compute F, the measures and their uncertainty per image (the
-/// reference row is exactly [`StrainMeasures::identity`] with zero uncertainty); regress each
+/// two different distances; compute F, the measures and their uncertainty per image, in
+/// parallel and collected in image order (the reference row is exactly [`StrainMeasures::identity`] with zero uncertainty); regress each
 /// requested component over all complete images, reference included; Poisson's ratio.
 ///
 /// Errors name the image they concern ([`AnalysisError::image`]). The result never holds NaN

@@ -3,6 +3,7 @@
 //! once; [`crate::cli`] and [`crate::web`] call it.
 
 pub mod detect;
+pub mod exports;
 pub mod film;
 pub mod frames;
 pub mod load;

@@ -83,69 +83,51 @@ impl Frame {
     }
 }
 
-/// Both images' frames (mm, from their own scale points) and the deformation gradient between
-/// them.
-fn frames_and_gradient(
-    reference: &Fiducials,
-    reference_scale: &ScalePoints,
-    current: &Fiducials,
-    current_scale: &ScalePoints,
-    scale_length: f64,
-) -> Result<(Frame, Frame, Deformation), StrainError> {
-    let r = Frame::new(reference, reference_scale, scale_length);
-    let c = Frame::new(current, current_scale, scale_length);
-    let d = deformation_gradient(&r.mm, &c.mm)?;
-    Ok((r, c, d))
+/// The placed points of two photos (a reference and a current one) and the scale length: what
+/// [`PhotoPair::propagate`] and [`PhotoPair::gradient_covariance`] start from.
+#[derive(Debug, Clone, Copy)]
+pub struct PhotoPair<'a> {
+    pub reference: &'a Fiducials,
+    pub reference_scale: &'a ScalePoints,
+    pub current: &'a Fiducials,
+    pub current_scale: &'a ScalePoints,
+    /// Real length between the two scale points, mm.
+    pub scale_length: f64,
 }
 
-/// Standard uncertainty (one σ per field) of the strain of `current` relative to `reference`
-/// when every placed coordinate has an independent error of `sigma_px` px. See the module
-/// documentation for the method. `sigma_px = 0` gives all zeros.
-pub fn propagate(
-    reference: &Fiducials,
-    reference_scale: &ScalePoints,
-    current: &Fiducials,
-    current_scale: &ScalePoints,
-    scale_length: f64,
-    sigma_px: f64,
-) -> Result<StrainMeasures, StrainError> {
-    let (r, c, d) = frames_and_gradient(
-        reference,
-        reference_scale,
-        current,
-        current_scale,
-        scale_length,
-    )?;
-    let u = propagate_frames(&r, &c, &d, sigma_px);
-    if u.is_finite() {
-        Ok(u)
-    } else {
-        Err(StrainError::NonFinite)
+impl PhotoPair<'_> {
+    /// Both images' frames (mm, from their own scale points) and the deformation gradient
+    /// between them.
+    fn frames_and_gradient(&self) -> Result<(Frame, Frame, Deformation), StrainError> {
+        let r = Frame::new(self.reference, self.reference_scale, self.scale_length);
+        let c = Frame::new(self.current, self.current_scale, self.scale_length);
+        let d = deformation_gradient(&r.mm, &c.mm)?;
+        Ok((r, c, d))
     }
-}
 
-/// Covariance of (F₀₀, F₀₁, F₁₀, F₁₁) from independent errors of `sigma_px` on all 28 placed
-/// coordinates (step 1 of the module documentation), row-major.
-pub fn gradient_covariance(
-    reference: &Fiducials,
-    reference_scale: &ScalePoints,
-    current: &Fiducials,
-    current_scale: &ScalePoints,
-    scale_length: f64,
-    sigma_px: f64,
-) -> Result<[[f64; 4]; 4], StrainError> {
-    let (r, c, d) = frames_and_gradient(
-        reference,
-        reference_scale,
-        current,
-        current_scale,
-        scale_length,
-    )?;
-    let (cov, _) = points_covariance(&r, &c, &d, sigma_px);
-    let cov = cov + span_covariance(&r, &c, &d, sigma_px);
-    Ok(std::array::from_fn(|i| {
-        std::array::from_fn(|j| cov[(i, j)])
-    }))
+    /// Standard uncertainty (one σ per field) of the strain of `current` relative to
+    /// `reference` when every placed coordinate has an independent error of `sigma_px` px. See
+    /// the module documentation for the method. `sigma_px = 0` gives all zeros.
+    pub fn propagate(&self, sigma_px: f64) -> Result<StrainMeasures, StrainError> {
+        let (r, c, d) = self.frames_and_gradient()?;
+        let u = propagate_frames(&r, &c, &d, sigma_px);
+        if u.is_finite() {
+            Ok(u)
+        } else {
+            Err(StrainError::NonFinite)
+        }
+    }
+
+    /// Covariance of (F₀₀, F₀₁, F₁₀, F₁₁) from independent errors of `sigma_px` on all 28
+    /// placed coordinates (step 1 of the module documentation), row-major.
+    pub fn gradient_covariance(&self, sigma_px: f64) -> Result<[[f64; 4]; 4], StrainError> {
+        let (r, c, d) = self.frames_and_gradient()?;
+        let (cov, _) = points_covariance(&r, &c, &d, sigma_px);
+        let cov = cov + span_covariance(&r, &c, &d, sigma_px);
+        Ok(std::array::from_fn(|i| {
+            std::array::from_fn(|j| cov[(i, j)])
+        }))
+    }
 }
 
 /// Covariance of vec(F) from the fiducials' σ and the residual noise floor (mm).

@@ -401,3 +401,39 @@ fn synthetic_images_are_complete_and_in_distance_order() {
     );
     assert_ne!(images, synthetic::synthetic_images(20, 6));
 }
+
+/// Enough images for the rows to be computed in parallel (blocks of 256): the rows come back
+/// in image order and bit for bit the same as the same images analysed a few at a time, and of
+/// two failing images the first in order is the one reported.
+#[test]
+fn parallel_rows_keep_order_values_and_the_first_error() {
+    let opts = AnalysisOptions {
+        scale_length: SCALE_LENGTH_MM,
+        ..AnalysisOptions::default()
+    };
+    let images = synthetic::synthetic_images(2000, 3);
+    let whole = analyze(&images, &opts).expect("valid");
+    assert_eq!(
+        whole.rows.iter().map(|r| r.index).collect::<Vec<_>>(),
+        (0..2000).collect::<Vec<_>>()
+    );
+    // Below the block size one thread computes every row: the same reference (image 0, the
+    // smallest distance) and a few other images give the same bits.
+    for k in [1, 700, 1999] {
+        let few = [images[0].clone(), images[1].clone(), images[k].clone()];
+        let part = analyze(&few, &opts).expect("valid");
+        let row = &part.rows[2];
+        assert_eq!(row.measures, whole.rows[k].measures, "image {k}");
+        assert_eq!(row.uncertainty, whole.rows[k].uncertainty, "image {k}");
+    }
+
+    let line = |i: f64| Point::new(100.0 + i, 200.0 + 2.0 * i);
+    let collinear = Fiducials::new([line(0.0), line(10.0), line(20.0), line(30.0), line(15.0)])
+        .expect("finite");
+    let mut bad = images;
+    for k in [1900, 600] {
+        bad[k].fiducials = Some(collinear);
+    }
+    let e = err(&bad, &opts);
+    assert_eq!(e.image, Some(bad[600].name.clone()));
+}

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use strain_seer_engine::strain::{deformation_gradient, to_mm};
-use strain_seer_engine::uncertainty::{MAX_ANGLE_UNCERTAINTY_DEG, gradient_covariance, propagate};
+use strain_seer_engine::uncertainty::{MAX_ANGLE_UNCERTAINTY_DEG, PhotoPair};
 use strain_seer_engine::{Fiducials, Point, ScalePoints, StrainMeasures};
 
 type Frame = (Fiducials, ScalePoints);
@@ -25,6 +25,17 @@ fn frames() -> (Frame, Frame) {
         camera,
     );
     (reference, current)
+}
+
+/// The two frames' points as the propagation takes them, with the ruler's length.
+fn pair<'a>(r: &'a Frame, c: &'a Frame) -> PhotoPair<'a> {
+    PhotoPair {
+        reference: &r.0,
+        reference_scale: &r.1,
+        current: &c.0,
+        current_scale: &c.1,
+        scale_length: RULER_MM,
+    }
 }
 
 fn flatten(r: &Frame, c: &Frame) -> [f64; 28] {
@@ -59,9 +70,7 @@ fn strain(v: &[f64; 28]) -> [f64; StrainMeasures::FIELD_COUNT] {
 }
 
 fn linearised(r: &Frame, c: &Frame, sigma: f64) -> [f64; StrainMeasures::FIELD_COUNT] {
-    propagate(&r.0, &r.1, &c.0, &c.1, RULER_MM, sigma)
-        .expect("valid")
-        .to_array()
+    pair(r, c).propagate(sigma).expect("valid").to_array()
 }
 
 #[test]
@@ -99,7 +108,7 @@ fn analytic_chain_matches_brute_force_jacobian_over_all_28_coordinates() {
 #[test]
 fn f_covariance_is_symmetric_and_positive() {
     let (r, c) = frames();
-    let cov = gradient_covariance(&r.0, &r.1, &c.0, &c.1, RULER_MM, 1.0).expect("valid");
+    let cov = pair(&r, &c).gradient_covariance(1.0).expect("valid");
     for i in 0..4 {
         assert!(cov[i][i] > 0.0);
         for j in 0..4 {
@@ -186,7 +195,7 @@ fn principal_angle_of_an_isotropic_state_is_capped_not_infinite() {
     // Identical marker layouts in two images: the strain is isotropic (0), its direction undefined.
     let r = shot(&LAYOUT, IDENTITY, Camera::PLAIN);
     let c = shot(&LAYOUT, IDENTITY, Camera::PLAIN);
-    let u = propagate(&r.0, &r.1, &c.0, &c.1, RULER_MM, 1.0).expect("valid");
+    let u = pair(&r, &c).propagate(1.0).expect("valid");
     assert!(u.is_finite());
     for angle in [
         u.small_principal.angle_deg,

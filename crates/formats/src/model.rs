@@ -2,8 +2,8 @@
 //! to the engine's inputs.
 
 use crate::error::{FormatError, FormatErrorKind, Location, PointRef};
+use foldhash::HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use strain_seer_engine::scale::FOCAL_35MM_RANGE;
 use strain_seer_engine::{
     AnalysisOptions, Fiducials, ImageInput, ImageStatus, Point, PointError, PointRole, RulerModel,
@@ -393,8 +393,9 @@ impl Project {
                 FormatErrorKind::InvalidArea(a),
             ));
         }
-        let mut ids: HashMap<&str, &ProjectImage> = HashMap::new();
-        let mut filenames: HashMap<&str, &ProjectImage> = HashMap::new();
+        let n = self.images.len();
+        let mut ids: HashMap<&str, &ProjectImage> = crate::fast_map(n);
+        let mut filenames: HashMap<&str, &ProjectImage> = crate::fast_map(n);
         for image in self.sorted_images() {
             image.validate()?;
             if ids.insert(&image.id, image).is_some() {

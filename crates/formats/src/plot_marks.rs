@@ -69,76 +69,76 @@ pub(crate) fn decimate(bars: Vec<Bar>, column: impl Fn(f64) -> i64) -> Vec<Bar> 
     out
 }
 
-/// All the error bars of a series as one element; each bar is drawn as plotters' `ErrorBar`
-/// draws it (caps `cap` px wide at both ends, the bar, a ring at the value when it has one).
-pub(crate) struct ErrorBars {
-    pub bars: Vec<Bar>,
-    pub style: ShapeStyle,
-    pub cap: u32,
+/// The marks of one data series, drawn as one element.
+pub(crate) enum Marks {
+    /// Error bars, each drawn as plotters' `ErrorBar` draws it (caps `cap` px wide at both
+    /// ends, the bar, a ring at the value when it has one).
+    ErrorBars {
+        bars: Vec<Bar>,
+        style: ShapeStyle,
+        cap: u32,
+    },
+    /// Circles of one radius and style at many points; points that fall on the same device
+    /// pixel are drawn once.
+    Markers {
+        centres: Vec<(f64, f64)>,
+        radius: u32,
+        style: ShapeStyle,
+    },
 }
 
-impl<'a> PointCollection<'a, (f64, f64)> for &'a ErrorBars {
+impl<'a> PointCollection<'a, (f64, f64)> for &'a Marks {
     type Point = (f64, f64);
     type IntoIter = Vec<(f64, f64)>;
     fn point_iter(self) -> Self::IntoIter {
-        self.bars
-            .iter()
-            .flat_map(|b| [(b.x, b.lo), (b.x, b.mid.unwrap_or(b.lo)), (b.x, b.hi)])
-            .collect()
-    }
-}
-
-impl<DB: DrawingBackend> Drawable<DB> for ErrorBars {
-    fn draw<I: Iterator<Item = BackendCoord>>(
-        &self,
-        points: I,
-        backend: &mut DB,
-        _: (u32, u32),
-    ) -> Result<(), DrawingErrorKind<DB::ErrorType>> {
-        #[allow(clippy::cast_possible_wrap)]
-        let half = self.cap as i32 / 2;
-        let points: Vec<BackendCoord> = points.collect();
-        for (bar, p) in self.bars.iter().zip(points.chunks_exact(3)) {
-            let (lo, mid, hi) = (p[0], p[1], p[2]);
-            backend.draw_line((lo.0 - half, lo.1), (lo.0 + half, lo.1), &self.style)?;
-            backend.draw_line((hi.0 - half, hi.1), (hi.0 + half, hi.1), &self.style)?;
-            backend.draw_line(lo, hi, &self.style)?;
-            if bar.mid.is_some() {
-                backend.draw_circle(mid, self.cap / 2, &self.style, self.style.filled)?;
-            }
+        match self {
+            Marks::ErrorBars { bars, .. } => bars
+                .iter()
+                .flat_map(|b| [(b.x, b.lo), (b.x, b.mid.unwrap_or(b.lo)), (b.x, b.hi)])
+                .collect(),
+            Marks::Markers { centres, .. } => centres.clone(),
         }
-        Ok(())
     }
 }
 
-/// Circles of one radius and style at many points, as one element; points that fall on the
-/// same device pixel are drawn once.
-pub(crate) struct Markers {
-    pub centres: Vec<(f64, f64)>,
-    pub radius: u32,
-    pub style: ShapeStyle,
-}
-
-impl<'a> PointCollection<'a, (f64, f64)> for &'a Markers {
-    type Point = &'a (f64, f64);
-    type IntoIter = &'a [(f64, f64)];
-    fn point_iter(self) -> Self::IntoIter {
-        &self.centres
-    }
-}
-
-impl<DB: DrawingBackend> Drawable<DB> for Markers {
+impl<DB: DrawingBackend> Drawable<DB> for Marks {
     fn draw<I: Iterator<Item = BackendCoord>>(
         &self,
         points: I,
         backend: &mut DB,
         _: (u32, u32),
     ) -> Result<(), DrawingErrorKind<DB::ErrorType>> {
-        // A marker on the pixel of one already drawn would only darken it: drawn once.
-        let mut drawn = std::collections::HashSet::with_capacity(self.centres.len());
-        for centre in points {
-            if drawn.insert(centre) {
-                backend.draw_circle(centre, self.radius, &self.style, self.style.filled)?;
+        match self {
+            Marks::ErrorBars { bars, style, cap } => {
+                #[allow(clippy::cast_possible_wrap)]
+                let half = *cap as i32 / 2;
+                let points: Vec<BackendCoord> = points.collect();
+                for (bar, p) in bars.iter().zip(points.chunks_exact(3)) {
+                    let (lo, mid, hi) = (p[0], p[1], p[2]);
+                    backend.draw_line((lo.0 - half, lo.1), (lo.0 + half, lo.1), style)?;
+                    backend.draw_line((hi.0 - half, hi.1), (hi.0 + half, hi.1), style)?;
+                    backend.draw_line(lo, hi, style)?;
+                    if bar.mid.is_some() {
+                        backend.draw_circle(mid, cap / 2, style, style.filled)?;
+                    }
+                }
+            }
+            Marks::Markers {
+                centres,
+                radius,
+                style,
+            } => {
+                // A marker on the pixel of one already drawn would only darken it: drawn once.
+                let mut drawn: foldhash::HashSet<BackendCoord> =
+                    foldhash::HashSet::with_capacity_and_hasher(
+                        centres.len(),
+                        foldhash::fast::RandomState::default(),
+                    );
+                for centre in points {
+                    if drawn.insert(centre) {
+                        backend.draw_circle(centre, *radius, style, style.filled)?;
+                    }
+                }
             }
         }
         Ok(())

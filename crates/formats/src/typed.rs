@@ -12,11 +12,11 @@
 
 use crate::error::{FormatError, Location};
 use crate::lenient::{self, Num};
+use foldhash::HashMap;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 use strain_seer_engine::PointRole;
 
@@ -240,7 +240,7 @@ impl<'de> Deserialize<'de> for FilesData {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FilesData, A::Error> {
                 let mut images: Vec<(String, RawImage)> =
                     Vec::with_capacity(map.size_hint().unwrap_or(0));
-                let mut seen: HashMap<String, usize> = HashMap::new();
+                let mut seen: HashMap<String, usize> = crate::fast_map(images.capacity());
                 while let Some(id) = map.next_key::<String>()? {
                     let image: RawImage = map.next_value()?;
                     match seen.get(&id) {

@@ -1,5 +1,6 @@
 //! `strain-seer analyze`: annotation or project JSON → strain table, regressions, exports.
 
+use crate::app::exports::{JsonOut, write_outputs};
 use crate::app::load::FrameColumns;
 use crate::app::scale::{ScaleAction, ScaleLengthChange, scale_action};
 use crate::cli::BadInput;
@@ -8,11 +9,11 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use strain_seer_engine::scale::FOCAL_35MM_RANGE;
-use strain_seer_engine::{Analysis, Axis, Component, ScaleMethod, StressStrain, analyze};
+use strain_seer_engine::{Axis, Component, ScaleMethod, analyze};
 
 mod report;
 mod table;
-use strain_seer_formats::{PointSource, Project, plot, tables};
+use strain_seer_formats::{PointSource, Project, tables};
 use table::render_table;
 
 const AFTER_HELP: &str = "\
@@ -417,123 +418,6 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `--format json`: the engine's analysis, plus the film frames' `[time_s, force_N,
-/// stress_MPa]` per row, the area and the stress–strain fit when the images are film frames.
-#[derive(Debug, serde::Serialize)]
-struct JsonOut<'a> {
-    #[serde(flatten)]
-    analysis: &'a Analysis,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    frames: Option<&'a [[Option<f64>; 3]]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    area_mm2: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stress_strain: Option<&'a StressStrain>,
-}
-
-/// Writes every export into `dir`, the tables and the plots in parallel; returns the file
-/// names written.
-pub(crate) fn write_outputs(
-    dir: &Path,
-    analysis: &Analysis,
-    project: &Project,
-    frames: &FrameColumns,
-) -> anyhow::Result<Vec<String>> {
-    use rayon::prelude::*;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the output directory '{}'", dir.display()))?;
-    let mut jobs: Vec<Export> = TABLE_FILES.into_iter().map(Export::Table).collect();
-    for cr in &analysis.regressions {
-        jobs.push(Export::Png(cr.component));
-        jobs.push(Export::Svg(cr.component));
-    }
-    if frames.stress_strain.is_some() {
-        jobs.extend([Export::StressPng, Export::StressSvg]);
-    }
-    jobs.par_iter()
-        .map(|job| write_export(dir, *job, analysis, project, frames))
-        .collect()
-}
-
-/// One file of [`write_outputs`].
-#[derive(Debug, Clone, Copy)]
-enum Export {
-    Table(&'static str),
-    Svg(Component),
-    Png(Component),
-    /// The film frames' strain–stress plot.
-    StressSvg,
-    StressPng,
-}
-
-/// The table and JSON exports.
-const TABLE_FILES: [&str; 5] = [
-    "strains.csv",
-    "annotations.json",
-    "project.json",
-    "regression.csv",
-    "regression.json",
-];
-
-/// Writes one export into `dir` (tables streamed into a buffered file); returns its name.
-fn write_export(
-    dir: &Path,
-    job: Export,
-    analysis: &Analysis,
-    project: &Project,
-    frames: &FrameColumns,
-) -> anyhow::Result<String> {
-    let name = match job {
-        Export::Table(name) => name.to_owned(),
-        Export::Svg(c) => format!("{}.svg", plot::plot_file_stem(c)),
-        Export::Png(c) => format!("{}.png", plot::plot_file_stem(c)),
-        Export::StressSvg => format!("{}.svg", plot::STRESS_PLOT_STEM),
-        Export::StressPng => format!("{}.png", plot::STRESS_PLOT_STEM),
-    };
-    let path = dir.join(&name);
-    let write = || -> anyhow::Result<()> {
-        let file = std::fs::File::create(&path)?;
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-        match job {
-            Export::Table("strains.csv") => {
-                tables::write_strain_table_csv_with_frames(analysis, &frames.rows, &mut out)?;
-            }
-            Export::Table("annotations.json") => {
-                strain_seer_formats::write_annotation_json(project, &mut out)?;
-            }
-            Export::Table("project.json") => {
-                strain_seer_formats::write_project_json(project, &mut out)?;
-            }
-            Export::Table("regression.csv") => {
-                out.write_all(tables::regression_csv(analysis)?.as_bytes())?;
-            }
-            Export::Table(_) => out.write_all(tables::regression_json(analysis).as_bytes())?,
-            Export::Svg(c) => {
-                out.write_all(plot::to_svg(analysis, c, plot::DEFAULT_SIZE)?.as_bytes())?;
-            }
-            Export::Png(c) => out.write_all(&plot::to_png(analysis, c, plot::DEFAULT_PNG_SIZE)?)?,
-            Export::StressSvg | Export::StressPng => {
-                let Some(fit) = &frames.stress_strain else {
-                    return Ok(());
-                };
-                let stresses: Vec<Option<f64>> = frames.rows.iter().map(|r| r[2]).collect();
-                if matches!(job, Export::StressSvg) {
-                    let svg =
-                        plot::stress_strain_svg(analysis, &stresses, fit, plot::DEFAULT_SIZE)?;
-                    out.write_all(svg.as_bytes())?;
-                } else {
-                    let png =
-                        plot::stress_strain_png(analysis, &stresses, fit, plot::DEFAULT_PNG_SIZE)?;
-                    out.write_all(&png)?;
-                }
-            }
-        }
-        Ok(out.flush()?)
-    };
-    write().with_context(|| format!("cannot write '{}'", path.display()))?;
-    Ok(name)
 }
 
 #[cfg(test)]

@@ -241,6 +241,9 @@ struct Complete<'a> {
     image: &'a ImageInput,
 }
 
+/// Images per parallel task of [`analyze`]: below this, one thread does them all.
+const PARALLEL_CHUNK: usize = 256;
+
 /// Strain of every complete image relative to the reference, its uncertainty, the regression
 /// of each requested component against deformation distance and Poisson's ratio.
 ///
@@ -248,8 +251,8 @@ struct Complete<'a> {
 /// [`SIGMA_RANGE_PX`]) and every given distance (finite); collect the complete images in input
 /// order (the others go to `excluded` with their status); resolve the reference (named, which must exist and be
 /// complete, or the smallest distance, ties by order); require at least 3 complete images and
-/// two different distances; compute F, the measures and their uncertainty per image (the
-/// reference row is exactly [`StrainMeasures::identity`] with zero uncertainty); regress each
+/// two different distances; compute F, the measures and their uncertainty per image, in
+/// parallel and collected in image order (the reference row is exactly [`StrainMeasures::identity`] with zero uncertainty); regress each
 /// requested component over all complete images, reference included; Poisson's ratio.
 ///
 /// Errors name the image they concern ([`AnalysisError::image`]). The result never holds NaN
@@ -365,8 +368,9 @@ pub fn analyze(
         frame: &reference_frame,
     };
 
-    let mut rows = Vec::with_capacity(complete.len());
-    for (pos, image) in complete.iter().enumerate() {
+    // Each row depends only on its image and the reference: computed in parallel, collected
+    // in image order; the first error in image order is the one reported, as in a loop.
+    let row_of = |pos: usize, image: &Complete<'_>| -> Result<ImageResult, AnalysisError> {
         let (scale, focal_35mm, frame) = scale_of(image)?;
         let (measures, uncertainty, budget) = if pos == reference_pos {
             (
@@ -391,7 +395,7 @@ pub fn analyze(
         if !(measures.is_finite() && uncertainty.is_finite() && frame.mm_per_px.is_finite()) {
             return Err(strain_error(image.name, StrainError::NonFinite));
         }
-        rows.push(ImageResult {
+        Ok(ImageResult {
             index: image.index,
             name: image.name.to_owned(),
             deformation: image.deformation,
@@ -401,8 +405,20 @@ pub fn analyze(
             budget,
             focal_35mm,
             excluded: image.image.excluded.clone(),
-        });
-    }
+        })
+    };
+    let rows: Vec<Result<ImageResult, AnalysisError>> = {
+        use rayon::prelude::*;
+        complete
+            .par_iter()
+            .enumerate()
+            .with_min_len(PARALLEL_CHUNK)
+            .map(|(pos, image)| row_of(pos, image))
+            .collect()
+    };
+    let rows = rows
+        .into_iter()
+        .collect::<Result<Vec<ImageResult>, AnalysisError>>()?;
 
     // The fits use the images the user did not exclude.
     let fitted: Vec<&ImageResult> = rows.iter().filter(|r| r.is_fitted()).collect();

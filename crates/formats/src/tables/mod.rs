@@ -4,11 +4,25 @@
 //! on its exports keep working; Strain Seer's extra columns come after them. Numbers are written
 //! in full precision (the shortest text that reads back to the same 64-bit float).
 
-use crate::error::ExportError;
-use serde::Serialize;
-use serde::ser::{SerializeMap, Serializer};
-use std::io::Write;
-use strain_seer_engine::{Analysis, Axis, Component, ImageResult};
+//!
+//! The parts: this module names the columns and keys; `number` writes a float as the Python
+//! tool's `repr` did (shortest round-trip digits, laid out as Rust's `{:?}`); `rows` is the CSV
+//! writer those numbers go through; `strains` writes the strain table; `regression` the
+//! regression CSV and JSON.
+
+mod number;
+mod regression;
+mod rows;
+mod strains;
+
+pub use number::number;
+pub use regression::{fitted_count, poisson_ci95, regression_csv, regression_json};
+pub use strains::{
+    FRAME_LOG_COLUMNS, strain_table_csv, strain_table_csv_with_frames, write_strain_table_csv,
+    write_strain_table_csv_with_frames,
+};
+
+use strain_seer_engine::{Analysis, Component};
 
 /// The strain table's first columns, exactly as the Python tool wrote them.
 pub const STRAIN_TABLE_BASE_COLUMNS: [&str; 5] = [
@@ -118,45 +132,6 @@ pub fn strain_table_columns() -> Vec<String> {
     columns
 }
 
-/// A number in full precision: the shortest decimal that reads back to the same float
-/// (`0.1`, `2.5994328203143333e-18`, `40.0`); empty for NaN, `inf`/`-inf` for infinities.
-pub fn number(v: f64) -> String {
-    let mut text = String::new();
-    push_number(&mut text, v, &mut ryu::Buffer::new());
-    text
-}
-
-/// Appends [`number`]`(v)` to `out` without allocating: Rust's `{:?}` layout of a float
-/// (decimal from 1e-4 up to 1e16, `1.5e-7`/`1e16` outside), with the digits from `ryu`.
-/// `ryu` lays out [1e-5, 1e-4) as `0.0000ddd`, where `{:?}` writes `d.dde-5`; that one
-/// range is rewritten.
-fn push_number(out: &mut String, v: f64, ryu: &mut ryu::Buffer) {
-    if v.is_nan() {
-        return;
-    }
-    if v.is_infinite() {
-        out.push_str(if v > 0.0 { "inf" } else { "-inf" });
-        return;
-    }
-    let text = ryu.format_finite(v);
-    let (sign, unsigned) = match text.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", text),
-    };
-    if let Some(digits) = unsigned.strip_prefix("0.0000") {
-        // 1e-5 <= |v| < 1e-4: `digits` starts with the first significant digit.
-        out.push_str(sign);
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push_str("e-5");
-    } else {
-        out.push_str(text);
-    }
-}
-
 /// Poisson's ratio of result row `position`, when there is one.
 pub fn poisson_of_row(analysis: &Analysis, position: usize) -> Option<f64> {
     analysis
@@ -164,346 +139,11 @@ pub fn poisson_of_row(analysis: &Analysis, position: usize) -> Option<f64> {
         .as_ref()
         .and_then(|p| p.per_image.get(position).copied().flatten())
 }
-
-/// A CSV writer that formats numbers into one reused buffer (no `String` per cell) and counts
-/// lines for its errors.
-struct RowWriter<W: Write> {
-    csv: csv::Writer<W>,
-    ryu: ryu::Buffer,
-    scratch: String,
-    line: usize,
-}
-
-impl<W: Write> RowWriter<W> {
-    fn new(out: W) -> Self {
-        Self {
-            csv: csv::WriterBuilder::new()
-                .terminator(csv::Terminator::Any(b'\n'))
-                .buffer_capacity(1 << 16)
-                .from_writer(out),
-            ryu: ryu::Buffer::new(),
-            scratch: String::with_capacity(32),
-            line: 1,
-        }
-    }
-
-    fn error(&self, err: &dyn std::fmt::Display) -> ExportError {
-        ExportError::Csv {
-            line: self.line,
-            message: err.to_string(),
-        }
-    }
-
-    fn text(&mut self, text: &str) -> Result<(), ExportError> {
-        self.csv.write_field(text).map_err(|e| self.error(&e))
-    }
-
-    fn number(&mut self, v: f64) -> Result<(), ExportError> {
-        self.scratch.clear();
-        push_number(&mut self.scratch, v, &mut self.ryu);
-        self.csv
-            .write_field(self.scratch.as_bytes())
-            .map_err(|e| ExportError::Csv {
-                line: self.line,
-                message: e.to_string(),
-            })
-    }
-
-    fn opt_number(&mut self, v: Option<f64>) -> Result<(), ExportError> {
-        match v {
-            Some(v) => self.number(v),
-            None => self.text(""),
-        }
-    }
-
-    fn end(&mut self) -> Result<(), ExportError> {
-        self.csv
-            .write_record(None::<&[u8]>)
-            .map_err(|e| self.error(&e))?;
-        self.line += 1;
-        Ok(())
-    }
-
-    fn header<S: AsRef<str>>(&mut self, header: &[S]) -> Result<(), ExportError> {
-        for name in header {
-            self.text(name.as_ref())?;
-        }
-        self.end()
-    }
-
-    fn finish(self) -> Result<W, ExportError> {
-        let line = self.line;
-        self.csv.into_inner().map_err(|e| ExportError::Csv {
-            line,
-            message: e.to_string(),
-        })
-    }
-}
-
-/// Writes the cells of one strain table row (the columns of [`strain_table_columns`]),
-/// without ending the record.
-fn strain_row<W: Write>(
-    out: &mut RowWriter<W>,
-    analysis: &Analysis,
-    position: usize,
-    row: &ImageResult,
-) -> Result<(), ExportError> {
-    let m = &row.measures;
-    let u = &row.uncertainty;
-    out.text(&row.name)?;
-    out.number(row.deformation)?;
-    for c in Component::DEFAULT {
-        out.number(c.value(m))?;
-    }
-    for c in Component::DEFAULT {
-        out.number(c.value(u))?;
-    }
-    for c in extra_components() {
-        out.number(c.value(m))?;
-        out.number(c.value(u))?;
-    }
-    for v in [
-        m.f[0][0],
-        m.f[0][1],
-        m.f[1][0],
-        m.f[1][1],
-        m.residual_mm,
-        row.mm_per_px,
-    ] {
-        out.number(v)?;
-    }
-    out.text(bool_text(row.index == analysis.reference))?;
-    out.opt_number(poisson_of_row(analysis, position))?;
-    out.text(bool_text(!row.is_fitted()))?;
-    out.text(row.excluded.as_deref().unwrap_or_default())
-}
-
-fn bool_text(b: bool) -> &'static str {
-    if b { "true" } else { "false" }
-}
-
-fn into_text(bytes: Vec<u8>) -> Result<String, ExportError> {
-    String::from_utf8(bytes).map_err(|e| ExportError::Csv {
-        line: 0,
-        message: e.to_string(),
-    })
-}
-
-/// The strain table: one row per analysed image in image order, the columns of
-/// [`strain_table_columns`]: `filename,deformation_distance,strain_xx,strain_yy,strain_xy`, the
-/// standard uncertainties `strain_xx_sd,strain_yy_sd,strain_xy_sd`, every other component with its
-/// `_sd`, the deformation gradient `f_xx,f_xy,f_yx,f_yy`, the fit residual (mm), the image's mm per
-/// pixel, `is_reference` (`true`/`false`), the image's Poisson's ratio `poisson_ratio` (empty
-/// when undefined), `excluded` (`true`/`false`: left out of the fits by the user) and
-/// `excluded_reason`.
-pub fn strain_table_csv(analysis: &Analysis) -> Result<String, ExportError> {
-    let mut bytes = Vec::with_capacity(64 + analysis.rows.len() * 1200);
-    write_strain_table_csv(analysis, &mut bytes)?;
-    into_text(bytes)
-}
-
-/// [`strain_table_csv`] streamed into `out` (give it a `BufWriter` for a file).
-pub fn write_strain_table_csv<W: Write>(analysis: &Analysis, out: W) -> Result<(), ExportError> {
-    let mut w = RowWriter::new(out);
-    w.header(&strain_table_columns())?;
-    for (position, row) in analysis.rows.iter().enumerate() {
-        strain_row(&mut w, analysis, position, row)?;
-        w.end()?;
-    }
-    w.finish().map(drop)
-}
-
-/// The columns [`strain_table_csv_with_frames`] adds after the strain table's: a film frame's
-/// time in the film (s), the test machine's force at that time (N) and the engineering stress
-/// force / cross-section area (MPa).
-pub const FRAME_LOG_COLUMNS: [&str; 3] = ["time_s", "force_N", "stress_MPa"];
-
-/// The strain table of [`strain_table_csv`] with, when any image is a film's frame (`frames`
-/// is parallel to `analysis.rows` and holds `[time_s, force_N, stress_MPa]`), the columns
-/// [`FRAME_LOG_COLUMNS`] at the end (empty where a value is missing). With `frames` empty it is
-/// exactly [`strain_table_csv`].
-pub fn strain_table_csv_with_frames(
-    analysis: &Analysis,
-    frames: &[[Option<f64>; 3]],
-) -> Result<String, ExportError> {
-    let mut bytes = Vec::with_capacity(64 + analysis.rows.len() * 1260);
-    write_strain_table_csv_with_frames(analysis, frames, &mut bytes)?;
-    into_text(bytes)
-}
-
-/// [`strain_table_csv_with_frames`] streamed into `out` (give it a `BufWriter` for a file).
-pub fn write_strain_table_csv_with_frames<W: Write>(
-    analysis: &Analysis,
-    frames: &[[Option<f64>; 3]],
-    out: W,
-) -> Result<(), ExportError> {
-    if frames.is_empty() {
-        return write_strain_table_csv(analysis, out);
-    }
-    let mut header = strain_table_columns();
-    header.extend(FRAME_LOG_COLUMNS.iter().map(|s| (*s).to_owned()));
-    let mut w = RowWriter::new(out);
-    w.header(&header)?;
-    for (position, row) in analysis.rows.iter().enumerate() {
-        strain_row(&mut w, analysis, position, row)?;
-        for v in frames.get(position).copied().unwrap_or([None; 3]) {
-            w.opt_number(v)?;
-        }
-        w.end()?;
-    }
-    w.finish().map(drop)
-}
-
-/// The regression table: one row per regressed component, columns
-/// `component,slope,intercept,r_squared,p_value` then [`REGRESSION_EXTRA_COLUMNS`] and
-/// `loading_axis`; then, when Poisson's ratio is defined, a row `poisson_ratio` with ν in
-/// `slope`, its standard error in `stderr`, ν ± 1.96·stderr in the CI columns, the number of
-/// fitted images in `n` and the loading axis (`x`/`y`) in `loading_axis`.
-pub fn regression_csv(analysis: &Analysis) -> Result<String, ExportError> {
-    let header: Vec<String> = REGRESSION_BASE_COLUMNS
-        .iter()
-        .chain(REGRESSION_EXTRA_COLUMNS.iter())
-        .chain(std::iter::once(&REGRESSION_LOADING_AXIS_COLUMN))
-        .map(|s| (*s).to_owned())
-        .collect();
-    let n_fitted = fitted_count(analysis);
-    let rows = analysis.regressions.iter().map(|cr| {
-        let r = &cr.regression;
-        let mut record = vec![regression_name(cr.component).to_owned()];
-        record.extend(
-            [
-                r.slope,
-                r.intercept,
-                r.r_squared,
-                r.p_value,
-                r.stderr,
-                r.intercept_stderr,
-                r.slope_ci95[0],
-                r.slope_ci95[1],
-                r.r_value,
-            ]
-            .map(number),
-        );
-        record.push(r.n.to_string());
-        record.push(String::new());
-        record
-    });
-    let poisson = analysis.poisson.as_ref().map(|p| {
-        let ci = poisson_ci95(p.from_slopes, p.from_slopes_stderr);
-        vec![
-            POISSON_NAME.to_owned(),
-            number(p.from_slopes),
-            String::new(),
-            String::new(),
-            String::new(),
-            number(p.from_slopes_stderr),
-            String::new(),
-            number(ci[0]),
-            number(ci[1]),
-            String::new(),
-            n_fitted.to_string(),
-            p.loading_axis.to_string(),
-        ]
-    });
-    let mut w = RowWriter::new(Vec::new());
-    w.header(&header)?;
-    for record in rows.chain(poisson) {
-        for cell in &record {
-            w.text(cell)?;
-        }
-        w.end()?;
-    }
-    into_text(w.finish()?)
-}
-
-/// Number of images in the fits (not excluded by the user).
-pub fn fitted_count(analysis: &Analysis) -> usize {
-    analysis.rows.iter().filter(|r| r.is_fitted()).count()
-}
-
-/// Approximate 95 % interval of Poisson's ratio: ν ± 1.96·σ_ν (first-order, normal).
-pub fn poisson_ci95(nu: f64, stderr: f64) -> [f64; 2] {
-    [nu - 1.96 * stderr, nu + 1.96 * stderr]
-}
-
-#[derive(Serialize)]
-struct RegressionEntry {
-    slope: f64,
-    intercept: f64,
-    r_squared: f64,
-    p_value: f64,
-    stderr: f64,
-    intercept_stderr: f64,
-    slope_ci95_low: f64,
-    slope_ci95_high: f64,
-    r_value: f64,
-    n: usize,
-}
-
-#[derive(Serialize)]
-struct PoissonEntry {
-    value: f64,
-    stderr: f64,
-    ci95_low: f64,
-    ci95_high: f64,
-    loading_axis: Axis,
-    auto_axis: bool,
-    n: usize,
-}
-
-struct RegressionMap<'a>(&'a Analysis);
-
-impl Serialize for RegressionMap<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let analysis = self.0;
-        let mut map = serializer.serialize_map(None)?;
-        for cr in &analysis.regressions {
-            let r = &cr.regression;
-            let entry = RegressionEntry {
-                slope: r.slope,
-                intercept: r.intercept,
-                r_squared: r.r_squared,
-                p_value: r.p_value,
-                stderr: r.stderr,
-                intercept_stderr: r.intercept_stderr,
-                slope_ci95_low: r.slope_ci95[0],
-                slope_ci95_high: r.slope_ci95[1],
-                r_value: r.r_value,
-                n: r.n,
-            };
-            map.serialize_entry(regression_name(cr.component), &entry)?;
-        }
-        if let Some(p) = &analysis.poisson {
-            let [ci95_low, ci95_high] = poisson_ci95(p.from_slopes, p.from_slopes_stderr);
-            let entry = PoissonEntry {
-                value: p.from_slopes,
-                stderr: p.from_slopes_stderr,
-                ci95_low,
-                ci95_high,
-                loading_axis: p.loading_axis,
-                auto_axis: p.auto_axis,
-                n: fitted_count(analysis),
-            };
-            map.serialize_entry(POISSON_NAME, &entry)?;
-        }
-        map.end()
-    }
-}
-
-/// The regression JSON: `{"x_axis": {"slope": …, "intercept": …, "r_squared": …, "p_value": …,
-/// "stderr": …, "intercept_stderr": …, "slope_ci95_low": …, "slope_ci95_high": …, "r_value": …,
-/// "n": …}, "y_axis": …, "shear": …}` in the order of the analysis' regressions, then, when it
-/// is defined, `"poisson_ratio": {"value", "stderr", "ci95_low", "ci95_high", "loading_axis"
-/// ("x"/"y"), "auto_axis", "n"}`; pretty-printed with a trailing newline. A non-finite number
-/// is written as `null`.
-pub fn regression_json(analysis: &Analysis) -> String {
-    crate::to_pretty_json(&RegressionMap(analysis))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testutil::demo_analysis;
+    use strain_seer_engine::Axis;
 
     #[test]
     fn strain_table_of_the_demo() {

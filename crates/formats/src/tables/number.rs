@@ -1,0 +1,42 @@
+//! Numbers in the tables: the shortest decimal that reads back to the same 64-bit float, laid
+//! out as Rust's `{:?}` (and so as the Python tool's exports) writes it, formatted into a
+//! reused buffer.
+
+/// A number in full precision: the shortest decimal that reads back to the same float
+/// (`0.1`, `2.5994328203143333e-18`, `40.0`); empty for NaN, `inf`/`-inf` for infinities.
+pub fn number(v: f64) -> String {
+    let mut text = String::new();
+    push_number(&mut text, v, &mut ryu::Buffer::new());
+    text
+}
+
+/// Appends [`number`]`(v)` to `out` without allocating: Rust's `{:?}` layout of a float
+/// (decimal from 1e-4 up to 1e16, `1.5e-7`/`1e16` outside), with the digits from `ryu`.
+/// `ryu` lays out [1e-5, 1e-4) as `0.0000ddd`, where `{:?}` writes `d.dde-5`; that one
+/// range is rewritten.
+pub(super) fn push_number(out: &mut String, v: f64, ryu: &mut ryu::Buffer) {
+    if v.is_nan() {
+        return;
+    }
+    if v.is_infinite() {
+        out.push_str(if v > 0.0 { "inf" } else { "-inf" });
+        return;
+    }
+    let text = ryu.format_finite(v);
+    let (sign, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text),
+    };
+    if let Some(digits) = unsigned.strip_prefix("0.0000") {
+        // 1e-5 <= |v| < 1e-4: `digits` starts with the first significant digit.
+        out.push_str(sign);
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push_str("e-5");
+    } else {
+        out.push_str(text);
+    }
+}

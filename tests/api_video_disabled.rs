@@ -1,5 +1,6 @@
 //! A strain-seer built without the `video` feature answers a film upload with 415 and how to get
-//! video support, before reading the film (the feature's own tests are in tests/video.rs).
+//! video support, before reading the film (the feature's own tests are in tests/video/, built
+//! with `--features video`).
 
 use crate::api_support::{TestServer, expect_error};
 use reqwest::blocking::multipart::{Form, Part};

@@ -15,6 +15,7 @@ pub mod video;
 
 use crate::engine::Point;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
 
 /// The address a client on this computer uses to reach a server listening on `addr`: an
 /// unspecified address (0.0.0.0, ::, "every interface") is reached on loopback (127.0.0.1,
@@ -30,6 +31,14 @@ pub fn local_addr(addr: SocketAddr) -> SocketAddr {
         }
         _ => addr,
     }
+}
+
+/// How a file given on the command line is named in messages: its file name (`a.png` of
+/// `photos/a.png`), or the whole path when it has none (`..`, `/`).
+pub fn file_label(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 /// Coordinates and confidences are stored with 3 decimals (a thousandth of a pixel), as the

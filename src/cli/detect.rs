@@ -144,10 +144,7 @@ struct Photo {
 }
 
 fn load(path: &Path) -> anyhow::Result<Photo> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
+    let name = crate::app::file_label(path);
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let image = decode_image(&bytes, &name).map_err(|e| {
         BadInput(format!(

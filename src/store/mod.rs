@@ -158,7 +158,7 @@ mod tests {
             // A data directory written by the first release: schema 1, one project with one
             // complete image.
             let conn = Connection::open(dir.path().join(DB_FILE))?;
-            conn.execute_batch(schema::MIGRATIONS[0])?;
+            conn.execute_batch(&schema::MIGRATIONS[0].sql())?;
             conn.pragma_update(None, "user_version", 1)?;
             conn.execute_batch(
                 "INSERT INTO projects (id, name, scale_length, sigma_px, created_at, updated_at) \

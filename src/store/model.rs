@@ -134,22 +134,42 @@ pub struct ImagePoints {
     pub force_n: Option<f64>,
 }
 
-/// Changes to a project; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Changes to a project; `None` leaves a field as it is. Also the body of
+/// `PATCH /api/projects/{id}` as it is: an absent field is `None`, `null` is `Some(None)`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProjectPatch {
+    #[serde(default)]
     pub name: Option<String>,
+    #[serde(default)]
     pub scale_length: Option<f64>,
     /// `Some(None)` clears the choice (back to the automatic reference).
+    #[serde(default, deserialize_with = "double_option")]
     pub reference_image: Option<Option<i64>>,
+    #[serde(default)]
     pub sigma_px: Option<f64>,
     /// `Some(None)` = back to the automatic choice.
+    #[serde(default, deserialize_with = "double_option")]
     pub scale_method: Option<Option<ScaleMethod>>,
     /// `Some(None)` = back to the default.
+    #[serde(default, deserialize_with = "double_option")]
     pub focal_35mm: Option<Option<f64>>,
     /// `Some(None)` = no calibration target.
+    #[serde(default, deserialize_with = "double_option")]
     pub target_pitch_mm: Option<Option<f64>>,
     /// `Some(None)` = no cross-section area (no stress).
+    #[serde(default, deserialize_with = "double_option")]
     pub area_mm2: Option<Option<f64>>,
+}
+
+/// Deserialize a field that may be absent (outer `None`, with `#[serde(default)]`), `null`
+/// (`Some(None)`) or a value (`Some(Some(v))`).
+pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
 /// Changes to an image; `None` leaves a field as it is.

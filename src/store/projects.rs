@@ -17,7 +17,7 @@ use super::validate::{
 };
 use super::{DEFAULT_SCALE_LENGTH, DEFAULT_SIGMA_PX, Store, lock, now};
 use crate::engine::ScaleMethod;
-use rusqlite::params;
+use rusqlite::{Connection, ToSql, params};
 
 impl Store {
     /// Create an empty project (scale length 10 mm, σ 1 px, automatic reference).
@@ -97,47 +97,20 @@ impl Store {
         self.with_conn(|conn| {
             let tx = conn.transaction()?;
             ensure_project(&tx, id)?;
-            if let Some(name) = name {
-                tx.execute(
-                    "UPDATE projects SET name = ?2 WHERE id = ?1",
-                    params![id, name],
-                )?;
-            }
-            if let Some(value) = scale_length {
-                tx.execute(
-                    "UPDATE projects SET scale_length = ?2 WHERE id = ?1",
-                    params![id, value],
-                )?;
-            }
-            if let Some(value) = sigma {
-                tx.execute(
-                    "UPDATE projects SET sigma_px = ?2 WHERE id = ?1",
-                    params![id, value],
-                )?;
-            }
-            if let Some(method) = patch.scale_method {
-                tx.execute(
-                    "UPDATE projects SET scale_method = ?2 WHERE id = ?1",
-                    params![id, method.map(ScaleMethod::key)],
-                )?;
-            }
-            if let Some(focal) = focal {
-                tx.execute(
-                    "UPDATE projects SET focal_35mm = ?2 WHERE id = ?1",
-                    params![id, focal],
-                )?;
-            }
-            if let Some(pitch) = pitch {
-                tx.execute(
-                    "UPDATE projects SET target_pitch_mm = ?2 WHERE id = ?1",
-                    params![id, pitch],
-                )?;
-            }
-            if let Some(area) = area {
-                tx.execute(
-                    "UPDATE projects SET area_mm2 = ?2 WHERE id = ?1",
-                    params![id, area],
-                )?;
+            let method = patch.scale_method.map(|m| m.map(ScaleMethod::key));
+            let columns: [(&str, Option<&dyn ToSql>); 7] = [
+                ("name", given(&name)),
+                ("scale_length", given(&scale_length)),
+                ("sigma_px", given(&sigma)),
+                ("scale_method", given(&method)),
+                ("focal_35mm", given(&focal)),
+                ("target_pitch_mm", given(&pitch)),
+                ("area_mm2", given(&area)),
+            ];
+            for (column, value) in columns {
+                if let Some(value) = value {
+                    set_column(&tx, id, column, value)?;
+                }
             }
             if let Some(reference) = patch.reference_image {
                 if let Some(image_id) = reference {
@@ -152,10 +125,7 @@ impl Store {
                         )));
                     }
                 }
-                tx.execute(
-                    "UPDATE projects SET reference_image = ?2 WHERE id = ?1",
-                    params![id, reference],
-                )?;
+                set_column(&tx, id, "reference_image", &reference)?;
             }
             let at = now();
             for (image_id, image_patch) in images {
@@ -228,6 +198,21 @@ impl Store {
             load_project(tx, project_id)
         })
     }
+}
+
+/// A field of a patch that is given, as the value to store.
+fn given<T: ToSql>(value: &Option<T>) -> Option<&dyn ToSql> {
+    value.as_ref().map(|v| v as &dyn ToSql)
+}
+
+/// `UPDATE projects SET {column} = value WHERE id = id`. `column` is always a literal of this
+/// file, never input.
+fn set_column(conn: &Connection, id: i64, column: &str, value: &dyn ToSql) -> rusqlite::Result<()> {
+    conn.execute(
+        &format!("UPDATE projects SET {column} = ?2 WHERE id = ?1"),
+        params![id, value],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,16 +1,47 @@
 //! Schema migrations, applied in order and recorded in `PRAGMA user_version`.
 //!
 //! Migration `i` (0-based) brings a database from `user_version = i` to `i + 1`. Never edit a
-//! migration that has shipped: append a new one.
+//! migration that has shipped: append a new one. Most migrations only add nullable columns:
+//! they are listed as data ([`Migration::AddColumns`]) and become the same `ALTER TABLE … ADD
+//! COLUMN …` statements that were written out as SQL before.
 
 use rusqlite::Connection;
+use std::borrow::Cow;
+
+/// One schema migration.
+#[derive(Debug, Clone, Copy)]
+pub enum Migration {
+    /// SQL statements run as one batch.
+    Sql(&'static str),
+    /// New nullable columns: `ALTER TABLE {table} ADD COLUMN {column} {type}` for each
+    /// `(table, column, type)`, in order.
+    AddColumns(&'static [(&'static str, &'static str, &'static str)]),
+}
+
+impl Migration {
+    /// The SQL the migration runs.
+    pub fn sql(&self) -> Cow<'static, str> {
+        match *self {
+            Migration::Sql(sql) => Cow::Borrowed(sql),
+            Migration::AddColumns(columns) => Cow::Owned(
+                columns
+                    .iter()
+                    .map(|(table, column, kind)| {
+                        format!("ALTER TABLE {table} ADD COLUMN {column} {kind};\n")
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[&str] = &[
+pub const MIGRATIONS: &[Migration] = &[
     // 1: projects, content-addressed image files (blobs) and the images of each project.
     // AUTOINCREMENT: ids are never reused, so a URL such as /api/projects/3/images/7/file always
     // means the same file and may be cached for good.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE projects (
         id              INTEGER PRIMARY KEY AUTOINCREMENT,
         name            TEXT    NOT NULL,
@@ -50,39 +81,33 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX images_by_sha ON images(sha256);
     CREATE INDEX projects_by_reference ON projects(reference_image);
     "#,
+    ),
     // 2: the scale model. `scale_method` NULL = chosen from the annotations; `focal_35mm` NULL =
     // the photos' EXIF or the default; `ruler` = the detector's ruler model (JSON) or NULL;
     // `blobs.focal_35mm` = the file's EXIF 35 mm-equivalent focal length or NULL.
-    r#"
-    ALTER TABLE projects ADD COLUMN scale_method TEXT;
-    ALTER TABLE projects ADD COLUMN focal_35mm REAL;
-    ALTER TABLE images ADD COLUMN ruler TEXT;
-    ALTER TABLE blobs ADD COLUMN focal_35mm REAL;
-    "#,
+    Migration::AddColumns(&[
+        ("projects", "scale_method", "TEXT"),
+        ("projects", "focal_35mm", "REAL"),
+        ("images", "ruler", "TEXT"),
+        ("blobs", "focal_35mm", "REAL"),
+    ]),
     // 3: the calibration target. `images.target` = the target model (JSON) or NULL;
     // `projects.target_pitch_mm` = the pitch of the project's dot grid (detection looks for one
     // only when it is set).
-    r#"
-    ALTER TABLE images ADD COLUMN target TEXT;
-    ALTER TABLE projects ADD COLUMN target_pitch_mm REAL;
-    "#,
+    Migration::AddColumns(&[
+        ("images", "target", "TEXT"),
+        ("projects", "target_pitch_mm", "REAL"),
+    ]),
     // 4: the user's exclusion of an image from the fits. `images.excluded` = the reason given
     // (possibly empty) when the image is excluded, NULL when it is fitted.
-    r#"
-    ALTER TABLE images ADD COLUMN excluded TEXT;
-    "#,
+    Migration::AddColumns(&[("images", "excluded", "TEXT")]),
     // 5: frames of a film. `images.time_s` = the frame's presentation time in the film (s),
     // `images.force_n` = the test machine's force at that time from its log (N); NULL for
     // photos and where the log has no force.
-    r#"
-    ALTER TABLE images ADD COLUMN time_s REAL;
-    ALTER TABLE images ADD COLUMN force_n REAL;
-    "#,
+    Migration::AddColumns(&[("images", "time_s", "REAL"), ("images", "force_n", "REAL")]),
     // 6: engineering stress. `projects.area_mm2` = the specimen's cross-section area (mm²) that
     // turns the log's force into stress; NULL = not entered (no stress).
-    r#"
-    ALTER TABLE projects ADD COLUMN area_mm2 REAL;
-    "#,
+    Migration::AddColumns(&[("projects", "area_mm2", "REAL")]),
 ];
 
 /// The schema version this build writes.
@@ -100,9 +125,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
             supported: latest_version(),
         });
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
         let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
+        tx.execute_batch(&migration.sql())?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;
     }
@@ -131,6 +156,33 @@ mod tests {
         migrate(&mut conn)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         assert_eq!(version, latest_version());
+        Ok(())
+    }
+
+    #[test]
+    fn added_columns_are_alter_table_statements() -> Result<(), Box<dyn std::error::Error>> {
+        assert_eq!(
+            MIGRATIONS[1].sql(),
+            "ALTER TABLE projects ADD COLUMN scale_method TEXT;\n\
+             ALTER TABLE projects ADD COLUMN focal_35mm REAL;\n\
+             ALTER TABLE images ADD COLUMN ruler TEXT;\n\
+             ALTER TABLE blobs ADD COLUMN focal_35mm REAL;\n"
+        );
+        let mut conn = Connection::open_in_memory()?;
+        migrate(&mut conn)?;
+        for migration in MIGRATIONS {
+            let Migration::AddColumns(columns) = migration else {
+                continue;
+            };
+            for (table, column, kind) in *columns {
+                let found: String = conn.query_row(
+                    &format!("SELECT type FROM pragma_table_info('{table}') WHERE name = ?1"),
+                    [column],
+                    |r| r.get(0),
+                )?;
+                assert_eq!(&found, kind, "{table}.{column}");
+            }
+        }
         Ok(())
     }
 

@@ -12,10 +12,7 @@ pub struct Video {
 impl Video {
     /// Always [`VideoError::NotBuilt`].
     pub fn open(path: &Path, _opts: DecodeOptions) -> Result<Video, VideoError> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.display().to_string());
+        let name = crate::app::file_label(path);
         Err(VideoError::NotBuilt { name })
     }
 

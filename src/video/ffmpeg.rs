@@ -55,10 +55,7 @@ impl Video {
     /// Open a video file and its best video stream; refuses frames larger than
     /// `opts.max_pixels` before decoding any.
     pub fn open(path: &Path, opts: DecodeOptions) -> Result<Video, VideoError> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.display().to_string());
+        let name = crate::app::file_label(path);
         if let Err(source) = std::fs::metadata(path) {
             return Err(VideoError::Io { name, source });
         }

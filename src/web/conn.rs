@@ -200,27 +200,18 @@ mod tests {
 
     #[test]
     fn flags_are_checked() {
-        let zero = ConnArgs {
-            header_timeout: 0,
-            ..ConnArgs::default()
-        };
-        assert!(zero.limits().is_err_and(|e| e.contains("--header-timeout")));
-        let idle = ConnArgs {
-            keep_alive_timeout: 30,
-            ..ConnArgs::default()
-        };
-        assert!(
-            idle.limits()
-                .is_err_and(|e| e.contains("--keep-alive-timeout"))
-        );
-        let none = ConnArgs {
-            max_connections: 0,
-            ..ConnArgs::default()
-        };
-        assert!(
-            none.limits()
-                .is_err_and(|e| e.contains("--max-connections"))
-        );
+        // Each bad value is refused naming its flag.
+        type Change = fn(&mut ConnArgs);
+        let bad: [(Change, &str); 3] = [
+            (|a| a.header_timeout = 0, "--header-timeout"),
+            (|a| a.keep_alive_timeout = 30, "--keep-alive-timeout"),
+            (|a| a.max_connections = 0, "--max-connections"),
+        ];
+        for (set, flag) in bad {
+            let mut args = ConnArgs::default();
+            set(&mut args);
+            assert!(args.limits().is_err_and(|e| e.contains(flag)), "{flag}");
+        }
         let off = ConnArgs {
             min_upload_rate: 0,
             ..ConnArgs::default()

@@ -296,10 +296,4 @@ impl<S: Send + Sync> FromRequest<S> for AppMultipart {
 }
 
 /// Deserialize a field that may be absent (outer `None`), `null` (`Some(None)`) or a value.
-pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: serde::Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
-}
+pub use crate::store::model::double_option;

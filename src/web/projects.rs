@@ -1,9 +1,8 @@
 //! `/api/projects`: create, list, read, change, delete.
 
-use super::error::{AppError, AppJson, AppPath, AppQuery, double_option};
+use super::error::{AppError, AppJson, AppPath, AppQuery};
 use super::{AppState, blocking};
 use crate::app::scale::{ScaleAction, ScaleLengthChange, scale_action};
-use crate::engine::ScaleMethod;
 use crate::formats::PointSource;
 use crate::store::{ImagePatch, ImageRecord, PointMeta, Project, ProjectPatch, Store};
 use axum::Router;
@@ -26,31 +25,6 @@ pub fn routes() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 struct CreateBody {
     name: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PatchBody {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    scale_length: Option<f64>,
-    #[serde(default, deserialize_with = "double_option")]
-    reference_image: Option<Option<i64>>,
-    #[serde(default)]
-    sigma_px: Option<f64>,
-    /// `null` = back to the automatic choice.
-    #[serde(default, deserialize_with = "double_option")]
-    scale_method: Option<Option<ScaleMethod>>,
-    /// `null` = back to the default.
-    #[serde(default, deserialize_with = "double_option")]
-    focal_35mm: Option<Option<f64>>,
-    /// `null` = no calibration target.
-    #[serde(default, deserialize_with = "double_option")]
-    target_pitch_mm: Option<Option<f64>>,
-    /// The specimen's cross-section area, mm²; `null` = none (no stress).
-    #[serde(default, deserialize_with = "double_option")]
-    area_mm2: Option<Option<f64>>,
 }
 
 /// The answer to a project change: the project, and what a scale-length change did to the
@@ -130,18 +104,8 @@ async fn read(
 async fn update(
     State(state): State<AppState>,
     AppPath(id): AppPath<i64>,
-    AppJson(body): AppJson<PatchBody>,
+    AppJson(patch): AppJson<ProjectPatch>,
 ) -> Result<AppJson<PatchResponse>, AppError> {
-    let patch = ProjectPatch {
-        name: body.name,
-        scale_length: body.scale_length,
-        reference_image: body.reference_image,
-        sigma_px: body.sigma_px,
-        scale_method: body.scale_method,
-        focal_35mm: body.focal_35mm,
-        target_pitch_mm: body.target_pitch_mm,
-        area_mm2: body.area_mm2,
-    };
     let response = blocking(&state, move |s| {
         let Some(new_length) = patch.scale_length else {
             return Ok(PatchResponse {

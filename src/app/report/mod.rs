@@ -241,23 +241,23 @@ pub fn full_precision(
 /// A value rounded for the tables: 6 decimals, or scientific notation for very small or large
 /// magnitudes; `—` for a non-finite value.
 pub fn fmt_value(v: f64) -> String {
-    if !v.is_finite() {
-        "—".to_owned()
-    } else if v == 0.0 || (1e-3..1e5).contains(&v.abs()) {
-        format!("{:+.6}", v + 0.0)
-    } else {
-        format!("{v:+.4e}")
-    }
+    fmt_scaled(v, |v| format!("{v:+.6}"), |v| format!("{v:+.4e}"))
 }
 
 /// A statistic (standard error, r², p-value) with 4 significant digits.
 pub fn fmt_stat(v: f64) -> String {
+    fmt_scaled(v, |v| format!("{v:.4}"), |v| format!("{v:.4e}"))
+}
+
+/// `fixed(v)` for 0 and magnitudes from 10⁻³ to below 10⁵ (−0 printed as 0), `scientific(v)`
+/// for the rest, `—` for a non-finite value.
+fn fmt_scaled(v: f64, fixed: fn(f64) -> String, scientific: fn(f64) -> String) -> String {
     if !v.is_finite() {
         "—".to_owned()
     } else if v == 0.0 || (1e-3..1e5).contains(&v.abs()) {
-        format!("{:.4}", v + 0.0)
+        fixed(v + 0.0)
     } else {
-        format!("{v:.4e}")
+        scientific(v)
     }
 }
 

@@ -17,7 +17,7 @@ use crate::formats::tables;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
-use typst::diag::{FileError, FileResult};
+use typst::diag::{FileError, FileResult, SourceDiagnostic};
 use typst::foundations::{Bytes, Datetime, Duration};
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
 use typst::text::{Font, FontBook};
@@ -414,6 +414,19 @@ fn source(input: &ReportInput<'_>) -> Result<Markup, ReportError> {
     Ok((s, files))
 }
 
+/// The typesetter's first three errors (of compiling or of writing the PDF), as one message.
+fn typeset_error(errors: impl AsRef<[SourceDiagnostic]>) -> ReportError {
+    ReportError::Typeset(
+        errors
+            .as_ref()
+            .iter()
+            .take(3)
+            .map(|e| e.message.to_string())
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
+}
+
 /// The report as PDF bytes.
 pub fn render(input: &ReportInput<'_>) -> Result<Vec<u8>, ReportError> {
     let (markup, files) = source(input)?;
@@ -424,26 +437,8 @@ pub fn render(input: &ReportInput<'_>) -> Result<Vec<u8>, ReportError> {
             .map(|(name, bytes)| Ok((file_id(&name)?, Bytes::new(bytes))))
             .collect::<Result<_, ReportError>>()?;
         let world = ReportWorld { main, files };
-        let document: PagedDocument = typst::compile(&world).output.map_err(|errors| {
-            ReportError::Typeset(
-                errors
-                    .iter()
-                    .take(3)
-                    .map(|e| e.message.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
-        typst_pdf::pdf(&document, &typst_pdf::PdfOptions::default()).map_err(|errors| {
-            ReportError::Typeset(
-                errors
-                    .iter()
-                    .take(3)
-                    .map(|e| e.message.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })
+        let document: PagedDocument = typst::compile(&world).output.map_err(typeset_error)?;
+        typst_pdf::pdf(&document, &typst_pdf::PdfOptions::default()).map_err(typeset_error)
     };
     let result =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(typeset)).unwrap_or_else(|_| {

@@ -4,6 +4,7 @@
 use crate::app::load::{FrameColumns, stress_fit_text};
 use std::fmt::Write as _;
 use strain_seer_engine::Analysis;
+use strain_seer_engine::analysis::ImageResult;
 use strain_seer_formats::{FileFormat, Project, tables};
 
 /// `+0.106214 ± 0.002873`.
@@ -61,6 +62,33 @@ fn aligned(out: &mut String, header: &[&str], left: &[usize], rows: &[Vec<String
     }
 }
 
+/// A table with one line per analysed image: its number (from 1), its name (with ` *` on the
+/// reference when `mark_reference`), then `cells(i, row)`; the name column left-aligned.
+fn image_table(
+    out: &mut String,
+    header: &[&str],
+    analysis: &Analysis,
+    mark_reference: bool,
+    cells: impl Fn(usize, &ImageResult) -> Vec<String>,
+) {
+    let rows: Vec<Vec<String>> = analysis
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let mark = if mark_reference && row.index == analysis.reference {
+                " *"
+            } else {
+                ""
+            };
+            let mut line = vec![(i + 1).to_string(), format!("{}{mark}", row.name)];
+            line.extend(cells(i, row));
+            line
+        })
+        .collect();
+    aligned(out, header, &[1], &rows);
+}
+
 /// The human-readable report printed by `--format table`.
 pub(super) fn render_table(
     analysis: &Analysis,
@@ -104,31 +132,18 @@ pub(super) fn render_table(
         "εxy",
         "residual (mm)",
     ];
-    let rows: Vec<Vec<String>> = analysis
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let m = &row.measures;
-            let u = &row.uncertainty;
-            let mark = if row.index == analysis.reference {
-                " *"
-            } else {
-                ""
-            };
-            vec![
-                (i + 1).to_string(),
-                format!("{}{mark}", row.name),
-                format!("{:.3}", row.deformation),
-                format!("{:.6}", row.mm_per_px),
-                with_sd(m.small.xx, u.small.xx, 6),
-                with_sd(m.small.yy, u.small.yy, 6),
-                with_sd(m.small.xy, u.small.xy, 6),
-                format!("{:.4}", m.residual_mm),
-            ]
-        })
-        .collect();
-    aligned(&mut out, &header, &[1], &rows);
+    image_table(&mut out, &header, analysis, true, |_, row| {
+        let m = &row.measures;
+        let u = &row.uncertainty;
+        vec![
+            format!("{:.3}", row.deformation),
+            format!("{:.6}", row.mm_per_px),
+            with_sd(m.small.xx, u.small.xx, 6),
+            with_sd(m.small.yy, u.small.yy, 6),
+            with_sd(m.small.xy, u.small.xy, 6),
+            format!("{:.4}", m.residual_mm),
+        ]
+    });
     if frames.any() {
         render_frames(&mut out, analysis, frames);
     }
@@ -146,23 +161,15 @@ pub(super) fn render_table(
         "combined",
     ];
     let pair = |a: f64, b: f64| format!("{a:.4} / {b:.4}");
-    let rows: Vec<Vec<String>> = analysis
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let b = &row.budget;
-            vec![
-                (i + 1).to_string(),
-                row.name.clone(),
-                pair(b.points.small.xx, b.points.small.yy),
-                pair(b.scale_model.small.xx, b.scale_model.small.yy),
-                pair(b.scale_variation.small.xx, b.scale_variation.small.yy),
-                pair(row.uncertainty.small.xx, row.uncertainty.small.yy),
-            ]
-        })
-        .collect();
-    aligned(&mut out, &header, &[1], &rows);
+    image_table(&mut out, &header, analysis, false, |_, row| {
+        let b = &row.budget;
+        vec![
+            pair(b.points.small.xx, b.points.small.yy),
+            pair(b.scale_model.small.xx, b.scale_model.small.yy),
+            pair(b.scale_variation.small.xx, b.scale_variation.small.yy),
+            pair(row.uncertainty.small.xx, row.uncertainty.small.yy),
+        ]
+    });
 
     let _ = writeln!(out, "\nLarge-deformation measures");
     let header = [
@@ -177,27 +184,19 @@ pub(super) fn render_table(
         "J",
         "rotation (°)",
     ];
-    let rows: Vec<Vec<String>> = analysis
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let m = &row.measures;
-            vec![
-                (i + 1).to_string(),
-                row.name.clone(),
-                format!("{:+.6}", m.green.xx),
-                format!("{:+.6}", m.green.yy),
-                format!("{:+.6}", m.green.xy),
-                format!("{:+.6}", m.small_principal.e1),
-                format!("{:+.6}", m.small_principal.e2),
-                format!("{:+.2}", m.small_principal.angle_deg),
-                format!("{:.6}", m.j),
-                format!("{:+.3}", m.rotation_deg),
-            ]
-        })
-        .collect();
-    aligned(&mut out, &header, &[1], &rows);
+    image_table(&mut out, &header, analysis, false, |_, row| {
+        let m = &row.measures;
+        vec![
+            format!("{:+.6}", m.green.xx),
+            format!("{:+.6}", m.green.yy),
+            format!("{:+.6}", m.green.xy),
+            format!("{:+.6}", m.small_principal.e1),
+            format!("{:+.6}", m.small_principal.e2),
+            format!("{:+.2}", m.small_principal.angle_deg),
+            format!("{:.6}", m.j),
+            format!("{:+.3}", m.rotation_deg),
+        ]
+    });
 
     let n = analysis.regressions.first().map_or(0, |cr| cr.regression.n);
     let _ = writeln!(
@@ -290,22 +289,10 @@ fn render_frames(out: &mut String, analysis: &Analysis, frames: &FrameColumns) {
     let opt = |v: Option<f64>, decimals: usize| {
         v.map_or_else(|| "–".to_owned(), |v| format!("{v:.decimals$}"))
     };
-    let rows: Vec<Vec<String>> = analysis
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let [t, f, s] = frames.row(i);
-            vec![
-                (i + 1).to_string(),
-                row.name.clone(),
-                opt(t, 3),
-                opt(f, 2),
-                opt(s, 4),
-            ]
-        })
-        .collect();
-    aligned(out, &header, &[1], &rows);
+    image_table(out, &header, analysis, false, |i, _| {
+        let [t, f, s] = frames.row(i);
+        vec![opt(t, 3), opt(f, 2), opt(s, 4)]
+    });
     if let Some(fit) = &frames.stress_strain {
         let _ = writeln!(out, "Stress–strain fit {}", stress_fit_text(fit));
     } else if let Some(note) = &frames.stress_strain_note {

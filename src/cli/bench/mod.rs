@@ -1,6 +1,7 @@
 //! `strain-seer bench`: timings that print numbers (never asserted in tests).
 
 use clap::Subcommand;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod detect;
@@ -37,6 +38,19 @@ pub enum BenchCommand {
     /// Decoding films (--features video) against the ffmpeg program: every frame, frames at
     /// chosen times, detect on them.
     Video(video::VideoBenchArgs),
+}
+
+/// `--demo-dir`, shared by the benches that measure on the demo photos (`detect`, `scale`).
+#[derive(Debug, clap::Args)]
+pub struct DemoDirArg {
+    /// Directory with the demo photos (and the truth.json `bench detect` compares with).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "testdata/demo",
+        env = "STRAIN_SEER_BENCH_DEMO_DIR"
+    )]
+    pub demo_dir: PathBuf,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {

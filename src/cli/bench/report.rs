@@ -50,19 +50,14 @@ fn project_of(images: &[strain_seer_engine::ImageInput]) -> Project {
         p.height = Some(1600);
         p.sha256 = Some(format!("{k:064x}"));
         p.deformation_distance = im.deformation;
+        let manual = |points: &[strain_seer_engine::Point]| -> Vec<AnnotatedPoint> {
+            points.iter().map(|&q| AnnotatedPoint::manual(q)).collect()
+        };
         if let Some(f) = &im.fiducials {
-            p.fiducials = f
-                .points()
-                .iter()
-                .map(|&q| AnnotatedPoint::manual(q))
-                .collect();
+            p.fiducials = manual(f.points());
         }
         if let Some(s) = &im.scale {
-            p.scale_points = s
-                .points()
-                .iter()
-                .map(|&q| AnnotatedPoint::manual(q))
-                .collect();
+            p.scale_points = manual(s.points());
         }
         project.images.push(p);
     }

@@ -4,7 +4,6 @@
 
 use crate::cli::detect::decode_image;
 use anyhow::Context;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 use strain_seer_engine::detect::{self, MarkerOptions, RulerOptions};
@@ -57,14 +56,8 @@ pub struct ScaleBenchArgs {
     )]
     pub sigma_px: f64,
 
-    /// Directory with the demo photos.
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = "testdata/demo",
-        env = "STRAIN_SEER_BENCH_DEMO_DIR"
-    )]
-    pub demo_dir: PathBuf,
+    #[command(flatten)]
+    pub demo: super::DemoDirArg,
 }
 
 pub fn run(args: ScaleBenchArgs) -> anyhow::Result<ExitCode> {
@@ -135,7 +128,7 @@ fn demo(args: &ScaleBenchArgs) -> anyhow::Result<()> {
     ];
     let mut photos = Vec::new();
     for (name, d) in names {
-        let path = args.demo_dir.join(name);
+        let path = args.demo.demo_dir.join(name);
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let image =
             decode_image(&bytes, name).with_context(|| format!("decoding {}", path.display()))?;

@@ -17,11 +17,11 @@ use strain_seer_engine::detect::{
 use strain_seer_engine::{AnalysisOptions, Fiducials, ImageInput, Point, ScalePoints, analyze};
 
 pub(super) fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
-    let truth = read_truth(&args.demo_dir)?;
+    let truth = read_truth(&args.demo.demo_dir)?;
     println!();
     println!(
         "Demo photos in {} (verified coordinates: truth.json)",
-        args.demo_dir.display()
+        args.demo.demo_dir.display()
     );
     println!(
         "{:<28} {:>11} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
@@ -46,7 +46,7 @@ pub(super) fn demo(args: &DetectBenchArgs) -> anyhow::Result<()> {
     let mut ratios: Vec<[f64; 3]> = Vec::new();
     let marker_opts = MarkerOptions::default();
     for (k, t) in truth.iter().enumerate() {
-        let path = args.demo_dir.join(&t.filename);
+        let path = args.demo.demo_dir.join(&t.filename);
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let mut image = None;
         let decode = median_time(args.repeat, || {

@@ -5,7 +5,6 @@
 
 use crate::cli::BadInput;
 use rayon::prelude::*;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use strain_seer_engine::detect::synth::{self, SynthConfig};
@@ -32,14 +31,8 @@ known sub-pixel positions with blur, noise, uneven light, rotation, perspective 
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct DetectBenchArgs {
-    /// Directory with the demo photos and truth.json.
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = "testdata/demo",
-        env = "STRAIN_SEER_BENCH_DEMO_DIR"
-    )]
-    pub demo_dir: PathBuf,
+    #[command(flatten)]
+    pub demo: super::DemoDirArg,
 
     /// Number of synthetic photos (seeds 0..N); 0 skips them.
     #[arg(

@@ -216,46 +216,37 @@ pub fn run(args: VideoBenchArgs) -> anyhow::Result<ExitCode> {
     let mut frame_count = 0;
     for (threads, label) in [(1, "1 thread".to_owned()), (0, format!("{cores} threads"))] {
         println!("Decode every frame, {label}");
-        let (n, m) = in_process(|| {
-            let mut video = open(threads)?;
-            video
-                .decode_all(false, |_| {})
-                .map_err(|e| film_error(e.into()))
-        })?;
+        let decode_every = |rgb: bool| {
+            in_process(|| {
+                let mut video = open(threads)?;
+                video
+                    .decode_all(rgb, |_| {})
+                    .map_err(|e| film_error(e.into()))
+            })
+        };
+        let (n, m) = decode_every(false)?;
         frame_count = n;
         row("strain-seer (FFmpeg libraries, in process)", m, fps(n, m));
-        let (n_rgb, m) = in_process(|| {
-            let mut video = open(threads)?;
-            video
-                .decode_all(true, |_| {})
-                .map_err(|e| film_error(e.into()))
-        })?;
+        let (n_rgb, m) = decode_every(true)?;
         row("strain-seer, + conversion to RGB", m, fps(n_rgb, m));
         let t = if threads == 1 { "1" } else { "0" };
-        let m = child(
-            ffmpeg()
-                .args(["-threads", t, "-i"])
-                .arg(&film)
-                .args(["-f", "null", "-"]),
-            &log,
-        )?;
-        row(
-            &format!("ffmpeg -threads {t} -i FILM -f null -"),
-            m,
-            fps(n, m),
-        );
-        let m = child(
-            ffmpeg()
-                .args(["-threads", t, "-i"])
-                .arg(&film)
-                .args(["-pix_fmt", "rgb24", "-f", "null", "-"]),
-            &log,
-        )?;
-        row(
-            &format!("ffmpeg -threads {t} -i FILM -pix_fmt rgb24 -f null -"),
-            m,
-            fps(n, m),
-        );
+        // `ffmpeg -threads T -i FILM [OUTPUT OPTIONS] -f null -`: decode everything, keep nothing.
+        for output in [&[][..], &["-pix_fmt", "rgb24"][..]] {
+            let m = child(
+                ffmpeg()
+                    .args(["-threads", t, "-i"])
+                    .arg(&film)
+                    .args(output)
+                    .args(["-f", "null", "-"]),
+                &log,
+            )?;
+            let options: String = output.iter().map(|o| format!(" {o}")).collect();
+            row(
+                &format!("ffmpeg -threads {t} -i FILM{options} -f null -"),
+                m,
+                fps(n, m),
+            );
+        }
     }
     println!("  ({frame_count} frames)");
 

@@ -4,9 +4,6 @@
 //! MKV — decoded with times to the microsecond and positions within 0.1 px; bad files exit 2;
 //! and issue 11's Done-when: the demo photos as a film + a machine log give the photos' strains.
 
-#![cfg(feature = "video")]
-#![allow(clippy::unwrap_used)]
-
 use assert_cmd::Command;
 use image::{Rgb, RgbImage};
 use serde_json::Value;
@@ -14,11 +11,8 @@ use std::path::{Path, PathBuf};
 use strain_seer::engine::detect::{MarkerOptions, detect_markers};
 use strain_seer::video::{DecodeOptions, Video, VideoError};
 
-#[path = "api_support/mod.rs"]
-mod api_support;
 /// The film upload of the web app (`POST /api/projects/{id}/video`).
-#[path = "api_video.rs"]
-mod api_video;
+mod api;
 
 const W: u32 = 320;
 const H: u32 = 240;

@@ -1,10 +1,10 @@
-//! `POST /api/projects/{id}/video` over real HTTP (a module of the `video` test binary): the demo
-//! film and its log become four complete frames with times, distances and forces, analysed
-//! like the CLI's `detect VIDEO` + `analyze`; every bad film, log or choice is a 4xx JSON error
-//! naming the file (and the log's line), leaves nothing behind, and never a 500.
+//! `POST /api/projects/{id}/video` over real HTTP (the `video::api` module of the `tests`
+//! binary): the demo film and its log become four complete frames with times, distances and
+//! forces, analysed like the CLI's `detect VIDEO` + `analyze`; every bad film, log or choice is a
+//! 4xx JSON error naming the file (and the log's line), leaves nothing behind, and never a 500.
 
-use super::api_support::{TestServer, expect_error, status_json};
 use super::{demo_film, strain_seer};
+use crate::api_support::{TestServer, expect_error, status_json};
 use reqwest::blocking::multipart::{Form, Part};
 use std::path::Path;
 use std::time::Instant;

@@ -4,15 +4,10 @@
 //! serving and accepts writes again once space is freed. Mounting needs root: otherwise the test
 //! says it is skipped and passes.
 
-#![allow(clippy::unwrap_used)]
-
-mod api_support;
-mod server_process;
-
-use api_support::{form, png, status_json};
+use crate::api_support::{form, png, status_json};
+use crate::server_process::{ServerProcess, health};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
-use server_process::{ServerProcess, health};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -73,6 +68,7 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
+#[ignore = "server stress test: run alone, `cargo test --test tests -- --ignored --test-threads=1` (.ci/run does)"]
 fn a_full_disk_gives_507_loses_nothing_and_recovers() {
     if !is_root() {
         println!("SKIPPED: the disk-full test mounts a tmpfs and needs root");

@@ -5,15 +5,10 @@
 //! that no row uses, nothing in `tmp/`. Checked on the data directory as the server left it,
 //! before any restart could clean up.
 
-#![allow(clippy::unwrap_used)]
-
-mod api_support;
-mod server_process;
-
-use api_support::{form, png};
+use crate::api_support::{form, png};
+use crate::server_process::ServerProcess;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
-use server_process::ServerProcess;
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -70,6 +65,7 @@ fn trickle_upload(addr: SocketAddr, project: i64, image: &[u8], seconds: usize) 
 }
 
 #[test]
+#[ignore = "server stress test: run alone, `cargo test --test tests -- --ignored --test-threads=1` (.ci/run does)"]
 fn sigterm_during_uploads_keeps_each_upload_whole_or_absent() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -2,7 +2,7 @@
 // e2e/run.mjs after the other workflows with the same runner.
 //
 // The 4 demo photos become a film here with the ffmpeg program (each held a second, padded to
-// one size, H.264 High, as tests/video.rs `demo_film_and_log_give_the_photos_strains` makes it)
+// one size, H.264 High, as tests/video/mod.rs `demo_film_and_log_give_the_photos_strains` makes it)
 // and a test machine log steps 10 mm a second (`;`, decimal comma, kN). A third project gets
 // both dropped at once: the film dialog opens, frames are chosen at 0.5, 1.5, 2.5, 3.5 s, the
 // progress shows, and the frames appear as images named demo-t0.500s.png … with their times,

@@ -4,27 +4,11 @@
 // Test helpers may panic: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use assert_cmd::Command;
+use crate::api_support::{repo_path, strain_seer};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 const DEMO: &str = "testdata/demo/annotations.json";
-
-fn repo_path(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
-
-/// The binary with no `STRAIN_SEER_*` variables from the caller's environment.
-pub(crate) fn strain_seer() -> Command {
-    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("strain-seer");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("STRAIN_SEER_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd
-}
 
 fn demo_json() -> Value {
     let text = std::fs::read_to_string(repo_path(DEMO)).unwrap();

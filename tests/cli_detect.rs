@@ -4,24 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+use crate::api_support::{repo_path, strain_seer};
 use assert_cmd::Command;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-
-fn repo_path(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
-}
-
-fn strain_seer() -> Command {
-    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("strain-seer");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("STRAIN_SEER_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd
-}
+use std::path::Path;
 
 const PHOTOS: [&str; 4] = [
     "testdata/demo/deformation-00mm-force.png",

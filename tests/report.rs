@@ -12,7 +12,7 @@ use std::path::Path;
 
 const DEMO: &str = "testdata/demo/annotations.json";
 
-use crate::cli_analyze::strain_seer;
+use crate::api_support::strain_seer;
 
 /// Every number in `text`: maximal runs of characters that can be part of a float, parsed.
 fn numbers_in(text: &str) -> HashSet<u64> {

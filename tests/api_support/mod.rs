@@ -200,6 +200,20 @@ pub fn expect_error(response: Response, status: u16, needle: &str) -> Value {
     body
 }
 
+/// The `strain-seer` binary with no `STRAIN_SEER_*` variables from the caller's environment,
+/// run from the repository's root.
+pub fn strain_seer() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("strain-seer");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("STRAIN_SEER_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+/// A path in the repository.
 pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }

@@ -4,6 +4,7 @@
 //! MKV — decoded with times to the microsecond and positions within 0.1 px; bad files exit 2;
 //! and issue 11's Done-when: the demo photos as a film + a machine log give the photos' strains.
 
+use crate::api_support::strain_seer;
 use assert_cmd::Command;
 use image::{Rgb, RgbImage};
 use serde_json::Value;
@@ -17,17 +18,6 @@ mod api;
 const W: u32 = 320;
 const H: u32 = 240;
 const FRAMES: usize = 8;
-
-fn strain_seer() -> Command {
-    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("strain-seer");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("STRAIN_SEER_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd
-}
 
 /// Run `cmd`, check it exited 0 (showing its stderr when not), and return its output.
 fn succeeds(cmd: &mut Command) -> std::process::Output {

@@ -31,24 +31,20 @@ where
     let (width, _) = root.dim_in_pixel();
     #[allow(clippy::cast_possible_wrap)]
     let centre = (width / 2) as i32;
-    root.draw(&Text::new(
-        data.title.clone(),
-        (centre, ipx(14.0)),
-        (FONT, size(24.0))
-            .into_font()
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Center, VPos::Top)),
-    ))
-    .map_err(e)?;
-    root.draw(&Text::new(
-        data.subtitle.clone(),
-        (centre, ipx(46.0)),
-        (FONT, size(15.0))
-            .into_font()
-            .color(&GREY_TEXT)
-            .pos(Pos::new(HPos::Center, VPos::Top)),
-    ))
-    .map_err(e)?;
+    // A line of text centred at the top, `y` px down, `pt` px high.
+    let centred = |text: &str, y: f64, pt: f64, colour: &RGBColor| {
+        root.draw(&Text::new(
+            text.to_owned(),
+            (centre, ipx(y)),
+            (FONT, size(pt))
+                .into_font()
+                .color(colour)
+                .pos(Pos::new(HPos::Center, VPos::Top)),
+        ))
+        .map_err(e)
+    };
+    centred(&data.title, 14.0, 24.0, &BLACK)?;
+    centred(&data.subtitle, 46.0, 15.0, &GREY_TEXT)?;
     let area = root.margin(px(72.0), px(12.0), px(12.0), px(28.0));
 
     let fit = &data.fit;

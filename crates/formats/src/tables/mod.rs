@@ -339,7 +339,7 @@ mod tests {
 
     /// The fast writer lays numbers out byte for byte as `{:?}` did before it (the files stay
     /// the same): every power of ten and its neighbours, the [1e-5, 1e-4) range `ryu` writes
-    /// differently, and random bit patterns.
+    /// differently, and random bit patterns. One exception, [`same_as_debug_but_ties`].
     #[test]
     fn numbers_are_laid_out_as_debug_formatting_does() {
         let mut values = vec![
@@ -360,8 +360,47 @@ mod tests {
             }
         }
         for v in values {
-            assert_eq!(number(v), format!("{v:?}"), "{v:e}");
+            same_as_debug_but_ties(v);
         }
+    }
+
+    /// `number(v)` is `{:?}`, except where two shortest decimals are equally close to `v`
+    /// (`661175584419356.25` → `…356.2` or `…356.3`): there `{:?}` rounds the tie up and
+    /// `number` to the even digit, as Python's `repr` and `ryu` do. Both read back to `v`.
+    fn same_as_debug_but_ties(v: f64) {
+        let ours = number(v);
+        let debug = format!("{v:?}");
+        if ours == debug {
+            return;
+        }
+        assert_eq!(ours.parse::<f64>().ok(), Some(v), "{ours} reads back");
+        let (o, d) = (ours.as_bytes(), debug.as_bytes());
+        let n = o.len();
+        assert!(
+            n == d.len() && o[..n - 1] == d[..n - 1],
+            "{ours} and {debug} differ before the last digit"
+        );
+        let (last, up) = (o[n - 1], d[n - 1]);
+        assert!(
+            last.is_ascii_digit() && up == last + 1 && (last - b'0') % 2 == 0,
+            "{ours}/{debug}: not a tie rounded to even"
+        );
+        // A tie: v lies exactly halfway, so its exact decimal expansion ends in 5 right after
+        // the shortest digits.
+        let exact = format!("{v:.40}");
+        let exact = exact.trim_end_matches('0');
+        assert!(exact.ends_with('5'), "{ours}/{debug}: {exact} is not halfway");
+    }
+
+    /// A regression: a random run found `{:?}` and `number` disagreeing on ties (the proptest
+    /// compared with `{:?}` alone). Python's `repr` writes `661175584419356.2`, as `number` does.
+    #[test]
+    fn ties_round_to_even_as_pythons_repr_does() {
+        assert_eq!(number(661_175_584_419_356.25), "661175584419356.2");
+        assert_eq!(number(266_019_534_754_693.625), "266019534754693.62");
+        assert_eq!(number(-661_175_584_419_356.25), "-661175584419356.2");
+        same_as_debug_but_ties(661_175_584_419_356.25);
+        same_as_debug_but_ties(266_019_534_754_693.625);
     }
 
     proptest::proptest! {
@@ -369,7 +408,7 @@ mod tests {
         fn random_numbers_are_laid_out_as_debug_formatting_does(bits in proptest::num::u64::ANY) {
             let v = f64::from_bits(bits);
             if v.is_finite() {
-                proptest::prop_assert_eq!(number(v), format!("{v:?}"));
+                same_as_debug_but_ties(v);
             }
         }
     }

@@ -12,6 +12,8 @@ pub fn number(v: f64) -> String {
 
 /// Appends [`number`]`(v)` to `out` without allocating: Rust's `{:?}` layout of a float
 /// (decimal from 1e-4 up to 1e16, `1.5e-7`/`1e16` outside), with the digits from `ryu`.
+/// Where two shortest decimals are equally close to `v` (`661175584419356.25`), `ryu` takes
+/// the even last digit (`…356.2`) as Python's `repr` does, and `{:?}` the upper one.
 /// `ryu` lays out [1e-5, 1e-4) as `0.0000ddd`, where `{:?}` writes `d.dde-5`; that one
 /// range is rewritten.
 pub(super) fn push_number(out: &mut String, v: f64, ryu: &mut ryu::Buffer) {

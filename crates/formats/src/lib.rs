@@ -24,6 +24,7 @@ pub mod plot;
 mod plot_marks;
 pub mod project_json;
 pub mod python;
+mod split;
 pub mod tables;
 pub mod target_sheet;
 #[cfg(test)]
@@ -88,7 +89,7 @@ pub fn parse_any(json: &str) -> Result<Project, FormatError> {
 /// Like [`parse_any`], also saying which format the file was in. One pass over the text
 /// (the `typed` module): a Python file's images go straight into typed structs.
 pub fn parse_any_with_format(json: &str) -> Result<(Project, FileFormat), FormatError> {
-    let top: typed::Top = typed::read(json)?;
+    let top = typed::read_top(json)?;
     let format = format_of(top.not_object, |key| top.has(key))?;
     let project = match format {
         FileFormat::PythonAnnotations => python::from_top(top)?,

@@ -227,7 +227,34 @@ impl<'de> Deserialize<'de> for Status {
 
 /// `files_data`: the images in file order. A key given twice keeps its first place and its
 /// last value, as Python's `json.load` does.
-struct FilesData(Vec<(String, RawImage)>);
+pub(crate) struct FilesData(pub Vec<(String, RawImage)>);
+
+impl FilesData {
+    /// The entries as read, in file order, with each key given twice resolved (first place,
+    /// last value).
+    pub(crate) fn from_entries(entries: Vec<(String, RawImage)>) -> Self {
+        let mut keys: foldhash::HashSet<&str> = foldhash::HashSet::with_capacity_and_hasher(
+            entries.len(),
+            foldhash::fast::RandomState::default(),
+        );
+        if entries.iter().all(|(id, _)| keys.insert(id)) {
+            return Self(entries);
+        }
+        drop(keys);
+        let mut images: Vec<(String, RawImage)> = Vec::with_capacity(entries.len());
+        let mut seen: HashMap<String, usize> = crate::fast_map(entries.len());
+        for (id, image) in entries {
+            match seen.get(&id) {
+                Some(&at) => images[at].1 = image,
+                None => {
+                    seen.insert(id.clone(), images.len());
+                    images.push((id, image));
+                }
+            }
+        }
+        Self(images)
+    }
+}
 
 impl<'de> Deserialize<'de> for FilesData {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -238,20 +265,12 @@ impl<'de> Deserialize<'de> for FilesData {
                 f.write_str("a map")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FilesData, A::Error> {
-                let mut images: Vec<(String, RawImage)> =
+                let mut entries: Vec<(String, RawImage)> =
                     Vec::with_capacity(map.size_hint().unwrap_or(0));
-                let mut seen: HashMap<String, usize> = crate::fast_map(images.capacity());
                 while let Some(id) = map.next_key::<String>()? {
-                    let image: RawImage = map.next_value()?;
-                    match seen.get(&id) {
-                        Some(&at) => images[at].1 = image,
-                        None => {
-                            seen.insert(id.clone(), images.len());
-                            images.push((id, image));
-                        }
-                    }
+                    entries.push((id, map.next_value()?));
                 }
-                Ok(FilesData(images))
+                Ok(FilesData::from_entries(entries))
             }
         }
         deserializer.deserialize_map(FilesVisitor)
@@ -377,6 +396,15 @@ impl<'de> Deserialize<'de> for IgnoredTop {
             })
         }
         deserializer.deserialize_any(KeysVisitor)
+    }
+}
+
+/// Reads the top level of a file: in pieces on every core when it is a long Python annotation
+/// file ([`crate::split`]), else (and whenever that gives up) in one pass with [`read`].
+pub(crate) fn read_top(text: &str) -> Result<Top, FormatError> {
+    match crate::split::read_top(text) {
+        Some(top) => Ok(top),
+        None => read(text),
     }
 }
 

@@ -338,8 +338,8 @@ mod tests {
     }
 
     /// The fast writer lays numbers out byte for byte as `{:?}` did before it (the files stay
-    /// the same): every power of ten and its neighbours, the [1e-5, 1e-4) range `ryu` writes
-    /// differently, and random bit patterns. One exception, [`same_as_debug_but_ties`].
+    /// the same): every power of ten and its neighbours, the [1e-5, 1e-4) range and the positive
+    /// exponents `zmij` writes differently, and random bit patterns. One exception, [`same_as_debug_but_ties`].
     #[test]
     fn numbers_are_laid_out_as_debug_formatting_does() {
         let mut values = vec![
@@ -366,7 +366,7 @@ mod tests {
 
     /// `number(v)` is `{:?}`, except where two shortest decimals are equally close to `v`
     /// (`661175584419356.25` → `…356.2` or `…356.3`): there `{:?}` rounds the tie up and
-    /// `number` to the even digit, as Python's `repr` and `ryu` do. Both read back to `v`.
+    /// `number` to the even digit, as Python's `repr`, `ryu` and `zmij` do. Both read back to `v`.
     fn same_as_debug_but_ties(v: f64) {
         let ours = number(v);
         let debug = format!("{v:?}");
@@ -389,7 +389,10 @@ mod tests {
         // the shortest digits.
         let exact = format!("{v:.40}");
         let exact = exact.trim_end_matches('0');
-        assert!(exact.ends_with('5'), "{ours}/{debug}: {exact} is not halfway");
+        assert!(
+            exact.ends_with('5'),
+            "{ours}/{debug}: {exact} is not halfway"
+        );
     }
 
     /// A regression: a random run found `{:?}` and `number` disagreeing on ties (the proptest

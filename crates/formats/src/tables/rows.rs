@@ -9,7 +9,7 @@ use std::io::Write;
 /// lines for its errors.
 pub(super) struct RowWriter<W: Write> {
     csv: csv::Writer<W>,
-    ryu: ryu::Buffer,
+    digits: zmij::Buffer,
     scratch: String,
     line: usize,
 }
@@ -21,7 +21,7 @@ impl<W: Write> RowWriter<W> {
                 .terminator(csv::Terminator::Any(b'\n'))
                 .buffer_capacity(1 << 16)
                 .from_writer(out),
-            ryu: ryu::Buffer::new(),
+            digits: zmij::Buffer::new(),
             scratch: String::with_capacity(32),
             line: 1,
         }
@@ -40,7 +40,7 @@ impl<W: Write> RowWriter<W> {
 
     pub(super) fn number(&mut self, v: f64) -> Result<(), ExportError> {
         self.scratch.clear();
-        push_number(&mut self.scratch, v, &mut self.ryu);
+        push_number(&mut self.scratch, v, &mut self.digits);
         self.csv
             .write_field(self.scratch.as_bytes())
             .map_err(|e| ExportError::Csv {

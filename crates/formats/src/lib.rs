@@ -85,21 +85,20 @@ pub fn parse_any(json: &str) -> Result<Project, FormatError> {
     parse_any_with_format(json).map(|(project, _)| project)
 }
 
-/// Like [`parse_any`], also saying which format the file was in. One pass over the text
-/// (the `typed` module): a Python file's images go straight into typed structs.
+/// Like [`parse_any`], also saying which format the file was in. One pass over the text in
+/// the usual cases: a project file whose first key is `"format"` (as this crate writes them) is
+/// read by [`parse_project_json`] directly; any other file through the `typed` module, where a
+/// Python file's images go straight into typed structs. A project file whose `"format"` key
+/// comes later (written by hand) is read a second time, by [`parse_project_json`].
 pub fn parse_any_with_format(json: &str) -> Result<(Project, FileFormat), FormatError> {
+    if project_json::starts_with_format_key(json) {
+        return Ok((parse_project_json(json)?, FileFormat::Project));
+    }
     let top: typed::Top = typed::read(json)?;
     let format = format_of(top.not_object, |key| top.has(key))?;
     let project = match format {
         FileFormat::PythonAnnotations => python::from_top(top)?,
-        // `files_data` before `"format"` was read as the Python tool's: read the project
-        // again as a value, so that the project format refuses the unknown key as always.
-        FileFormat::Project if top.files_data.is_some() => {
-            project_json::from_project_value(lenient::parse_value(json)?)?
-        }
-        FileFormat::Project => {
-            project_json::from_project_value(serde_json::Value::Object(top.others))?
-        }
+        FileFormat::Project => parse_project_json(json)?,
     };
     Ok((project, format))
 }

@@ -6,7 +6,8 @@
 //!   [`to_project_json`];
 //! - either of the two, detected from the content: [`detect_format`], [`parse_any`];
 //! - the common model both load into: [`Project`], [`ProjectImage`], [`AnnotatedPoint`], with
-//!   [`Project::to_engine_inputs`] and [`Project::analysis_options`] for the engine;
+//!   [`Project::to_engine_inputs`] and [`Project::analysis_options`] for the engine, and
+//!   [`ValidProject`] (checked once, by [`parse_any_valid`] or [`Project::into_valid`]);
 //! - result tables: strain table CSV, regression CSV and JSON ([`tables`]);
 //! - plots of each component against deformation distance as SVG and PNG ([`plot`]);
 //! - the camera's focal length from a photo's EXIF ([`exif`]);
@@ -31,7 +32,7 @@ mod testutil;
 mod typed;
 
 pub use error::{ExportError, FormatError, FormatErrorKind, Location, PointRef};
-pub use model::{AnnotatedPoint, PointSource, Project, ProjectImage};
+pub use model::{AnnotatedPoint, PointSource, Project, ProjectImage, ValidProject};
 pub use project_json::{
     PROJECT_FORMAT, PROJECT_VERSION, parse_project_json, to_project_json, write_project_json,
 };
@@ -83,6 +84,14 @@ pub fn detect_format(json: &str) -> Result<FileFormat, FormatError> {
 /// Reads either format into a validated [`Project`].
 pub fn parse_any(json: &str) -> Result<Project, FormatError> {
     parse_any_with_format(json).map(|(project, _)| project)
+}
+
+/// Like [`parse_any_with_format`], the project kept as a [`ValidProject`] (validated once,
+/// here): for a caller that changes settings before analysing it.
+pub fn parse_any_valid(json: &str) -> Result<(ValidProject, FileFormat), FormatError> {
+    let (project, format) = parse_any_with_format(json)?;
+    // Both readers validate the project before returning it.
+    Ok((ValidProject::parsed(project), format))
 }
 
 /// Like [`parse_any`], also saying which format the file was in. One pass over the text in

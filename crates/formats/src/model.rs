@@ -284,6 +284,72 @@ fn check_focal(focal: Option<f64>, at: impl Fn() -> Location) -> Result<(), Form
     }
 }
 
+/// The scale length must be a finite number of mm, more than 0.
+fn check_scale_length(length: f64) -> Result<(), FormatError> {
+    let at = || Location::field("scale_length");
+    if !length.is_finite() {
+        return Err(FormatError::new(at(), FormatErrorKind::NotFinite(length)));
+    }
+    if length <= 0.0 {
+        return Err(FormatError::new(
+            at(),
+            FormatErrorKind::ScaleLengthNotPositive(length),
+        ));
+    }
+    Ok(())
+}
+
+/// σ must be a finite number of px, 0 or more.
+fn check_sigma(sigma: f64) -> Result<(), FormatError> {
+    let at = || Location::field("sigma_px");
+    if !sigma.is_finite() {
+        return Err(FormatError::new(at(), FormatErrorKind::NotFinite(sigma)));
+    }
+    if sigma < 0.0 {
+        return Err(FormatError::new(
+            at(),
+            FormatErrorKind::SigmaNegative(sigma),
+        ));
+    }
+    Ok(())
+}
+
+/// A calibration-target pitch, when given, is more than 0 and at most 100 mm.
+fn check_target_pitch(pitch: Option<f64>) -> Result<(), FormatError> {
+    match pitch {
+        Some(p) if !(p.is_finite() && p > 0.0 && p <= 100.0) => Err(FormatError::new(
+            Location::field("target_pitch_mm"),
+            FormatErrorKind::InvalidTargetPitch(p),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A cross-section area, when given, is more than 0 and at most 1 m².
+fn check_area(area: Option<f64>) -> Result<(), FormatError> {
+    match area {
+        Some(a) if !(a.is_finite() && a > 0.0 && a <= 1e6) => Err(FormatError::new(
+            Location::field("area_mm2"),
+            FormatErrorKind::InvalidArea(a),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The reference, when given, is the filename of one of the images.
+fn check_reference(
+    reference: Option<&str>,
+    is_filename: impl Fn(&str) -> bool,
+) -> Result<(), FormatError> {
+    match reference {
+        Some(name) if !is_filename(name) => Err(FormatError::new(
+            Location::field("reference"),
+            FormatErrorKind::UnknownReference(name.to_owned()),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// A Strain Seer project: settings and annotated images. Both file formats load into this.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Project {
@@ -351,48 +417,13 @@ impl Project {
     }
 
     /// Checks the settings and every image; the first problem found is returned with its location.
+    /// [`Project::into_valid`] keeps the result in the type.
     pub fn validate(&self) -> Result<(), FormatError> {
-        if !self.scale_length.is_finite() {
-            return Err(FormatError::new(
-                Location::field("scale_length"),
-                FormatErrorKind::NotFinite(self.scale_length),
-            ));
-        }
-        if self.scale_length <= 0.0 {
-            return Err(FormatError::new(
-                Location::field("scale_length"),
-                FormatErrorKind::ScaleLengthNotPositive(self.scale_length),
-            ));
-        }
-        if !self.sigma_px.is_finite() {
-            return Err(FormatError::new(
-                Location::field("sigma_px"),
-                FormatErrorKind::NotFinite(self.sigma_px),
-            ));
-        }
-        if self.sigma_px < 0.0 {
-            return Err(FormatError::new(
-                Location::field("sigma_px"),
-                FormatErrorKind::SigmaNegative(self.sigma_px),
-            ));
-        }
+        check_scale_length(self.scale_length)?;
+        check_sigma(self.sigma_px)?;
         check_focal(self.focal_35mm, || Location::field("focal_35mm"))?;
-        if let Some(p) = self.target_pitch_mm
-            && !(p.is_finite() && p > 0.0 && p <= 100.0)
-        {
-            return Err(FormatError::new(
-                Location::field("target_pitch_mm"),
-                FormatErrorKind::InvalidTargetPitch(p),
-            ));
-        }
-        if let Some(a) = self.area_mm2
-            && !(a.is_finite() && a > 0.0 && a <= 1e6)
-        {
-            return Err(FormatError::new(
-                Location::field("area_mm2"),
-                FormatErrorKind::InvalidArea(a),
-            ));
-        }
+        check_target_pitch(self.target_pitch_mm)?;
+        check_area(self.area_mm2)?;
         let n = self.images.len();
         let mut ids: HashMap<&str, &ProjectImage> = crate::fast_map(n);
         let mut filenames: HashMap<&str, &ProjectImage> = crate::fast_map(n);
@@ -415,21 +446,29 @@ impl Project {
                 ));
             }
         }
-        if let Some(reference) = &self.reference
-            && !filenames.contains_key(reference.as_str())
-        {
-            return Err(FormatError::new(
-                Location::field("reference"),
-                FormatErrorKind::UnknownReference(reference.clone()),
-            ));
-        }
-        Ok(())
+        check_reference(self.reference.as_deref(), |name| {
+            filenames.contains_key(name)
+        })
+    }
+
+    /// The project, checked once ([`Project::validate`]), as a [`ValidProject`]: the engine's
+    /// inputs without checking again, settings changed with the setters that check only what
+    /// they change.
+    pub fn into_valid(self) -> Result<ValidProject, FormatError> {
+        self.validate()?;
+        Ok(ValidProject(self))
     }
 
     /// The engine's inputs, one per image in `(order, id)` order, after [`Project::validate`].
     /// Incomplete images are included (with `None` parts); the engine reports them as excluded.
+    /// For a project already checked, [`ValidProject::to_engine_inputs`] does not check again.
     pub fn to_engine_inputs(&self) -> Result<Vec<ImageInput>, FormatError> {
         self.validate()?;
+        self.engine_inputs()
+    }
+
+    /// The engine's inputs of a project known valid.
+    fn engine_inputs(&self) -> Result<Vec<ImageInput>, FormatError> {
         self.sorted_images()
             .into_iter()
             .map(ProjectImage::to_engine_input)
@@ -447,6 +486,112 @@ impl Project {
             focal_35mm: self.focal_35mm,
             ..AnalysisOptions::default()
         }
+    }
+}
+
+/// A [`Project`] that passed [`Project::validate`] ([`Project::into_valid`], or the parsers
+/// through [`crate::parse_any_valid`]): the engine's inputs come from it without checking the
+/// whole project again. It reads as a `Project` (`Deref`); it changes only through its setters,
+/// each of which checks what it changes, with the same error as [`Project::validate`], and
+/// leaves the project unchanged on error. So a project is validated once per analysis, however
+/// many settings are overridden between reading and analysing (`strain-seer analyze`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidProject(Project);
+
+impl std::ops::Deref for ValidProject {
+    type Target = Project;
+
+    fn deref(&self) -> &Project {
+        &self.0
+    }
+}
+
+impl ValidProject {
+    /// A project that a parser of this crate has just validated.
+    pub(crate) fn parsed(project: Project) -> Self {
+        Self(project)
+    }
+
+    /// The project, to change freely (check it again with [`Project::into_valid`]).
+    pub fn into_inner(self) -> Project {
+        self.0
+    }
+
+    /// The engine's inputs, one per image in `(order, id)` order (see
+    /// [`Project::to_engine_inputs`]), without checking the project again.
+    pub fn to_engine_inputs(&self) -> Result<Vec<ImageInput>, FormatError> {
+        self.0.engine_inputs()
+    }
+
+    /// Sets the project name (any text).
+    pub fn set_name(&mut self, name: impl Into<String>) {
+        self.0.name = name.into();
+    }
+
+    /// Sets the scale length, mm (finite, more than 0).
+    pub fn set_scale_length(&mut self, length: f64) -> Result<(), FormatError> {
+        check_scale_length(length)?;
+        self.0.scale_length = length;
+        Ok(())
+    }
+
+    /// Sets σ, px (finite, 0 or more).
+    pub fn set_sigma_px(&mut self, sigma: f64) -> Result<(), FormatError> {
+        check_sigma(sigma)?;
+        self.0.sigma_px = sigma;
+        Ok(())
+    }
+
+    /// Sets how pixels become mm (`None` = chosen from the annotations).
+    pub fn set_scale_method(&mut self, method: Option<ScaleMethod>) {
+        self.0.scale_method = method;
+    }
+
+    /// Sets the 35 mm-equivalent focal length, mm (in the engine's range).
+    pub fn set_focal_35mm(&mut self, focal: Option<f64>) -> Result<(), FormatError> {
+        check_focal(focal, || Location::field("focal_35mm"))?;
+        self.0.focal_35mm = focal;
+        Ok(())
+    }
+
+    /// Sets the cross-section area, mm² (more than 0, at most 1 m²).
+    pub fn set_area_mm2(&mut self, area: Option<f64>) -> Result<(), FormatError> {
+        check_area(area)?;
+        self.0.area_mm2 = area;
+        Ok(())
+    }
+
+    /// Sets the reference image (the filename of one of the images; `None` = automatic).
+    pub fn set_reference(&mut self, reference: Option<String>) -> Result<(), FormatError> {
+        check_reference(reference.as_deref(), |name| {
+            self.0.image_by_filename(name).is_some()
+        })?;
+        self.0.reference = reference;
+        Ok(())
+    }
+
+    /// Changes image `index` (of [`Project::images`]) with `edit`, then checks that image
+    /// ([`ProjectImage::validate`]) and, if its id or filename changed, that they are still
+    /// unique and that the reference still names an image. On error the image is put back as
+    /// it was. An index out of range is not an error: nothing happens.
+    pub fn edit_image(
+        &mut self,
+        index: usize,
+        edit: impl FnOnce(&mut ProjectImage),
+    ) -> Result<(), FormatError> {
+        let Some(image) = self.0.images.get_mut(index) else {
+            return Ok(());
+        };
+        let before = image.clone();
+        edit(image);
+        let renamed = image.id != before.id || image.filename != before.filename;
+        let checked = image
+            .validate()
+            .and_then(|()| if renamed { self.0.validate() } else { Ok(()) });
+        if checked.is_err() {
+            self.0.images[index] = before;
+        }
+        checked
     }
 }
 
@@ -570,5 +715,67 @@ mod tests {
             p.validate().unwrap_err().kind,
             FormatErrorKind::SigmaNegative(_)
         ));
+    }
+
+    #[test]
+    fn a_valid_project_is_checked_once_and_its_setters_check_what_they_change() {
+        let mut p = Project::new("t");
+        p.images = vec![complete_image("a", 0, 0.0), complete_image("b", 1, 1.0)];
+        let mut valid = p.clone().into_valid().unwrap();
+        assert_eq!(
+            valid.to_engine_inputs().unwrap(),
+            p.to_engine_inputs().unwrap()
+        );
+        // The same errors as Project::validate, and nothing changed.
+        assert_eq!(
+            valid.set_scale_length(-2.0).unwrap_err().to_string(),
+            "field 'scale_length': the scale length must be greater than 0 mm, got -2 mm"
+        );
+        assert_eq!(
+            valid
+                .set_reference(Some("nope.png".into()))
+                .unwrap_err()
+                .to_string(),
+            "field 'reference': the reference image \"nope.png\" is not one of the project's images"
+        );
+        assert!(matches!(
+            valid.set_sigma_px(f64::NAN).unwrap_err().kind,
+            FormatErrorKind::NotFinite(_)
+        ));
+        assert!(matches!(
+            valid.set_focal_35mm(Some(1.0)).unwrap_err().kind,
+            FormatErrorKind::FocalLengthOutOfRange(_)
+        ));
+        assert!(matches!(
+            valid.set_area_mm2(Some(0.0)).unwrap_err().kind,
+            FormatErrorKind::InvalidArea(_)
+        ));
+        assert_eq!(*valid, p);
+        valid.set_scale_length(20.0).unwrap();
+        valid.set_reference(Some("b.png".into())).unwrap();
+        valid.set_sigma_px(0.5).unwrap();
+        assert_eq!(valid.scale_length, 20.0);
+        assert_eq!(valid.analysis_options().reference.as_deref(), Some("b.png"));
+        // An image edit that breaks the image is refused and undone.
+        let err = valid
+            .edit_image(1, |image| image.scale_points[1] = image.scale_points[0])
+            .unwrap_err();
+        assert!(
+            matches!(err.kind, FormatErrorKind::CoincidentScalePoints(_)),
+            "{err}"
+        );
+        let err = valid
+            .edit_image(1, |image| image.filename = "a.png".into())
+            .unwrap_err();
+        assert!(
+            matches!(err.kind, FormatErrorKind::DuplicateFilename { .. }),
+            "{err}"
+        );
+        assert_eq!(valid.images[1], complete_image("b", 1, 1.0));
+        valid
+            .edit_image(1, |image| image.excluded = Some("blurred".into()))
+            .unwrap();
+        assert_eq!(valid.images[1].excluded.as_deref(), Some("blurred"));
+        assert!(valid.clone().into_inner().validate().is_ok());
     }
 }

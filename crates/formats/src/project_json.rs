@@ -4,6 +4,16 @@
 //! checksum and size, per-point source and detection confidence) and deterministic: keys always
 //! in the same order, numbers in their shortest round-trip form, 2-space indentation, a trailing
 //! newline. Export → import → export gives the same bytes.
+//!
+//! Reading ([`parse_project_json`]) is one typed pass over the text: the file's structs
+//! (`RawProject`, `RawImage`, `RawPoint`, with `deny_unknown_fields`) are decoded straight from
+//! the text, the images and points in file order, without a `serde_json::Value` of the file.
+//! Only when strict JSON fails with a syntax error is the text rewritten (bare `NaN`/`Infinity`,
+//! overflowing numbers quoted) and read again. An error is located on a slow path taken only
+//! then: the text is read as a `Value` (syntax errors, the `format`/`version` checks, which come
+//! first as for any reader) and decoded again with `serde_path_to_error`, whose path
+//! (`images[1].scale_points[0].point[0]`) also gives the image (its id and filename from the
+//! `Value`) and the point.
 
 use crate::error::{FormatError, FormatErrorKind, Location, PointRef};
 use crate::lenient::{self, Num};
@@ -94,7 +104,7 @@ struct RawPoint {
 ///
 /// One typed pass over the text, straight into the file's structs (images and points in file
 /// order, no `serde_json::Value` of the file). Strict JSON first; only when that fails with a
-/// syntax error is the text passed through [`lenient::quote_non_finite`] (Python's bare
+/// syntax error is the text passed through `lenient::quote_non_finite` (Python's bare
 /// `NaN`/`Infinity`, numbers beyond `f64`) and read again, so that validation names the image
 /// and point holding the non-finite number. A value that does not decode is reported with its
 /// JSON path (`images[3].fiducials[2].point[1]`) and, inside `images`, the image's id and

@@ -722,6 +722,8 @@ fn unwritable_output_is_exit_code_1() {
         &String::from_utf8_lossy(&output.stderr),
         "cannot create the output directory",
     );
+    // The output directory is made before the analysis, so nothing is printed before the error.
+    assert!(output.stdout.is_empty());
 }
 
 #[test]

@@ -166,4 +166,31 @@ mod tests {
         let err = parse_any("").unwrap_err();
         assert!(err.to_string().contains("EOF"), "{err}");
     }
+
+    #[test]
+    fn a_project_is_read_whether_its_format_key_comes_first_or_not() {
+        let project = parse_any(DEMO).unwrap();
+        let text = to_project_json(&project);
+        assert!(project_json::starts_with_format_key(&text));
+        // Written by hand: "format" after another key, then after files_data.
+        let late = text.replacen("\"format\": \"strain-seer-project\",", "", 1);
+        let late = late.replacen(
+            "\"images\"",
+            "\"format\": \"strain-seer-project\", \"images\"",
+            1,
+        );
+        assert!(!project_json::starts_with_format_key(&late));
+        assert_eq!(
+            parse_any_with_format(&late).unwrap(),
+            (project.clone(), FileFormat::Project)
+        );
+        let with_files = format!("{{\"files_data\": {{}}, {}", &late.trim_start()[1..]);
+        let err = parse_any(&with_files).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `files_data`"),
+            "{err}"
+        );
+        let (valid, format) = parse_any_valid(&text).unwrap();
+        assert_eq!((valid.into_inner(), format), (project, FileFormat::Project));
+    }
 }

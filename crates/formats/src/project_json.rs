@@ -723,4 +723,19 @@ mod tests {
         assert!(!starts_with_format_key("[\"format\"]"));
         assert!(!starts_with_format_key(""));
     }
+
+    /// A behaviour change of the typed reading: a key given twice was read as its last value
+    /// (through a `serde_json::Value`); it is now refused. Strain Seer never writes one.
+    #[test]
+    fn a_key_given_twice_is_refused() {
+        let text = to_project_json(&demo_project());
+        let twice = text.replacen(
+            "\"name\": \"demo\",",
+            "\"name\": \"demo\", \"name\": \"x\",",
+            1,
+        );
+        assert_ne!(twice, text);
+        let err = parse_project_json(&twice).unwrap_err();
+        assert_eq!(err.to_string(), "duplicate field `name`");
+    }
 }

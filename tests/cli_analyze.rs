@@ -722,4 +722,67 @@ fn unwritable_output_is_exit_code_1() {
         &String::from_utf8_lossy(&output.stderr),
         "cannot create the output directory",
     );
+    // The output directory is made before the analysis, so nothing is printed before the error.
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn a_failed_analysis_with_out_writes_nothing_and_says_the_same() {
+    // Fewer than 3 complete images: the analysis fails after the project is read.
+    let mut v = demo_json();
+    let files = v["files_data"].as_object_mut().unwrap();
+    files.remove("img2");
+    files.remove("img3");
+    let (dir, path) = write_temp("bad.json", &serde_json::to_string_pretty(&v).unwrap());
+    let without = strain_seer().arg("analyze").arg(&path).output().unwrap();
+    let existing = dir.path().join("results");
+    std::fs::create_dir(&existing).unwrap();
+    std::fs::write(existing.join("annotations.json"), "from an earlier run").unwrap();
+    let new = dir.path().join("new").join("results");
+    for out in [&existing, &new] {
+        let with = strain_seer()
+            .arg("analyze")
+            .arg(&path)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert_eq!(with.status.code(), Some(2));
+        assert_eq!(
+            String::from_utf8_lossy(&with.stderr),
+            String::from_utf8_lossy(&without.stderr)
+        );
+        assert_contains(
+            &String::from_utf8_lossy(&with.stderr),
+            "the analysis needs at least 3 complete images",
+        );
+        assert!(with.stdout.is_empty());
+    }
+    let left: Vec<_> = std::fs::read_dir(&existing)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["annotations.json"]);
+    assert_eq!(
+        std::fs::read_to_string(existing.join("annotations.json")).unwrap(),
+        "from an earlier run"
+    );
+    assert!(!dir.path().join("new").exists());
+}
+
+#[test]
+fn overrides_that_would_make_the_project_invalid_keep_their_messages() {
+    // The project is checked once, when read; each override checks what it changes, before
+    // any output is created: an unknown reference and a negative scale length are refused
+    // with the messages they had when the whole project was checked again before analysing.
+    let err = bad_demo(
+        |_| {},
+        &["--reference", "nope.png", "--out", "/nonexistent/x"],
+    );
+    assert_contains(&err, "--reference 'nope.png' is not an image in '");
+    let err = bad_demo(|_| {}, &["--scale-length=-3", "--format", "csv"]);
+    assert_contains(
+        &err,
+        "--scale-length must be a finite number of mm greater than 0, got -3",
+    );
 }

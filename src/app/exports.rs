@@ -7,17 +7,23 @@
 //! what the Python Strain Seer writes (its raw data JSON and CSV, its analysis results JSON and
 //! CSV, a PNG plot per component), for the like-for-like comparison of the bench.
 //!
-//! [`write_exports`] writes a set into a directory, the files in parallel (rayon; each file is
-//! streamed through a 256 KiB `BufWriter`). The largest files go first so that the two cores
-//! stay busy until the end. [`analyze_and_write`] also overlaps the analysis with the files
-//! that do not depend on it (`annotations.json`, `project.json`).
+//! [`analyze_and_write`] analyses a project and writes a set into a directory: the files that
+//! do not depend on the analysis (`annotations.json`, `project.json`) while it runs, the others
+//! after it, in parallel (rayon; each file is streamed through a 256 KiB `BufWriter`). The
+//! largest files go first so that the two cores stay busy until the end.
+//!
+//! [`analyze_and_write_all_or_nothing`] (`analyze --out`) does the same for a project validated
+//! once ([`ValidProject`]), into a staging directory inside the output directory; the files are
+//! moved into place (a rename each, same file system) only when the analysis and every file
+//! succeeded. On any error the staging directory is removed, and so are the directories created
+//! for the output: the output directory is left as it was.
 
 use crate::app::load::FrameColumns;
 use anyhow::Context;
 use std::io::Write as _;
-use std::path::Path;
-use strain_seer_engine::{Analysis, AnalysisOptions, Component, StressStrain};
-use strain_seer_formats::{Project, plot, tables};
+use std::path::{Path, PathBuf};
+use strain_seer_engine::{Analysis, AnalysisOptions, Component, ImageInput, StressStrain};
+use strain_seer_formats::{FormatError, Project, ValidProject, plot, tables};
 
 /// `--format json`: the engine's analysis, plus the film frames' `[time_s, force_N,
 /// stress_MPa]` per row, the area and the stress–strain fit when the images are film frames.
@@ -120,62 +126,64 @@ impl ExportSet {
     }
 }
 
-/// Writes every export ([`ExportSet::Every`]) into `dir` (created if needed), in parallel;
-/// returns the file names written.
-pub fn write_outputs(
-    dir: &Path,
-    analysis: &Analysis,
-    project: &Project,
-    frames: &FrameColumns,
-) -> anyhow::Result<Vec<String>> {
-    write_exports(
-        dir,
-        &ExportSet::Every.jobs(analysis, frames),
-        analysis,
-        project,
-        frames,
-    )
-}
-
-/// Writes `jobs` into `dir` (created if needed), in parallel; returns the file names written,
-/// in the order of `jobs`.
-pub fn write_exports(
-    dir: &Path,
-    jobs: &[Export],
-    analysis: &Analysis,
-    project: &Project,
-    frames: &FrameColumns,
-) -> anyhow::Result<Vec<String>> {
-    use rayon::prelude::*;
-    create_dir(dir)?;
-    jobs.par_iter()
-        .with_max_len(1)
-        .map(|job| write_export(dir, *job, Some(analysis), project, frames))
-        .collect()
-}
-
 fn create_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the output directory '{}'", dir.display()))
 }
 
-/// Analyses `project` ([`Project::to_engine_inputs`], then the engine with `options`) and
-/// writes the files of `set` into `dir` (created if needed): the files made from the project
-/// alone are written while the inputs are built and analysed, the others after it, in parallel.
-/// Returns the analysis, the film frames' columns and the file names written.
+/// Analyses `project` ([`Project::to_engine_inputs`], which validates it, then the engine with
+/// `options`) and writes the files of `set` into `dir` (created if needed): the files made from
+/// the project alone are written while the inputs are built and analysed, the others after it,
+/// in parallel. Returns the analysis, the film frames' columns and the file names written.
 pub fn analyze_and_write(
     dir: &Path,
     set: ExportSet,
     project: &Project,
     options: &AnalysisOptions,
 ) -> anyhow::Result<(Analysis, FrameColumns, Vec<String>)> {
-    use rayon::prelude::*;
     create_dir(dir)?;
+    overlapped(dir, set, project, || project.to_engine_inputs(), options)
+}
+
+/// [`analyze_and_write`] for a project already validated (not checked again), all or nothing:
+/// the files are written into a staging directory inside `dir` and moved into `dir` (replacing
+/// files of the same names) only when the analysis and every file succeeded. On error nothing
+/// in `dir` has changed, and `dir` (with the parents created for it) is removed again if this
+/// call created it. The staging directory is inside `dir`, not beside it, because `dir`'s
+/// parent need not be writable (`--out /tmp`, `--out .`).
+pub fn analyze_and_write_all_or_nothing(
+    dir: &Path,
+    set: ExportSet,
+    project: &ValidProject,
+    options: &AnalysisOptions,
+) -> anyhow::Result<(Analysis, FrameColumns, Vec<String>)> {
+    let staging = Staging::new(dir)?;
+    let (analysis, frames, names) = overlapped(
+        &staging.path,
+        set,
+        project,
+        || project.to_engine_inputs(),
+        options,
+    )?;
+    staging.publish(&names)?;
+    Ok((analysis, frames, names))
+}
+
+/// The analysis (inputs from `inputs`) overlapped with the writing of the files of `set` into
+/// `dir` (which exists).
+fn overlapped(
+    dir: &Path,
+    set: ExportSet,
+    project: &Project,
+    inputs: impl FnOnce() -> Result<Vec<ImageInput>, FormatError> + Send,
+    options: &AnalysisOptions,
+) -> anyhow::Result<(Analysis, FrameColumns, Vec<String>)> {
+    use rayon::prelude::*;
     let no_frames = FrameColumns::default();
     let early = set.project_only();
     let (analysed, early_names) = rayon::join(
         || -> anyhow::Result<_> {
-            let inputs = project.to_engine_inputs()?;
+            let inputs = inputs()?;
             let analysis = strain_seer_engine::analyze(&inputs, options)?;
             let frames = FrameColumns::from_project(&analysis, project);
             let late: Vec<Export> = set
@@ -200,6 +208,67 @@ pub fn analyze_and_write(
     let (analysis, frames, mut names) = analysed?;
     names.extend(early_names?);
     Ok((analysis, frames, names))
+}
+
+/// A staging directory inside the output directory. Dropped without [`Staging::publish`], it is
+/// removed with what it holds, and so are the directories created for the output.
+struct Staging {
+    /// The output directory.
+    dir: PathBuf,
+    /// The staging directory, `dir/.strain-seer-out-<pid>`.
+    path: PathBuf,
+    /// The directories that did not exist before, `dir` first, then its parents.
+    created: Vec<PathBuf>,
+    published: bool,
+}
+
+impl Staging {
+    fn new(dir: &Path) -> anyhow::Result<Self> {
+        let created: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        create_dir(dir)?;
+        let staging = Staging {
+            dir: dir.to_path_buf(),
+            path: dir.join(format!(".strain-seer-out-{}", std::process::id())),
+            created,
+            published: false,
+        };
+        // A leftover of a run that was killed, with the same process id.
+        let _ = std::fs::remove_dir_all(&staging.path);
+        if let Err(err) = std::fs::create_dir(&staging.path) {
+            return Err(anyhow::Error::new(err).context(format!(
+                "cannot create the output directory '{}'",
+                staging.path.display()
+            )));
+        }
+        Ok(staging)
+    }
+
+    /// Moves the files `names` into the output directory.
+    fn publish(mut self, names: &[String]) -> anyhow::Result<()> {
+        for name in names {
+            let (from, to) = (self.path.join(name), self.dir.join(name));
+            std::fs::rename(&from, &to)
+                .with_context(|| format!("cannot write '{}'", to.display()))?;
+        }
+        self.published = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // Best effort: a failure to clean up must not hide the error being reported.
+        let _ = std::fs::remove_dir_all(&self.path);
+        if !self.published {
+            for dir in &self.created {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+    }
 }
 
 /// Writes one export into `dir` (streamed into a buffered file); returns its name. `analysis`
@@ -343,12 +412,73 @@ mod tests {
         let (analysis, frames, mut names) =
             analyze_and_write(&one, ExportSet::Every, &project, &options)
                 .unwrap_or_else(|e| panic!("{e}"));
-        let mut written =
-            write_outputs(&two, &analysis, &project, &frames).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir(&two).unwrap_or_else(|e| panic!("{e}"));
+        let mut written: Vec<String> = ExportSet::Every
+            .jobs(&analysis, &frames)
+            .into_iter()
+            .map(|job| write_export(&two, job, Some(&analysis), &project, &frames))
+            .collect::<anyhow::Result<_>>()
+            .unwrap_or_else(|e| panic!("{e}"));
         names.sort();
         written.sort();
         assert_eq!(names, written);
         assert_eq!(names.len(), 11);
         assert_eq!(files(&one), files(&two));
+    }
+
+    fn valid_demo() -> ValidProject {
+        demo().into_valid().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn all_or_nothing_writes_every_file_and_leaves_no_staging_directory() {
+        let project = valid_demo();
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tmp.path().join("out");
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("keep.txt"), "mine").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("annotations.json"), "old").unwrap_or_else(|e| panic!("{e}"));
+        let options = project.analysis_options();
+        let (_, _, names) =
+            analyze_and_write_all_or_nothing(&dir, ExportSet::Every, &project, &options)
+                .unwrap_or_else(|e| panic!("{e}"));
+        let reference = tmp.path().join("reference");
+        analyze_and_write(&reference, ExportSet::Every, &project, &options)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut expected = files(&reference);
+        expected.push(("keep.txt".to_owned(), b"mine".to_vec()));
+        expected.sort();
+        assert_eq!(files(&dir), expected);
+        assert_eq!(names.len(), 11);
+    }
+
+    #[test]
+    fn a_failed_analysis_leaves_the_output_directory_as_it_was() {
+        let mut project = demo();
+        project.images.truncate(2);
+        let project = project.into_valid().unwrap_or_else(|e| panic!("{e}"));
+        let options = project.analysis_options();
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        // An existing directory: its files are neither replaced nor joined by new ones.
+        let dir = tmp.path().join("out");
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("annotations.json"), "old").unwrap_or_else(|e| panic!("{e}"));
+        let err = analyze_and_write_all_or_nothing(&dir, ExportSet::Every, &project, &options)
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("at least 3 complete images"),
+            "{err}"
+        );
+        assert_eq!(
+            files(&dir),
+            [("annotations.json".to_owned(), b"old".to_vec())]
+        );
+        // A new directory (and its new parents) are removed again.
+        let deep = tmp.path().join("a").join("b").join("out");
+        assert!(
+            analyze_and_write_all_or_nothing(&deep, ExportSet::Every, &project, &options).is_err()
+        );
+        assert!(!tmp.path().join("a").exists());
     }
 }

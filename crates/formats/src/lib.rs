@@ -6,7 +6,8 @@
 //!   [`to_project_json`];
 //! - either of the two, detected from the content: [`detect_format`], [`parse_any`];
 //! - the common model both load into: [`Project`], [`ProjectImage`], [`AnnotatedPoint`], with
-//!   [`Project::to_engine_inputs`] and [`Project::analysis_options`] for the engine;
+//!   [`Project::to_engine_inputs`] and [`Project::analysis_options`] for the engine, and
+//!   [`ValidProject`] (checked once, by [`parse_any_valid`] or [`Project::into_valid`]);
 //! - result tables: strain table CSV, regression CSV and JSON ([`tables`]);
 //! - plots of each component against deformation distance as SVG and PNG ([`plot`]);
 //! - the camera's focal length from a photo's EXIF ([`exif`]);
@@ -30,9 +31,10 @@ pub mod target_sheet;
 #[cfg(test)]
 mod testutil;
 mod typed;
+mod valid;
 
 pub use error::{ExportError, FormatError, FormatErrorKind, Location, PointRef};
-pub use model::{AnnotatedPoint, PointSource, Project, ProjectImage};
+pub use model::{AnnotatedPoint, PointSource, Project, ProjectImage, ValidProject};
 pub use project_json::{
     PROJECT_FORMAT, PROJECT_VERSION, parse_project_json, to_project_json, write_project_json,
 };
@@ -86,21 +88,28 @@ pub fn parse_any(json: &str) -> Result<Project, FormatError> {
     parse_any_with_format(json).map(|(project, _)| project)
 }
 
-/// Like [`parse_any`], also saying which format the file was in. One pass over the text
-/// (the `typed` module): a Python file's images go straight into typed structs.
+/// Like [`parse_any_with_format`], the project kept as a [`ValidProject`] (validated once,
+/// here): for a caller that changes settings before analysing it.
+pub fn parse_any_valid(json: &str) -> Result<(ValidProject, FileFormat), FormatError> {
+    let (project, format) = parse_any_with_format(json)?;
+    // Both readers validate the project before returning it.
+    Ok((ValidProject::parsed(project), format))
+}
+
+/// Like [`parse_any`], also saying which format the file was in. One pass over the text in
+/// the usual cases: a project file whose first key is `"format"` (as this crate writes them) is
+/// read by [`parse_project_json`] directly; any other file through the `typed` module, where a
+/// Python file's images go straight into typed structs (a long one on every core, `split`). A project file whose `"format"` key
+/// comes later (written by hand) is read a second time, by [`parse_project_json`].
 pub fn parse_any_with_format(json: &str) -> Result<(Project, FileFormat), FormatError> {
+    if project_json::starts_with_format_key(json) {
+        return Ok((parse_project_json(json)?, FileFormat::Project));
+    }
     let top = typed::read_top(json)?;
     let format = format_of(top.not_object, |key| top.has(key))?;
     let project = match format {
         FileFormat::PythonAnnotations => python::from_top(top)?,
-        // `files_data` before `"format"` was read as the Python tool's: read the project
-        // again as a value, so that the project format refuses the unknown key as always.
-        FileFormat::Project if top.files_data.is_some() => {
-            project_json::from_project_value(lenient::parse_value(json)?)?
-        }
-        FileFormat::Project => {
-            project_json::from_project_value(serde_json::Value::Object(top.others))?
-        }
+        FileFormat::Project => parse_project_json(json)?,
     };
     Ok((project, format))
 }
@@ -158,5 +167,32 @@ mod tests {
         );
         let err = parse_any("").unwrap_err();
         assert!(err.to_string().contains("EOF"), "{err}");
+    }
+
+    #[test]
+    fn a_project_is_read_whether_its_format_key_comes_first_or_not() {
+        let project = parse_any(DEMO).unwrap();
+        let text = to_project_json(&project);
+        assert!(project_json::starts_with_format_key(&text));
+        // Written by hand: "format" after another key, then after files_data.
+        let late = text.replacen("\"format\": \"strain-seer-project\",", "", 1);
+        let late = late.replacen(
+            "\"images\"",
+            "\"format\": \"strain-seer-project\", \"images\"",
+            1,
+        );
+        assert!(!project_json::starts_with_format_key(&late));
+        assert_eq!(
+            parse_any_with_format(&late).unwrap(),
+            (project.clone(), FileFormat::Project)
+        );
+        let with_files = format!("{{\"files_data\": {{}}, {}", &late.trim_start()[1..]);
+        let err = parse_any(&with_files).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `files_data`"),
+            "{err}"
+        );
+        let (valid, format) = parse_any_valid(&text).unwrap();
+        assert_eq!((valid.into_inner(), format), (project, FileFormat::Project));
     }
 }

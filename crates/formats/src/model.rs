@@ -2,6 +2,7 @@
 //! to the engine's inputs.
 
 use crate::error::{FormatError, FormatErrorKind, Location, PointRef};
+pub use crate::valid::ValidProject;
 use foldhash::HashMap;
 use serde::{Deserialize, Serialize};
 use strain_seer_engine::scale::FOCAL_35MM_RANGE;
@@ -273,12 +274,78 @@ impl ProjectImage {
 }
 
 /// A focal length, when given, must be finite and in the engine's accepted range.
-fn check_focal(focal: Option<f64>, at: impl Fn() -> Location) -> Result<(), FormatError> {
+pub(crate) fn check_focal(focal: Option<f64>, at: impl Fn() -> Location) -> Result<(), FormatError> {
     match focal {
         Some(f) if !f.is_finite() => Err(FormatError::new(at(), FormatErrorKind::NotFinite(f))),
         Some(f) if !FOCAL_35MM_RANGE.contains(&f) => Err(FormatError::new(
             at(),
             FormatErrorKind::FocalLengthOutOfRange(f),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The scale length must be a finite number of mm, more than 0.
+pub(crate) fn check_scale_length(length: f64) -> Result<(), FormatError> {
+    let at = || Location::field("scale_length");
+    if !length.is_finite() {
+        return Err(FormatError::new(at(), FormatErrorKind::NotFinite(length)));
+    }
+    if length <= 0.0 {
+        return Err(FormatError::new(
+            at(),
+            FormatErrorKind::ScaleLengthNotPositive(length),
+        ));
+    }
+    Ok(())
+}
+
+/// σ must be a finite number of px, 0 or more.
+pub(crate) fn check_sigma(sigma: f64) -> Result<(), FormatError> {
+    let at = || Location::field("sigma_px");
+    if !sigma.is_finite() {
+        return Err(FormatError::new(at(), FormatErrorKind::NotFinite(sigma)));
+    }
+    if sigma < 0.0 {
+        return Err(FormatError::new(
+            at(),
+            FormatErrorKind::SigmaNegative(sigma),
+        ));
+    }
+    Ok(())
+}
+
+/// A calibration-target pitch, when given, is more than 0 and at most 100 mm.
+pub(crate) fn check_target_pitch(pitch: Option<f64>) -> Result<(), FormatError> {
+    match pitch {
+        Some(p) if !(p.is_finite() && p > 0.0 && p <= 100.0) => Err(FormatError::new(
+            Location::field("target_pitch_mm"),
+            FormatErrorKind::InvalidTargetPitch(p),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A cross-section area, when given, is more than 0 and at most 1 m².
+pub(crate) fn check_area(area: Option<f64>) -> Result<(), FormatError> {
+    match area {
+        Some(a) if !(a.is_finite() && a > 0.0 && a <= 1e6) => Err(FormatError::new(
+            Location::field("area_mm2"),
+            FormatErrorKind::InvalidArea(a),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The reference, when given, is the filename of one of the images.
+pub(crate) fn check_reference(
+    reference: Option<&str>,
+    is_filename: impl Fn(&str) -> bool,
+) -> Result<(), FormatError> {
+    match reference {
+        Some(name) if !is_filename(name) => Err(FormatError::new(
+            Location::field("reference"),
+            FormatErrorKind::UnknownReference(name.to_owned()),
         )),
         _ => Ok(()),
     }
@@ -351,48 +418,13 @@ impl Project {
     }
 
     /// Checks the settings and every image; the first problem found is returned with its location.
+    /// [`Project::into_valid`] keeps the result in the type.
     pub fn validate(&self) -> Result<(), FormatError> {
-        if !self.scale_length.is_finite() {
-            return Err(FormatError::new(
-                Location::field("scale_length"),
-                FormatErrorKind::NotFinite(self.scale_length),
-            ));
-        }
-        if self.scale_length <= 0.0 {
-            return Err(FormatError::new(
-                Location::field("scale_length"),
-                FormatErrorKind::ScaleLengthNotPositive(self.scale_length),
-            ));
-        }
-        if !self.sigma_px.is_finite() {
-            return Err(FormatError::new(
-                Location::field("sigma_px"),
-                FormatErrorKind::NotFinite(self.sigma_px),
-            ));
-        }
-        if self.sigma_px < 0.0 {
-            return Err(FormatError::new(
-                Location::field("sigma_px"),
-                FormatErrorKind::SigmaNegative(self.sigma_px),
-            ));
-        }
+        check_scale_length(self.scale_length)?;
+        check_sigma(self.sigma_px)?;
         check_focal(self.focal_35mm, || Location::field("focal_35mm"))?;
-        if let Some(p) = self.target_pitch_mm
-            && !(p.is_finite() && p > 0.0 && p <= 100.0)
-        {
-            return Err(FormatError::new(
-                Location::field("target_pitch_mm"),
-                FormatErrorKind::InvalidTargetPitch(p),
-            ));
-        }
-        if let Some(a) = self.area_mm2
-            && !(a.is_finite() && a > 0.0 && a <= 1e6)
-        {
-            return Err(FormatError::new(
-                Location::field("area_mm2"),
-                FormatErrorKind::InvalidArea(a),
-            ));
-        }
+        check_target_pitch(self.target_pitch_mm)?;
+        check_area(self.area_mm2)?;
         let n = self.images.len();
         let mut ids: HashMap<&str, &ProjectImage> = crate::fast_map(n);
         let mut filenames: HashMap<&str, &ProjectImage> = crate::fast_map(n);
@@ -415,21 +447,29 @@ impl Project {
                 ));
             }
         }
-        if let Some(reference) = &self.reference
-            && !filenames.contains_key(reference.as_str())
-        {
-            return Err(FormatError::new(
-                Location::field("reference"),
-                FormatErrorKind::UnknownReference(reference.clone()),
-            ));
-        }
-        Ok(())
+        check_reference(self.reference.as_deref(), |name| {
+            filenames.contains_key(name)
+        })
+    }
+
+    /// The project, checked once ([`Project::validate`]), as a [`ValidProject`]: the engine's
+    /// inputs without checking again, settings changed with the setters that check only what
+    /// they change.
+    pub fn into_valid(self) -> Result<ValidProject, FormatError> {
+        self.validate()?;
+        Ok(ValidProject::parsed(self))
     }
 
     /// The engine's inputs, one per image in `(order, id)` order, after [`Project::validate`].
     /// Incomplete images are included (with `None` parts); the engine reports them as excluded.
+    /// For a project already checked, [`ValidProject::to_engine_inputs`] does not check again.
     pub fn to_engine_inputs(&self) -> Result<Vec<ImageInput>, FormatError> {
         self.validate()?;
+        self.engine_inputs()
+    }
+
+    /// The engine's inputs of a project known valid.
+    pub(crate) fn engine_inputs(&self) -> Result<Vec<ImageInput>, FormatError> {
         self.sorted_images()
             .into_iter()
             .map(ProjectImage::to_engine_input)
@@ -570,5 +610,67 @@ mod tests {
             p.validate().unwrap_err().kind,
             FormatErrorKind::SigmaNegative(_)
         ));
+    }
+
+    #[test]
+    fn a_valid_project_is_checked_once_and_its_setters_check_what_they_change() {
+        let mut p = Project::new("t");
+        p.images = vec![complete_image("a", 0, 0.0), complete_image("b", 1, 1.0)];
+        let mut valid = p.clone().into_valid().unwrap();
+        assert_eq!(
+            valid.to_engine_inputs().unwrap(),
+            p.to_engine_inputs().unwrap()
+        );
+        // The same errors as Project::validate, and nothing changed.
+        assert_eq!(
+            valid.set_scale_length(-2.0).unwrap_err().to_string(),
+            "field 'scale_length': the scale length must be greater than 0 mm, got -2 mm"
+        );
+        assert_eq!(
+            valid
+                .set_reference(Some("nope.png".into()))
+                .unwrap_err()
+                .to_string(),
+            "field 'reference': the reference image \"nope.png\" is not one of the project's images"
+        );
+        assert!(matches!(
+            valid.set_sigma_px(f64::NAN).unwrap_err().kind,
+            FormatErrorKind::NotFinite(_)
+        ));
+        assert!(matches!(
+            valid.set_focal_35mm(Some(1.0)).unwrap_err().kind,
+            FormatErrorKind::FocalLengthOutOfRange(_)
+        ));
+        assert!(matches!(
+            valid.set_area_mm2(Some(0.0)).unwrap_err().kind,
+            FormatErrorKind::InvalidArea(_)
+        ));
+        assert_eq!(*valid, p);
+        valid.set_scale_length(20.0).unwrap();
+        valid.set_reference(Some("b.png".into())).unwrap();
+        valid.set_sigma_px(0.5).unwrap();
+        assert_eq!(valid.scale_length, 20.0);
+        assert_eq!(valid.analysis_options().reference.as_deref(), Some("b.png"));
+        // An image edit that breaks the image is refused and undone.
+        let err = valid
+            .edit_image(1, |image| image.scale_points[1] = image.scale_points[0])
+            .unwrap_err();
+        assert!(
+            matches!(err.kind, FormatErrorKind::CoincidentScalePoints(_)),
+            "{err}"
+        );
+        let err = valid
+            .edit_image(1, |image| image.filename = "a.png".into())
+            .unwrap_err();
+        assert!(
+            matches!(err.kind, FormatErrorKind::DuplicateFilename { .. }),
+            "{err}"
+        );
+        assert_eq!(valid.images[1], complete_image("b", 1, 1.0));
+        valid
+            .edit_image(1, |image| image.excluded = Some("blurred".into()))
+            .unwrap();
+        assert_eq!(valid.images[1].excluded.as_deref(), Some("blurred"));
+        assert!(valid.clone().into_inner().validate().is_ok());
     }
 }

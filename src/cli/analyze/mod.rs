@@ -1,6 +1,6 @@
 //! `strain-seer analyze`: annotation or project JSON → strain table, regressions, exports.
 
-use crate::app::exports::{JsonOut, write_outputs};
+use crate::app::exports::{ExportSet, JsonOut, analyze_and_write_all_or_nothing};
 use crate::app::load::FrameColumns;
 use crate::app::scale::{ScaleAction, ScaleLengthChange, scale_action};
 use crate::cli::BadInput;
@@ -13,7 +13,7 @@ use strain_seer_engine::{Axis, Component, ScaleMethod, analyze};
 
 mod report;
 mod table;
-use strain_seer_formats::{PointSource, Project, tables};
+use strain_seer_formats::{PointSource, ValidProject, tables};
 use table::render_table;
 
 const AFTER_HELP: &str = "\
@@ -182,14 +182,18 @@ impl std::str::FromStr for ScaleMethodArg {
 }
 
 /// A new `--scale-length` moves detected scale points ([`crate::app::scale`]); returns what it
-/// did.
-fn change_scale_length(project: &mut Project, length: f64) -> ScaleLengthChange {
+/// did. Each image changed is checked again (not the whole project).
+fn change_scale_length(
+    project: &mut ValidProject,
+    length: f64,
+) -> Result<ScaleLengthChange, strain_seer_formats::FormatError> {
     let mut change = ScaleLengthChange {
         old_length: project.scale_length,
         new_length: length,
         ..ScaleLengthChange::default()
     };
-    for image in &mut project.images {
+    for index in 0..project.images.len() {
+        let image = &project.images[index];
         let points: Vec<_> = image.scale_points.iter().map(|p| p.point).collect();
         let fiducials: Vec<_> = image.fiducials.iter().map(|p| p.point).collect();
         let detected = image
@@ -206,17 +210,19 @@ fn change_scale_length(project: &mut Project, length: f64) -> ScaleLengthChange 
         );
         change.record(None, &image.filename, &action);
         match action {
-            ScaleAction::Replace(new) => {
+            ScaleAction::Replace(new) => project.edit_image(index, |image| {
                 for (p, q) in image.scale_points.iter_mut().zip(new) {
                     p.point = q;
                 }
+            })?,
+            ScaleAction::Remove(_) => {
+                project.edit_image(index, |image| image.scale_points.clear())?
             }
-            ScaleAction::Remove(_) => image.scale_points.clear(),
             ScaleAction::Keep | ScaleAction::Manual => {}
         }
     }
-    project.scale_length = length;
-    change
+    project.set_scale_length(length)?;
+    Ok(change)
 }
 
 /// Reads the input file; a missing, unreadable-as-text or directory path is bad input.
@@ -257,20 +263,29 @@ fn parse_components(keys: &[String]) -> Result<Vec<Component>, BadInput> {
     Ok(components)
 }
 
-/// Applies the command-line overrides to the project; bad values are bad input.
-fn apply_overrides(project: &mut Project, args: &AnalyzeArgs, file: &Path) -> Result<(), BadInput> {
+/// Applies the command-line overrides to the project; bad values are bad input. The project
+/// stays valid: each setter checks what it changes (a value this function let through but
+/// the project refuses is reported as the file's, "in 'FILE': …", as before).
+fn apply_overrides(
+    project: &mut ValidProject,
+    args: &AnalyzeArgs,
+    file: &Path,
+) -> anyhow::Result<()> {
+    let in_file = || format!("in '{}'", file.display());
     if let Some(length) = args.scale_length {
         if !(length.is_finite() && length > 0.0) {
             return Err(BadInput(format!(
                 "--scale-length must be a finite number of mm greater than 0, got {length}"
-            )));
+            ))
+            .into());
         }
-        for warning in change_scale_length(project, length).warnings() {
+        let change = change_scale_length(project, length).with_context(in_file)?;
+        for warning in change.warnings() {
             eprintln!("strain-seer: warning: {warning}");
         }
     }
     if let Some(method) = args.scale_method {
-        project.scale_method = method.0;
+        project.set_scale_method(method.0);
     }
     if let Some(focal) = args.focal_length {
         if !FOCAL_35MM_RANGE.contains(&focal) {
@@ -278,26 +293,27 @@ fn apply_overrides(project: &mut Project, args: &AnalyzeArgs, file: &Path) -> Re
                 "--focal-length must be a 35 mm-equivalent focal length between {} and {} mm, got {focal}",
                 FOCAL_35MM_RANGE.start(),
                 FOCAL_35MM_RANGE.end()
-            )));
+            )).into());
         }
-        project.focal_35mm = Some(focal);
+        project.set_focal_35mm(Some(focal)).with_context(in_file)?;
     }
     if let Some(area) = args.area {
         if !(area.is_finite() && area > 0.0 && area <= crate::store::MAX_AREA_MM2) {
             return Err(BadInput(format!(
                 "--area must be the specimen's cross-section area in mm², more than 0 and at most {}, got {area}",
                 crate::store::MAX_AREA_MM2
-            )));
+            )).into());
         }
-        project.area_mm2 = Some(area);
+        project.set_area_mm2(Some(area)).with_context(in_file)?;
     }
     if let Some(sigma) = args.sigma_px {
         if !(sigma.is_finite() && sigma >= 0.0) {
             return Err(BadInput(format!(
                 "--sigma-px must be a finite number of px, 0 or more, got {sigma}"
-            )));
+            ))
+            .into());
         }
-        project.sigma_px = sigma;
+        project.set_sigma_px(sigma).with_context(in_file)?;
     }
     if let Some(reference) = &args.reference {
         if project.image_by_filename(reference).is_none() {
@@ -314,25 +330,36 @@ fn apply_overrides(project: &mut Project, args: &AnalyzeArgs, file: &Path) -> Re
                 } else {
                     names.join(", ")
                 }
-            )));
+            ))
+            .into());
         }
-        project.reference = Some(reference.clone());
+        project
+            .set_reference(Some(reference.clone()))
+            .with_context(in_file)?;
     }
     for spec in &args.exclude {
-        apply_exclusion(project, spec, file)?;
+        apply_exclusion(project, spec, file)?
+            .map_err(anyhow::Error::from)
+            .with_context(in_file)?;
     }
     if project.name.is_empty() {
-        project.name = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        project.set_name(
+            file.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
     }
     Ok(())
 }
 
 /// `--exclude FILENAME` or `FILENAME=REASON`: a value that is an image's filename as a whole is
-/// that filename (so names with `=` work), otherwise the text before the first `=`.
-fn apply_exclusion(project: &mut Project, spec: &str, file: &Path) -> Result<(), BadInput> {
+/// that filename (so names with `=` work), otherwise the text before the first `=`. The outer
+/// error is the option's, the inner one the project's (which refuses the changed image).
+fn apply_exclusion(
+    project: &mut ValidProject,
+    spec: &str,
+    file: &Path,
+) -> Result<Result<(), strain_seer_formats::FormatError>, BadInput> {
     let (name, reason) = if project.image_by_filename(spec).is_some() {
         (spec, "")
     } else {
@@ -340,31 +367,53 @@ fn apply_exclusion(project: &mut Project, spec: &str, file: &Path) -> Result<(),
     };
     let reason = crate::store::validate_exclusion_reason(reason)
         .map_err(|e| BadInput(format!("--exclude '{spec}': {e}")))?;
-    let Some(image) = project.images.iter_mut().find(|i| i.filename == name) else {
+    let Some(index) = project.images.iter().position(|i| i.filename == name) else {
         return Err(BadInput(format!(
             "--exclude '{name}' is not an image in '{}'",
             file.display()
         )));
     };
-    image.excluded = Some(reason);
-    Ok(())
+    Ok(project.edit_image(index, |image| image.excluded = Some(reason)))
 }
 
+/// Reads the file (validated once: [`ValidProject`]), applies the overrides, analyses, prints
+/// the warnings and the result, and with `--out` writes the exports. With `--out` the analysis
+/// and the files that need only the project are overlapped
+/// ([`analyze_and_write_all_or_nothing`]); the files appear in DIR only once all are written,
+/// so a failed analysis leaves DIR as it was.
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let file = args.file.clone();
     let shown = file.display().to_string();
+    let in_file = || format!("in '{shown}'");
     let text = read_input(&file)?;
-    let (mut project, format) = strain_seer_formats::parse_any_with_format(&text)
-        .with_context(|| format!("in '{shown}'"))?;
+    let (mut project, format) =
+        strain_seer_formats::parse_any_valid(&text).with_context(in_file)?;
     apply_overrides(&mut project, &args, &file)?;
     let reports = report::check_paths(&args.report)?;
-    let inputs = project
-        .to_engine_inputs()
-        .with_context(|| format!("in '{shown}'"))?;
     let mut options = project.analysis_options();
     options.loading_axis = args.loading_axis.map(Axis::from);
     options.components = parse_components(&args.components)?;
-    let analysis = analyze(&inputs, &options).with_context(|| format!("in '{shown}'"))?;
+    let (analysis, frames, written) = match &args.out {
+        Some(dir) => {
+            let (analysis, frames, written) =
+                analyze_and_write_all_or_nothing(dir, ExportSet::Every, &project, &options)
+                    // The input's fault (not the output's) is said to be in the file.
+                    .map_err(|err| {
+                        if crate::cli::exit_code_for(&err) == crate::cli::EXIT_BAD_INPUT {
+                            err.context(in_file())
+                        } else {
+                            err
+                        }
+                    })?;
+            (analysis, frames, Some((dir, written)))
+        }
+        None => {
+            let inputs = project.to_engine_inputs().with_context(in_file)?;
+            let analysis = analyze(&inputs, &options).with_context(in_file)?;
+            let frames = FrameColumns::from_project(&analysis, &project);
+            (analysis, frames, None)
+        }
+    };
 
     for (name, status) in &analysis.excluded {
         eprintln!("strain-seer: warning: image '{name}' left out of the analysis: {status}");
@@ -381,7 +430,6 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let frames = FrameColumns::from_project(&analysis, &project);
     let stdout_text = match args.format {
         OutputFormat::Table => render_table(&analysis, &project, &frames, &shown, format),
         OutputFormat::Json => {
@@ -403,8 +451,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         .write_all(stdout_text.as_bytes())
         .and_then(|()| stdout.flush());
 
-    if let Some(dir) = &args.out {
-        let written = write_outputs(dir, &analysis, &project, &frames)?;
+    if let Some((dir, written)) = written {
         eprintln!(
             "strain-seer: wrote {} files to '{}'",
             written.len(),

@@ -23,6 +23,7 @@ pub mod machine_log;
 pub mod model;
 pub mod plot;
 mod plot_marks;
+mod pretty;
 pub mod project_json;
 pub mod python;
 mod split;
@@ -127,16 +128,20 @@ pub(crate) fn write_pretty_json<T: Serialize, W: std::io::Write>(
     value: &T,
     mut out: W,
 ) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
+    pretty::to_writer(&mut out, value).map_err(std::io::Error::from)?;
     out.write_all(b"\n")
 }
 
 /// Pretty JSON (2-space indentation) with a trailing newline, as a string; see
 /// [`write_pretty_json`].
 pub(crate) fn to_pretty_json<T: Serialize>(value: &T) -> String {
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());
-    text.push('\n');
-    text
+    let mut bytes = Vec::with_capacity(128);
+    if pretty::to_writer(&mut bytes, value).is_err() {
+        bytes = b"null".to_vec();
+    }
+    bytes.push(b'\n');
+    // serde_json writes UTF-8 only.
+    String::from_utf8(bytes).unwrap_or_else(|_| "null\n".to_owned())
 }
 
 #[cfg(test)]

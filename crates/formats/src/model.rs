@@ -274,7 +274,10 @@ impl ProjectImage {
 }
 
 /// A focal length, when given, must be finite and in the engine's accepted range.
-pub(crate) fn check_focal(focal: Option<f64>, at: impl Fn() -> Location) -> Result<(), FormatError> {
+pub(crate) fn check_focal(
+    focal: Option<f64>,
+    at: impl Fn() -> Location,
+) -> Result<(), FormatError> {
     match focal {
         Some(f) if !f.is_finite() => Err(FormatError::new(at(), FormatErrorKind::NotFinite(f))),
         Some(f) if !FOCAL_35MM_RANGE.contains(&f) => Err(FormatError::new(

@@ -40,10 +40,10 @@ pub(super) fn push_number(out: &mut String, v: f64, digits: &mut zmij::Buffer) {
             out.push_str(&digits[1..]);
         }
         out.push_str("e-5");
-    } else if let Some((mantissa, exponent)) = text.split_once("e+") {
-        out.push_str(mantissa);
-        out.push('e');
-        out.push_str(exponent);
+    } else if let Some(plus) = text.find('+') {
+        // `…e+16`: only an exponent has a `+`.
+        out.push_str(&text[..plus]);
+        out.push_str(&text[plus + 1..]);
     } else {
         out.push_str(text);
     }

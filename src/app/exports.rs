@@ -7,13 +7,12 @@
 //! what the Python Strain Seer writes (its raw data JSON and CSV, its analysis results JSON and
 //! CSV, a PNG plot per component), for the like-for-like comparison of the bench.
 //!
-//! [`analyze_and_write`] analyses a project and writes a set into a directory: the files that
-//! do not depend on the analysis (`annotations.json`, `project.json`) while it runs, the others
-//! after it, in parallel (rayon; each file is streamed through a 256 KiB `BufWriter`). The
-//! largest files go first so that the two cores stay busy until the end.
-//!
-//! [`analyze_and_write_all_or_nothing`] (`analyze --out`) does the same for a project validated
-//! once ([`ValidProject`]), into a staging directory inside the output directory; the files are
+//! [`analyze_and_write`] (`analyze --out`, the bench) analyses a project validated once
+//! ([`ValidProject`]) and writes a set into a directory: the files that do not depend on the
+//! analysis (`annotations.json`, `project.json`) while it runs, the others after it, in
+//! parallel (rayon; each file is streamed through a 256 KiB `BufWriter`). The largest files go
+//! first so that the two cores stay busy until the end. They are written into a staging
+//! directory inside the output directory; the files are
 //! moved into place (a rename each, same file system) only when the analysis and every file
 //! succeeded. On any error the staging directory is removed, and so are the directories created
 //! for the output: the output directory is left as it was.
@@ -131,27 +130,16 @@ fn create_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the output directory '{}'", dir.display()))
 }
 
-/// Analyses `project` ([`Project::to_engine_inputs`], which validates it, then the engine with
-/// `options`) and writes the files of `set` into `dir` (created if needed): the files made from
-/// the project alone are written while the inputs are built and analysed, the others after it,
-/// in parallel. Returns the analysis, the film frames' columns and the file names written.
-pub fn analyze_and_write(
-    dir: &Path,
-    set: ExportSet,
-    project: &Project,
-    options: &AnalysisOptions,
-) -> anyhow::Result<(Analysis, FrameColumns, Vec<String>)> {
-    create_dir(dir)?;
-    overlapped(dir, set, project, || project.to_engine_inputs(), options)
-}
-
-/// [`analyze_and_write`] for a project already validated (not checked again), all or nothing:
-/// the files are written into a staging directory inside `dir` and moved into `dir` (replacing
+/// Analyses `project` (validated once, not checked again: [`ValidProject::to_engine_inputs`],
+/// then the engine with `options`) and writes the files of `set` into `dir`, all or nothing:
+/// the files made from the project alone are written while the inputs are built and analysed,
+/// the others after it, in parallel. Returns the analysis, the film frames' columns and the
+/// file names written. The files are written into a staging directory inside `dir` and moved into `dir` (replacing
 /// files of the same names) only when the analysis and every file succeeded. On error nothing
 /// in `dir` has changed, and `dir` (with the parents created for it) is removed again if this
 /// call created it. The staging directory is inside `dir`, not beside it, because `dir`'s
 /// parent need not be writable (`--out /tmp`, `--out .`).
-pub fn analyze_and_write_all_or_nothing(
+pub fn analyze_and_write(
     dir: &Path,
     set: ExportSet,
     project: &ValidProject,
@@ -405,7 +393,7 @@ mod tests {
 
     #[test]
     fn overlapped_and_sequential_exports_write_the_same_bytes() {
-        let project = demo();
+        let project = valid_demo();
         let options = project.analysis_options();
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let (one, two) = (dir.path().join("one"), dir.path().join("two"));
@@ -439,9 +427,8 @@ mod tests {
         std::fs::write(dir.join("keep.txt"), "mine").unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(dir.join("annotations.json"), "old").unwrap_or_else(|e| panic!("{e}"));
         let options = project.analysis_options();
-        let (_, _, names) =
-            analyze_and_write_all_or_nothing(&dir, ExportSet::Every, &project, &options)
-                .unwrap_or_else(|e| panic!("{e}"));
+        let (_, _, names) = analyze_and_write(&dir, ExportSet::Every, &project, &options)
+            .unwrap_or_else(|e| panic!("{e}"));
         let reference = tmp.path().join("reference");
         analyze_and_write(&reference, ExportSet::Every, &project, &options)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -463,7 +450,7 @@ mod tests {
         let dir = tmp.path().join("out");
         std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(dir.join("annotations.json"), "old").unwrap_or_else(|e| panic!("{e}"));
-        let err = analyze_and_write_all_or_nothing(&dir, ExportSet::Every, &project, &options)
+        let err = analyze_and_write(&dir, ExportSet::Every, &project, &options)
             .map(|_| ())
             .unwrap_err();
         assert!(
@@ -476,9 +463,7 @@ mod tests {
         );
         // A new directory (and its new parents) are removed again.
         let deep = tmp.path().join("a").join("b").join("out");
-        assert!(
-            analyze_and_write_all_or_nothing(&deep, ExportSet::Every, &project, &options).is_err()
-        );
+        assert!(analyze_and_write(&deep, ExportSet::Every, &project, &options).is_err());
         assert!(!tmp.path().join("a").exists());
     }
 }

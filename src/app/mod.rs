@@ -7,6 +7,7 @@ pub mod exports;
 pub mod film;
 pub mod frames;
 pub mod load;
+pub mod read;
 pub mod report;
 pub mod ruler;
 pub mod scale;

@@ -1,6 +1,6 @@
 //! `strain-seer analyze`: annotation or project JSON → strain table, regressions, exports.
 
-use crate::app::exports::{ExportSet, JsonOut, analyze_and_write_all_or_nothing};
+use crate::app::exports::{ExportSet, JsonOut, analyze_and_write};
 use crate::app::load::FrameColumns;
 use crate::app::scale::{ScaleAction, ScaleLengthChange, scale_action};
 use crate::cli::BadInput;
@@ -226,9 +226,9 @@ fn change_scale_length(
 }
 
 /// Reads the input file; a missing, unreadable-as-text or directory path is bad input.
-fn read_input(path: &Path) -> anyhow::Result<String> {
+pub(crate) fn read_input(path: &Path) -> anyhow::Result<String> {
     let shown = path.display();
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::app::read::read_file(path) {
         Ok(bytes) => bytes,
         Err(err) => {
             use std::io::ErrorKind as K;
@@ -379,7 +379,7 @@ fn apply_exclusion(
 /// Reads the file (validated once: [`ValidProject`]), applies the overrides, analyses, prints
 /// the warnings and the result, and with `--out` writes the exports. With `--out` the analysis
 /// and the files that need only the project are overlapped
-/// ([`analyze_and_write_all_or_nothing`]); the files appear in DIR only once all are written,
+/// ([`analyze_and_write`]); the files appear in DIR only once all are written,
 /// so a failed analysis leaves DIR as it was.
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let file = args.file.clone();
@@ -396,7 +396,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let (analysis, frames, written) = match &args.out {
         Some(dir) => {
             let (analysis, frames, written) =
-                analyze_and_write_all_or_nothing(dir, ExportSet::Every, &project, &options)
+                analyze_and_write(dir, ExportSet::Every, &project, &options)
                     // The input's fault (not the output's) is said to be in the file.
                     .map_err(|err| {
                         if crate::cli::exit_code_for(&err) == crate::cli::EXIT_BAD_INPUT {

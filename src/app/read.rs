@@ -68,7 +68,10 @@ mod tests {
             let path = dir.path().join(format!("f{n}"));
             let bytes = content(n);
             std::fs::write(&path, &bytes).unwrap_or_else(|e| panic!("{e}"));
-            assert!(read_file(&path).unwrap_or_else(|e| panic!("{e}")) == bytes, "{n}");
+            assert!(
+                read_file(&path).unwrap_or_else(|e| panic!("{e}")) == bytes,
+                "{n}"
+            );
         }
     }
 

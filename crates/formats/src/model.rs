@@ -246,17 +246,15 @@ impl ProjectImage {
             }
             FormatError::new(location, FormatErrorKind::Invalid(err.to_string()))
         };
-        let fiducials = if self.fiducials.len() == Fiducials::COUNT {
-            let pts: Vec<Point> = self.fiducials.iter().map(|p| p.point).collect();
-            Some(Fiducials::try_from(pts).map_err(to_err)?)
-        } else {
-            None
+        let fiducials = match self.fiducials.as_slice() {
+            [a, b, c, d, e] => Some(
+                Fiducials::new([a.point, b.point, c.point, d.point, e.point]).map_err(to_err)?,
+            ),
+            _ => None,
         };
-        let scale = if self.scale_points.len() == ScalePoints::COUNT {
-            let pts: Vec<Point> = self.scale_points.iter().map(|p| p.point).collect();
-            Some(ScalePoints::try_from(pts).map_err(to_err)?)
-        } else {
-            None
+        let scale = match self.scale_points.as_slice() {
+            [a, b] => Some(ScalePoints::new([a.point, b.point]).map_err(to_err)?),
+            _ => None,
         };
         Ok(ImageInput {
             name: self.filename.clone(),
@@ -472,11 +470,17 @@ impl Project {
     }
 
     /// The engine's inputs of a project known valid.
+    /// The images are converted in parallel; the first error in `(order, id)` order is the one
+    /// returned.
     pub(crate) fn engine_inputs(&self) -> Result<Vec<ImageInput>, FormatError> {
-        self.sorted_images()
-            .into_iter()
+        use rayon::prelude::*;
+        let inputs: Vec<Result<ImageInput, FormatError>> = self
+            .sorted_images()
+            .into_par_iter()
+            .with_min_len(1024)
             .map(ProjectImage::to_engine_input)
-            .collect()
+            .collect();
+        inputs.into_iter().collect()
     }
 
     /// Analysis options from the project settings (scale length, reference, σ); the loading axis

@@ -281,9 +281,17 @@ fn secs(d: Duration) -> String {
     format!("{:.3} s", d.as_secs_f64())
 }
 
+/// Writes the annotation file of `project` to `path` and waits until it is on the disk, so
+/// that writing it out does not take the cores from the timed runs; returns its size.
 fn write_file(path: &Path, project: &Project) -> anyhow::Result<u64> {
+    use std::io::Write as _;
     let text = strain_seer_formats::to_annotation_json(project);
-    std::fs::write(path, &text).with_context(|| format!("writing '{}'", path.display()))?;
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(path)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()
+    };
+    write().with_context(|| format!("writing '{}'", path.display()))?;
     Ok(text.len() as u64)
 }
 

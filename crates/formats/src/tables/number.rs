@@ -10,6 +10,18 @@ pub fn number(v: f64) -> String {
     text
 }
 
+/// [`number`]`(v)` when it is exactly what `zmij` writes (a finite number outside the two
+/// ranges [`push_number`] rewrites), straight from `digits`; `None` otherwise.
+pub(super) fn plain_number(v: f64, digits: &mut zmij::Buffer) -> Option<&str> {
+    if !v.is_finite() {
+        return None;
+    }
+    let text = digits.format_finite(v);
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let rewritten = unsigned.starts_with("0.0000") || text.as_bytes().contains(&b'+');
+    (!rewritten).then_some(text)
+}
+
 /// Appends [`number`]`(v)` to `out` without allocating: Rust's `{:?}` layout of a float
 /// (decimal from 1e-4 up to 1e16, `1.5e-7`/`1e16` outside), with the shortest round-trip
 /// digits from `zmij` (serde_json's float writer: the digits `ryu` finds, about twice as

@@ -1,7 +1,8 @@
-//! The CSV writer of the tables: `\n` line ends, a 64 KiB buffer, numbers formatted into one
+//! The CSV writer of the tables: `\n` line ends, a 256 KiB buffer (as large as the file's
+//! `BufWriter`, which then passes it on without copying it), numbers formatted into one
 //! reused buffer (no `String` per cell), and the line number in its errors.
 
-use super::number::push_number;
+use super::number::{plain_number, push_number};
 use crate::error::ExportError;
 use std::io::Write;
 
@@ -16,14 +17,24 @@ pub(super) struct RowWriter<W: Write> {
 
 impl<W: Write> RowWriter<W> {
     pub(super) fn new(out: W) -> Self {
+        Self::with_buffer(out, 1, 1 << 18)
+    }
+
+    /// A writer into memory whose first record is line `line` of the file (for its error
+    /// messages), with a small buffer of its own.
+    pub(super) fn in_memory(out: W, line: usize) -> Self {
+        Self::with_buffer(out, line, 1 << 13)
+    }
+
+    fn with_buffer(out: W, line: usize, capacity: usize) -> Self {
         Self {
             csv: csv::WriterBuilder::new()
                 .terminator(csv::Terminator::Any(b'\n'))
-                .buffer_capacity(1 << 16)
+                .buffer_capacity(capacity)
                 .from_writer(out),
             digits: zmij::Buffer::new(),
             scratch: String::with_capacity(32),
-            line: 1,
+            line,
         }
     }
 
@@ -39,14 +50,18 @@ impl<W: Write> RowWriter<W> {
     }
 
     pub(super) fn number(&mut self, v: f64) -> Result<(), ExportError> {
-        self.scratch.clear();
-        push_number(&mut self.scratch, v, &mut self.digits);
-        self.csv
-            .write_field(self.scratch.as_bytes())
-            .map_err(|e| ExportError::Csv {
-                line: self.line,
-                message: e.to_string(),
-            })
+        let written = if let Some(text) = plain_number(v, &mut self.digits) {
+            // Most numbers: the digits as they are, without a copy.
+            self.csv.write_field(text)
+        } else {
+            self.scratch.clear();
+            push_number(&mut self.scratch, v, &mut self.digits);
+            self.csv.write_field(self.scratch.as_bytes())
+        };
+        written.map_err(|e| ExportError::Csv {
+            line: self.line,
+            message: e.to_string(),
+        })
     }
 
     pub(super) fn opt_number(&mut self, v: Option<f64>) -> Result<(), ExportError> {

@@ -31,6 +31,7 @@ export class AnalysisView {
     this.stamp = Date.now();
     /** @type {ReturnType<typeof areaField> | null} the cross-section area (rows with a force) */
     this.area = null;
+    this.unmounted = false;
   }
 
   mount() {
@@ -40,6 +41,10 @@ export class AnalysisView {
   }
 
   unmount() {
+    // A refresh still waiting (a store change just before leaving) would fetch the analysis of
+    // whatever project the store holds by then: the next one opened (a 422 for an empty one).
+    this.unmounted = true;
+    clearTimeout(this.timer);
     this.area?.flush();
     if (this.ctrl) this.ctrl.abort();
   }
@@ -55,6 +60,7 @@ export class AnalysisView {
   }
 
   async refresh() {
+    if (this.unmounted) return;
     if (this.ctrl) this.ctrl.abort();
     const ctrl = new AbortController();
     this.ctrl = ctrl;

@@ -21,8 +21,8 @@ use crate::app::load::FrameColumns;
 use anyhow::Context;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use strain_seer_engine::{Analysis, AnalysisOptions, Component, ImageInput, StressStrain};
-use strain_seer_formats::{FormatError, Project, ValidProject, plot, tables};
+use strain_seer_engine::{Analysis, AnalysisOptions, Component, StressStrain};
+use strain_seer_formats::{Project, ValidProject, plot, tables};
 
 /// `--format json`: the engine's analysis, plus the film frames' `[time_s, force_N,
 /// stress_MPa]` per row, the area and the stress–strain fit when the images are film frames.
@@ -146,24 +146,17 @@ pub fn analyze_and_write(
     options: &AnalysisOptions,
 ) -> anyhow::Result<(Analysis, FrameColumns, Vec<String>)> {
     let staging = Staging::new(dir)?;
-    let (analysis, frames, names) = overlapped(
-        &staging.path,
-        set,
-        project,
-        || project.to_engine_inputs(),
-        options,
-    )?;
+    let (analysis, frames, names) = overlapped(&staging.path, set, project, options)?;
     staging.publish(&names)?;
     Ok((analysis, frames, names))
 }
 
-/// The analysis (inputs from `inputs`) overlapped with the writing of the files of `set` into
-/// `dir` (which exists).
+/// The analysis of `project` overlapped with the writing of the files of `set` into `dir`
+/// (which exists).
 fn overlapped(
     dir: &Path,
     set: ExportSet,
-    project: &Project,
-    inputs: impl FnOnce() -> Result<Vec<ImageInput>, FormatError> + Send,
+    project: &ValidProject,
     options: &AnalysisOptions,
 ) -> anyhow::Result<(Analysis, FrameColumns, Vec<String>)> {
     use rayon::prelude::*;
@@ -171,7 +164,7 @@ fn overlapped(
     let early = set.project_only();
     let (analysed, early_names) = rayon::join(
         || -> anyhow::Result<_> {
-            let inputs = inputs()?;
+            let inputs = project.to_engine_inputs()?;
             let analysis = strain_seer_engine::analyze(&inputs, options)?;
             let frames = FrameColumns::from_project(&analysis, project);
             let late: Vec<Export> = set
